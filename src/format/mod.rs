@@ -1,0 +1,21 @@
+//! Layer 1: pure encoding and decoding of on-disk bytes. No I/O, so every decoder can be
+//! fed arbitrary bytes (and fuzzed): they return errors, never panic.
+//!
+//! Everything is little-endian and fixed width. ARCHITECTURE.md has the byte diagrams.
+
+mod bytes;
+pub mod frame;
+pub mod meta;
+pub mod props;
+pub mod record;
+
+pub use bytes::{DecodeError, Reader};
+pub use frame::{Frame, SegmentHeader};
+pub use meta::Meta;
+pub use props::{PropBlob, Value, ValueRef};
+pub use record::{EdgeRec, NodeRec};
+
+/// Rounds `n` up to a multiple of 8.
+pub const fn align8(n: usize) -> usize {
+    (n + 7) & !7
+}
