@@ -15,9 +15,9 @@
 //! A frame's LSN is the segment's base LSN plus its offset after the header, so a stale
 //! frame left from another position never passes as valid.
 
+use super::align8;
 use super::bytes::{DecodeError, PutLe, Reader};
 use super::props::ValueRef;
-use super::align8;
 
 /// Bytes before a frame's payload.
 pub const FRAME_HEADER: usize = 25;
@@ -197,7 +197,14 @@ impl<'a> Frame<'a> {
                 out.put_u32(label);
             }
             Frame::NodeDelete { id } => out.put_u64(id),
-            Frame::EdgeInsert { id, src, dst, etype, next_out, next_in } => {
+            Frame::EdgeInsert {
+                id,
+                src,
+                dst,
+                etype,
+                next_out,
+                next_in,
+            } => {
                 for w in [id, src, dst] {
                     out.put_u64(w);
                 }
@@ -205,12 +212,25 @@ impl<'a> Frame<'a> {
                 out.put_u64(next_out);
                 out.put_u64(next_in);
             }
-            Frame::EdgeDelete { id, src, dst, prev_out, next_out, prev_in, next_in } => {
+            Frame::EdgeDelete {
+                id,
+                src,
+                dst,
+                prev_out,
+                next_out,
+                prev_in,
+                next_in,
+            } => {
                 for w in [id, src, dst, prev_out, next_out, prev_in, next_in] {
                     out.put_u64(w);
                 }
             }
-            Frame::PropSet { target, id, key, value } => {
+            Frame::PropSet {
+                target,
+                id,
+                key,
+                value,
+            } => {
                 put_target(out, target);
                 out.put_u64(id);
                 out.put_u32(key);
@@ -251,14 +271,21 @@ impl<'a> Frame<'a> {
 
     /// Decodes the frame at the start of `buf`, which must carry LSN `expected_lsn`.
     /// Returns (transaction id, frame, padded length).
-    pub fn decode(buf: &'a [u8], expected_lsn: u64) -> Result<(u64, Frame<'a>, usize), DecodeError> {
+    pub fn decode(
+        buf: &'a [u8],
+        expected_lsn: u64,
+    ) -> Result<(u64, Frame<'a>, usize), DecodeError> {
         let mut r = Reader::new(buf);
         let stored = r.u32()?;
         let len = r.u32()? as usize;
         if len < FRAME_HEADER {
             return Err(DecodeError::Invalid("frame length"));
         }
-        let body = buf.get(4..len).ok_or(DecodeError::Truncated { at: 0, need: len, have: buf.len() })?;
+        let body = buf.get(4..len).ok_or(DecodeError::Truncated {
+            at: 0,
+            need: len,
+            have: buf.len(),
+        })?;
         let computed = crc32fast::hash(body);
         if stored != computed {
             return Err(DecodeError::Checksum { stored, computed });
@@ -279,10 +306,15 @@ impl<'a> Frame<'a> {
 
     fn decode_payload(k: u8, p: &mut Reader<'a>) -> Result<Frame<'a>, DecodeError> {
         Ok(match k {
-            kind::BEGIN => Frame::Begin { durable_lsn: p.u64()? },
+            kind::BEGIN => Frame::Begin {
+                durable_lsn: p.u64()?,
+            },
             kind::COMMIT => Frame::Commit,
             kind::ABORT => Frame::Abort,
-            kind::NODE_INSERT => Frame::NodeInsert { id: p.u64()?, label: p.u32()? },
+            kind::NODE_INSERT => Frame::NodeInsert {
+                id: p.u64()?,
+                label: p.u32()?,
+            },
             kind::NODE_DELETE => Frame::NodeDelete { id: p.u64()? },
             kind::EDGE_INSERT => Frame::EdgeInsert {
                 id: p.u64()?,
@@ -307,9 +339,11 @@ impl<'a> Frame<'a> {
                 key: p.u32()?,
                 value: ValueRef::decode(p)?,
             },
-            kind::PROP_UNSET => {
-                Frame::PropUnset { target: get_target(p)?, id: p.u64()?, key: p.u32()? }
-            }
+            kind::PROP_UNSET => Frame::PropUnset {
+                target: get_target(p)?,
+                id: p.u64()?,
+                key: p.u32()?,
+            },
             kind::STRING_INSERT => {
                 let id = p.u32()?;
                 let n = p.u32()? as usize;
@@ -319,7 +353,9 @@ impl<'a> Frame<'a> {
             }
             kind::SAVEPOINT => Frame::Savepoint { seq: p.u32()? },
             kind::ROLLBACK_TO => Frame::RollbackTo { seq: p.u32()? },
-            kind::CHECKPOINT => Frame::Checkpoint { checkpoint_lsn: p.u64()? },
+            kind::CHECKPOINT => Frame::Checkpoint {
+                checkpoint_lsn: p.u64()?,
+            },
             _ => return Err(DecodeError::Invalid("frame kind")),
         })
     }
@@ -369,7 +405,11 @@ impl SegmentHeader {
         if version != super::meta::FORMAT_VERSION {
             return Err(DecodeError::Invalid("segment format version"));
         }
-        Ok(SegmentHeader { db_id, number, base_lsn })
+        Ok(SegmentHeader {
+            db_id,
+            number,
+            base_lsn,
+        })
     }
 }
 
@@ -385,7 +425,14 @@ mod tests {
             Frame::Abort,
             Frame::NodeInsert { id: 1, label: 2 },
             Frame::NodeDelete { id: 3 },
-            Frame::EdgeInsert { id: 4, src: 5, dst: 6, etype: 7, next_out: 8, next_in: 9 },
+            Frame::EdgeInsert {
+                id: 4,
+                src: 5,
+                dst: 6,
+                etype: 7,
+                next_out: 8,
+                next_in: 9,
+            },
             Frame::EdgeDelete {
                 id: 1,
                 src: 2,
@@ -395,11 +442,20 @@ mod tests {
                 prev_in: 6,
                 next_in: 7,
             },
-            Frame::PropUnset { target: Target::Edge, id: 5, key: 6 },
-            Frame::StringInsert { id: 3, name: "KNOWS" },
+            Frame::PropUnset {
+                target: Target::Edge,
+                id: 5,
+                key: 6,
+            },
+            Frame::StringInsert {
+                id: 3,
+                name: "KNOWS",
+            },
             Frame::Savepoint { seq: 2 },
             Frame::RollbackTo { seq: 2 },
-            Frame::Checkpoint { checkpoint_lsn: 1 << 40 },
+            Frame::Checkpoint {
+                checkpoint_lsn: 1 << 40,
+            },
         ];
         for value in [
             ValueRef::Null,
@@ -409,7 +465,12 @@ mod tests {
             ValueRef::Str("naïve"),
             ValueRef::Bytes(&[0, 255, 7]),
         ] {
-            v.push(Frame::PropSet { target: Target::Node, id: 9, key: 1, value });
+            v.push(Frame::PropSet {
+                target: Target::Node,
+                id: 9,
+                key: 1,
+                value,
+            });
         }
         v
     }
@@ -439,7 +500,10 @@ mod tests {
             f.encode(64, 1, &mut buf);
             let real_len = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]) as usize;
             for cut in 0..real_len {
-                assert!(Frame::decode(&buf[..cut], 64).is_err(), "{f:?} cut at {cut}");
+                assert!(
+                    Frame::decode(&buf[..cut], 64).is_err(),
+                    "{f:?} cut at {cut}"
+                );
             }
             for i in 0..real_len {
                 let mut d = buf.clone();
@@ -483,7 +547,11 @@ mod tests {
 
     #[test]
     fn segment_header_round_trip() {
-        let h = SegmentHeader { db_id: 1, number: 2, base_lsn: 3 };
+        let h = SegmentHeader {
+            db_id: 1,
+            number: 2,
+            base_lsn: 3,
+        };
         assert_eq!(SegmentHeader::decode(&h.encode()), Ok(h));
         let mut d = h.encode();
         d[30] ^= 1;

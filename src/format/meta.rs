@@ -143,7 +143,13 @@ mod tests {
 
     #[test]
     fn meta_round_trip_and_damage() {
-        let m = Meta { generation: 3, db_id: 99, next_node: 5, heap_len: 16, ..Meta::default() };
+        let m = Meta {
+            generation: 3,
+            db_id: 99,
+            next_node: 5,
+            heap_len: 16,
+            ..Meta::default()
+        };
         let b = m.encode();
         assert_eq!(Meta::decode(&b), Ok(m));
         for i in 0..META_LEN {

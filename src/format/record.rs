@@ -106,8 +106,15 @@ impl EdgeRec {
         let mut b = [0u8; EDGE_SIZE];
         b[0..4].copy_from_slice(&self.flags.to_le_bytes());
         b[4..8].copy_from_slice(&self.etype.to_le_bytes());
-        let words =
-            [self.src, self.dst, self.next_out, self.prev_out, self.next_in, self.prev_in, self.props];
+        let words = [
+            self.src,
+            self.dst,
+            self.next_out,
+            self.prev_out,
+            self.next_in,
+            self.prev_in,
+            self.props,
+        ];
         for (i, w) in words.iter().enumerate() {
             b[8 + 8 * i..16 + 8 * i].copy_from_slice(&w.to_le_bytes());
         }
@@ -137,7 +144,13 @@ mod tests {
 
     #[test]
     fn records_round_trip() {
-        let n = NodeRec { flags: FLAG_LIVE, label: 3, out_head: 9, in_head: 10, props: 4096 };
+        let n = NodeRec {
+            flags: FLAG_LIVE,
+            label: 3,
+            out_head: 9,
+            in_head: 10,
+            props: 4096,
+        };
         assert_eq!(NodeRec::decode(&n.encode()).unwrap(), n);
         let e = EdgeRec {
             flags: FLAG_DELETED,

@@ -51,7 +51,10 @@ impl FaultStorage {
             state.durable.insert(name.clone(), bytes);
             state.durable_names.insert(name);
         }
-        Ok(FaultStorage { inner: Arc::new(inner), state: Arc::new(Mutex::new(state)) })
+        Ok(FaultStorage {
+            inner: Arc::new(inner),
+            state: Arc::new(Mutex::new(state)),
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, FaultState> {
@@ -141,7 +144,11 @@ impl Storage for FaultStorage {
 
     fn open_file(&self, name: &str, create: bool) -> Result<Arc<dyn StorageFile>> {
         let inner = self.inner.open_file(name, create)?;
-        Ok(Arc::new(FaultFile { inner, name: name.to_string(), fs: self.clone() }))
+        Ok(Arc::new(FaultFile {
+            inner,
+            name: name.to_string(),
+            fs: self.clone(),
+        }))
     }
 
     fn exists(&self, name: &str) -> bool {

@@ -30,7 +30,10 @@ impl Mapping {
         // while they may be read, and reads stay below the file's length.
         let map = unsafe { memmap2::MmapOptions::new().len(len).map(file) }
             .map_err(|e| Error::io("mmap", path, e))?;
-        Ok(Mapping { map: Some(map), len })
+        Ok(Mapping {
+            map: Some(map),
+            len,
+        })
     }
 
     /// How many bytes are mapped (not all of them need be inside the file).

@@ -42,13 +42,16 @@ impl RealStorage {
             }
             Err(e) => return Err(Error::io("stat", root, e)),
         }
-        Ok(RealStorage { root: root.to_path_buf() })
+        Ok(RealStorage {
+            root: root.to_path_buf(),
+        })
     }
 }
 
 fn sync_dir_path(dir: &Path) -> Result<()> {
     let d = File::open(dir).map_err(|e| Error::io("open directory", dir, e))?;
-    d.sync_all().map_err(|e| Error::io("fsync directory", dir, e))
+    d.sync_all()
+        .map_err(|e| Error::io("fsync directory", dir, e))
 }
 
 impl Storage for RealStorage {
@@ -125,19 +128,29 @@ impl StorageFile for RealFile {
     }
 
     fn write_at(&self, buf: &[u8], off: u64) -> Result<()> {
-        self.file.write_all_at(buf, off).map_err(|e| Error::io("write", &self.path, e))
+        self.file
+            .write_all_at(buf, off)
+            .map_err(|e| Error::io("write", &self.path, e))
     }
 
     fn len(&self) -> Result<u64> {
-        Ok(self.file.metadata().map_err(|e| Error::io("fstat", &self.path, e))?.len())
+        Ok(self
+            .file
+            .metadata()
+            .map_err(|e| Error::io("fstat", &self.path, e))?
+            .len())
     }
 
     fn set_len(&self, len: u64) -> Result<()> {
-        self.file.set_len(len).map_err(|e| Error::io("ftruncate", &self.path, e))
+        self.file
+            .set_len(len)
+            .map_err(|e| Error::io("ftruncate", &self.path, e))
     }
 
     fn sync(&self) -> Result<()> {
-        self.file.sync_data().map_err(|e| Error::io("fdatasync", &self.path, e))
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io("fdatasync", &self.path, e))
     }
 
     fn map(&self, len: usize) -> Result<Mapping> {

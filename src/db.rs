@@ -1,0 +1,222 @@
+//! The Rust API: open a database, begin transactions, checkpoint, check, statistics.
+
+use crate::error::{Error, Result};
+use crate::format::Meta;
+use crate::graph::{CheckReport, check};
+use crate::io::{RealStorage, Storage};
+use crate::options::{Options, SyncMode};
+use crate::recovery::recover;
+use crate::store::{HEAP_HEADER, Opened, Store};
+use crate::txn::{RecoveryStats, Shared, Snapshot, Txn, Versions, Writer};
+use crate::wal::Wal;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Counts and sizes, as of the latest commit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Live nodes.
+    pub nodes: u64,
+    /// Live edges.
+    pub edges: u64,
+    /// Bytes of the data files on disk.
+    pub data_bytes: u64,
+    /// Bytes of the log on disk.
+    pub wal_bytes: u64,
+    /// LSN just past the last commit.
+    pub last_commit_lsn: u64,
+    /// LSN the last checkpoint covers.
+    pub checkpoint_lsn: u64,
+    /// Read transactions open now.
+    pub readers: u64,
+}
+
+/// An open database. Share it between threads freely (it is `Send + Sync`); dropping it
+/// closes it (with a final checkpoint when no transaction is open).
+pub struct Database {
+    shared: Arc<Shared>,
+    closed: bool,
+}
+
+fn new_db_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.finish() | 1
+}
+
+impl Database {
+    /// Opens (or with `opts.create`, creates) the database directory at `path`, running
+    /// recovery.
+    pub fn open(path: impl AsRef<Path>, opts: &Options) -> Result<Database> {
+        let fs = RealStorage::open(path.as_ref(), opts.create && !opts.read_only)?;
+        Database::open_storage(Arc::new(fs), opts)
+    }
+
+    /// Opens the database in `fs` (tests use fault-injecting storage).
+    pub fn open_storage(fs: Arc<dyn Storage>, opts: &Options) -> Result<Database> {
+        if opts.read_only && opts.create && !fs.exists(crate::store::names::META) {
+            return Err(Error::NotFound(format!(
+                "{}: no database to open read-only",
+                fs.root().display()
+            )));
+        }
+        let durable_rolls = opts.sync != SyncMode::Off;
+        let shared = match Store::open(&*fs, opts.create && !opts.read_only)? {
+            Opened::Uncreated(meta_file) => {
+                let meta = Meta {
+                    generation: 1,
+                    db_id: new_db_id(),
+                    next_node: 1,
+                    next_edge: 1,
+                    heap_len: HEAP_HEADER.len() as u64,
+                    ..Meta::default()
+                };
+                let wal = Wal::create(
+                    Arc::clone(&fs),
+                    meta.db_id,
+                    1,
+                    0,
+                    opts.segment_bytes,
+                    durable_rolls,
+                )?;
+                let (store, strings) = Store::create(&*fs, meta_file, &meta)?;
+                fs.sync_dir()?;
+                let latest = Snapshot {
+                    txn: 0,
+                    next_node: 1,
+                    next_edge: 1,
+                    ..Snapshot::default()
+                };
+                let writer = Writer {
+                    wal,
+                    meta,
+                    next_txn: 1,
+                    last_sync: Instant::now(),
+                };
+                Shared::new(
+                    fs,
+                    store,
+                    Versions::default(),
+                    strings,
+                    latest,
+                    Some(writer),
+                    opts.clone(),
+                    RecoveryStats::default(),
+                )
+            }
+            Opened::Existing(store, meta, mut strings) => {
+                let rec = recover(&fs, &store, &meta, &mut strings, opts)?;
+                let mut versions = Versions::default();
+                versions.publish(rec.latest.txn, rec.nodes, rec.edges);
+                let writer = rec.wal.map(|wal| Writer {
+                    wal,
+                    meta,
+                    next_txn: rec.latest.txn + 1,
+                    last_sync: Instant::now(),
+                });
+                Shared::new(
+                    fs,
+                    store,
+                    versions,
+                    strings,
+                    rec.latest,
+                    writer,
+                    opts.clone(),
+                    rec.stats,
+                )
+            }
+        };
+        Ok(Database {
+            shared: Arc::new(shared),
+            closed: false,
+        })
+    }
+
+    /// Starts a read transaction on the latest committed state.
+    pub fn begin_read(&self) -> Result<Txn> {
+        Txn::begin_read(&self.shared)
+    }
+
+    /// Starts the write transaction (waits up to the busy timeout for the writer lock).
+    pub fn begin_write(&self) -> Result<Txn> {
+        Txn::begin_write(&self.shared)
+    }
+
+    /// Moves committed changes into the data files as far as open readers allow.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.shared.checkpoint()
+    }
+
+    /// Checks every invariant on the latest snapshot.
+    pub fn check_integrity(&self) -> Result<CheckReport> {
+        let t = self.begin_read()?;
+        check::check(&t)
+    }
+
+    /// What recovery did when this handle was opened.
+    pub fn last_recovery(&self) -> RecoveryStats {
+        self.shared.recovery
+    }
+
+    /// Counts and sizes.
+    pub fn stats(&self) -> Stats {
+        let s = &self.shared;
+        let latest = s.latest();
+        let st = &s.store;
+        Stats {
+            nodes: latest.live_nodes,
+            edges: latest.live_edges,
+            data_bytes: st.nodes.len() + st.edges.len() + st.heap.len(),
+            wal_bytes: s.wal_bytes(),
+            last_commit_lsn: latest.end_lsn,
+            checkpoint_lsn: s.checkpoint_lsn(),
+            readers: s.readers(),
+        }
+    }
+
+    /// Err(Poisoned) if an earlier failure poisoned this handle.
+    pub fn check_poisoned(&self) -> Result<()> {
+        self.shared.check()
+    }
+
+    /// Closes the database: a final checkpoint, then the files. With transactions open it
+    /// returns `Busy` and does nothing (the handle stays usable).
+    pub fn try_close(&mut self) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let open = self.shared.open_txns();
+        if open > 0 {
+            return Err(Error::Busy(format!(
+                "{open} transaction(s) still open; end them before closing"
+            )));
+        }
+        self.closed = true;
+        self.shared.shutdown()
+    }
+
+    /// Closes the database (see [`Database::try_close`]).
+    pub fn close(mut self) -> Result<()> {
+        self.try_close()
+    }
+
+    /// The shared state (for the C layer and tests).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if !self.closed && self.shared.open_txns() == 0 {
+            let _ = self.try_close();
+        }
+    }
+}

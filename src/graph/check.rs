@@ -1,0 +1,144 @@
+//! The integrity check: every invariant the engine keeps, verified on the latest snapshot.
+
+use crate::error::Result;
+use crate::format::record::FLAG_DELETED;
+use crate::store::Edge;
+use crate::txn::Txn;
+
+/// What `check_integrity` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Node slots examined.
+    pub nodes_checked: u64,
+    /// Edge slots examined.
+    pub edges_checked: u64,
+    /// Problems found.
+    pub problems: u64,
+    /// The first problem ("" when none).
+    pub first_problem: String,
+}
+
+impl CheckReport {
+    fn problem(&mut self, msg: impl FnOnce() -> String) {
+        if self.problems == 0 {
+            self.first_problem = msg();
+        }
+        self.problems += 1;
+    }
+}
+
+/// Walks one adjacency chain of `node` and checks its links; returns the edges reached.
+fn walk(txn: &Txn, r: &mut CheckReport, node: u64, head: u64, out: bool) -> Result<u64> {
+    let dir = if out { "outgoing" } else { "incoming" };
+    let (mut prev, mut cur, mut n) = (0u64, head, 0u64);
+    let limit = txn.snapshot().next_edge + 1;
+    while cur != 0 {
+        n += 1;
+        if n > limit {
+            r.problem(|| format!("node {node}: {dir} chain loops"));
+            break;
+        }
+        let e: Edge = match txn.edge(cur)? {
+            Some(e) if e.is_live() => e,
+            _ => {
+                r.problem(|| format!("node {node}: {dir} chain reaches missing edge {cur}"));
+                break;
+            }
+        };
+        let (end, back, next) = if out {
+            (e.src, e.prev_out, e.next_out)
+        } else {
+            (e.dst, e.prev_in, e.next_in)
+        };
+        if end != node {
+            r.problem(|| {
+                format!("edge {cur} is in node {node}'s {dir} chain but its endpoint is {end}")
+            });
+        }
+        if back != prev {
+            r.problem(|| format!("edge {cur}: {dir} back link is {back}, expected {prev}"));
+        }
+        prev = cur;
+        cur = next;
+    }
+    Ok(n)
+}
+
+/// Checks every node and edge visible to `txn`.
+pub fn check(txn: &Txn) -> Result<CheckReport> {
+    let mut r = CheckReport::default();
+    let snap = txn.snapshot();
+    let (mut live_nodes, mut live_edges, mut in_chains, mut out_chains) = (0u64, 0u64, 0u64, 0u64);
+    for id in 1..snap.next_node {
+        r.nodes_checked += 1;
+        let Some(n) = txn.node(id)? else { continue };
+        if n.flags == FLAG_DELETED {
+            if n.out_head != 0 || n.in_head != 0 {
+                r.problem(|| format!("deleted node {id} still has edges"));
+            }
+            continue;
+        }
+        live_nodes += 1;
+        if txn.name_of(n.label).is_err() {
+            r.problem(|| format!("node {id}: label id {} is not in the string table", n.label));
+        }
+        check_props(txn, &mut r, &n.props, || format!("node {id}"));
+        out_chains += walk(txn, &mut r, id, n.out_head, true)?;
+        in_chains += walk(txn, &mut r, id, n.in_head, false)?;
+    }
+    for id in 1..snap.next_edge {
+        r.edges_checked += 1;
+        let Some(e) = txn.edge(id)? else { continue };
+        if !e.is_live() {
+            continue;
+        }
+        live_edges += 1;
+        for (end, what) in [(e.src, "source"), (e.dst, "destination")] {
+            if !txn.node(end)?.is_some_and(|n| n.is_live()) {
+                r.problem(|| format!("edge {id}: {what} node {end} does not exist"));
+            }
+        }
+        if txn.name_of(e.etype).is_err() {
+            r.problem(|| format!("edge {id}: type id {} is not in the string table", e.etype));
+        }
+        check_props(txn, &mut r, &e.props, || format!("edge {id}"));
+    }
+    if out_chains != live_edges || in_chains != live_edges {
+        r.problem(|| {
+            format!("{live_edges} live edges, but {out_chains} in outgoing chains and {in_chains} in incoming chains")
+        });
+    }
+    if (live_nodes, live_edges) != (snap.live_nodes, snap.live_edges) {
+        r.problem(|| {
+            format!(
+                "counted {live_nodes} nodes and {live_edges} edges; the snapshot says {} and {}",
+                snap.live_nodes, snap.live_edges
+            )
+        });
+    }
+    Ok(r)
+}
+
+fn check_props(
+    txn: &Txn,
+    r: &mut CheckReport,
+    props: &crate::store::Props,
+    who: impl Fn() -> String,
+) {
+    match txn.blob(props) {
+        Ok(b) => {
+            let mut seen = std::collections::HashSet::new();
+            for (k, _) in b.iter() {
+                if txn.name_of(k).is_err() {
+                    r.problem(|| {
+                        format!("{}: property key id {k} is not in the string table", who())
+                    });
+                }
+                if !seen.insert(k) {
+                    r.problem(|| format!("{}: property key {k} appears twice", who()));
+                }
+            }
+        }
+        Err(e) => r.problem(|| format!("{}: {e}", who())),
+    }
+}

@@ -1,0 +1,201 @@
+//! Cursors over a node's edges and over all nodes.
+//!
+//! In a read transaction a cursor walks the records lazily: its snapshot never changes.
+//! In a write transaction it collects its results when opened, so writes made later in
+//! the transaction (deleting while iterating, say) do not change what it yields.
+
+use crate::error::{Error, Result};
+use crate::store::Node;
+use crate::txn::Txn;
+
+/// Direction of edges relative to a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// Edges leaving the node.
+    Out,
+    /// Edges entering the node.
+    In,
+    /// Both; a self-loop is yielded once.
+    Both,
+}
+
+/// An edge as a cursor yields it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdgeInfo {
+    /// Edge id.
+    pub id: u64,
+    /// Source node.
+    pub src: u64,
+    /// Destination node.
+    pub dst: u64,
+    /// Type string id (`Txn::name_of` gives the name).
+    pub etype: u32,
+}
+
+enum EdgeState {
+    Chain {
+        cur: u64,
+        in_phase: bool,
+        steps: u64,
+    },
+    List(std::vec::IntoIter<EdgeInfo>),
+}
+
+/// A cursor over the edges of one node.
+pub struct EdgeCursor {
+    node: u64,
+    dir: Dir,
+    etype: Option<u32>,
+    in_head: u64,
+    state: EdgeState,
+}
+
+impl EdgeCursor {
+    pub(crate) fn open(
+        txn: &Txn,
+        node: u64,
+        n: &Node,
+        dir: Dir,
+        etype: Option<u32>,
+    ) -> Result<EdgeCursor> {
+        let (cur, in_phase) = match dir {
+            Dir::Out | Dir::Both => (n.out_head, false),
+            Dir::In => (n.in_head, true),
+        };
+        // A type never stored matches nothing.
+        let cur = if etype == Some(0) { 0 } else { cur };
+        let in_head = if etype == Some(0) { 0 } else { n.in_head };
+        let mut c = EdgeCursor {
+            node,
+            dir,
+            etype,
+            in_head,
+            state: EdgeState::Chain {
+                cur,
+                in_phase,
+                steps: 0,
+            },
+        };
+        if txn.is_write() {
+            let mut all = Vec::new();
+            while let Some(e) = c.next(txn)? {
+                all.push(e);
+            }
+            c.state = EdgeState::List(all.into_iter());
+        }
+        Ok(c)
+    }
+
+    /// The next edge, or None at the end.
+    pub fn next(&mut self, txn: &Txn) -> Result<Option<EdgeInfo>> {
+        let (cur, in_phase, steps) = match &mut self.state {
+            EdgeState::List(it) => return Ok(it.next()),
+            EdgeState::Chain {
+                cur,
+                in_phase,
+                steps,
+            } => (cur, in_phase, steps),
+        };
+        loop {
+            if *cur == 0 {
+                if !*in_phase && self.dir == Dir::Both {
+                    *in_phase = true;
+                    *cur = self.in_head;
+                    continue;
+                }
+                return Ok(None);
+            }
+            *steps += 1;
+            if *steps > txn.snapshot().next_edge.max(txn.live_counts().1) + 1 {
+                return Err(Error::Corrupt(format!(
+                    "the edge chain of node {} loops",
+                    self.node
+                )));
+            }
+            let id = *cur;
+            let e = match txn.edge(id)? {
+                Some(e) if e.is_live() => e,
+                _ => {
+                    return Err(Error::Corrupt(format!(
+                        "node {}'s edge chain reaches edge {id}, which does not exist",
+                        self.node
+                    )));
+                }
+            };
+            *cur = if *in_phase { e.next_in } else { e.next_out };
+            if *in_phase && self.dir == Dir::Both && e.src == self.node {
+                continue; // a self-loop, already yielded from the outgoing chain
+            }
+            if self.etype.is_some_and(|t| t != e.etype) {
+                continue;
+            }
+            return Ok(Some(EdgeInfo {
+                id,
+                src: e.src,
+                dst: e.dst,
+                etype: e.etype,
+            }));
+        }
+    }
+
+    /// The remaining edge ids.
+    pub fn collect_ids(mut self, txn: &Txn) -> Result<Vec<u64>> {
+        let mut v = Vec::new();
+        while let Some(e) = self.next(txn)? {
+            v.push(e.id);
+        }
+        Ok(v)
+    }
+}
+
+enum NodeState {
+    Scan { next: u64, bound: u64 },
+    List(std::vec::IntoIter<u64>),
+}
+
+/// A cursor over live nodes in id order.
+pub struct NodeCursor {
+    label: Option<u32>,
+    state: NodeState,
+}
+
+impl NodeCursor {
+    pub(crate) fn open(txn: &Txn, label: Option<u32>) -> Result<NodeCursor> {
+        let bound = if label == Some(0) {
+            0
+        } else {
+            txn.node_bound()
+        };
+        let mut c = NodeCursor {
+            label,
+            state: NodeState::Scan { next: 1, bound },
+        };
+        if txn.is_write() {
+            let mut all = Vec::new();
+            while let Some(id) = c.next(txn)? {
+                all.push(id);
+            }
+            c.state = NodeState::List(all.into_iter());
+        }
+        Ok(c)
+    }
+
+    /// The next node id, or None at the end.
+    pub fn next(&mut self, txn: &Txn) -> Result<Option<u64>> {
+        match &mut self.state {
+            NodeState::List(it) => Ok(it.next()),
+            NodeState::Scan { next, bound } => {
+                while *next < *bound {
+                    let id = *next;
+                    *next += 1;
+                    if let Some(n) = txn.node(id)? {
+                        if n.is_live() && self.label.is_none_or(|l| l == n.label) {
+                            return Ok(Some(id));
+                        }
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Layer 5: the graph. Nodes, edges and properties as operations on a transaction: each
+//! write validates its arguments, then builds a log frame and hands it to `Txn::log`,
+//! which applies and logs it. Reads follow adjacency chains through the records.
+
+pub mod check;
+mod cursor;
+
+pub use check::CheckReport;
+pub use cursor::{Dir, EdgeCursor, EdgeInfo, NodeCursor};
+
+use crate::error::{Error, Result};
+use crate::format::frame::Target;
+use crate::format::props::BLOB_HEADER;
+use crate::format::{Frame, ValueRef};
+use crate::store::{Edge, Node};
+use crate::txn::Txn;
+use std::ffi::CStr;
+
+/// Longest identifier (label, edge type, property key, savepoint name), in bytes.
+pub const MAX_IDENT_LEN: usize = 1024;
+/// Largest string or bytes value, in bytes.
+pub const MAX_VALUE_LEN: usize = 16 << 20;
+/// Largest encoded property set of one node or edge, in bytes.
+pub const MAX_PROPS_LEN: usize = 64 << 20;
+
+/// Checks an identifier: non-empty, at most [`MAX_IDENT_LEN`] bytes, no NUL.
+pub fn check_ident(s: &str, what: &str) -> Result<()> {
+    if s.is_empty() {
+        return Err(Error::InvalidArgument(format!("{what} is empty")));
+    }
+    if s.len() > MAX_IDENT_LEN {
+        return Err(Error::InvalidArgument(format!(
+            "{what} is {} bytes; the limit is {MAX_IDENT_LEN}",
+            s.len()
+        )));
+    }
+    if s.as_bytes().contains(&0) {
+        return Err(Error::InvalidArgument(format!(
+            "{what} contains a NUL byte"
+        )));
+    }
+    Ok(())
+}
+
+fn check_value(v: &ValueRef<'_>) -> Result<()> {
+    let n = match v {
+        ValueRef::Str(s) => s.len(),
+        ValueRef::Bytes(b) => b.len(),
+        _ => 0,
+    };
+    if n > MAX_VALUE_LEN {
+        return Err(Error::InvalidArgument(format!(
+            "value is {n} bytes; the limit is {MAX_VALUE_LEN}"
+        )));
+    }
+    Ok(())
+}
+
+fn not_found(what: &str, id: u64) -> Error {
+    Error::NotFound(format!("{what} {id} does not exist"))
+}
+
+impl Txn {
+    /// The live node `id`.
+    fn live_node(&self, id: u64) -> Result<Node> {
+        self.shared().check()?;
+        match self.node(id)? {
+            Some(n) if n.is_live() => Ok(n),
+            _ => Err(not_found("node", id)),
+        }
+    }
+
+    /// The live edge `id`.
+    fn live_edge(&self, id: u64) -> Result<Edge> {
+        self.shared().check()?;
+        match self.edge(id)? {
+            Some(e) if e.is_live() => Ok(e),
+            _ => Err(not_found("edge", id)),
+        }
+    }
+
+    /// Creates a node with `label`; returns its id.
+    pub fn insert_node(&mut self, label: &str) -> Result<u64> {
+        check_ident(label, "label")?;
+        self.require_write()?;
+        let label = self.intern(label)?;
+        let id = self.alloc_node_id()?;
+        self.log(Frame::NodeInsert { id, label })?;
+        Ok(id)
+    }
+
+    /// Deletes node `id`. With `detach`, its edges go too; without, a node with edges is
+    /// a constraint error.
+    pub fn delete_node(&mut self, id: u64, detach: bool) -> Result<()> {
+        self.require_write()?;
+        let n = self.live_node(id)?;
+        if n.out_head != 0 || n.in_head != 0 {
+            if !detach {
+                return Err(Error::Constraint(format!(
+                    "node {id} still has edges; delete them first or pass QV_DETACH"
+                )));
+            }
+            let edges: Vec<u64> = self.edges(id, Dir::Both, None)?.collect_ids(self)?;
+            for e in edges {
+                self.delete_edge(e)?;
+            }
+        }
+        self.log(Frame::NodeDelete { id })
+    }
+
+    /// The label of node `id`, valid until the transaction ends.
+    pub fn node_label(&self, id: u64) -> Result<&CStr> {
+        let n = self.live_node(id)?;
+        self.name_of(n.label)
+    }
+
+    /// Creates an edge `src -> dst` of type `etype`; returns its id.
+    pub fn insert_edge(&mut self, src: u64, dst: u64, etype: &str) -> Result<u64> {
+        check_ident(etype, "edge type")?;
+        self.require_write()?;
+        let s = self.live_node(src)?;
+        let d = self.live_node(dst)?;
+        let etype = self.intern(etype)?;
+        let id = self.alloc_edge_id()?;
+        self.log(Frame::EdgeInsert {
+            id,
+            src,
+            dst,
+            etype,
+            next_out: s.out_head,
+            next_in: d.in_head,
+        })?;
+        Ok(id)
+    }
+
+    /// Deletes edge `id`.
+    pub fn delete_edge(&mut self, id: u64) -> Result<()> {
+        self.require_write()?;
+        let e = self.live_edge(id)?;
+        self.log(Frame::EdgeDelete {
+            id,
+            src: e.src,
+            dst: e.dst,
+            prev_out: e.prev_out,
+            next_out: e.next_out,
+            prev_in: e.prev_in,
+            next_in: e.next_in,
+        })
+    }
+
+    /// Edge `id`.
+    pub fn get_edge(&self, id: u64) -> Result<EdgeInfo> {
+        let e = self.live_edge(id)?;
+        Ok(EdgeInfo {
+            id,
+            src: e.src,
+            dst: e.dst,
+            etype: e.etype,
+        })
+    }
+
+    fn set_prop(
+        &mut self,
+        target: Target,
+        id: u64,
+        key: &str,
+        value: Option<ValueRef<'_>>,
+    ) -> Result<()> {
+        check_ident(key, "property key")?;
+        if let Some(v) = &value {
+            check_value(v)?;
+        }
+        self.require_write()?;
+        let props = match target {
+            Target::Node => self.live_node(id)?.props,
+            Target::Edge => self.live_edge(id)?.props,
+        };
+        if value.is_none() {
+            // Unsetting a key that is not set changes nothing and logs nothing.
+            let Some(k) = self.string_id(key) else {
+                return Ok(());
+            };
+            if self.blob(&props)?.get(k).is_none() {
+                return Ok(());
+            }
+            return self.log(Frame::PropUnset { target, id, key: k });
+        }
+        let value = value.unwrap_or(ValueRef::Null);
+        let current = self.blob(&props)?;
+        let old_len = current
+            .iter()
+            .map(|(_, v)| 4 + v.encoded_len())
+            .sum::<usize>();
+        if BLOB_HEADER + old_len + 4 + value.encoded_len() > MAX_PROPS_LEN {
+            return Err(Error::InvalidArgument(format!(
+                "the properties of this record would exceed {MAX_PROPS_LEN} bytes"
+            )));
+        }
+        let key = self.intern(key)?;
+        self.log(Frame::PropSet {
+            target,
+            id,
+            key,
+            value,
+        })
+    }
+
+    fn get_prop(&self, props: &crate::store::Props, key: &str) -> Result<Option<ValueRef<'_>>> {
+        check_ident(key, "property key")?;
+        let Some(k) = self.string_id(key) else {
+            return Ok(None);
+        };
+        Ok(self.blob(props)?.get(k))
+    }
+
+    /// Sets property `key` of node `id`.
+    pub fn set_node_prop(&mut self, id: u64, key: &str, value: ValueRef<'_>) -> Result<()> {
+        self.set_prop(Target::Node, id, key, Some(value))
+    }
+
+    /// Property `key` of node `id` (None: not set). Strings and bytes point into the
+    /// database until the next write in this transaction.
+    pub fn node_prop(&self, id: u64, key: &str) -> Result<Option<ValueRef<'_>>> {
+        check_ident(key, "property key")?;
+        let n = self.live_node(id)?;
+        self.get_prop(&n.props, key)
+    }
+
+    /// Removes property `key` of node `id` (no-op when not set).
+    pub fn unset_node_prop(&mut self, id: u64, key: &str) -> Result<()> {
+        self.set_prop(Target::Node, id, key, None)
+    }
+
+    /// Sets property `key` of edge `id`.
+    pub fn set_edge_prop(&mut self, id: u64, key: &str, value: ValueRef<'_>) -> Result<()> {
+        self.set_prop(Target::Edge, id, key, Some(value))
+    }
+
+    /// Property `key` of edge `id` (None: not set).
+    pub fn edge_prop(&self, id: u64, key: &str) -> Result<Option<ValueRef<'_>>> {
+        check_ident(key, "property key")?;
+        let e = self.live_edge(id)?;
+        self.get_prop(&e.props, key)
+    }
+
+    /// Removes property `key` of edge `id` (no-op when not set).
+    pub fn unset_edge_prop(&mut self, id: u64, key: &str) -> Result<()> {
+        self.set_prop(Target::Edge, id, key, None)
+    }
+
+    /// All properties of node `id`, as (key, value).
+    pub fn node_props(&self, id: u64) -> Result<Vec<(&CStr, ValueRef<'_>)>> {
+        let n = self.live_node(id)?;
+        let blob = self.blob(&n.props)?;
+        blob.iter()
+            .map(|(k, v)| Ok((self.name_of(k)?, v)))
+            .collect()
+    }
+
+    /// A cursor over the edges of `node` in direction `dir`, of type `etype` (None: any).
+    /// It yields the state as of now: later writes in this transaction do not change it.
+    pub fn edges(&self, node: u64, dir: Dir, etype: Option<&str>) -> Result<EdgeCursor> {
+        if let Some(t) = etype {
+            check_ident(t, "edge type")?;
+        }
+        let n = self.live_node(node)?;
+        let etype = etype.map(|t| self.string_id(t).unwrap_or(0));
+        EdgeCursor::open(self, node, &n, dir, etype)
+    }
+
+    /// A cursor over the live nodes, of `label` (None: all), in id order.
+    pub fn nodes(&self, label: Option<&str>) -> Result<NodeCursor> {
+        if let Some(l) = label {
+            check_ident(l, "label")?;
+        }
+        self.shared().check()?;
+        let label = label.map(|l| self.string_id(l).unwrap_or(0));
+        NodeCursor::open(self, label)
+    }
+
+    /// Number of edges of `node` in `dir` of type `etype` (None: any); a self-loop
+    /// counts once.
+    pub fn degree(&self, node: u64, dir: Dir, etype: Option<&str>) -> Result<u64> {
+        let mut c = self.edges(node, dir, etype)?;
+        let mut n = 0;
+        while c.next(self)?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
+}

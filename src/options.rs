@@ -1,0 +1,48 @@
+//! Options for opening a database.
+
+use std::time::Duration;
+
+/// When the log is fsynced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncMode {
+    /// Every commit fsyncs the log before it returns: a returned commit survives power loss.
+    #[default]
+    Full,
+    /// Commits fsync the log at most once per second (and at checkpoint and close): a
+    /// power loss may lose the last second of commits, never corrupts.
+    Normal,
+    /// Never fsync the log; checkpoints still fsync the data files. A process crash loses
+    /// nothing (the OS has the writes); a power loss may lose any commit since the last
+    /// checkpoint.
+    Off,
+}
+
+/// How to open a database.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Create the database if missing.
+    pub create: bool,
+    /// Open for reading only: no write transactions, no checkpoints, files not modified.
+    pub read_only: bool,
+    /// When commits are made durable.
+    pub sync: SyncMode,
+    /// How long a writer waits for the writer lock before `Busy`.
+    pub busy_timeout: Duration,
+    /// Checkpoint automatically once this much log has been written since the last one.
+    pub checkpoint_bytes: u64,
+    /// A log segment is closed and a new one started past this size.
+    pub segment_bytes: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            create: true,
+            read_only: false,
+            sync: SyncMode::Full,
+            busy_timeout: Duration::from_millis(5000),
+            checkpoint_bytes: 64 << 20,
+            segment_bytes: 64 << 20,
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Layer 3: recovery on open. Replays the log from the checkpoint LSN onto the data files
+//! as they are (possibly holding part of a checkpoint that crashed), collecting the result
+//! as in-memory versions; cuts off a torn tail. It never writes the data files, so a crash
+//! during recovery leaves the same files for the next attempt.
+
+use crate::error::{Error, Result};
+use crate::format::frame::Frame;
+use crate::format::props::PropBlob;
+use crate::format::record::{EDGE_SIZE, NODE_SIZE};
+use crate::format::{EdgeRec, Meta, NodeRec, ValueRef};
+use crate::io::{Mapping, Storage};
+use crate::options::Options;
+use crate::store::{Edge, Node, Props, RecordStore, Store, StringTable, apply_frame};
+use crate::txn::{RecoveryStats, Snapshot};
+use crate::wal::{self, Wal, scan_log, segment_name};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The state recovery rebuilt.
+pub struct Recovered {
+    /// Records changed by the replayed transactions.
+    pub nodes: HashMap<u64, Node>,
+    /// Edges changed by the replayed transactions.
+    pub edges: HashMap<u64, Edge>,
+    /// The last committed state.
+    pub latest: Snapshot,
+    /// The log, ready for appending (None when read-only).
+    pub wal: Option<Wal>,
+    /// What recovery did.
+    pub stats: RecoveryStats,
+}
+
+struct Replay<'a> {
+    store: &'a Store,
+    maps: [Arc<Mapping>; 3],
+    nodes: HashMap<u64, Node>,
+    edges: HashMap<u64, Edge>,
+    strings: &'a mut StringTable,
+}
+
+impl RecordStore for Replay<'_> {
+    fn node(&self, id: u64) -> Result<Option<Node>> {
+        if let Some(n) = self.nodes.get(&id) {
+            return Ok(Some(n.clone()));
+        }
+        let f = &self.store.nodes;
+        match f
+            .read(&self.maps[0], id * NODE_SIZE as u64, NODE_SIZE)
+            .map(NodeRec::decode)
+        {
+            None | Some(Ok(NodeRec { flags: 0, .. })) => Ok(None),
+            Some(Ok(r)) => Ok(Some(Node::from_disk(&r))),
+            Some(Err(e)) => Err(Error::Corrupt(format!(
+                "{}: node {id}: {e}",
+                f.path().display()
+            ))),
+        }
+    }
+
+    fn edge(&self, id: u64) -> Result<Option<Edge>> {
+        if let Some(e) = self.edges.get(&id) {
+            return Ok(Some(e.clone()));
+        }
+        let f = &self.store.edges;
+        match f
+            .read(&self.maps[1], id * EDGE_SIZE as u64, EDGE_SIZE)
+            .map(EdgeRec::decode)
+        {
+            None | Some(Ok(EdgeRec { flags: 0, .. })) => Ok(None),
+            Some(Ok(r)) => Ok(Some(Edge::from_disk(&r))),
+            Some(Err(e)) => Err(Error::Corrupt(format!(
+                "{}: edge {id}: {e}",
+                f.path().display()
+            ))),
+        }
+    }
+
+    fn put_node(&mut self, id: u64, n: Node) {
+        self.nodes.insert(id, n);
+    }
+
+    fn put_edge(&mut self, id: u64, e: Edge) {
+        self.edges.insert(id, e);
+    }
+
+    fn with_prop(&self, props: &Props, key: u32, value: Option<ValueRef<'_>>) -> Result<Props> {
+        let heap = &self.store.heap;
+        let bytes = match props {
+            Props::None => PropBlob::EMPTY.with(key, value),
+            Props::Mem(b) => PropBlob::parse(b)
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .0
+                .with(key, value),
+            Props::Heap(off) => {
+                let bad = |why: String| {
+                    Error::Corrupt(format!(
+                        "{} offset {off}: property blob: {why}",
+                        heap.path().display()
+                    ))
+                };
+                let header = heap
+                    .read(&self.maps[2], *off, 8)
+                    .ok_or_else(|| bad("past the end".into()))?;
+                let n = PropBlob::total_len(header).map_err(|e| bad(e.to_string()))?;
+                let b = heap
+                    .read(&self.maps[2], *off, n)
+                    .ok_or_else(|| bad("past the end".into()))?;
+                PropBlob::parse(b)
+                    .map_err(|e| bad(e.to_string()))?
+                    .0
+                    .with(key, value)
+            }
+        };
+        Ok(Props::Mem(Arc::from(bytes)))
+    }
+
+    fn intern(&mut self, id: u32, name: &str) -> Result<()> {
+        self.strings.assign(id, name)
+    }
+}
+
+/// Replays the log of the database in `fs` from `meta`'s checkpoint.
+pub fn recover(
+    fs: &Arc<dyn Storage>,
+    store: &Store,
+    meta: &Meta,
+    strings: &mut StringTable,
+    opts: &Options,
+) -> Result<Recovered> {
+    let started = Instant::now();
+    let mut stats = RecoveryStats::default();
+    let maps = [
+        store.nodes.current(),
+        store.edges.current(),
+        store.heap.current(),
+    ];
+    let mut rp = Replay {
+        store,
+        maps,
+        nodes: HashMap::new(),
+        edges: HashMap::new(),
+        strings,
+    };
+    let (mut next_node, mut next_edge) = (meta.next_node, meta.next_edge);
+    let (mut live_nodes, mut live_edges) = (meta.live_nodes as i64, meta.live_edges as i64);
+    let scan = scan_log(&**fs, meta.db_id, meta.checkpoint_lsn, |t| {
+        for f in t.frames {
+            let d = apply_frame(f, &mut rp)?;
+            live_nodes += d.nodes;
+            live_edges += d.edges;
+            match *f {
+                Frame::NodeInsert { id, .. } | Frame::NodeDelete { id } => {
+                    stats.nodes += 1;
+                    next_node = next_node.max(id + 1);
+                }
+                Frame::EdgeInsert { id, .. } | Frame::EdgeDelete { id, .. } => {
+                    stats.edges += 1;
+                    next_edge = next_edge.max(id + 1);
+                }
+                Frame::PropSet { .. } | Frame::PropUnset { .. } => stats.props += 1,
+                _ => {}
+            }
+        }
+        Ok(())
+    })?;
+    let Replay { nodes, edges, .. } = rp;
+    stats.txns_replayed = scan.txns_replayed;
+    stats.txns_discarded = scan.txns_discarded;
+    stats.wal_bytes_scanned = scan.bytes_scanned;
+    stats.bytes_truncated = scan.bytes_truncated;
+    if live_nodes < 0 || live_edges < 0 {
+        return Err(Error::Corrupt(format!(
+            "{}: replaying the log leaves {live_nodes} nodes and {live_edges} edges",
+            fs.root().display()
+        )));
+    }
+    let latest = Snapshot {
+        txn: meta.last_txn.max(scan.last_txn),
+        next_node,
+        next_edge,
+        live_nodes: live_nodes as u64,
+        live_edges: live_edges as u64,
+        end_lsn: scan.end_lsn,
+    };
+    let wal = if opts.read_only {
+        None
+    } else {
+        Some(repair_log(fs, meta, &scan, opts)?)
+    };
+    stats.micros = started.elapsed().as_micros() as u64;
+    Ok(Recovered {
+        nodes,
+        edges,
+        latest,
+        wal,
+        stats,
+    })
+}
+
+/// Cuts the torn tail and removes segments no longer needed, durably, and resumes the log.
+fn repair_log(
+    fs: &Arc<dyn Storage>,
+    meta: &Meta,
+    scan: &wal::LogScan,
+    opts: &Options,
+) -> Result<Wal> {
+    if let Some((number, len)) = scan.truncate_at {
+        let f = fs.open_file(&segment_name(number), false)?;
+        f.set_len(len)?;
+        f.sync()?;
+    }
+    for n in &scan.remove {
+        fs.remove(&segment_name(*n))?;
+    }
+    if !scan.remove.is_empty() {
+        fs.sync_dir()?;
+    }
+    let durable_rolls = opts.sync != crate::options::SyncMode::Off;
+    Wal::resume(
+        Arc::clone(fs),
+        meta.db_id,
+        scan.segments.clone(),
+        scan.end_lsn,
+        opts.segment_bytes,
+        durable_rolls,
+    )
+}

@@ -1,0 +1,206 @@
+//! Layer 2: the data files. `nodes` and `edges` hold fixed records at id-computed offsets,
+//! `props` is an append-only heap of property blobs, `strings` the interned identifiers,
+//! and `meta` the two checksummed checkpoint slots. Data files are read through memory
+//! maps and written only by the checkpoint (with pwrite).
+
+pub mod apply;
+mod datafile;
+mod records;
+mod strings;
+
+pub use apply::{RecordStore, apply_frame};
+pub use datafile::DataFile;
+pub use records::{Edge, Node, Props};
+pub use strings::StringTable;
+
+use crate::error::{Error, Result};
+use crate::format::meta::{META_LEN, META_SLOT_OFFSETS, MetaError};
+use crate::format::{Meta, NodeRec};
+use crate::io::{Storage, StorageFile, read_exact_at};
+use std::sync::Arc;
+
+/// Bytes at the start of the heap file; offset 0 therefore never names a blob.
+pub const HEAP_HEADER: &[u8; 16] = b"QVHEAP01\0\0\0\0\0\0\0\0";
+
+/// File names inside the database directory.
+pub mod names {
+    /// The two checkpoint slots.
+    pub const META: &str = "meta";
+    /// Node records.
+    pub const NODES: &str = "nodes";
+    /// Edge records.
+    pub const EDGES: &str = "edges";
+    /// Property blobs.
+    pub const PROPS: &str = "props";
+    /// Interned strings.
+    pub const STRINGS: &str = "strings";
+}
+
+/// The open data files.
+pub struct Store {
+    meta_file: Arc<dyn StorageFile>,
+    /// Node records.
+    pub nodes: DataFile,
+    /// Edge records.
+    pub edges: DataFile,
+    /// Property blobs.
+    pub heap: DataFile,
+    strings_file: Arc<dyn StorageFile>,
+}
+
+/// What [`Store::open`] found.
+pub enum Opened {
+    /// An existing database and its newest valid checkpoint.
+    Existing(Store, Meta, StringTable),
+    /// The meta file is empty: the database was never completely created.
+    Uncreated(Arc<dyn StorageFile>),
+}
+
+impl Store {
+    /// Takes the lock on `meta` and opens the files of the database in `fs`.
+    pub fn open(fs: &dyn Storage, create: bool) -> Result<Opened> {
+        let meta_file = match fs.open_file(names::META, false) {
+            Ok(f) => f,
+            Err(Error::NotFound(_)) if create => fs.open_file(names::META, true)?,
+            Err(Error::NotFound(_)) => {
+                return Err(Error::NotFound(format!(
+                    "{}: not a Quiver database (no meta file)",
+                    fs.root().display()
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        if !meta_file.try_lock()? {
+            return Err(Error::Locked(format!(
+                "{}: the database is open elsewhere (in this process or another); close it first",
+                fs.root().display()
+            )));
+        }
+        if meta_file.len()? == 0 {
+            if !create {
+                return Err(Error::Corrupt(format!(
+                    "{}: empty meta file (creation never finished); open with QV_OPEN_CREATE to recreate",
+                    meta_file.path().display()
+                )));
+            }
+            return Ok(Opened::Uncreated(meta_file));
+        }
+        let meta = read_meta(&*meta_file)?;
+        let strings_file = fs.open_file(names::STRINGS, false)?;
+        let strings = StringTable::load(&*strings_file, meta.string_count, meta.strings_len)?;
+        let store = Store {
+            nodes: DataFile::open(fs.open_file(names::NODES, false)?)?,
+            edges: DataFile::open(fs.open_file(names::EDGES, false)?)?,
+            heap: DataFile::open(fs.open_file(names::PROPS, false)?)?,
+            meta_file,
+            strings_file,
+        };
+        Ok(Opened::Existing(store, meta, strings))
+    }
+
+    /// Creates the data files of a new database and its first checkpoint slot, each made
+    /// durable; the caller syncs the directory.
+    pub fn create(
+        fs: &dyn Storage,
+        meta_file: Arc<dyn StorageFile>,
+        meta: &Meta,
+    ) -> Result<(Store, StringTable)> {
+        let mk = |name: &str| -> Result<Arc<dyn StorageFile>> {
+            let f = fs.open_file(name, true)?;
+            f.set_len(0)?;
+            Ok(f)
+        };
+        let heap = mk(names::PROPS)?;
+        heap.write_at(HEAP_HEADER, 0)?;
+        let files = [
+            mk(names::NODES)?,
+            mk(names::EDGES)?,
+            heap,
+            mk(names::STRINGS)?,
+        ];
+        for f in &files {
+            f.sync()?;
+        }
+        let [nodes, edges, heap, strings_file] = files;
+        let store = Store {
+            meta_file,
+            nodes: DataFile::open(nodes)?,
+            edges: DataFile::open(edges)?,
+            heap: DataFile::open(heap)?,
+            strings_file,
+        };
+        store.write_meta(meta)?;
+        Ok((store, StringTable::new()))
+    }
+
+    /// Writes `meta` into slot `generation % 2` and fsyncs the meta file.
+    pub fn write_meta(&self, meta: &Meta) -> Result<()> {
+        let off = META_SLOT_OFFSETS[(meta.generation % 2) as usize];
+        self.meta_file.write_at(&meta.encode(), off)?;
+        self.meta_file.sync()
+    }
+
+    /// Appends `strings[from..]` to the strings file at `at`; returns the new length.
+    pub fn append_strings(&self, table: &StringTable, from: u64, at: u64) -> Result<u64> {
+        let bytes = table.encode_from(from);
+        self.strings_file.write_at(&bytes, at)?;
+        Ok(at + bytes.len() as u64)
+    }
+
+    /// fsyncs the strings file.
+    pub fn sync_strings(&self) -> Result<()> {
+        self.strings_file.sync()
+    }
+
+    /// Reads the node record `id` from the data file as of the last checkpoint.
+    pub fn disk_node(&self, map: &crate::io::Mapping, id: u64) -> Result<Option<NodeRec>> {
+        let off = id * crate::format::record::NODE_SIZE as u64;
+        match self.nodes.read(map, off, crate::format::record::NODE_SIZE) {
+            Some(b) => NodeRec::decode(b).map(Some).map_err(|e| {
+                Error::Corrupt(format!(
+                    "{} offset {off}: node {id}: {e}",
+                    self.nodes.path().display()
+                ))
+            }),
+            None => Ok(None),
+        }
+    }
+}
+
+fn read_meta(f: &dyn StorageFile) -> Result<Meta> {
+    let mut best: Option<Meta> = None;
+    let mut problems = Vec::new();
+    for off in META_SLOT_OFFSETS {
+        let mut b = [0u8; META_LEN];
+        let n = f.read_at(&mut b, off)?;
+        match Meta::decode(&b[..n]) {
+            Ok(m) => {
+                if best.is_none_or(|x| m.generation > x.generation) {
+                    best = Some(m);
+                }
+            }
+            Err(MetaError::Version(v)) => {
+                return Err(Error::Format(format!(
+                    "{}: format version {v}; this library reads version {}",
+                    f.path().display(),
+                    crate::format::meta::FORMAT_VERSION
+                )));
+            }
+            Err(MetaError::Bad(e)) => problems.push(format!("slot at offset {off}: {e}")),
+        }
+    }
+    best.ok_or_else(|| {
+        Error::Corrupt(format!(
+            "{}: no valid meta slot ({})",
+            f.path().display(),
+            problems.join("; ")
+        ))
+    })
+}
+
+/// Reads `n` bytes at `off` of a file that must hold them.
+pub fn read_vec(f: &dyn StorageFile, off: u64, n: usize) -> Result<Vec<u8>> {
+    let mut v = vec![0u8; n];
+    read_exact_at(f, &mut v, off)?;
+    Ok(v)
+}
