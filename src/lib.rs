@@ -22,3 +22,4 @@ pub use format::{Value, ValueRef};
 pub use graph::{CheckReport, Dir, EdgeCursor, EdgeInfo, NodeCursor};
 pub use options::{Options, SyncMode};
 pub use txn::{RecoveryStats, Txn};
+pub mod ffi;

@@ -16,12 +16,7 @@ use crate::store::{Edge, Node};
 use crate::txn::Txn;
 use std::ffi::CStr;
 
-/// Longest identifier (label, edge type, property key, savepoint name), in bytes.
-pub const MAX_IDENT_LEN: usize = 1024;
-/// Largest string or bytes value, in bytes.
-pub const MAX_VALUE_LEN: usize = 16 << 20;
-/// Largest encoded property set of one node or edge, in bytes.
-pub const MAX_PROPS_LEN: usize = 64 << 20;
+include!("../limits.rs");
 
 /// Checks an identifier: non-empty, at most [`MAX_IDENT_LEN`] bytes, no NUL.
 pub fn check_ident(s: &str, what: &str) -> Result<()> {

@@ -1,0 +1,305 @@
+//! Opening, closing, checkpointing, checking and inspecting a database; status names,
+//! error messages and the version.
+
+use super::guard::{
+    QV_BUFFER_TOO_SMALL, QV_CORRUPT, QV_NULL_ARGUMENT, QV_OK, clear, ffi_guard, invalid, null, out,
+    status_name, with_last_error,
+};
+use super::handle::{db_from_raw, db_into_raw, db_ref, qv_db};
+use super::types::{qv_check_report, qv_db_stats, qv_options, qv_recovery_stats, qv_status};
+use crate::options::{Options, SyncMode};
+use crate::{Database, Error};
+use std::ffi::{CStr, c_char};
+use std::os::unix::ffi::OsStrExt;
+use std::time::Duration;
+
+const QV_OPEN_CREATE: u32 = 1;
+const QV_OPEN_READ_ONLY: u32 = 2;
+
+/// Fills `opts` with the defaults: struct_size = sizeof(qv_options), flags =
+/// QV_OPEN_CREATE, sync = QV_SYNC_FULL, busy_timeout_ms = 5000, checkpoint_bytes = 0
+/// (64 MiB). Does nothing when `opts` is NULL. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_options_init(opts: *mut qv_options) {
+    let _ = ffi_guard!(|| None, {
+        // SAFETY: the caller passes NULL or a writable qv_options.
+        unsafe { clear(opts, default_options()) };
+        Ok(QV_OK)
+    });
+}
+
+fn default_options() -> qv_options {
+    qv_options {
+        struct_size: size_of::<qv_options>() as u32,
+        flags: QV_OPEN_CREATE,
+        sync: 0,
+        busy_timeout_ms: 5000,
+        checkpoint_bytes: 0,
+    }
+}
+
+/// Reads a caller's qv_options, which may be older (shorter) than ours.
+///
+/// # Safety
+/// `p` is NULL or points to at least `struct_size` readable bytes.
+unsafe fn read_options(p: *const qv_options) -> Result<Options, super::guard::Fail> {
+    let mut o = default_options();
+    if !p.is_null() {
+        // SAFETY: the first field is always present.
+        let size = unsafe { (p as *const u32).read_unaligned() } as usize;
+        if size < 8 {
+            return Err(invalid(format!(
+                "qv_options.struct_size is {size}; call qv_options_init first"
+            )));
+        }
+        let n = size.min(size_of::<qv_options>());
+        // SAFETY: the caller's struct has `size` >= n readable bytes; ours has n writable.
+        unsafe {
+            std::ptr::copy_nonoverlapping(p as *const u8, &mut o as *mut qv_options as *mut u8, n)
+        };
+    }
+    if o.flags & !(QV_OPEN_CREATE | QV_OPEN_READ_ONLY) != 0 {
+        return Err(invalid(format!(
+            "unknown qv_options.flags bits {:#x}",
+            o.flags
+        )));
+    }
+    let sync = match o.sync {
+        0 => SyncMode::Full,
+        1 => SyncMode::Normal,
+        2 => SyncMode::Off,
+        s => return Err(invalid(format!("unknown qv_options.sync {s}"))),
+    };
+    let d = Options::default();
+    Ok(Options {
+        create: o.flags & QV_OPEN_CREATE != 0,
+        read_only: o.flags & QV_OPEN_READ_ONLY != 0,
+        sync,
+        busy_timeout: Duration::from_millis(o.busy_timeout_ms as u64),
+        checkpoint_bytes: if o.checkpoint_bytes == 0 {
+            d.checkpoint_bytes
+        } else {
+            o.checkpoint_bytes
+        },
+        segment_bytes: d.segment_bytes,
+    })
+}
+
+/// Opens the database directory at `path` (creating it when `opts->flags` has
+/// QV_OPEN_CREATE and it is missing) and runs recovery. `opts` may be NULL for the
+/// defaults. On success `*out` is a handle to close with qv_close.
+///
+/// Returns QV_OK; QV_NOT_FOUND (no database and no QV_OPEN_CREATE); QV_LOCKED (open
+/// elsewhere, in this process or another); QV_CORRUPT, QV_FORMAT, QV_IO, QV_FULL;
+/// QV_INVALID_ARGUMENT for bad options. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_open(
+    path: *const c_char,
+    opts: *const qv_options,
+    out: *mut *mut qv_db,
+) -> qv_status {
+    ffi_guard!(|| None, {
+        // SAFETY: the caller passes NULL or a writable pointer.
+        unsafe { clear(out, std::ptr::null_mut()) };
+        if path.is_null() {
+            return Err(null("path"));
+        }
+        // SAFETY: as above.
+        let out = unsafe { self::out(out, "out") }?;
+        // SAFETY: the caller passes a NUL-terminated path.
+        let path = unsafe { CStr::from_ptr(path) };
+        if path.is_empty() {
+            return Err(invalid("path is empty".into()));
+        }
+        // SAFETY: NULL or a qv_options of at least struct_size bytes.
+        let opts = unsafe { read_options(opts) }?;
+        let db = Database::open(std::ffi::OsStr::from_bytes(path.to_bytes()), &opts)?;
+        *out = db_into_raw(db);
+        Ok(QV_OK)
+    })
+}
+
+/// Closes the database: a final checkpoint, then the files and the lock. With
+/// transactions still open it returns QV_BUSY and the handle stays valid. Any other
+/// outcome frees the handle, even a failure (committed data is safe in the log).
+/// qv_close(NULL) returns QV_OK. Do not use the handle from other threads meanwhile.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_close(db: *mut qv_db) -> qv_status {
+    if db.is_null() {
+        return QV_OK;
+    }
+    ffi_guard!(|| None, {
+        // SAFETY: a live handle from qv_open.
+        let open = unsafe { db_ref(db) }?.db.shared().open_txns();
+        if open > 0 {
+            return Err(Error::Busy(format!(
+                "{open} transaction(s) still open; end them before qv_close"
+            ))
+            .into());
+        }
+        // SAFETY: a live handle from qv_open; not used after this.
+        let h = unsafe { db_from_raw(db) };
+        h.db.close()?;
+        Ok(QV_OK)
+    })
+}
+
+/// Moves committed changes from the log into the data files, as far as open read
+/// transactions allow (a reader's snapshot holds back what it may still read), then
+/// retires log segments. Waits for the writer lock like a writer (QV_BUSY after
+/// busy_timeout_ms); call it from a thread that holds no write transaction.
+/// Returns QV_OK, QV_BUSY, QV_READ_ONLY, QV_POISONED or an I/O status. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_checkpoint(db: *mut qv_db) -> qv_status {
+    ffi_guard!(|| None, {
+        // SAFETY: NULL or a live handle.
+        unsafe { db_ref(db) }?.db.checkpoint()?;
+        Ok(QV_OK)
+    })
+}
+
+/// Checks every invariant of the latest committed state (edge endpoints exist, adjacency
+/// chains agree both ways, counts match, property blobs and identifiers verify) and fills
+/// `*out`. Returns QV_OK when no problem was found, QV_CORRUPT when some were (the report
+/// says how many and the first; qv_last_error has it too). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_check(db: *mut qv_db, out: *mut qv_check_report) -> qv_status {
+    ffi_guard!(|| None, {
+        let zero = qv_check_report {
+            nodes_checked: 0,
+            edges_checked: 0,
+            problems: 0,
+            first_problem: [0; 256],
+        };
+        // SAFETY: NULL or writable.
+        unsafe { clear(out, zero) };
+        // SAFETY: NULL or a live handle.
+        let h = unsafe { db_ref(db) }?;
+        // SAFETY: NULL or writable.
+        let out = unsafe { self::out(out, "out") }?;
+        let r = h.db.check_integrity()?;
+        out.nodes_checked = r.nodes_checked;
+        out.edges_checked = r.edges_checked;
+        out.problems = r.problems;
+        let mut n = r.first_problem.len().min(255);
+        while !r.first_problem.is_char_boundary(n) {
+            n -= 1;
+        }
+        for (d, s) in out
+            .first_problem
+            .iter_mut()
+            .zip(&r.first_problem.as_bytes()[..n])
+        {
+            *d = *s as c_char;
+        }
+        if r.problems > 0 {
+            return Err(super::guard::Fail {
+                status: QV_CORRUPT,
+                msg: format!(
+                    "integrity check found {} problem(s); first: {}",
+                    r.problems, r.first_problem
+                ),
+            });
+        }
+        Ok(QV_OK)
+    })
+}
+
+/// Fills `*out` with what recovery did when this handle was opened. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_last_recovery(
+    db: *const qv_db,
+    out: *mut qv_recovery_stats,
+) -> qv_status {
+    ffi_guard!(|| None, {
+        // SAFETY: NULL or writable.
+        unsafe { clear(out, qv_recovery_stats::default()) };
+        // SAFETY: NULL or a live handle.
+        let h = unsafe { db_ref(db) }?;
+        // SAFETY: NULL or writable.
+        let out = unsafe { self::out(out, "out") }?;
+        let r = h.db.last_recovery();
+        *out = qv_recovery_stats {
+            txns_replayed: r.txns_replayed,
+            txns_discarded: r.txns_discarded,
+            nodes: r.nodes,
+            edges: r.edges,
+            props: r.props,
+            wal_bytes_scanned: r.wal_bytes_scanned,
+            bytes_truncated: r.bytes_truncated,
+            micros: r.micros,
+        };
+        Ok(QV_OK)
+    })
+}
+
+/// Fills `*out` with counts (as of the latest commit), file sizes, log positions and the
+/// number of open read transactions. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_stats(db: *const qv_db, out: *mut qv_db_stats) -> qv_status {
+    ffi_guard!(|| None, {
+        // SAFETY: NULL or writable.
+        unsafe { clear(out, qv_db_stats::default()) };
+        // SAFETY: NULL or a live handle.
+        let h = unsafe { db_ref(db) }?;
+        // SAFETY: NULL or writable.
+        let out = unsafe { self::out(out, "out") }?;
+        let s = h.db.stats();
+        *out = qv_db_stats {
+            nodes: s.nodes,
+            edges: s.edges,
+            data_bytes: s.data_bytes,
+            wal_bytes: s.wal_bytes,
+            last_commit_lsn: s.last_commit_lsn,
+            checkpoint_lsn: s.checkpoint_lsn,
+            readers: s.readers,
+        };
+        Ok(QV_OK)
+    })
+}
+
+/// The name of status `s` ("QV_NOT_FOUND"...), or "QV_UNKNOWN" for a number that is not
+/// a status. Never NULL; the string is static. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn qv_status_str(s: qv_status) -> *const c_char {
+    status_name(s).as_ptr()
+}
+
+/// Copies the message of the last failed call on this thread into `buf` (truncated to
+/// `cap - 1` bytes and NUL-terminated when `cap > 0`) and sets `*len` to the message's
+/// full length without the NUL. Returns QV_BUFFER_TOO_SMALL when `*len >= cap`, else
+/// QV_OK; QV_NULL_ARGUMENT when `len` is NULL, or `buf` is NULL with `cap > 0`. Before any
+/// failure the message is "". It does not change the stored message, and successful calls
+/// do not clear it. Thread-safe (the message is per thread).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_last_error(buf: *mut c_char, cap: usize, len: *mut usize) -> qv_status {
+    if len.is_null() || (buf.is_null() && cap > 0) {
+        return QV_NULL_ARGUMENT;
+    }
+    with_last_error(|msg| {
+        let bytes = msg.as_bytes();
+        if cap > 0 {
+            let n = bytes.len().min(cap - 1);
+            // SAFETY: the caller provides `cap` writable bytes at `buf`; we write n + 1 <= cap.
+            unsafe {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf as *mut u8, n);
+                *buf.add(n) = 0;
+            }
+        }
+        // SAFETY: checked non-NULL above; the caller passes a writable size_t.
+        unsafe { *len = bytes.len() };
+        if bytes.len() >= cap {
+            QV_BUFFER_TOO_SMALL
+        } else {
+            QV_OK
+        }
+    })
+}
+
+/// The library version, "MAJOR.MINOR.PATCH" (equal to QV_VERSION_STRING of the header it
+/// was built with). Static; never NULL. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn qv_version() -> *const c_char {
+    const V: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    V.as_ptr() as *const c_char
+}

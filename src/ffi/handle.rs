@@ -1,0 +1,150 @@
+//! The opaque handles, and the only place where raw handle pointers are cast.
+//!
+//! `qv_db` owns a [`Database`], whose state is shared (`Arc`) with every transaction, so a
+//! transaction keeps the database alive; `qv_txn` and `qv_cursor` are boxed. A cursor
+//! refers to its transaction through a raw pointer guarded by a shared `alive` flag that
+//! the transaction clears when it ends: a cursor never dereferences a freed transaction.
+
+#![allow(non_camel_case_types)]
+
+use super::guard::{Fail, misuse, null};
+use crate::Database;
+use crate::graph::{EdgeCursor, NodeCursor};
+use crate::txn::{Shared, Txn};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// An open database (thread-safe).
+pub struct qv_db {
+    pub(crate) db: Database,
+}
+
+/// A transaction (one thread at a time).
+pub struct qv_txn {
+    pub(crate) txn: Txn,
+    pub(crate) alive: Arc<AtomicBool>,
+}
+
+pub(crate) enum CursorKind {
+    Edge(EdgeCursor),
+    Node(NodeCursor),
+}
+
+/// A cursor over edges or nodes; belongs to its transaction.
+pub struct qv_cursor {
+    pub(crate) txn: *mut qv_txn,
+    pub(crate) alive: Arc<AtomicBool>,
+    pub(crate) kind: CursorKind,
+}
+
+/// Moves a database into a handle for C.
+pub(crate) fn db_into_raw(db: Database) -> *mut qv_db {
+    Box::into_raw(Box::new(qv_db { db }))
+}
+
+/// Takes a database handle back from C.
+///
+/// # Safety
+/// `p` came from [`db_into_raw`] and is not used again.
+pub(crate) unsafe fn db_from_raw(p: *mut qv_db) -> Box<qv_db> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { Box::from_raw(p) }
+}
+
+/// Borrows a database handle.
+///
+/// # Safety
+/// `p` is NULL or a live handle from [`db_into_raw`].
+pub(crate) unsafe fn db_ref<'a>(p: *const qv_db) -> Result<&'a qv_db, Fail> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { p.as_ref() }.ok_or_else(|| null("db"))
+}
+
+/// Moves a transaction into a handle for C.
+pub(crate) fn txn_into_raw(txn: Txn) -> *mut qv_txn {
+    Box::into_raw(Box::new(qv_txn {
+        txn,
+        alive: Arc::new(AtomicBool::new(true)),
+    }))
+}
+
+/// Takes a transaction handle back from C (commit, rollback); its cursors become stale.
+///
+/// # Safety
+/// `p` came from [`txn_into_raw`] and is not used again.
+pub(crate) unsafe fn txn_from_raw(p: *mut qv_txn) -> Txn {
+    // SAFETY: guaranteed by the caller.
+    let b = unsafe { Box::from_raw(p) };
+    b.alive.store(false, Ordering::Release);
+    b.txn
+}
+
+/// Borrows a transaction handle mutably.
+///
+/// # Safety
+/// `p` is NULL or a live handle from [`txn_into_raw`], not used by another thread now.
+pub(crate) unsafe fn txn_mut<'a>(p: *mut qv_txn) -> Result<&'a mut qv_txn, Fail> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { p.as_mut() }.ok_or_else(|| null("txn"))
+}
+
+/// The shared database state of a transaction handle, for poisoning after a panic.
+///
+/// # Safety
+/// As [`txn_mut`].
+pub(crate) unsafe fn txn_shared(p: *const qv_txn) -> Option<Arc<Shared>> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { p.as_ref() }.map(|t| Arc::clone(t.txn.shared()))
+}
+
+/// Moves a cursor into a handle for C.
+pub(crate) fn cursor_into_raw(txn: &mut qv_txn, kind: CursorKind) -> *mut qv_cursor {
+    let alive = Arc::clone(&txn.alive);
+    Box::into_raw(Box::new(qv_cursor { txn, alive, kind }))
+}
+
+/// Frees a cursor handle.
+///
+/// # Safety
+/// `p` is NULL or came from [`cursor_into_raw`] and is not used again.
+pub(crate) unsafe fn cursor_free(p: *mut qv_cursor) {
+    if !p.is_null() {
+        // SAFETY: guaranteed by the caller.
+        drop(unsafe { Box::from_raw(p) });
+    }
+}
+
+/// Borrows a cursor and its transaction; `Misuse` once the transaction has ended.
+///
+/// # Safety
+/// `p` is NULL or a live cursor handle, not used by another thread now (nor its
+/// transaction).
+pub(crate) unsafe fn cursor_mut<'a>(
+    p: *mut qv_cursor,
+) -> Result<(&'a mut CursorKind, &'a Txn), Fail> {
+    // SAFETY: guaranteed by the caller.
+    let c = unsafe { p.as_mut() }.ok_or_else(|| null("cursor"))?;
+    if !c.alive.load(Ordering::Acquire) {
+        return Err(misuse(
+            "the cursor's transaction has ended; only qv_cursor_free is allowed",
+        ));
+    }
+    // SAFETY: `alive` is true, so the transaction has not been committed or rolled back
+    // and its handle is still allocated; the caller does not use it concurrently.
+    let t = unsafe { &*c.txn };
+    Ok((&mut c.kind, &t.txn))
+}
+
+/// The shared database state of a cursor's transaction, if it is still alive.
+///
+/// # Safety
+/// As [`cursor_mut`].
+pub(crate) unsafe fn cursor_shared(p: *const qv_cursor) -> Option<Arc<Shared>> {
+    // SAFETY: guaranteed by the caller.
+    let c = unsafe { p.as_ref() }?;
+    if !c.alive.load(Ordering::Acquire) {
+        return None;
+    }
+    // SAFETY: as in cursor_mut.
+    unsafe { txn_shared(c.txn) }
+}

@@ -1,0 +1,126 @@
+//! Transactions and savepoints.
+
+use super::guard::{QV_OK, clear, ffi_guard, ident, invalid, null, out};
+use super::handle::{db_ref, qv_db, qv_txn, txn_from_raw, txn_into_raw, txn_mut, txn_shared};
+use super::types::qv_status;
+use std::ffi::c_char;
+
+const QV_TXN_READ_ONLY: u32 = 1;
+
+/// Begins a transaction. With `flags` = QV_TXN_READ_ONLY it is a read transaction on a
+/// snapshot of everything committed so far, which it sees for its whole life, however
+/// long it runs; it never blocks nor waits for the writer. With `flags` = 0 it is the
+/// write transaction: one at a time per database, so this waits up to busy_timeout_ms for
+/// the current writer (or a checkpoint) to finish, then returns QV_BUSY. A write
+/// transaction reads its own writes. End it with qv_txn_commit or qv_txn_rollback.
+/// Returns QV_OK, QV_BUSY, QV_READ_ONLY (write on a read-only database), QV_POISONED,
+/// QV_INVALID_ARGUMENT (unknown flags). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_txn_begin(
+    db: *mut qv_db,
+    flags: u32,
+    out: *mut *mut qv_txn,
+) -> qv_status {
+    ffi_guard!(|| None, {
+        // SAFETY: NULL or writable.
+        unsafe { clear(out, std::ptr::null_mut()) };
+        // SAFETY: NULL or a live handle.
+        let h = unsafe { db_ref(db) }?;
+        // SAFETY: NULL or writable.
+        let out = unsafe { self::out(out, "out") }?;
+        if flags & !QV_TXN_READ_ONLY != 0 {
+            return Err(invalid(format!("unknown transaction flags {flags:#x}")));
+        }
+        let txn = if flags & QV_TXN_READ_ONLY != 0 {
+            h.db.begin_read()?
+        } else {
+            h.db.begin_write()?
+        };
+        *out = txn_into_raw(txn);
+        Ok(QV_OK)
+    })
+}
+
+/// Commits the transaction and frees it, whatever the outcome. For a write transaction
+/// the commit is durable when this returns QV_OK (with sync QV_SYNC_FULL); on failure
+/// nothing of it is visible, now or after reopening. Committing a read transaction just
+/// ends it. Cursors of the transaction become stale (free them with qv_cursor_free).
+/// Returns QV_NULL_ARGUMENT for NULL, else QV_OK or the failure (QV_IO, QV_FULL poison
+/// the handle).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_txn_commit(txn: *mut qv_txn) -> qv_status {
+    // SAFETY: NULL or a live handle; read before the body consumes it.
+    let shared = unsafe { txn_shared(txn) };
+    ffi_guard!(move || shared, {
+        if txn.is_null() {
+            return Err(null("txn"));
+        }
+        // SAFETY: a live handle from qv_txn_begin, not used after this.
+        let t = unsafe { txn_from_raw(txn) };
+        t.commit()?;
+        Ok(QV_OK)
+    })
+}
+
+/// Abandons the transaction and frees it: nothing it wrote remains, in memory or on disk.
+/// qv_txn_rollback(NULL) does nothing. Its cursors become stale.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_txn_rollback(txn: *mut qv_txn) {
+    if txn.is_null() {
+        return;
+    }
+    // SAFETY: a live handle; read before the body consumes it.
+    let shared = unsafe { txn_shared(txn) };
+    let _ = ffi_guard!(move || shared, {
+        // SAFETY: a live handle from qv_txn_begin, not used after this.
+        unsafe { txn_from_raw(txn) }.rollback();
+        Ok(QV_OK)
+    });
+}
+
+/// Starts a savepoint called `name` in a write transaction. Names may repeat (the most
+/// recent of a name is meant). Savepoints still open at commit are committed with the
+/// transaction. Returns QV_OK, QV_INVALID_ARGUMENT (empty, too long or not UTF-8),
+/// QV_READ_ONLY in a read transaction.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_savepoint(txn: *mut qv_txn, name: *const c_char) -> qv_status {
+    // SAFETY: NULL or a live handle (only read on a panic).
+    ffi_guard!(|| unsafe { txn_shared(txn) }, {
+        // SAFETY: NULL or a live handle; NULL or a NUL-terminated string.
+        let (t, name) = unsafe { (txn_mut(txn), ident(name, "name")) };
+        let (t, name) = (t?, name?);
+        t.txn.savepoint(name)?;
+        Ok(QV_OK)
+    })
+}
+
+/// Undoes everything the transaction did after the most recent savepoint called `name`;
+/// the savepoint stays (it can be rolled back to again). Values returned earlier in the
+/// transaction become invalid. Returns QV_OK, QV_NOT_FOUND (no such savepoint),
+/// QV_READ_ONLY in a read transaction, QV_INVALID_ARGUMENT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_rollback_to(txn: *mut qv_txn, name: *const c_char) -> qv_status {
+    // SAFETY: NULL or a live handle (only read on a panic).
+    ffi_guard!(|| unsafe { txn_shared(txn) }, {
+        // SAFETY: NULL or a live handle; NULL or a NUL-terminated string.
+        let (t, name) = unsafe { (txn_mut(txn), ident(name, "name")) };
+        let (t, name) = (t?, name?);
+        t.txn.rollback_to(name)?;
+        Ok(QV_OK)
+    })
+}
+
+/// Removes the most recent savepoint called `name` and every later one; their changes
+/// stay in the transaction. Returns QV_OK, QV_NOT_FOUND, QV_READ_ONLY,
+/// QV_INVALID_ARGUMENT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_release(txn: *mut qv_txn, name: *const c_char) -> qv_status {
+    // SAFETY: NULL or a live handle (only read on a panic).
+    ffi_guard!(|| unsafe { txn_shared(txn) }, {
+        // SAFETY: NULL or a live handle; NULL or a NUL-terminated string.
+        let (t, name) = unsafe { (txn_mut(txn), ident(name, "name")) };
+        let (t, name) = (t?, name?);
+        t.txn.release(name)?;
+        Ok(QV_OK)
+    })
+}
