@@ -281,6 +281,11 @@ impl<'a> Frame<'a> {
         if len < FRAME_HEADER {
             return Err(DecodeError::Invalid("frame length"));
         }
+        // The LSN is checked before the CRC, so scanning garbage for frames stays cheap.
+        let lsn = r.u64()?;
+        if lsn != expected_lsn {
+            return Err(DecodeError::Invalid("frame LSN (stale frame)"));
+        }
         let body = buf.get(4..len).ok_or(DecodeError::Truncated {
             at: 0,
             need: len,
@@ -289,10 +294,6 @@ impl<'a> Frame<'a> {
         let computed = crc32fast::hash(body);
         if stored != computed {
             return Err(DecodeError::Checksum { stored, computed });
-        }
-        let lsn = r.u64()?;
-        if lsn != expected_lsn {
-            return Err(DecodeError::Invalid("frame LSN (stale frame)"));
         }
         let txn = r.u64()?;
         let k = r.u8()?;

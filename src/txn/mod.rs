@@ -292,7 +292,13 @@ impl Shared {
             return Ok(());
         }
         let mut w = self.take_writer()?;
-        let r = checkpoint::run(self, &mut w).and_then(|_| w.wal.sync());
+        let r = checkpoint::run(self, &mut w).and_then(|_| {
+            w.wal.sync()?;
+            if w.meta.checkpoint_lsn == w.wal.end_lsn() {
+                w.wal.restart_at_end()?;
+            }
+            Ok(())
+        });
         self.put_writer(w);
         r
     }

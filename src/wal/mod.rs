@@ -187,6 +187,22 @@ impl Wal {
         Ok(())
     }
 
+    /// Starts a fresh segment at the end of the log and removes the older ones, when a
+    /// checkpoint has made the whole log unnecessary (at close), so a closed database keeps
+    /// no dead log. Durable: the new segment and the removals are fsynced.
+    pub fn restart_at_end(&mut self) -> Result<()> {
+        if self.cur_len == SEGMENT_HEADER as u64 {
+            return Ok(());
+        }
+        let was = self.durable_rolls;
+        self.durable_rolls = true;
+        let r = self.roll();
+        self.durable_rolls = was;
+        r?;
+        self.retire_before(self.end_lsn)?;
+        self.fs.sync_dir()
+    }
+
     /// Removes the segments whose frames all lie before `lsn` (a checkpoint made them
     /// unnecessary). The current segment is never removed.
     pub fn retire_before(&mut self, lsn: u64) -> Result<()> {
