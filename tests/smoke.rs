@@ -1,3 +1,5 @@
+//! A quick end-to-end check: commit, crash images before and after a checkpoint, recovery.
+
 use quiver::io::FaultStorage;
 use quiver::{Database, Dir, Error, Options, ValueRef};
 use std::sync::Arc;
