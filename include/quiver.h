@@ -75,8 +75,8 @@ typedef enum qv_status {
 /* When commits are made durable (qv_options.sync). */
 typedef enum qv_sync {
   QV_SYNC_FULL = 0, /* every commit fdatasyncs the log before returning: a returned commit survives power loss (default) */
-  QV_SYNC_NORMAL = 1, /* the log is fdatasynced at most once a second, at checkpoint and at close: power loss may lose the last second of commits, never corrupts */
-  QV_SYNC_OFF = 2, /* commits never fsync; a process crash loses nothing, power loss may lose commits since the last checkpoint */
+  QV_SYNC_NORMAL = 1, /* a commit fdatasyncs the log only when the last fsync is over a second old; qv_checkpoint and qv_close fsync too: power loss may lose the commits since the last fsync (about a second of activity), never corrupts */
+  QV_SYNC_OFF = 2, /* commits never fsync the log (checkpoints and qv_close do): a process crash loses nothing, power loss may lose commits since the last checkpoint, never corrupts */
 } qv_sync;
 
 /* Edge direction relative to a node. */

@@ -35,8 +35,8 @@ pub struct Stats {
 /// An open database. Share it between threads freely (it is `Send + Sync`); dropping it
 /// closes it (with a final checkpoint when no transaction is open).
 pub struct Database {
-    shared: Arc<Shared>,
-    closed: bool,
+    /// None once closed.
+    shared: Option<Arc<Shared>>,
 }
 
 fn new_db_id() -> u64 {
@@ -134,24 +134,23 @@ impl Database {
             }
         };
         Ok(Database {
-            shared: Arc::new(shared),
-            closed: false,
+            shared: Some(Arc::new(shared)),
         })
     }
 
     /// Starts a read transaction on the latest committed state.
     pub fn begin_read(&self) -> Result<Txn> {
-        Txn::begin_read(&self.shared)
+        Txn::begin_read(self.live()?)
     }
 
     /// Starts the write transaction (waits up to the busy timeout for the writer lock).
     pub fn begin_write(&self) -> Result<Txn> {
-        Txn::begin_write(&self.shared)
+        Txn::begin_write(self.live()?)
     }
 
     /// Moves committed changes into the data files as far as open readers allow.
     pub fn checkpoint(&self) -> Result<()> {
-        self.shared.checkpoint()
+        self.live()?.checkpoint()
     }
 
     /// Checks every invariant on the latest snapshot.
@@ -162,12 +161,14 @@ impl Database {
 
     /// What recovery did when this handle was opened.
     pub fn last_recovery(&self) -> RecoveryStats {
-        self.shared.recovery
+        self.shared.as_ref().map(|s| s.recovery).unwrap_or_default()
     }
 
     /// Counts and sizes.
     pub fn stats(&self) -> Stats {
-        let s = &self.shared;
+        let Some(s) = &self.shared else {
+            return Stats::default();
+        };
         let latest = s.latest();
         let st = &s.store;
         Stats {
@@ -183,23 +184,23 @@ impl Database {
 
     /// Err(Poisoned) if an earlier failure poisoned this handle.
     pub fn check_poisoned(&self) -> Result<()> {
-        self.shared.check()
+        self.live()?.check()
     }
 
-    /// Closes the database: a final checkpoint, then the files. With transactions open it
-    /// returns `Busy` and does nothing (the handle stays usable).
+    /// Closes the database: a final checkpoint, then the files and the lock. With
+    /// transactions open it returns `Busy` and does nothing (the handle stays usable).
+    /// Afterwards every call returns `Misuse`.
     pub fn try_close(&mut self) -> Result<()> {
-        if self.closed {
-            return Ok(());
-        }
-        let open = self.shared.open_txns();
+        let open = self.open_txns();
         if open > 0 {
             return Err(Error::Busy(format!(
                 "{open} transaction(s) still open; end them before closing"
             )));
         }
-        self.closed = true;
-        self.shared.shutdown()
+        match self.shared.take() {
+            Some(s) => s.shutdown(),
+            None => Ok(()),
+        }
     }
 
     /// Closes the database (see [`Database::try_close`]).
@@ -207,15 +208,21 @@ impl Database {
         self.try_close()
     }
 
-    /// The shared state (for the C layer and tests).
-    pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+    /// Transactions open now.
+    pub fn open_txns(&self) -> usize {
+        self.shared.as_ref().map_or(0, |s| s.open_txns())
+    }
+
+    fn live(&self) -> Result<&Arc<Shared>> {
+        self.shared
+            .as_ref()
+            .ok_or_else(|| Error::Misuse("the database is closed".into()))
     }
 }
 
 impl Drop for Database {
     fn drop(&mut self) {
-        if !self.closed && self.shared.open_txns() == 0 {
+        if self.open_txns() == 0 {
             let _ = self.try_close();
         }
     }

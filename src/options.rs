@@ -8,8 +8,9 @@ pub enum SyncMode {
     /// Every commit fsyncs the log before it returns: a returned commit survives power loss.
     #[default]
     Full,
-    /// Commits fsync the log at most once per second (and at checkpoint and close): a
-    /// power loss may lose the last second of commits, never corrupts.
+    /// A commit fsyncs the log only when the last fsync is more than a second old;
+    /// checkpoints and close fsync too. A power loss may lose the commits made since the
+    /// last fsync (about a second of activity before the last sync point), never corrupts.
     Normal,
     /// Never fsync the log; checkpoints still fsync the data files. A process crash loses
     /// nothing (the OS has the writes); a power loss may lose any commit since the last

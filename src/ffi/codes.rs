@@ -6,21 +6,73 @@
 pub const STATUS_CODES: &[(&str, u32, &str)] = &[
     ("QV_OK", 0, "success"),
     ("QV_DONE", 1, "the cursor is exhausted"),
-    ("QV_NOT_FOUND", 2, "no such node, edge, savepoint or database"),
-    ("QV_NULL_ARGUMENT", 10, "a required pointer argument is NULL"),
-    ("QV_INVALID_ARGUMENT", 11, "malformed argument: empty or invalid UTF-8 identifier, bad value, limit exceeded, unknown flag"),
-    ("QV_MISUSE", 12, "call not allowed now (a cursor after its transaction ended)"),
-    ("QV_BUFFER_TOO_SMALL", 13, "the buffer cannot hold the result; the needed length was stored"),
-    ("QV_BUSY", 20, "the writer lock was not obtained within busy_timeout_ms, or transactions are still open at qv_close"),
-    ("QV_LOCKED", 21, "the database is open elsewhere (this process or another)"),
-    ("QV_READ_ONLY", 22, "a write in a read-only transaction or database"),
-    ("QV_CONSTRAINT", 23, "a constraint would be violated (deleting a node that has edges)"),
-    ("QV_IO", 30, "an I/O error; after a failed write or fsync the handle is poisoned"),
+    (
+        "QV_NOT_FOUND",
+        2,
+        "no such node, edge, savepoint or database",
+    ),
+    (
+        "QV_NULL_ARGUMENT",
+        10,
+        "a required pointer argument is NULL",
+    ),
+    (
+        "QV_INVALID_ARGUMENT",
+        11,
+        "malformed argument: empty or invalid UTF-8 identifier, bad value, limit exceeded, unknown flag",
+    ),
+    (
+        "QV_MISUSE",
+        12,
+        "call not allowed now (a cursor after its transaction ended)",
+    ),
+    (
+        "QV_BUFFER_TOO_SMALL",
+        13,
+        "the buffer cannot hold the result; the needed length was stored",
+    ),
+    (
+        "QV_BUSY",
+        20,
+        "the writer lock was not obtained within busy_timeout_ms, or transactions are still open at qv_close",
+    ),
+    (
+        "QV_LOCKED",
+        21,
+        "the database is open elsewhere (this process or another)",
+    ),
+    (
+        "QV_READ_ONLY",
+        22,
+        "a write in a read-only transaction or database",
+    ),
+    (
+        "QV_CONSTRAINT",
+        23,
+        "a constraint would be violated (deleting a node that has edges)",
+    ),
+    (
+        "QV_IO",
+        30,
+        "an I/O error; after a failed write or fsync the handle is poisoned",
+    ),
     ("QV_FULL", 31, "the disk is full; the handle is poisoned"),
     ("QV_CORRUPT", 32, "on-disk data fails a check"),
-    ("QV_FORMAT", 33, "the database has an unknown format version"),
-    ("QV_POISONED", 40, "an earlier failure poisoned this handle; close and reopen"),
-    ("QV_INTERNAL", 41, "a bug in Quiver (a caught panic); the handle is poisoned"),
+    (
+        "QV_FORMAT",
+        33,
+        "the database has an unknown format version",
+    ),
+    (
+        "QV_POISONED",
+        40,
+        "an earlier failure poisoned this handle; close and reopen",
+    ),
+    (
+        "QV_INTERNAL",
+        41,
+        "a bug in Quiver (a caught panic); the handle is poisoned",
+    ),
 ];
 
 /// The other C enumerations: (type, [(name, value, meaning)]).
@@ -29,9 +81,21 @@ pub const ENUMS: &[(&str, &str, &[(&str, u32, &str)])] = &[
         "qv_sync",
         "When commits are made durable (qv_options.sync).",
         &[
-            ("QV_SYNC_FULL", 0, "every commit fdatasyncs the log before returning: a returned commit survives power loss (default)"),
-            ("QV_SYNC_NORMAL", 1, "the log is fdatasynced at most once a second, at checkpoint and at close: power loss may lose the last second of commits, never corrupts"),
-            ("QV_SYNC_OFF", 2, "commits never fsync; a process crash loses nothing, power loss may lose commits since the last checkpoint"),
+            (
+                "QV_SYNC_FULL",
+                0,
+                "every commit fdatasyncs the log before returning: a returned commit survives power loss (default)",
+            ),
+            (
+                "QV_SYNC_NORMAL",
+                1,
+                "a commit fdatasyncs the log only when the last fsync is over a second old; qv_checkpoint and qv_close fsync too: power loss may lose the commits since the last fsync (about a second of activity), never corrupts",
+            ),
+            (
+                "QV_SYNC_OFF",
+                2,
+                "commits never fsync the log (checkpoints and qv_close do): a process crash loses nothing, power loss may lose commits since the last checkpoint, never corrupts",
+            ),
         ],
     ),
     (
@@ -40,7 +104,11 @@ pub const ENUMS: &[(&str, &str, &[(&str, u32, &str)])] = &[
         &[
             ("QV_OUT", 1, "edges leaving the node"),
             ("QV_IN", 2, "edges entering the node"),
-            ("QV_BOTH", 3, "both; a self-loop is yielded and counted once"),
+            (
+                "QV_BOTH",
+                3,
+                "both; a self-loop is yielded and counted once",
+            ),
         ],
     ),
     (
@@ -59,8 +127,24 @@ pub const ENUMS: &[(&str, &str, &[(&str, u32, &str)])] = &[
 
 /// Flag constants: (name, value, meaning).
 pub const FLAGS: &[(&str, u32, &str)] = &[
-    ("QV_OPEN_CREATE", 1, "qv_options.flags: create the database if missing (set by qv_options_init)"),
-    ("QV_OPEN_READ_ONLY", 2, "qv_options.flags: open for reading only"),
-    ("QV_TXN_READ_ONLY", 1, "qv_txn_begin flags: a read-only (snapshot) transaction"),
-    ("QV_DETACH", 1, "qv_node_delete flags: delete the node's edges too"),
+    (
+        "QV_OPEN_CREATE",
+        1,
+        "qv_options.flags: create the database if missing (set by qv_options_init)",
+    ),
+    (
+        "QV_OPEN_READ_ONLY",
+        2,
+        "qv_options.flags: open for reading only",
+    ),
+    (
+        "QV_TXN_READ_ONLY",
+        1,
+        "qv_txn_begin flags: a read-only (snapshot) transaction",
+    ),
+    (
+        "QV_DETACH",
+        1,
+        "qv_node_delete flags: delete the node's edges too",
+    ),
 ];

@@ -130,7 +130,7 @@ pub unsafe extern "C" fn qv_close(db: *mut qv_db) -> qv_status {
     }
     ffi_guard!(|| None, {
         // SAFETY: a live handle from qv_open.
-        let open = unsafe { db_ref(db) }?.db.shared().open_txns();
+        let open = unsafe { db_ref(db) }?.db.open_txns();
         if open > 0 {
             return Err(Error::Busy(format!(
                 "{open} transaction(s) still open; end them before qv_close"

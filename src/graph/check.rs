@@ -31,7 +31,7 @@ impl CheckReport {
 fn walk(txn: &Txn, r: &mut CheckReport, node: u64, head: u64, out: bool) -> Result<u64> {
     let dir = if out { "outgoing" } else { "incoming" };
     let (mut prev, mut cur, mut n) = (0u64, head, 0u64);
-    let limit = txn.snapshot().next_edge + 1;
+    let limit = txn.edge_bound();
     while cur != 0 {
         n += 1;
         if n > limit {

@@ -106,7 +106,8 @@ impl EdgeCursor {
                 return Ok(None);
             }
             *steps += 1;
-            if *steps > txn.snapshot().next_edge.max(txn.live_counts().1) + 1 {
+            // Each chain holds each edge at most once, and QV_BOTH walks two chains.
+            if *steps > 2 * txn.edge_bound() {
                 return Err(Error::Corrupt(format!(
                     "the edge chain of node {} loops",
                     self.node

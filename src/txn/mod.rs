@@ -280,7 +280,9 @@ impl Shared {
             )));
         }
         let mut w = self.take_writer()?;
-        let r = checkpoint::run(self, &mut w);
+        // An explicit checkpoint also makes every commit durable (sync modes NORMAL, OFF),
+        // even when readers leave nothing to checkpoint.
+        let r = w.wal.sync().and_then(|_| checkpoint::run(self, &mut w));
         let r = self.poison_on_io(r);
         self.put_writer(w);
         r
@@ -615,6 +617,13 @@ impl Txn {
         self.w
             .as_ref()
             .map_or(self.base.snap.next_node, |w| w.next_node)
+    }
+
+    /// One past the highest edge id this transaction may see.
+    pub fn edge_bound(&self) -> u64 {
+        self.w
+            .as_ref()
+            .map_or(self.base.snap.next_edge, |w| w.next_edge)
     }
 
     /// Live nodes and edges as this transaction sees them.
