@@ -86,8 +86,12 @@ impl Database {
                     opts.segment_bytes,
                     durable_rolls,
                 )?;
-                let (store, strings) = Store::create(&*fs, meta_file, &meta)?;
+                // Every file and its name are durable before the meta slot that makes the
+                // database exist; a crash before that leaves an empty meta file, and the
+                // next open with create starts over.
+                let (store, strings) = Store::create(&*fs, meta_file)?;
                 fs.sync_dir()?;
+                store.write_meta(&meta)?;
                 let latest = Snapshot {
                     txn: 0,
                     next_node: 1,

@@ -198,16 +198,25 @@ pub fn recover(
     })
 }
 
-/// Cuts the torn tail and removes segments no longer needed, durably, and resumes the log.
+/// Cuts the torn tail, makes the log that was replayed durable, removes segments no longer
+/// needed, and resumes the log.
+///
+/// The fsync matters even without a torn tail: after a process crash the replayed frames
+/// may still be only in the page cache. Readers are about to see them, and the next
+/// transaction's Begin frame will vouch that they are durable.
 fn repair_log(
     fs: &Arc<dyn Storage>,
     meta: &Meta,
     scan: &wal::LogScan,
     opts: &Options,
 ) -> Result<Wal> {
-    if let Some((number, len)) = scan.truncate_at {
-        let f = fs.open_file(&segment_name(number), false)?;
-        f.set_len(len)?;
+    for seg in &scan.segments {
+        let f = fs.open_file(&segment_name(seg.number), false)?;
+        if let Some((number, len)) = scan.truncate_at {
+            if number == seg.number {
+                f.set_len(len)?;
+            }
+        }
         f.sync()?;
     }
     for n in &scan.remove {

@@ -295,6 +295,15 @@ impl<'a> Frame<'a> {
         if stored != computed {
             return Err(DecodeError::Checksum { stored, computed });
         }
+        // A frame's extent includes its padding: a frame cut inside its padding was not
+        // written completely, so it is torn like any other.
+        if buf.len() < align8(len) {
+            return Err(DecodeError::Truncated {
+                at: len,
+                need: align8(len),
+                have: buf.len(),
+            });
+        }
         let txn = r.u64()?;
         let k = r.u8()?;
         let mut p = Reader::new(&buf[FRAME_HEADER..len]);

@@ -76,10 +76,10 @@ impl Store {
                 fs.root().display()
             )));
         }
-        if meta_file.len()? == 0 {
+        if meta_file.len()? == 0 || (read_meta(&*meta_file).is_err() && never_written(fs)?) {
             if !create {
                 return Err(Error::Corrupt(format!(
-                    "{}: empty meta file (creation never finished); open with QV_OPEN_CREATE to recreate",
+                    "{}: no valid meta slot and no data (creation never finished); open with QV_OPEN_CREATE to recreate",
                     meta_file.path().display()
                 )));
             }
@@ -98,12 +98,12 @@ impl Store {
         Ok(Opened::Existing(store, meta, strings))
     }
 
-    /// Creates the data files of a new database and its first checkpoint slot, each made
-    /// durable; the caller syncs the directory.
+    /// Creates the (empty) data files of a new database, each made durable. The caller
+    /// then fsyncs the directory and only then writes the first meta slot, which is what
+    /// makes the database exist.
     pub fn create(
         fs: &dyn Storage,
         meta_file: Arc<dyn StorageFile>,
-        meta: &Meta,
     ) -> Result<(Store, StringTable)> {
         let mk = |name: &str| -> Result<Arc<dyn StorageFile>> {
             let f = fs.open_file(name, true)?;
@@ -129,7 +129,6 @@ impl Store {
             heap: DataFile::open(heap)?,
             strings_file,
         };
-        store.write_meta(meta)?;
         Ok((store, StringTable::new()))
     }
 
@@ -165,6 +164,35 @@ impl Store {
             None => Ok(None),
         }
     }
+}
+
+/// Whether the database in `fs` holds nothing but what creation writes before its first
+/// meta slot: empty data files and log segments with no frame. A meta file without a valid
+/// slot is then a creation cut short (a torn first meta write), not a damaged database.
+fn never_written(fs: &dyn Storage) -> Result<bool> {
+    let len = |name: &str| -> Result<u64> {
+        match fs.open_file(name, false) {
+            Ok(f) => f.len(),
+            Err(Error::NotFound(_)) => Ok(0),
+            Err(e) => Err(e),
+        }
+    };
+    for name in [names::NODES, names::EDGES, names::STRINGS] {
+        if len(name)? != 0 {
+            return Ok(false);
+        }
+    }
+    if len(names::PROPS)? > HEAP_HEADER.len() as u64 {
+        return Ok(false);
+    }
+    for name in fs.list()? {
+        if crate::wal::parse_segment_name(&name).is_some()
+            && len(&name)? > crate::format::frame::SEGMENT_HEADER as u64
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn read_meta(f: &dyn StorageFile) -> Result<Meta> {
