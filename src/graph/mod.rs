@@ -181,9 +181,12 @@ impl Txn {
             return self.log(Frame::PropUnset { target, id, key: k });
         }
         let value = value.unwrap_or(ValueRef::Null);
+        // The new blob keeps every entry but the one this key replaces.
+        let replaced = self.string_id(key);
         let current = self.blob(&props)?;
         let old_len = current
             .iter()
+            .filter(|(k, _)| Some(*k) != replaced)
             .map(|(_, v)| 4 + v.encoded_len())
             .sum::<usize>();
         if BLOB_HEADER + old_len + 4 + value.encoded_len() > MAX_PROPS_LEN {
