@@ -127,7 +127,7 @@ impl Database {
                 });
                 Shared::new(
                     fs,
-                    store,
+                    *store,
                     versions,
                     strings,
                     rec.latest,

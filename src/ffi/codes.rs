@@ -3,7 +3,7 @@
 // only data. Numbers are never reused.
 
 /// (name, value, meaning) of every `qv_status`.
-pub const STATUS_CODES: &[(&str, u32, &str)] = &[
+pub const STATUS_CODES: &[Item] = &[
     ("QV_OK", 0, "success"),
     ("QV_DONE", 1, "the cursor is exhausted"),
     (
@@ -75,8 +75,11 @@ pub const STATUS_CODES: &[(&str, u32, &str)] = &[
     ),
 ];
 
-/// The other C enumerations: (type, [(name, value, meaning)]).
-pub const ENUMS: &[(&str, &str, &[(&str, u32, &str)])] = &[
+/// One enumerator or constant: (name, value, meaning).
+pub type Item = (&'static str, u32, &'static str);
+
+/// The other C enumerations: (type, doc, enumerators).
+pub const ENUMS: &[(&str, &str, &[Item])] = &[
     (
         "qv_sync",
         "When commits are made durable (qv_options.sync).",
@@ -126,7 +129,7 @@ pub const ENUMS: &[(&str, &str, &[(&str, u32, &str)])] = &[
 ];
 
 /// Flag constants: (name, value, meaning).
-pub const FLAGS: &[(&str, u32, &str)] = &[
+pub const FLAGS: &[Item] = &[
     (
         "QV_OPEN_CREATE",
         1,

@@ -44,6 +44,10 @@ pub trait StorageFile: Send + Sync {
     fn write_at(&self, buf: &[u8], off: u64) -> Result<()>;
     /// The current length.
     fn len(&self) -> Result<u64>;
+    /// Whether the file is empty.
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
     /// Truncates or extends the file to `len` bytes.
     fn set_len(&self, len: u64) -> Result<()>;
     /// Makes the contents and length durable (fdatasync).

@@ -51,7 +51,7 @@ pub struct Store {
 /// What [`Store::open`] found.
 pub enum Opened {
     /// An existing database and its newest valid checkpoint.
-    Existing(Store, Meta, StringTable),
+    Existing(Box<Store>, Meta, StringTable),
     /// The meta file is empty: the database was never completely created.
     Uncreated(Arc<dyn StorageFile>),
 }
@@ -95,7 +95,7 @@ impl Store {
             meta_file,
             strings_file,
         };
-        Ok(Opened::Existing(store, meta, strings))
+        Ok(Opened::Existing(Box::new(store), meta, strings))
     }
 
     /// Creates the (empty) data files of a new database, each made durable. The caller

@@ -454,7 +454,7 @@ impl Base {
     }
 
     /// Keeps `map` alive until the transaction ends and borrows it.
-    fn pin_map<'t>(&'t self, map: Arc<Mapping>) -> &'t Mapping {
+    fn pin_map(&self, map: Arc<Mapping>) -> &Mapping {
         let ptr: *const Mapping = Arc::as_ptr(&map);
         self.pins.borrow_mut().push(Pin::Map(map));
         // SAFETY: the Mapping lives in an Arc now held by `pins`, which only `clear_pins`
@@ -607,7 +607,7 @@ impl Txn {
     }
 
     /// The name of string `id`, valid until the transaction ends.
-    pub fn name_of<'t>(&'t self, id: u32) -> Result<&'t CStr> {
+    pub fn name_of(&self, id: u32) -> Result<&CStr> {
         let pending = self.w.as_ref().and_then(|w| w.pending_name(id));
         self.base.name_of(id, pending)
     }

@@ -9,6 +9,9 @@ use std::collections::HashMap;
 /// Versions of one record, oldest first.
 type Chain<T> = Vec<(u64, T)>;
 
+/// Records with their ids, sorted by id.
+pub type Newest<T> = Vec<(u64, T)>;
+
 /// Committed record versions not yet pruned by a checkpoint.
 #[derive(Default)]
 pub struct Versions {
@@ -57,7 +60,7 @@ impl Versions {
     }
 
     /// The newest version not newer than `snap` of every record that has one, sorted by id.
-    pub fn newest_upto(&self, snap: u64) -> (Vec<(u64, Node)>, Vec<(u64, Edge)>) {
+    pub fn newest_upto(&self, snap: u64) -> (Newest<Node>, Newest<Edge>) {
         let mut n: Vec<(u64, Node)> = self
             .nodes
             .iter()
