@@ -301,6 +301,7 @@ impl Shared {
             }
             Ok(())
         });
+        let r = self.poison_on_io(r);
         self.put_writer(w);
         r
     }
