@@ -273,6 +273,8 @@ pub extern "C" fn qv_status_str(s: qv_status) -> *const c_char {
 /// do not clear it. Thread-safe (the message is per thread).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_last_error(buf: *mut c_char, cap: usize, len: *mut usize) -> qv_status {
+    // SAFETY: NULL or a writable size_t (the out-parameter is cleared first thing).
+    unsafe { clear(len, 0) };
     if len.is_null() || (buf.is_null() && cap > 0) {
         return QV_NULL_ARGUMENT;
     }

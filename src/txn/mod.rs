@@ -322,8 +322,6 @@ pub struct Base {
     pins: RefCell<Vec<Pin>>,
     /// Names whose pointers were returned; kept until the end.
     names: RefCell<HashMap<u32, Arc<CStr>>>,
-    /// Names a savepoint rollback un-interned; their pointers stay valid until the end.
-    retired_names: Vec<Arc<CStr>>,
 }
 
 /// A transaction: a read snapshot, plus the writer's state for write transactions.
@@ -346,7 +344,6 @@ impl Base {
             maps,
             pins: RefCell::new(Vec::new()),
             names: RefCell::new(HashMap::new()),
-            retired_names: Vec::new(),
         }
     }
 
@@ -482,18 +479,6 @@ impl Base {
     /// Forgets returned values (a write makes them invalid, as the C API documents).
     pub(crate) fn clear_pins(&mut self) {
         self.pins.get_mut().clear();
-    }
-
-    /// Forgets cached names of ids at or above `from` (un-interned by a savepoint
-    /// rollback), keeping the strings alive for pointers already returned.
-    pub(crate) fn retire_names_from(&mut self, from: u32) {
-        let names = self.names.get_mut();
-        let gone: Vec<u32> = names.keys().copied().filter(|&id| id >= from).collect();
-        for id in gone {
-            if let Some(a) = names.remove(&id) {
-                self.retired_names.push(a);
-            }
-        }
     }
 
     /// The name of string `id`, valid until the transaction ends.

@@ -415,18 +415,23 @@ impl Txn {
                 None => break,
             }
         }
-        let first_dropped = w.base_strings + keep_strings as u64 + 1;
-        for c in w.new_strings.drain(keep_strings..) {
-            w.new_index.remove(c.to_str().unwrap_or_default());
-        }
         if after >= w.buf_lsn {
             w.buf.truncate((after - w.buf_lsn) as usize);
         } else {
             let r = w.push_frame(&Frame::RollbackTo { seq });
             shared.poison_on_io(r)?;
         }
-        self.base
-            .retire_names_from(u32::try_from(first_dropped).unwrap_or(u32::MAX));
+        // Strings interned after the savepoint stay interned: an id handed out in this
+        // transaction never changes meaning (a cursor or a returned name may still refer
+        // to it). Their StringInsert frames were in the section just undone, so they are
+        // logged again.
+        for i in keep_strings..w.new_strings.len() {
+            let id = (w.base_strings + i as u64 + 1) as u32;
+            let name = w.new_strings[i].to_str().unwrap_or_default().to_owned();
+            let r = w.push_frame(&Frame::StringInsert { id, name: &name });
+            shared.poison_on_io(r)?;
+            w.ops += 1;
+        }
         Ok(())
     }
 
