@@ -148,6 +148,11 @@ typedef struct {
    * this many bytes; 0 means the default, 64 MiB.
    */
   uint64_t checkpoint_bytes;
+  /**
+   * Start a new log segment file once the current one passes this many bytes; 0 means
+   * the default, 64 MiB. (Added in 0.1.0; older callers' shorter structs get 0.)
+   */
+  uint64_t segment_bytes;
 } qv_options;
 
 /**
@@ -336,7 +341,7 @@ extern "C" {
 /**
  * Fills `opts` with the defaults: struct_size = sizeof(qv_options), flags =
  * QV_OPEN_CREATE, sync = QV_SYNC_FULL, busy_timeout_ms = 5000, checkpoint_bytes = 0
- * (64 MiB). Does nothing when `opts` is NULL. Thread-safe.
+ * (64 MiB), segment_bytes = 0 (64 MiB). Does nothing when `opts` is NULL. Thread-safe.
  */
 void qv_options_init(qv_options *opts);
 

@@ -18,7 +18,7 @@ const QV_OPEN_READ_ONLY: u32 = 2;
 
 /// Fills `opts` with the defaults: struct_size = sizeof(qv_options), flags =
 /// QV_OPEN_CREATE, sync = QV_SYNC_FULL, busy_timeout_ms = 5000, checkpoint_bytes = 0
-/// (64 MiB). Does nothing when `opts` is NULL. Thread-safe.
+/// (64 MiB), segment_bytes = 0 (64 MiB). Does nothing when `opts` is NULL. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_options_init(opts: *mut qv_options) {
     let _ = ffi_guard!(|| None, {
@@ -35,6 +35,7 @@ fn default_options() -> qv_options {
         sync: 0,
         busy_timeout_ms: 5000,
         checkpoint_bytes: 0,
+        segment_bytes: 0,
     }
 }
 
@@ -71,6 +72,12 @@ unsafe fn read_options(p: *const qv_options) -> Result<Options, super::guard::Fa
         s => return Err(invalid(format!("unknown qv_options.sync {s}"))),
     };
     let d = Options::default();
+    if o.segment_bytes != 0 && o.segment_bytes < 4096 {
+        return Err(invalid(format!(
+            "qv_options.segment_bytes is {}; use 0 (64 MiB) or at least 4096",
+            o.segment_bytes
+        )));
+    }
     Ok(Options {
         create: o.flags & QV_OPEN_CREATE != 0,
         read_only: o.flags & QV_OPEN_READ_ONLY != 0,
@@ -81,7 +88,11 @@ unsafe fn read_options(p: *const qv_options) -> Result<Options, super::guard::Fa
         } else {
             o.checkpoint_bytes
         },
-        segment_bytes: d.segment_bytes,
+        segment_bytes: if o.segment_bytes == 0 {
+            d.segment_bytes
+        } else {
+            o.segment_bytes
+        },
     })
 }
 

@@ -144,4 +144,7 @@ pub struct qv_options {
     /// Checkpoint automatically once the log written since the last checkpoint passes
     /// this many bytes; 0 means the default, 64 MiB.
     pub checkpoint_bytes: u64,
+    /// Start a new log segment file once the current one passes this many bytes; 0 means
+    /// the default, 64 MiB. (Added in 0.1.0; older callers' shorter structs get 0.)
+    pub segment_bytes: u64,
 }
