@@ -1,27 +1,33 @@
 //! Fixed-size node and edge records, stored at `id * size` in the `nodes` and `edges`
-//! files. Sizes divide 512, so a record never straddles a sector.
+//! files. Sizes divide 512, so a record never straddles a sector. Ids and heap offsets are
+//! stored in 48 bits (2^48 - 1 at most), which leaves room for a CRC32 in every record.
 //!
 //! ```text
-//! node (32 bytes)                      edge (64 bytes)
-//! 0  u32 flags                          0  u32 flags
-//! 4  u32 label (string id)              4  u32 type (string id)
-//! 8  u64 first outgoing edge (0: none)  8  u64 src node
-//! 16 u64 first incoming edge            16 u64 dst node
-//! 24 u64 props (heap offset, 0: none)   24 u64 next edge out of src
-//!                                       32 u64 previous edge out of src
-//!                                       40 u64 next edge into dst
-//!                                       48 u64 previous edge into dst
-//!                                       56 u64 props (heap offset, 0: none)
+//! node (32 bytes)                        edge (64 bytes)
+//! 0  u8  flags                           0  u8  flags
+//! 1  u8  0                               1  u8  0
+//! 2  u48 first outgoing edge (0: none)   2  u48 src node
+//! 8  u48 first incoming edge             8  u48 dst node
+//! 14 u48 props (heap offset, 0: none)    14 u48 next edge out of src
+//! 20 u32 label (string id)               20 u48 previous edge out of src
+//! 24 u32 0                               26 u48 next edge into dst
+//! 28 u32 CRC32 of bytes 0..28            32 u48 previous edge into dst
+//!                                        38 u48 props (heap offset, 0: none)
+//!                                        44 u32 type (string id)
+//!                                        48 12 bytes 0
+//!                                        60 u32 CRC32 of bytes 0..60
 //! ```
-//! flags: 0 = slot never committed, 1 = live, 2 = deleted. Ids start at 1; slot 0 of each
-//! file is unused.
+//! flags: 0 = slot never committed (the whole record is zero, with no CRC), 1 = live,
+//! 2 = deleted. Ids start at 1; slot 0 of each file is unused.
 
-use super::bytes::{DecodeError, Reader};
+use super::bytes::DecodeError;
 
 /// Bytes per node record.
 pub const NODE_SIZE: usize = 32;
 /// Bytes per edge record.
 pub const EDGE_SIZE: usize = 64;
+/// Largest id or heap offset a record can hold.
+pub const MAX_48: u64 = (1 << 48) - 1;
 
 /// Record state: never committed.
 pub const FLAG_EMPTY: u32 = 0;
@@ -68,34 +74,84 @@ pub struct EdgeRec {
     pub props: u64,
 }
 
-fn check_flags(flags: u32) -> Result<u32, DecodeError> {
+fn put48(b: &mut [u8], at: usize, v: u64) {
+    debug_assert!(v <= MAX_48, "{v} does not fit 48 bits");
+    b[at..at + 6].copy_from_slice(&v.to_le_bytes()[..6]);
+}
+
+fn get48(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w[..6].copy_from_slice(&b[at..at + 6]);
+    u64::from_le_bytes(w)
+}
+
+fn get32(b: &[u8], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(w)
+}
+
+/// Checks length, the empty-slot rule and the CRC; returns the flags.
+fn check<const N: usize>(b: &[u8]) -> Result<u32, DecodeError> {
+    if b.len() < N {
+        return Err(DecodeError::Truncated {
+            at: 0,
+            need: N,
+            have: b.len(),
+        });
+    }
+    let b = &b[..N];
+    let flags = b[0] as u32;
+    if flags == FLAG_EMPTY {
+        return if b.iter().all(|&x| x == 0) {
+            Ok(FLAG_EMPTY)
+        } else {
+            Err(DecodeError::Invalid(
+                "record: empty flags with non-zero contents",
+            ))
+        };
+    }
+    let stored = get32(b, N - 4);
+    let computed = crc32fast::hash(&b[..N - 4]);
+    if stored != computed {
+        return Err(DecodeError::Checksum { stored, computed });
+    }
     match flags {
-        FLAG_EMPTY | FLAG_LIVE | FLAG_DELETED => Ok(flags),
+        FLAG_LIVE | FLAG_DELETED => Ok(flags),
         _ => Err(DecodeError::Invalid("record flags")),
     }
+}
+
+fn seal<const N: usize>(mut b: [u8; N], flags: u32) -> [u8; N] {
+    if flags == FLAG_EMPTY {
+        return [0u8; N];
+    }
+    b[0] = flags as u8;
+    let crc = crc32fast::hash(&b[..N - 4]);
+    b[N - 4..].copy_from_slice(&crc.to_le_bytes());
+    b
 }
 
 impl NodeRec {
     /// Encodes to 32 bytes.
     pub fn encode(&self) -> [u8; NODE_SIZE] {
         let mut b = [0u8; NODE_SIZE];
-        b[0..4].copy_from_slice(&self.flags.to_le_bytes());
-        b[4..8].copy_from_slice(&self.label.to_le_bytes());
-        b[8..16].copy_from_slice(&self.out_head.to_le_bytes());
-        b[16..24].copy_from_slice(&self.in_head.to_le_bytes());
-        b[24..32].copy_from_slice(&self.props.to_le_bytes());
-        b
+        put48(&mut b, 2, self.out_head);
+        put48(&mut b, 8, self.in_head);
+        put48(&mut b, 14, self.props);
+        b[20..24].copy_from_slice(&self.label.to_le_bytes());
+        seal(b, self.flags)
     }
 
-    /// Decodes 32 bytes.
+    /// Decodes 32 bytes, verifying the CRC.
     pub fn decode(b: &[u8]) -> Result<NodeRec, DecodeError> {
-        let mut r = Reader::new(b);
+        let flags = check::<NODE_SIZE>(b)?;
         Ok(NodeRec {
-            flags: check_flags(r.u32()?)?,
-            label: r.u32()?,
-            out_head: r.u64()?,
-            in_head: r.u64()?,
-            props: r.u64()?,
+            flags,
+            label: get32(b, 20),
+            out_head: get48(b, 2),
+            in_head: get48(b, 8),
+            props: get48(b, 14),
         })
     }
 }
@@ -104,8 +160,6 @@ impl EdgeRec {
     /// Encodes to 64 bytes.
     pub fn encode(&self) -> [u8; EDGE_SIZE] {
         let mut b = [0u8; EDGE_SIZE];
-        b[0..4].copy_from_slice(&self.flags.to_le_bytes());
-        b[4..8].copy_from_slice(&self.etype.to_le_bytes());
         let words = [
             self.src,
             self.dst,
@@ -116,24 +170,25 @@ impl EdgeRec {
             self.props,
         ];
         for (i, w) in words.iter().enumerate() {
-            b[8 + 8 * i..16 + 8 * i].copy_from_slice(&w.to_le_bytes());
+            put48(&mut b, 2 + 6 * i, *w);
         }
-        b
+        b[44..48].copy_from_slice(&self.etype.to_le_bytes());
+        seal(b, self.flags)
     }
 
-    /// Decodes 64 bytes.
+    /// Decodes 64 bytes, verifying the CRC.
     pub fn decode(b: &[u8]) -> Result<EdgeRec, DecodeError> {
-        let mut r = Reader::new(b);
+        let flags = check::<EDGE_SIZE>(b)?;
         Ok(EdgeRec {
-            flags: check_flags(r.u32()?)?,
-            etype: r.u32()?,
-            src: r.u64()?,
-            dst: r.u64()?,
-            next_out: r.u64()?,
-            prev_out: r.u64()?,
-            next_in: r.u64()?,
-            prev_in: r.u64()?,
-            props: r.u64()?,
+            flags,
+            etype: get32(b, 44),
+            src: get48(b, 2),
+            dst: get48(b, 8),
+            next_out: get48(b, 14),
+            prev_out: get48(b, 20),
+            next_in: get48(b, 26),
+            prev_in: get48(b, 32),
+            props: get48(b, 38),
         })
     }
 }
@@ -143,13 +198,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_round_trip() {
+    fn records_round_trip_and_detect_damage() {
         let n = NodeRec {
             flags: FLAG_LIVE,
             label: 3,
             out_head: 9,
             in_head: 10,
-            props: 4096,
+            props: MAX_48,
         };
         assert_eq!(NodeRec::decode(&n.encode()).unwrap(), n);
         let e = EdgeRec {
@@ -160,11 +215,25 @@ mod tests {
             next_out: 4,
             prev_out: 5,
             next_in: 6,
-            prev_in: 7,
+            prev_in: MAX_48,
             props: 8,
         };
         assert_eq!(EdgeRec::decode(&e.encode()).unwrap(), e);
-        assert!(NodeRec::decode(&[7u8; 32]).is_err());
+        assert_eq!(NodeRec::decode(&[0u8; 32]).unwrap(), NodeRec::default());
         assert!(EdgeRec::decode(&[0u8; 63]).is_err());
+        let (nb, eb) = (n.encode(), e.encode());
+        for i in 0..NODE_SIZE * 8 {
+            let mut d = nb;
+            d[i / 8] ^= 1 << (i % 8);
+            assert!(NodeRec::decode(&d).is_err(), "node bit {i}");
+        }
+        for i in 0..EDGE_SIZE * 8 {
+            let mut d = eb;
+            d[i / 8] ^= 1 << (i % 8);
+            assert!(EdgeRec::decode(&d).is_err(), "edge bit {i}");
+        }
+        let mut z = nb;
+        z[4..20].fill(0);
+        assert!(NodeRec::decode(&z).is_err(), "zeroed range");
     }
 }

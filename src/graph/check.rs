@@ -1,6 +1,6 @@
 //! The integrity check: every invariant the engine keeps, verified on the latest snapshot.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::record::FLAG_DELETED;
 use crate::store::Edge;
 use crate::txn::Txn;
@@ -25,6 +25,17 @@ impl CheckReport {
         }
         self.problems += 1;
     }
+
+    /// A record read: damage becomes a problem (and `None`); other errors end the check.
+    fn read<T>(&mut self, r: Result<Option<T>>) -> Result<Option<T>> {
+        match r {
+            Err(Error::Corrupt(m)) => {
+                self.problem(|| m);
+                Ok(None)
+            }
+            other => other,
+        }
+    }
 }
 
 /// Walks one adjacency chain of `node` and checks its links; returns the edges reached.
@@ -38,7 +49,7 @@ fn walk(txn: &Txn, r: &mut CheckReport, node: u64, head: u64, out: bool) -> Resu
             r.problem(|| format!("node {node}: {dir} chain loops"));
             break;
         }
-        let e: Edge = match txn.edge(cur)? {
+        let e: Edge = match r.read(txn.edge(cur))? {
             Some(e) if e.is_live() => e,
             _ => {
                 r.problem(|| format!("node {node}: {dir} chain reaches missing edge {cur}"));
@@ -71,7 +82,9 @@ pub fn check(txn: &Txn) -> Result<CheckReport> {
     let (mut live_nodes, mut live_edges, mut in_chains, mut out_chains) = (0u64, 0u64, 0u64, 0u64);
     for id in 1..snap.next_node {
         r.nodes_checked += 1;
-        let Some(n) = txn.node(id)? else { continue };
+        let Some(n) = r.read(txn.node(id))? else {
+            continue;
+        };
         if n.flags == FLAG_DELETED {
             if n.out_head != 0 || n.in_head != 0 {
                 r.problem(|| format!("deleted node {id} still has edges"));
@@ -88,13 +101,15 @@ pub fn check(txn: &Txn) -> Result<CheckReport> {
     }
     for id in 1..snap.next_edge {
         r.edges_checked += 1;
-        let Some(e) = txn.edge(id)? else { continue };
+        let Some(e) = r.read(txn.edge(id))? else {
+            continue;
+        };
         if !e.is_live() {
             continue;
         }
         live_edges += 1;
         for (end, what) in [(e.src, "source"), (e.dst, "destination")] {
-            if !txn.node(end)?.is_some_and(|n| n.is_live()) {
+            if !r.read(txn.node(end))?.is_some_and(|n| n.is_live()) {
                 r.problem(|| format!("edge {id}: {what} node {end} does not exist"));
             }
         }

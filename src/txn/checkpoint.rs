@@ -101,6 +101,11 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
     // written by a checkpoint that crashed before its meta update), and strings after
     // the last checkpointed one.
     let heap_end = heap_at + heap_buf.len() as u64;
+    if heap_end > crate::format::record::MAX_48 {
+        return Err(crate::Error::Internal(format!(
+            "the props heap would reach {heap_end} bytes; records address at most 2^48"
+        )));
+    }
     if !heap_buf.is_empty() {
         store.heap.grow_to(heap_end)?;
         store.heap.write_at(&heap_buf, heap_at)?;
@@ -134,6 +139,7 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         live_edges: p.live_edges,
     };
     store.write_meta(&meta)?;
+    let prev_checkpoint_lsn = w.meta.checkpoint_lsn;
     w.meta = meta;
 
     shared
@@ -142,7 +148,9 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         .unwrap_or_else(|e| e.into_inner())
         .prune(p.txn);
     lock(&shared.state).history.retain(|s| s.txn >= p.txn);
-    w.wal.retire_before(p.end_lsn)?;
+    // Segments are kept back to the previous checkpoint's LSN, so that if the newest meta
+    // slot is ever unreadable, the other slot's checkpoint can still be replayed from.
+    w.wal.retire_before(prev_checkpoint_lsn)?;
     shared
         .log
         .wal_bytes

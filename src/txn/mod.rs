@@ -297,6 +297,14 @@ impl Shared {
         let r = checkpoint::run(self, &mut w).and_then(|_| {
             w.wal.sync()?;
             if w.meta.checkpoint_lsn == w.wal.end_lsn() {
+                // Everything is checkpointed: both meta slots name this state, so the
+                // whole log can go.
+                let again = Meta {
+                    generation: w.meta.generation + 1,
+                    ..w.meta
+                };
+                self.store.write_meta(&again)?;
+                w.meta = again;
                 w.wal.restart_at_end()?;
             }
             Ok(())
@@ -371,17 +379,16 @@ impl Base {
         if let Some(n) = read(&self.shared.versions).node(id, self.snap.txn) {
             return Ok(Some(n));
         }
-        let file = &self.shared.store.nodes;
-        let off = id * NODE_SIZE as u64;
-        match self.with_bytes(0, file, off, NODE_SIZE, NodeRec::decode) {
-            None => Ok(None),
-            Some(Ok(r)) if r.flags == 0 => Ok(None),
-            Some(Ok(r)) => Ok(Some(Node::from_disk(&r))),
-            Some(Err(e)) => Err(Error::Corrupt(format!(
-                "{} offset {off}: node {id}: {e}",
-                file.path().display()
-            ))),
-        }
+        let r = self.disk_record(
+            0,
+            &self.shared.store.nodes,
+            id,
+            NODE_SIZE,
+            "node",
+            NodeRec::decode,
+            |r| r.flags,
+        )?;
+        Ok(Some(Node::from_disk(&r)))
     }
 
     /// Edge `id` as committed in this snapshot.
@@ -392,16 +399,53 @@ impl Base {
         if let Some(e) = read(&self.shared.versions).edge(id, self.snap.txn) {
             return Ok(Some(e));
         }
-        let file = &self.shared.store.edges;
-        let off = id * EDGE_SIZE as u64;
-        match self.with_bytes(1, file, off, EDGE_SIZE, EdgeRec::decode) {
-            None => Ok(None),
-            Some(Ok(r)) if r.flags == 0 => Ok(None),
-            Some(Ok(r)) => Ok(Some(Edge::from_disk(&r))),
-            Some(Err(e)) => Err(Error::Corrupt(format!(
-                "{} offset {off}: edge {id}: {e}",
+        let r = self.disk_record(
+            1,
+            &self.shared.store.edges,
+            id,
+            EDGE_SIZE,
+            "edge",
+            EdgeRec::decode,
+            |r| r.flags,
+        )?;
+        Ok(Some(Edge::from_disk(&r)))
+    }
+
+    /// The record of committed id `id` from the data file. Every id below the snapshot's
+    /// bound was committed (rolled-back ids are handed out again before any commit), and
+    /// a committed record is in the version map until a checkpoint has written it; so a
+    /// missing, empty or damaged slot here is corruption, reported with file and offset.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the node and edge cases differ only in these"
+    )]
+    fn disk_record<R>(
+        &self,
+        which: usize,
+        file: &DataFile,
+        id: u64,
+        size: usize,
+        what: &str,
+        decode: fn(&[u8]) -> Result<R, crate::format::DecodeError>,
+        flags: fn(&R) -> u32,
+    ) -> Result<R> {
+        let off = id * size as u64;
+        let bad = |why: String| {
+            Error::Corrupt(format!(
+                "{} offset {off}: {what} {id}: {why}",
                 file.path().display()
+            ))
+        };
+        match self.with_bytes(which, file, off, size, decode) {
+            None => Err(bad(format!(
+                "past the end of the file ({} bytes)",
+                file.len()
             ))),
+            Some(Ok(r)) if flags(&r) == crate::format::record::FLAG_EMPTY => {
+                Err(bad("the slot of a committed record is empty".into()))
+            }
+            Some(Ok(r)) => Ok(r),
+            Some(Err(e)) => Err(bad(e.to_string())),
         }
     }
 

@@ -268,6 +268,18 @@ impl RecordStore for Apply<'_> {
     }
 }
 
+/// Takes the id `*next` and advances it; records hold ids in 48 bits.
+fn take_id(next: &mut u64, what: &str) -> Result<u64> {
+    let id = *next;
+    if id > crate::format::record::MAX_48 {
+        return Err(Error::InvalidArgument(format!(
+            "the {what} id space (2^48 - 1 ids) is exhausted"
+        )));
+    }
+    *next += 1;
+    Ok(id)
+}
+
 impl Txn {
     fn write_state(&mut self) -> Result<&mut WriteState> {
         match self.w.as_deref_mut() {
@@ -328,17 +340,13 @@ impl Txn {
     /// Hands out the next node id.
     pub fn alloc_node_id(&mut self) -> Result<u64> {
         let w = self.write_state()?;
-        let id = w.next_node;
-        w.next_node += 1;
-        Ok(id)
+        take_id(&mut w.next_node, "node")
     }
 
     /// Hands out the next edge id.
     pub fn alloc_edge_id(&mut self) -> Result<u64> {
         let w = self.write_state()?;
-        let id = w.next_edge;
-        w.next_edge += 1;
-        Ok(id)
+        take_id(&mut w.next_edge, "edge")
     }
 
     fn savepoint_names_check(&self, name: &str) -> Result<()> {
