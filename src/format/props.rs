@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! 0   u32  body length B (bytes after this 8-byte header)
-//! 4   u32  CRC32 of the body
+//! 4   u32  CRC32 of bytes 0..4 and the body (so a zeroed header fails it)
 //! 8   body: entries, each  key u32 | tag u8 | payload
 //!           tag 0 null (no payload)   1 bool (u8 0/1)   2 int (i64)   3 float (f64)
 //!           4 string (u32 len + UTF-8)   5 bytes (u32 len + bytes)
@@ -161,7 +161,7 @@ impl<'a> PropBlob<'a> {
         let len = r.u32()? as usize;
         let stored = r.u32()?;
         let body = r.take(len)?;
-        let computed = crc32fast::hash(body);
+        let computed = blob_crc(len as u32, body);
         if stored != computed {
             return Err(DecodeError::Checksum { stored, computed });
         }
@@ -237,10 +237,18 @@ impl<'a> PropBlob<'a> {
 }
 
 /// Prefixes an encoded body with its length and checksum.
+/// The checksum of a blob: its length field and its body.
+fn blob_crc(len: u32, body: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&len.to_le_bytes());
+    h.update(body);
+    h.finalize()
+}
+
 fn seal(body: Vec<u8>) -> Vec<u8> {
     let mut out = Vec::with_capacity(BLOB_HEADER + body.len());
     out.put_u32(body.len() as u32);
-    out.put_u32(crc32fast::hash(&body));
+    out.put_u32(blob_crc(body.len() as u32, &body));
     out.extend_from_slice(&body);
     out
 }
@@ -285,5 +293,9 @@ mod tests {
         for n in 0..b.len() {
             assert!(PropBlob::parse(&b[..n]).is_err());
         }
+        assert!(
+            PropBlob::parse(&[0u8; 16]).is_err(),
+            "a zeroed blob is not an empty one"
+        );
     }
 }

@@ -88,10 +88,17 @@ impl Store {
         let meta = read_meta(&*meta_file)?;
         let strings_file = fs.open_file(names::STRINGS, false)?;
         let strings = StringTable::load(&*strings_file, meta.string_count, meta.strings_len)?;
+        let heap = fs.open_file(names::PROPS, false)?;
+        if read_vec(&*heap, 0, HEAP_HEADER.len())? != HEAP_HEADER {
+            return Err(Error::Corrupt(format!(
+                "{} offset 0: not a Quiver property heap (bad header)",
+                heap.path().display()
+            )));
+        }
         let store = Store {
             nodes: DataFile::open(fs.open_file(names::NODES, false)?)?,
             edges: DataFile::open(fs.open_file(names::EDGES, false)?)?,
-            heap: DataFile::open(fs.open_file(names::PROPS, false)?)?,
+            heap: DataFile::open(heap)?,
             meta_file,
             strings_file,
         };
