@@ -103,7 +103,7 @@ fn judge(dir: &Path, file: &str, want: &Dump, what: &str) -> Option<String> {
     }
 }
 
-fn damage_each(file: &str, stride: usize, damage: impl Fn(&mut Vec<u8>, usize) -> bool) {
+fn damage_each(file: &str, stride: usize, damage: impl Fn(&mut [u8], usize) -> bool) {
     let s = Scratch::new(&format!("corrupt-{file}"));
     let clean = s.db("clean");
     let want = build(&clean);
@@ -143,12 +143,12 @@ fn damage_each(file: &str, stride: usize, damage: impl Fn(&mut Vec<u8>, usize) -
     );
 }
 
-fn flip(bytes: &mut Vec<u8>, at: usize) -> bool {
+fn flip(bytes: &mut [u8], at: usize) -> bool {
     bytes[at] ^= 1 << (at % 8);
     true
 }
 
-fn zero64(bytes: &mut Vec<u8>, at: usize) -> bool {
+fn zero64(bytes: &mut [u8], at: usize) -> bool {
     let end = (at + 64).min(bytes.len());
     bytes[at..end].fill(0);
     true
