@@ -10,19 +10,19 @@ use crate::format::record::{EDGE_SIZE, NODE_SIZE};
 use crate::format::{EdgeRec, Meta, NodeRec, ValueRef};
 use crate::io::{Mapping, Storage};
 use crate::options::Options;
-use crate::store::{Edge, Node, Props, RecordStore, Store, StringTable, apply_frame};
+use crate::store::{Edge, IdMap, Node, Props, RecordStore, Store, StringTable, apply_frame};
 use crate::txn::{RecoveryStats, Snapshot};
 use crate::wal::{self, Wal, scan_log, segment_name};
-use std::collections::HashMap;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 /// The state recovery rebuilt.
 pub struct Recovered {
     /// Records changed by the replayed transactions.
-    pub nodes: HashMap<u64, Node>,
+    pub nodes: IdMap<Node>,
     /// Edges changed by the replayed transactions.
-    pub edges: HashMap<u64, Edge>,
+    pub edges: IdMap<Edge>,
     /// The last committed state.
     pub latest: Snapshot,
     /// The log, ready for appending (None when read-only).
@@ -34,8 +34,8 @@ pub struct Recovered {
 struct Replay<'a> {
     store: &'a Store,
     maps: [Arc<Mapping>; 3],
-    nodes: HashMap<u64, Node>,
-    edges: HashMap<u64, Edge>,
+    nodes: IdMap<Node>,
+    edges: IdMap<Edge>,
     strings: &'a mut StringTable,
 }
 
@@ -138,8 +138,8 @@ pub fn recover(
     let mut rp = Replay {
         store,
         maps,
-        nodes: HashMap::new(),
-        edges: HashMap::new(),
+        nodes: IdMap::default(),
+        edges: IdMap::default(),
         strings,
     };
     let (mut next_node, mut next_edge) = (meta.next_node, meta.next_edge);

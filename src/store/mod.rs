@@ -5,11 +5,13 @@
 
 pub mod apply;
 mod datafile;
+mod idmap;
 mod records;
 mod strings;
 
 pub use apply::{RecordStore, apply_frame};
 pub use datafile::DataFile;
+pub use idmap::IdMap;
 pub use records::{Edge, Node, Props};
 pub use strings::StringTable;
 

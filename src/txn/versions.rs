@@ -3,8 +3,7 @@
 //! snapshot S takes the newest version not newer than S; with none, it reads the data
 //! file, which then holds the right version (see `checkpoint`).
 
-use crate::store::{Edge, Node};
-use std::collections::HashMap;
+use crate::store::{Edge, IdMap, Node};
 
 /// Versions of one record, oldest first.
 type Chain<T> = Vec<(u64, T)>;
@@ -16,9 +15,9 @@ pub type Newest<T> = Vec<(u64, T)>;
 #[derive(Default)]
 pub struct Versions {
     /// Node versions.
-    pub nodes: HashMap<u64, Chain<Node>>,
+    pub nodes: IdMap<Chain<Node>>,
     /// Edge versions.
-    pub edges: HashMap<u64, Chain<Edge>>,
+    pub edges: IdMap<Chain<Edge>>,
 }
 
 fn at<T: Clone>(chain: &Chain<T>, snap: u64) -> Option<T> {
@@ -29,7 +28,7 @@ fn at<T: Clone>(chain: &Chain<T>, snap: u64) -> Option<T> {
         .map(|(_, r)| r.clone())
 }
 
-fn prune<T>(map: &mut HashMap<u64, Chain<T>>, upto: u64) {
+fn prune<T>(map: &mut IdMap<Chain<T>>, upto: u64) {
     map.retain(|_, chain| {
         chain.retain(|(v, _)| *v > upto);
         !chain.is_empty()
@@ -48,7 +47,7 @@ impl Versions {
     }
 
     /// Adds the records written by transaction `txn`.
-    pub fn publish(&mut self, txn: u64, nodes: HashMap<u64, Node>, edges: HashMap<u64, Edge>) {
+    pub fn publish(&mut self, txn: u64, nodes: IdMap<Node>, edges: IdMap<Edge>) {
         self.nodes.reserve(nodes.len());
         for (id, n) in nodes {
             self.nodes.entry(id).or_default().push((txn, n));

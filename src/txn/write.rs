@@ -7,7 +7,7 @@ use crate::format::props::PropBlob;
 use crate::format::{Frame, ValueRef};
 use crate::options::SyncMode;
 use crate::store::apply::Delta;
-use crate::store::{Edge, Node, Props, RecordStore, apply_frame};
+use crate::store::{Edge, IdMap, Node, Props, RecordStore, apply_frame};
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::sync::Arc;
@@ -44,8 +44,8 @@ pub struct WriteState {
     writer: Writer,
     txn_id: u64,
     base_snap: Snapshot,
-    pub(crate) nodes: HashMap<u64, Node>,
-    pub(crate) edges: HashMap<u64, Edge>,
+    pub(crate) nodes: IdMap<Node>,
+    pub(crate) edges: IdMap<Edge>,
     undo: Vec<Undo>,
     savepoints: Vec<Savepoint>,
     next_seq: u32,
@@ -77,8 +77,8 @@ impl WriteState {
             writer,
             txn_id,
             base_snap: snap,
-            nodes: HashMap::new(),
-            edges: HashMap::new(),
+            nodes: IdMap::default(),
+            edges: IdMap::default(),
             undo: Vec::new(),
             savepoints: Vec::new(),
             next_seq: 0,
