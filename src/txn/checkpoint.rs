@@ -15,9 +15,10 @@ use crate::format::record::{EDGE_SIZE, NODE_SIZE};
 use crate::store::{DataFile, Props};
 use std::sync::atomic::Ordering;
 
-/// Writes `recs` (sorted by id, each `size` bytes at `id * size`), one write per run of
+/// Writes `recs` (sorted by id, each `N` bytes at `id * N`), one write per run of
 /// consecutive ids.
-fn write_records(file: &DataFile, size: usize, recs: &[(u64, Vec<u8>)]) -> Result<()> {
+fn write_records<const N: usize>(file: &DataFile, recs: &[(u64, [u8; N])]) -> Result<()> {
+    let size = N;
     let Some(max) = recs.last().map(|(id, _)| *id) else {
         return Ok(());
     };
@@ -25,7 +26,7 @@ fn write_records(file: &DataFile, size: usize, recs: &[(u64, Vec<u8>)]) -> Resul
     let mut i = 0;
     while i < recs.len() {
         let start = recs[i].0;
-        let mut run = Vec::with_capacity(size);
+        let mut run = Vec::new();
         let mut j = i;
         while j < recs.len() && recs[j].0 == start + (j - i) as u64 {
             run.extend_from_slice(&recs[j].1);
@@ -73,25 +74,21 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         .newest_upto(p.txn);
     let heap_at = w.meta.heap_len.max(store.heap.physical_len()?);
     let mut heap_buf = Vec::new();
-    let node_recs: Vec<(u64, Vec<u8>)> = nodes
+    let node_recs: Vec<(u64, [u8; NODE_SIZE])> = nodes
         .iter()
         .map(|(id, n)| {
             (
                 *id,
-                n.to_disk(place(&n.props, heap_at, &mut heap_buf))
-                    .encode()
-                    .to_vec(),
+                n.to_disk(place(&n.props, heap_at, &mut heap_buf)).encode(),
             )
         })
         .collect();
-    let edge_recs: Vec<(u64, Vec<u8>)> = edges
+    let edge_recs: Vec<(u64, [u8; EDGE_SIZE])> = edges
         .iter()
         .map(|(id, e)| {
             (
                 *id,
-                e.to_disk(place(&e.props, heap_at, &mut heap_buf))
-                    .encode()
-                    .to_vec(),
+                e.to_disk(place(&e.props, heap_at, &mut heap_buf)).encode(),
             )
         })
         .collect();
@@ -119,8 +116,8 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
     store.sync_strings()?; // C1
 
     // Phase 2: records, written in place; every reader finds them in the version map.
-    write_records(&store.nodes, NODE_SIZE, &node_recs)?;
-    write_records(&store.edges, EDGE_SIZE, &edge_recs)?;
+    write_records(&store.nodes, &node_recs)?;
+    write_records(&store.edges, &edge_recs)?;
     store.nodes.sync()?; // C2
     store.edges.sync()?; // C2
 
