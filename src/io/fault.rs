@@ -30,7 +30,8 @@
 //! - **Directory**: start from the durable names and apply a random subset of the
 //!   creations and removals since the last directory sync, in their original order. So a
 //!   file created since then may or may not exist, and a file removed since then may still
-//!   exist.
+//!   exist (with its durable content and, like any file, possibly some of the writes it
+//!   received before the removal).
 //! - **Each file that exists** in that directory: start from its inode's durable content
 //!   (for a file created since the last directory sync: empty, unless an fsync of it
 //!   completed, which made its data durable though not its name), then apply a random
@@ -47,8 +48,10 @@
 //!   disk before the data).
 //!
 //! Per image, each file and the directory draw how much of their unsynced history they
-//! keep (none, a quarter, half, three quarters or all of it), so images range from the
-//! durable image to the current contents with every mix in between.
+//! keep (each operation kept with probability 0, 25, 50, 75 or 100%) and each file how
+//! often a kept write is torn (0, 30 or 60%; a torn write keeps each of its sectors with
+//! probability 50%), so images range from the durable image to the current contents
+//! with every mix in between.
 //!
 //! What the model assumes, as `ARCHITECTURE.md` does: an fsync that returned success made
 //! the file's bytes and length (or the directory's names) durable; an aligned 512-byte
@@ -101,6 +104,11 @@ impl SplitMix64 {
     /// How much of an unsynced history to keep, in percent.
     fn keep_pct(&mut self) -> u64 {
         [0, 25, 50, 75, 100][(self.next_u64() % 5) as usize]
+    }
+
+    /// How often a kept write is torn, in percent.
+    fn tear_pct(&mut self) -> u64 {
+        [0, 30, 60][(self.next_u64() % 3) as usize]
     }
 }
 
@@ -404,9 +412,10 @@ fn lost_power(inode: &Inode, name: &str, rng: &mut SplitMix64, log: &mut String)
         return img;
     }
     let pct = rng.keep_pct();
+    let tear = rng.tear_pct();
     let _ = write!(
         log,
-        "{name} (durable {} bytes, keep {pct}%):",
+        "{name} (durable {} bytes, keep {pct}%, tear {tear}%):",
         inode.durable.len()
     );
     for op in &inode.pending {
@@ -429,7 +438,7 @@ fn lost_power(inode: &Inode, name: &str, rng: &mut SplitMix64, log: &mut String)
                     let _ = write!(log, " -write {off}..{end}");
                     continue;
                 }
-                let torn = rng.chance(50);
+                let torn = rng.chance(tear);
                 let _ = write!(log, " write {off}..{end}");
                 let mut kept = Vec::new();
                 for (i, sector) in bytes.chunks(SECTOR as usize).enumerate() {

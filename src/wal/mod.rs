@@ -48,6 +48,10 @@ pub struct Wal {
     synced_lsn: u64,
     /// Whether segment rolls are made durable (false only for sync mode OFF).
     durable_rolls: bool,
+    /// Segments rolled away from without an fsync (mode OFF); `sync` fsyncs them first.
+    unsynced_segments: Vec<Arc<dyn StorageFile>>,
+    /// A segment was created without a directory fsync (mode OFF); `sync` does it.
+    dir_unsynced: bool,
 }
 
 impl Wal {
@@ -73,6 +77,8 @@ impl Wal {
             end_lsn: base_lsn,
             synced_lsn: base_lsn,
             durable_rolls,
+            unsynced_segments: Vec::new(),
+            dir_unsynced: false,
         })
     }
 
@@ -101,6 +107,8 @@ impl Wal {
             end_lsn,
             synced_lsn: end_lsn,
             durable_rolls,
+            unsynced_segments: Vec::new(),
+            dir_unsynced: false,
         })
     }
 
@@ -157,8 +165,9 @@ impl Wal {
         Ok(())
     }
 
-    /// Starts a new segment at the current end. The old one is synced first, so a sync of
-    /// the newest segment makes the whole log durable.
+    /// Starts a new segment at the current end. With durable rolls the old segment and the
+    /// directory are fsynced now; otherwise (mode OFF) they are remembered and fsynced by
+    /// the next `sync`. Either way a completed `sync` means the whole log is durable.
     fn roll(&mut self) -> Result<()> {
         if self.durable_rolls {
             self.cur.sync()?;
@@ -167,6 +176,9 @@ impl Wal {
         let f = Self::new_segment_file(&*self.fs, self.db_id, number, self.end_lsn)?;
         if self.durable_rolls {
             self.fs.sync_dir()?;
+        } else {
+            self.unsynced_segments.push(Arc::clone(&self.cur));
+            self.dir_unsynced = true;
         }
         self.segments.push(Segment {
             number,
@@ -177,10 +189,22 @@ impl Wal {
         Ok(())
     }
 
-    /// Makes everything appended so far durable (fdatasync of the current segment).
+    /// Makes everything appended so far durable: segments rolled away from without an
+    /// fsync, then the directory (their successors' names), then the current segment.
     pub fn sync(&mut self) -> Result<()> {
-        if self.synced_lsn == self.end_lsn {
+        if self.synced_lsn == self.end_lsn
+            && self.unsynced_segments.is_empty()
+            && !self.dir_unsynced
+        {
             return Ok(());
+        }
+        for f in &self.unsynced_segments {
+            f.sync()?;
+        }
+        self.unsynced_segments.clear();
+        if self.dir_unsynced {
+            self.fs.sync_dir()?;
+            self.dir_unsynced = false;
         }
         self.cur.sync()?;
         self.synced_lsn = self.end_lsn;

@@ -345,6 +345,25 @@ pub struct Spec {
     pub checkpoint_every: usize,
 }
 
+/// The reference workload: the same parameters as `durable_image_sweep` in
+/// `tests/crash.rs` (115 steps, an explicit checkpoint every 29).
+pub const REFERENCE: Spec = Spec {
+    seed: 0x5EED_0001,
+    steps: 115,
+    checkpoint_every: 29,
+};
+
+/// The options the reference workload runs with (as `small_opts` in `tests/crash.rs`):
+/// sync FULL, automatic checkpoints every 16 KiB of log, segments of 8 KiB.
+pub fn reference_opts() -> quiver::Options {
+    quiver::Options {
+        sync: quiver::SyncMode::Full,
+        checkpoint_bytes: 16 << 10,
+        segment_bytes: 8 << 10,
+        ..quiver::Options::default()
+    }
+}
+
 const LABELS: [&str; 3] = ["Person", "City", "Thing"];
 const ETYPES: [&str; 3] = ["KNOWS", "LIVES_IN", "LIKES"];
 const KEYS: [&str; 6] = ["name", "age", "score", "flag", "data", "note"];
