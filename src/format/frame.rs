@@ -304,6 +304,11 @@ impl<'a> Frame<'a> {
                 have: buf.len(),
             });
         }
+        // The padding is outside the CRC; the writer leaves it zero, so anything else is
+        // damage.
+        if buf[len..align8(len)].iter().any(|&x| x != 0) {
+            return Err(DecodeError::Invalid("frame padding"));
+        }
         let txn = r.u64()?;
         let k = r.u8()?;
         let mut p = Reader::new(&buf[FRAME_HEADER..len]);
@@ -398,12 +403,21 @@ impl SegmentHeader {
 
     /// Decodes 64 bytes.
     pub fn decode(b: &[u8]) -> Result<SegmentHeader, DecodeError> {
+        if b.len() < SEGMENT_HEADER {
+            return Err(DecodeError::Truncated {
+                at: 0,
+                need: SEGMENT_HEADER,
+                have: b.len(),
+            });
+        }
         let mut r = Reader::new(b);
         if r.take(8)? != SEGMENT_MAGIC {
             return Err(DecodeError::Invalid("segment magic"));
         }
         let version = r.u32()?;
-        let _reserved = r.u32()?;
+        if r.u32()? != 0 || b[44..SEGMENT_HEADER].iter().any(|&x| x != 0) {
+            return Err(DecodeError::Invalid("segment header reserved bytes"));
+        }
         let db_id = r.u64()?;
         let number = r.u64()?;
         let base_lsn = r.u64()?;

@@ -102,6 +102,7 @@ impl Meta {
             return Err(MetaError::Bad(DecodeError::Invalid("meta magic")));
         }
         let version = r.u32().map_err(MetaError::Bad)?;
+        let reserved = r.u32().map_err(MetaError::Bad)?;
         let body = b.get(..104).ok_or(MetaError::Bad(DecodeError::Truncated {
             at: 0,
             need: META_LEN,
@@ -113,8 +114,12 @@ impl Meta {
         if stored != computed {
             return Err(MetaError::Bad(DecodeError::Checksum { stored, computed }));
         }
+        // The version comes first: a later format may use the reserved field.
         if version != FORMAT_VERSION {
             return Err(MetaError::Version(version));
+        }
+        if reserved != 0 {
+            return Err(MetaError::Bad(DecodeError::Invalid("meta reserved field")));
         }
         let mut r = Reader::new(&b[16..104]);
         let mut w = [0u64; 11];

@@ -116,11 +116,21 @@ fn check<const N: usize>(b: &[u8]) -> Result<u32, DecodeError> {
     if stored != computed {
         return Err(DecodeError::Checksum { stored, computed });
     }
+    if b[1] != 0
+        || b[RESERVED[usize::from(N == EDGE_SIZE)].clone()]
+            .iter()
+            .any(|&x| x != 0)
+    {
+        return Err(DecodeError::Invalid("record reserved bytes"));
+    }
     match flags {
         FLAG_LIVE | FLAG_DELETED => Ok(flags),
         _ => Err(DecodeError::Invalid("record flags")),
     }
 }
+
+/// The reserved (zero) bytes of a node record and of an edge record, besides byte 1.
+const RESERVED: [std::ops::Range<usize>; 2] = [24..28, 48..60];
 
 fn seal<const N: usize>(mut b: [u8; N], flags: u32) -> [u8; N] {
     if flags == FLAG_EMPTY {
