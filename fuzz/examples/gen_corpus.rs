@@ -1,0 +1,695 @@
+//! Writes the seed corpora under `fuzz/corpus/<target>/` from real encodings: frames made by
+//! `Frame::encode` (every kind, every value type) and frames cut from a real log, segment
+//! headers and meta slots from a real database, node and edge records and property blobs
+//! from its data files, and operation sequences for `api_model`.
+//!
+//! Run it again whenever an on-disk format changes (seeds that no longer decode only make
+//! the fuzzer start further away):
+//!
+//! ```text
+//! cd fuzz && cargo run --example gen_corpus            # writes ./corpus
+//! cargo run --example gen_corpus -- /some/other/dir
+//! ```
+//!
+//! Every file it writes is named `seed-*`; files of other names are left alone.
+
+use quiver::format::frame::{SEGMENT_HEADER, Target};
+use quiver::format::meta::{META_LEN, META_SLOT_OFFSETS};
+use quiver::format::record::{EDGE_SIZE, FLAG_DELETED, FLAG_LIVE, MAX_48, NODE_SIZE};
+use quiver::format::{EdgeRec, Frame, Meta, NodeRec, PropBlob, SegmentHeader, ValueRef};
+use quiver::{Database, Options, SyncMode};
+use quiver_fuzz::crc32;
+use std::path::{Path, PathBuf};
+
+/// SplitMix64.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn byte(&mut self) -> u8 {
+        self.next() as u8
+    }
+}
+
+struct Out {
+    root: PathBuf,
+    files: usize,
+    bytes: usize,
+}
+
+impl Out {
+    fn put(&mut self, target: &str, name: &str, data: &[u8]) {
+        let dir = self.root.join(target);
+        std::fs::create_dir_all(&dir).expect("corpus directory");
+        std::fs::write(dir.join(format!("seed-{name}")), data).expect("write seed");
+        self.files += 1;
+        self.bytes += data.len();
+    }
+}
+
+fn values() -> Vec<(&'static str, ValueRef<'static>)> {
+    vec![
+        ("null", ValueRef::Null),
+        ("false", ValueRef::Bool(false)),
+        ("true", ValueRef::Bool(true)),
+        ("int", ValueRef::Int(-5)),
+        ("intmin", ValueRef::Int(i64::MIN)),
+        ("float", ValueRef::Float(2.5)),
+        ("nan", ValueRef::Float(f64::NAN)),
+        ("negzero", ValueRef::Float(-0.0)),
+        ("str", ValueRef::Str("naïve 日本 🦀")),
+        ("emptystr", ValueRef::Str("")),
+        ("bytes", ValueRef::Bytes(&[0, 255, 7, 0])),
+        ("emptybytes", ValueRef::Bytes(&[])),
+    ]
+}
+
+/// Tag and payload of a value, as blobs and PropSet frames store it.
+fn value_bytes(v: ValueRef<'_>) -> Vec<u8> {
+    // A one-entry blob is header (8) + key (4) + value.
+    PropBlob::EMPTY.with(1, Some(v))[12..].to_vec()
+}
+
+fn frames() -> Vec<(String, Frame<'static>)> {
+    let mut v: Vec<(String, Frame<'static>)> = vec![
+        ("begin".into(), Frame::Begin { durable_lsn: 77 }),
+        ("commit".into(), Frame::Commit),
+        ("abort".into(), Frame::Abort),
+        ("node-insert".into(), Frame::NodeInsert { id: 1, label: 2 }),
+        ("node-delete".into(), Frame::NodeDelete { id: 3 }),
+        (
+            "edge-insert".into(),
+            Frame::EdgeInsert {
+                id: 4,
+                src: 5,
+                dst: 6,
+                etype: 7,
+                next_out: 8,
+                next_in: 9,
+            },
+        ),
+        (
+            "edge-delete".into(),
+            Frame::EdgeDelete {
+                id: 1,
+                src: 2,
+                dst: 3,
+                prev_out: 4,
+                next_out: 5,
+                prev_in: 6,
+                next_in: 7,
+            },
+        ),
+        (
+            "prop-unset-edge".into(),
+            Frame::PropUnset {
+                target: Target::Edge,
+                id: 5,
+                key: 6,
+            },
+        ),
+        (
+            "prop-unset-node".into(),
+            Frame::PropUnset {
+                target: Target::Node,
+                id: MAX_48,
+                key: u32::MAX,
+            },
+        ),
+        (
+            "string".into(),
+            Frame::StringInsert {
+                id: 3,
+                name: "KNOWS",
+            },
+        ),
+        (
+            "string-unicode".into(),
+            Frame::StringInsert {
+                id: 9,
+                name: "Ünïcode",
+            },
+        ),
+        ("savepoint".into(), Frame::Savepoint { seq: 2 }),
+        ("rollback-to".into(), Frame::RollbackTo { seq: 2 }),
+        (
+            "checkpoint".into(),
+            Frame::Checkpoint {
+                checkpoint_lsn: 1 << 40,
+            },
+        ),
+    ];
+    for (name, value) in values() {
+        v.push((
+            format!("prop-set-{name}"),
+            Frame::PropSet {
+                target: if name.len() % 2 == 0 {
+                    Target::Node
+                } else {
+                    Target::Edge
+                },
+                id: 9,
+                key: 1,
+                value,
+            },
+        ));
+    }
+    v
+}
+
+fn with_lsn(lsn: u64, frame: &[u8]) -> Vec<u8> {
+    let mut b = lsn.to_le_bytes().to_vec();
+    b.extend_from_slice(frame);
+    b
+}
+
+/// The files of a small real database, captured while open (the log) and after close.
+struct RealDb {
+    wal: Vec<u8>,
+    meta: Vec<u8>,
+    nodes: Vec<u8>,
+    edges: Vec<u8>,
+    props: Vec<u8>,
+}
+
+fn real_db(scratch: &Path) -> RealDb {
+    let dir = scratch.join("db");
+    let _ = std::fs::remove_dir_all(&dir);
+    let opts = Options {
+        sync: SyncMode::Off,
+        ..Options::default()
+    };
+    let db = Database::open(&dir, &opts).expect("create");
+    let mut t = db.begin_write().expect("begin");
+    let a = t.insert_node("Person").expect("node");
+    let b = t.insert_node("Ünïcode").expect("node");
+    let e = t.insert_edge(a, b, "KNOWS").expect("edge");
+    t.insert_edge(b, b, "SELF").expect("edge");
+    for (i, (_, v)) in values().into_iter().enumerate() {
+        t.set_node_prop(a, &format!("k{i}"), v).expect("prop");
+    }
+    t.set_edge_prop(e, "since", ValueRef::Int(2020))
+        .expect("prop");
+    t.commit().expect("commit");
+    let mut t = db.begin_write().expect("begin");
+    t.savepoint("sp").expect("savepoint");
+    t.insert_node("Gone").expect("node");
+    t.rollback_to("sp").expect("rollback_to");
+    t.set_node_prop(b, "name", ValueRef::Str("b"))
+        .expect("prop");
+    t.unset_node_prop(a, "k0").expect("unset");
+    t.commit().expect("commit");
+    let mut t = db.begin_write().expect("begin");
+    let c = t.insert_node("Person").expect("node");
+    t.delete_edge(e).expect("delete edge");
+    t.delete_node(c, false).expect("delete node");
+    t.commit().expect("commit");
+    let wal_name = std::fs::read_dir(&dir)
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("wal-"))
+        .min()
+        .expect("a log segment");
+    let wal = std::fs::read(dir.join(wal_name)).expect("read log");
+    db.checkpoint().expect("checkpoint");
+    db.close().expect("close");
+    let read = |n: &str| std::fs::read(dir.join(n)).expect("read file");
+    let r = RealDb {
+        wal,
+        meta: read("meta"),
+        nodes: read("nodes"),
+        edges: read("edges"),
+        props: read("props"),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    r
+}
+
+fn gen_frames(out: &mut Out, real: &RealDb) {
+    for (i, (name, f)) in frames().into_iter().enumerate() {
+        let lsn = [0u64, 64, 4096, 1 << 40][i % 4];
+        let mut b = Vec::new();
+        f.encode(lsn, 1 + i as u64, &mut b);
+        out.put("frame", &name, &with_lsn(lsn, &b));
+    }
+    // A frame followed by the next one (the decoder reads only the first).
+    let mut b = Vec::new();
+    let n = Frame::Begin { durable_lsn: 0 }.encode(64, 7, &mut b);
+    Frame::Commit.encode(64 + n as u64, 7, &mut b);
+    out.put("frame", "begin-then-commit", &with_lsn(64, &b));
+    // Frames cut from a real log, at their real LSNs.
+    let h = SegmentHeader::decode(&real.wal[..SEGMENT_HEADER]).expect("real header");
+    let mut pos = SEGMENT_HEADER;
+    let mut kept = 0;
+    while pos < real.wal.len() {
+        let lsn = h.base_lsn + (pos - SEGMENT_HEADER) as u64;
+        let Ok((_, _, n)) = Frame::decode(&real.wal[pos..], lsn) else {
+            break;
+        };
+        if kept < 40 {
+            out.put(
+                "frame",
+                &format!("real-{kept:02}"),
+                &with_lsn(lsn, &real.wal[pos..pos + n]),
+            );
+        }
+        kept += 1;
+        pos += n;
+    }
+    // A few rejects: a stale LSN, a torn frame, a flipped bit.
+    let mut b = Vec::new();
+    Frame::NodeInsert { id: 1, label: 1 }.encode(64, 1, &mut b);
+    out.put("frame", "reject-stale-lsn", &with_lsn(72, &b));
+    out.put("frame", "reject-torn", &with_lsn(64, &b[..b.len() - 3]));
+    let mut d = b.clone();
+    d[20] ^= 4;
+    out.put("frame", "reject-bitflip", &with_lsn(64, &d));
+}
+
+fn gen_headers(out: &mut Out, real: &RealDb) {
+    out.put("segment_header", "real", &real.wal[..SEGMENT_HEADER]);
+    let mut rng = Rng(7);
+    for i in 0..12 {
+        let h = SegmentHeader {
+            db_id: if i % 3 == 0 { 1 } else { rng.next() | 1 },
+            number: [1, 2, 0x10, u64::MAX][i % 4],
+            base_lsn: [0, 64, 1 << 20, rng.next()][i / 3 % 4],
+        };
+        out.put("segment_header", &format!("h{i:02}"), &h.encode());
+    }
+    let mut d = real.wal[..SEGMENT_HEADER].to_vec();
+    d[9] ^= 1;
+    out.put("segment_header", "reject-version", &d);
+    out.put(
+        "segment_header",
+        "reject-short",
+        &real.wal[..SEGMENT_HEADER - 24],
+    );
+}
+
+fn gen_meta(out: &mut Out, real: &RealDb) {
+    for (i, off) in META_SLOT_OFFSETS.iter().enumerate() {
+        let off = *off as usize;
+        if let Some(slot) = real.meta.get(off..off + META_LEN) {
+            out.put("meta", &format!("real-slot{i}"), slot);
+        }
+    }
+    let mut rng = Rng(11);
+    for i in 0..14 {
+        let m = Meta {
+            generation: 1 + i,
+            db_id: rng.next() | 1,
+            checkpoint_lsn: rng.below(1 << 30),
+            last_txn: i * 3,
+            next_node: 1 + rng.below(1000),
+            next_edge: 1 + rng.below(1000),
+            string_count: rng.below(50),
+            strings_len: rng.below(4096),
+            heap_len: 16 + rng.below(1 << 20),
+            live_nodes: rng.below(1000),
+            live_edges: rng.below(1000),
+        };
+        let m = if i == 13 {
+            Meta {
+                generation: u64::MAX,
+                ..Meta::default()
+            }
+        } else {
+            m
+        };
+        out.put("meta", &format!("m{i:02}"), &m.encode());
+    }
+    // Another format version, with a valid checksum.
+    let mut v2 = Meta::default().encode();
+    v2[8] = 2;
+    let crc = crc32(&v2[..104]);
+    v2[104..108].copy_from_slice(&crc.to_le_bytes());
+    out.put("meta", "version2", &v2);
+    let mut d = Meta::default().encode();
+    d[40] ^= 0x80;
+    out.put("meta", "reject-bitflip", &d);
+}
+
+fn gen_records(out: &mut Out, real: &RealDb) {
+    for (i, chunk) in real.nodes.chunks_exact(NODE_SIZE).enumerate().take(6) {
+        out.put("records", &format!("real-node{i}"), chunk);
+    }
+    for (i, chunk) in real.edges.chunks_exact(EDGE_SIZE).enumerate().take(6) {
+        out.put("records", &format!("real-edge{i}"), chunk);
+    }
+    let mut rng = Rng(13);
+    for i in 0..8u64 {
+        let n = NodeRec {
+            flags: if i % 3 == 2 { FLAG_DELETED } else { FLAG_LIVE },
+            label: rng.byte() as u32,
+            out_head: if i == 7 { MAX_48 } else { rng.below(100) },
+            in_head: rng.below(100),
+            props: if i % 2 == 0 {
+                0
+            } else {
+                16 + rng.below(1 << 20)
+            },
+        };
+        out.put("records", &format!("node{i}"), &n.encode());
+        let e = EdgeRec {
+            flags: if i % 3 == 2 { FLAG_DELETED } else { FLAG_LIVE },
+            etype: rng.byte() as u32,
+            src: 1 + rng.below(100),
+            dst: 1 + rng.below(100),
+            next_out: rng.below(100),
+            prev_out: rng.below(100),
+            next_in: rng.below(100),
+            prev_in: if i == 7 { MAX_48 } else { rng.below(100) },
+            props: if i % 2 == 0 {
+                0
+            } else {
+                16 + rng.below(1 << 20)
+            },
+        };
+        out.put("records", &format!("edge{i}"), &e.encode());
+    }
+    out.put("records", "empty-node", &[0u8; NODE_SIZE]);
+    out.put("records", "empty-edge", &[0u8; EDGE_SIZE]);
+    let mut d = EdgeRec {
+        flags: FLAG_LIVE,
+        src: 1,
+        dst: 2,
+        ..EdgeRec::default()
+    }
+    .encode();
+    d[3] ^= 1;
+    out.put("records", "reject-bitflip", &d);
+}
+
+fn gen_props(out: &mut Out, real: &RealDb) {
+    // Blobs from the real heap (after its 16-byte header), each followed by an edit.
+    let mut pos = 16;
+    let mut i = 0;
+    while let Ok((_, n)) = PropBlob::parse(&real.props[pos..]) {
+        let mut b = real.props[pos..pos + n].to_vec();
+        b.push((i * 5) as u8 % 0x80);
+        b.extend(value_bytes(values()[i % values().len()].1));
+        out.put("props", &format!("real-{i:02}"), &b);
+        pos += n;
+        i += 1;
+        if pos >= real.props.len() {
+            break;
+        }
+    }
+    // Built with `with`: one entry of every value type, then growing blobs.
+    let all = values();
+    for (name, v) in &all {
+        let mut b = PropBlob::EMPTY.with(3, Some(*v));
+        b.push(0x00); // edit: the existing key
+        b.extend(value_bytes(ValueRef::Int(7)));
+        out.put("props", &format!("one-{name}"), &b);
+    }
+    let mut blob = PropBlob::EMPTY.with(0, None);
+    out.put("props", "empty", &blob);
+    for (k, (_, v)) in all.iter().enumerate().take(8) {
+        let (p, _) = PropBlob::parse(&blob).expect("parses");
+        blob = p.with(k as u32 * 7 + 1, Some(*v));
+        let mut b = blob.clone();
+        b.push(0x90); // edit: a raw key follows
+        b.extend(99u32.to_le_bytes());
+        b.extend(value_bytes(ValueRef::Str("new")));
+        out.put("props", &format!("grow-{k}"), &b);
+    }
+    let mut d = PropBlob::EMPTY.with(1, Some(ValueRef::Str("abc")));
+    d[10] ^= 1;
+    out.put("props", "reject-bitflip", &d);
+}
+
+/// Opcodes of `api_model` (an opcode byte is taken modulo 24).
+mod op {
+    pub const INSERT_NODE: u8 = 0;
+    pub const INSERT_EDGE: u8 = 3;
+    pub const DELETE_EDGE: u8 = 6;
+    pub const DELETE_NODE: u8 = 7;
+    pub const SET: u8 = 8;
+    pub const UNSET: u8 = 10;
+    pub const POINT_READ: u8 = 11;
+    pub const SAVEPOINT: u8 = 12;
+    pub const ROLLBACK_TO: u8 = 13;
+    pub const RELEASE: u8 = 14;
+    pub const COMMIT: u8 = 15;
+    pub const ROLLBACK: u8 = 17;
+    pub const CHECKPOINT: u8 = 18;
+    pub const READER: u8 = 19;
+    pub const REOPEN: u8 = 20;
+    /// Followed by a byte: even, a power loss; odd, a process crash.
+    pub const CRASH: u8 = 21;
+    /// 22 + 24 * k: k = 0 compare in the transaction, 1 delete while iterating, 2 misuse.
+    pub const COMPARE: u8 = 22;
+    pub const DELETE_ITER: u8 = 22 + 24;
+    pub const MISUSE: u8 = 23;
+}
+
+/// The bytes `api_model`'s value decoder reads for a value.
+fn model_value(rng: &mut Rng) -> Vec<u8> {
+    let kind = rng.below(8) as u8;
+    let mut b = vec![kind | (rng.byte() & 0x80)];
+    match kind {
+        2 => {
+            let sub = rng.below(4) as u8;
+            b[0] = 2 | (sub << 3);
+            match sub {
+                2 => b.push(rng.byte()),
+                3 => b.extend(rng.next().to_le_bytes()),
+                _ => {}
+            }
+        }
+        3 => b.extend(rng.next().to_le_bytes()),
+        4 | 5 => {
+            let n = rng.below(8) as u8;
+            b.push(n);
+            b.extend((0..n).map(|_| rng.byte()));
+        }
+        6 => {
+            let n = rng.below(12) as u8;
+            b.push(n);
+            b.extend((0..n).map(|_| rng.byte()));
+        }
+        7 => {
+            b.push(rng.below(40) as u8);
+            b.push(rng.byte());
+        }
+        _ => {}
+    }
+    b
+}
+
+/// A random operation sequence for `api_model`, weighted towards building a graph.
+fn model_ops(rng: &mut Rng, cfg: u8, n: usize, power: bool) -> Vec<u8> {
+    let mut b = vec![cfg];
+    for _ in 0..n {
+        let r = rng.below(100);
+        match r {
+            0..=17 => b.extend([op::INSERT_NODE, rng.byte()]),
+            18..=35 => b.extend([op::INSERT_EDGE, rng.byte(), rng.byte(), rng.byte()]),
+            36..=39 => b.extend([op::DELETE_EDGE, rng.byte()]),
+            40..=43 => b.extend([op::DELETE_NODE, rng.byte(), rng.byte()]),
+            44..=55 => {
+                b.extend([op::SET, rng.byte(), rng.byte(), rng.byte()]);
+                b.extend(model_value(rng));
+            }
+            56..=58 => b.extend([op::UNSET, rng.byte(), rng.byte(), rng.byte()]),
+            59..=60 => b.extend([op::POINT_READ, rng.byte(), rng.byte()]),
+            61..=63 => b.extend([op::SAVEPOINT, rng.byte()]),
+            64..=65 => b.extend([op::ROLLBACK_TO, rng.byte()]),
+            66 => b.extend([op::RELEASE, rng.byte()]),
+            67..=78 => b.push(op::COMMIT),
+            79..=80 => b.extend([op::ROLLBACK, rng.byte()]),
+            81..=83 => b.push(op::CHECKPOINT),
+            84..=86 => b.extend([op::READER, rng.byte()]),
+            87..=88 => b.push(op::REOPEN),
+            89..=90 if power => b.extend([op::CRASH, rng.byte()]),
+            91..=92 => b.push(op::COMPARE),
+            93..=94 => b.extend([op::DELETE_ITER, rng.byte(), rng.byte(), rng.byte()]),
+            95..=96 => b.extend([op::MISUSE, rng.byte(), rng.byte()]),
+            _ => b.push(op::COMMIT),
+        }
+    }
+    b.push(op::COMMIT);
+    b
+}
+
+fn gen_model(out: &mut Out) {
+    // Hand-written: one of each feature, in a readable order.
+    let build = [
+        op::INSERT_NODE,
+        0,
+        op::INSERT_NODE,
+        1,
+        op::INSERT_NODE,
+        2,
+        op::INSERT_EDGE,
+        0,
+        1,
+        0,
+        op::INSERT_EDGE,
+        1,
+        1,
+        1,
+        op::INSERT_EDGE,
+        2,
+        0,
+        2,
+        op::SET,
+        0,
+        0,
+        0,
+        4,
+        3,
+        b'a',
+        b'b',
+        b'c',
+        op::SET,
+        1,
+        0,
+        1,
+        2 | (3 << 3),
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+    ];
+    let mut seq = |name: &str, cfg: u8, tail: &[u8]| {
+        let mut b = vec![cfg];
+        b.extend(build);
+        b.extend(tail);
+        out.put("api_model", name, &b);
+    };
+    seq("commit", 0, &[op::COMMIT]);
+    seq("commit-full", 1, &[op::COMMIT, op::CRASH, 0]);
+    seq(
+        "commit-kill",
+        0,
+        &[op::COMMIT, op::INSERT_NODE, 0, op::CRASH, 1],
+    );
+    seq(
+        "savepoints",
+        0,
+        &[
+            op::SAVEPOINT,
+            0,
+            op::INSERT_NODE,
+            3,
+            op::SAVEPOINT,
+            1,
+            op::DELETE_NODE,
+            0,
+            1,
+            op::ROLLBACK_TO,
+            0,
+            op::RELEASE,
+            0,
+            op::COMPARE,
+            op::COMMIT,
+        ],
+    );
+    seq("rollback", 0, &[op::ROLLBACK, 0, op::REOPEN]);
+    seq(
+        "reader-checkpoint",
+        0,
+        &[
+            op::COMMIT,
+            op::READER,
+            0,
+            op::DELETE_NODE,
+            0,
+            1,
+            op::COMMIT,
+            op::CHECKPOINT,
+            op::READER,
+            2,
+        ],
+    );
+    seq(
+        "reopen-busy",
+        2,
+        &[op::REOPEN, op::COMMIT, op::REOPEN, op::CRASH, 1],
+    );
+    seq(
+        "delete-iterating",
+        4,
+        &[op::DELETE_ITER, 1, 0, 2, op::COMMIT, op::POINT_READ, 0, 0],
+    );
+    let mut misuse = Vec::new();
+    for k in 0..9 {
+        misuse.extend([op::MISUSE, k, 0]);
+    }
+    misuse.push(op::COMMIT);
+    seq("misuse", 0, &misuse);
+    seq(
+        "power-loss-off",
+        2 | (1 << 3),
+        &[
+            op::COMMIT,
+            op::CHECKPOINT,
+            op::INSERT_NODE,
+            0,
+            op::COMMIT,
+            op::INSERT_NODE,
+            1,
+            op::COMMIT,
+            op::CRASH,
+            0,
+        ],
+    );
+    // Random sequences over every configuration (sync mode, segment and checkpoint sizes).
+    let mut rng = Rng(0x5EED);
+    for i in 0..32u8 {
+        let len = 20 + rng.below(120) as usize;
+        let power = i % 4 != 3;
+        out.put(
+            "api_model",
+            &format!("random-{i:02}"),
+            &model_ops(&mut rng, i, len, power),
+        );
+    }
+}
+
+fn main() {
+    let root = std::env::args_os()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus"));
+    let scratch = std::env::temp_dir().join(format!("qv-gen-corpus-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).expect("scratch");
+    let real = real_db(&scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let mut out = Out {
+        root: root.clone(),
+        files: 0,
+        bytes: 0,
+    };
+    gen_frames(&mut out, &real);
+    gen_headers(&mut out, &real);
+    gen_meta(&mut out, &real);
+    gen_records(&mut out, &real);
+    gen_props(&mut out, &real);
+    gen_model(&mut out);
+    println!(
+        "wrote {} seed files, {} bytes, under {}",
+        out.files,
+        out.bytes,
+        root.display()
+    );
+}

@@ -1,0 +1,45 @@
+//! `Meta::decode` (one meta slot) on arbitrary bytes.
+//!
+//! Checks: never panics; when it accepts a slot, encoding it gives the first 108 input bytes
+//! back exactly (reserved bytes included) and decodes to the same `Meta`. A slot reported as
+//! another format version must carry a valid checksum (otherwise it is damage).
+//! `QUIVER_FUZZ_ALLOW=reserved` tolerates a non-zero reserved field.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use quiver::format::Meta;
+use quiver::format::meta::{FORMAT_VERSION, META_LEN, MetaError};
+use quiver_fuzz::{crc32, differs_outside};
+
+fuzz_target!(|data: &[u8]| {
+    match Meta::decode(data) {
+        Ok(m) => {
+            let enc = m.encode();
+            assert_eq!(Meta::decode(&enc), Ok(m), "decode(encode({m:?}))");
+            assert!(
+                data.len() >= META_LEN,
+                "accepted {m:?} from {} bytes; a slot is {META_LEN}",
+                data.len()
+            );
+            if let Some(at) = differs_outside(&enc, &data[..META_LEN], &[]) {
+                panic!(
+                    "decode accepted a slot the encoder does not write ({m:?}), first \
+                     difference at byte {at}:\n input {:02x?}\n again {:02x?}",
+                    &data[..META_LEN],
+                    enc
+                );
+            }
+        }
+        Err(MetaError::Version(v)) => {
+            assert_ne!(v, FORMAT_VERSION, "Version error for the current version");
+            assert!(data.len() >= META_LEN, "Version error from a short slot");
+            let stored = u32::from_le_bytes(data[104..108].try_into().expect("4 bytes"));
+            assert_eq!(
+                stored,
+                crc32(&data[..104]),
+                "Version({v}) reported for a slot whose checksum fails"
+            );
+        }
+        Err(MetaError::Bad(_)) => {}
+    }
+});
