@@ -16,8 +16,8 @@ pub use records::{Edge, Node, Props};
 pub use strings::StringTable;
 
 use crate::error::{Error, Result};
+use crate::format::Meta;
 use crate::format::meta::{META_LEN, META_SLOT_OFFSETS, MetaError};
-use crate::format::{Meta, NodeRec};
 use crate::io::{Storage, StorageFile, read_exact_at};
 use std::sync::Arc;
 
@@ -78,7 +78,17 @@ impl Store {
                 fs.root().display()
             )));
         }
-        if meta_file.len()? == 0 || (read_meta(&*meta_file).is_err() && never_written(fs)?) {
+        let meta = if meta_file.len()? == 0 {
+            None
+        } else {
+            Some(read_meta(&*meta_file))
+        };
+        let meta = match meta {
+            Some(Ok(m)) => Some(m),
+            Some(Err(e)) if !never_written(fs)? => return Err(e),
+            _ => None,
+        };
+        let Some(meta) = meta else {
             if !create {
                 return Err(Error::Corrupt(format!(
                     "{}: no valid meta slot and no data (creation never finished); open with QV_OPEN_CREATE to recreate",
@@ -86,8 +96,7 @@ impl Store {
                 )));
             }
             return Ok(Opened::Uncreated(meta_file));
-        }
-        let meta = read_meta(&*meta_file)?;
+        };
         let strings_file = fs.open_file(names::STRINGS, false)?;
         let strings = StringTable::load(&*strings_file, meta.string_count, meta.strings_len)?;
         let heap = fs.open_file(names::PROPS, false)?;
@@ -158,20 +167,6 @@ impl Store {
     /// fsyncs the strings file.
     pub fn sync_strings(&self) -> Result<()> {
         self.strings_file.sync()
-    }
-
-    /// Reads the node record `id` from the data file as of the last checkpoint.
-    pub fn disk_node(&self, map: &crate::io::Mapping, id: u64) -> Result<Option<NodeRec>> {
-        let off = id * crate::format::record::NODE_SIZE as u64;
-        match self.nodes.read(map, off, crate::format::record::NODE_SIZE) {
-            Some(b) => NodeRec::decode(b).map(Some).map_err(|e| {
-                Error::Corrupt(format!(
-                    "{} offset {off}: node {id}: {e}",
-                    self.nodes.path().display()
-                ))
-            }),
-            None => Ok(None),
-        }
     }
 }
 
