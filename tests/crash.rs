@@ -27,7 +27,7 @@ use std::path::Path;
 use std::sync::Arc;
 use support::{
     Graph, History, MNode, Scratch, Spec, SplitMix64, Workload, add_edge, add_node, assert_clean,
-    copy_dir, read_graph, segments, set_node,
+    continue_after, copy_dir, open_and_read, read_graph, segments, set_node,
 };
 
 /// Small thresholds: automatic checkpoints every 16 KiB of log, segments of 8 KiB.
@@ -45,70 +45,6 @@ fn open_fault(dir: &Path, opts: &Options) -> (FaultStorage, Database) {
     let db =
         Database::open_storage(Arc::new(fs.clone()), opts).expect("open through fault storage");
     (fs, db)
-}
-
-/// Opens `dir`, returning the recovered graph and the database (integrity checked).
-fn open_and_read(dir: &Path, opts: &Options, what: &str) -> Result<(Database, Graph), String> {
-    let db = Database::open(dir, opts).map_err(|e| format!("{what}: open failed: {e}"))?;
-    let g = read_graph(&db).map_err(|e| format!("{what}: reading the graph failed: {e}"))?;
-    let r = db
-        .check_integrity()
-        .map_err(|e| format!("{what}: check_integrity failed: {e}"))?;
-    if r.problems != 0 {
-        return Err(format!(
-            "{what}: integrity check found {} problem(s): {}",
-            r.problems, r.first_problem
-        ));
-    }
-    let st = db.stats();
-    if (st.nodes, st.edges) != (g.nodes.len() as u64, g.edges.len() as u64) {
-        return Err(format!(
-            "{what}: stats count {} nodes and {} edges, the graph has {} and {}",
-            st.nodes,
-            st.edges,
-            g.nodes.len(),
-            g.edges.len()
-        ));
-    }
-    Ok((db, g))
-}
-
-/// After recovery to `g`: one more commit, a clean close, a reopen, and the result must be
-/// `g` plus that commit. Proves the log and data files are usable after recovery.
-fn continue_after(
-    db: Database,
-    g: &Graph,
-    dir: &Path,
-    opts: &Options,
-    what: &str,
-) -> Result<(), String> {
-    let mut want = g.clone();
-    let r: quiver::Result<()> = (|| {
-        let mut t = db.begin_write()?;
-        let id = add_node(&mut t, &mut want, "After")?;
-        set_node(
-            &mut t,
-            &mut want,
-            id,
-            "after",
-            Value::String("recovery".into()),
-        )?;
-        if let Some(&other) = g.nodes.keys().next() {
-            add_edge(&mut t, &mut want, id, other, "AFTER")?;
-        }
-        t.commit()?;
-        db.close()
-    })();
-    r.map_err(|e| format!("{what}: commit after recovery failed: {e}"))?;
-    let (db, got) = open_and_read(dir, opts, &format!("{what} (reopened after a commit)"))?;
-    drop(db);
-    if got != want {
-        return Err(format!(
-            "{what}: after recovery + commit + reopen the graph differs: {}",
-            got.diff(&want)
-        ));
-    }
-    Ok(())
 }
 
 #[track_caller]

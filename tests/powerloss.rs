@@ -27,14 +27,14 @@
 mod support;
 
 use quiver::io::{FaultStorage, Storage as _};
-use quiver::{Database, Options, Value};
-use std::path::{Path, PathBuf};
+use quiver::{Database, Options};
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use support::{
-    Graph, History, REFERENCE, Scratch, SplitMix64, Workload, add_edge, add_node, assert_clean,
-    copy_dir, read_graph, reference_opts, set_node,
+    Graph, History, REFERENCE, Scratch, SplitMix64, Workload, assert_clean, continue_after,
+    copy_dir, open_and_read, read_graph, reference_opts,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -208,65 +208,6 @@ fn power_loss_image_model() {
 // 2. The sweep
 // ---------------------------------------------------------------------------------------
 
-/// Opens `dir`, returning the recovered graph and the database (integrity checked).
-fn open_and_read(dir: &Path, opts: &Options) -> Result<(Database, Graph), String> {
-    let db = Database::open(dir, opts).map_err(|e| format!("open failed: {e}"))?;
-    let g = read_graph(&db).map_err(|e| format!("reading the graph failed: {e}"))?;
-    let r = db
-        .check_integrity()
-        .map_err(|e| format!("check_integrity failed: {e}"))?;
-    if r.problems != 0 {
-        return Err(format!(
-            "integrity check found {} problem(s): {}",
-            r.problems, r.first_problem
-        ));
-    }
-    let st = db.stats();
-    if (st.nodes, st.edges) != (g.nodes.len() as u64, g.edges.len() as u64) {
-        return Err(format!(
-            "stats count {} nodes and {} edges, the graph has {} and {}",
-            st.nodes,
-            st.edges,
-            g.nodes.len(),
-            g.edges.len()
-        ));
-    }
-    Ok((db, g))
-}
-
-/// After recovery to `g`: one more commit, a clean close, a reopen, and the result must be
-/// `g` plus that commit.
-fn continue_after(db: Database, g: &Graph, dir: &Path, opts: &Options) -> Result<(), String> {
-    let mut want = g.clone();
-    let r: quiver::Result<()> = (|| {
-        let mut t = db.begin_write()?;
-        let id = add_node(&mut t, &mut want, "After")?;
-        set_node(
-            &mut t,
-            &mut want,
-            id,
-            "after",
-            Value::String("power loss".into()),
-        )?;
-        if let Some(&other) = g.nodes.keys().next() {
-            add_edge(&mut t, &mut want, id, other, "AFTER")?;
-        }
-        t.commit()?;
-        db.close()
-    })();
-    r.map_err(|e| format!("commit or close after recovery failed: {e}"))?;
-    let (db, got) =
-        open_and_read(dir, opts).map_err(|e| format!("reopened after a commit: {e}"))?;
-    drop(db);
-    if got != want {
-        return Err(format!(
-            "after recovery + commit + close + reopen the graph differs: {}",
-            got.diff(&want)
-        ));
-    }
-    Ok(())
-}
-
 /// One power-loss image to check.
 struct Job {
     /// The sync point.
@@ -333,7 +274,7 @@ fn check(
         (Promise::Synced, false) => base.acked_by_sync(job.k - 1),
     };
     let hi = base.acked();
-    let (db, g) = open_and_read(&job.dir, opts)?;
+    let (db, g) = open_and_read(&job.dir, opts, "power-loss image")?;
     let Some(c) = base.find(&g, lo, hi) else {
         let near = base.states.get(lo).map(|st| g.diff(st)).unwrap_or_default();
         return Err(format!(
@@ -342,7 +283,7 @@ fn check(
             g.edges.len()
         ));
     };
-    continue_after(db, &g, &job.dir, opts)?;
+    continue_after(db, &g, &job.dir, opts, "power-loss image")?;
     Ok(c > lo)
 }
 

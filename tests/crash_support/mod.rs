@@ -6,7 +6,7 @@
 #![allow(dead_code, reason = "not every test uses every helper")]
 
 use quiver::io::FaultStorage;
-use quiver::{Database, Dir, Error, Txn, Value, ValueRef};
+use quiver::{Database, Dir, Error, Options, Txn, Value, ValueRef};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -767,4 +767,68 @@ pub fn add_edge(
 /// A value reference to a string (shorthand).
 pub fn s(v: &str) -> ValueRef<'_> {
     ValueRef::Str(v)
+}
+
+/// Opens `dir`, returning the recovered graph and the database (integrity checked).
+pub fn open_and_read(dir: &Path, opts: &Options, what: &str) -> Result<(Database, Graph), String> {
+    let db = Database::open(dir, opts).map_err(|e| format!("{what}: open failed: {e}"))?;
+    let g = read_graph(&db).map_err(|e| format!("{what}: reading the graph failed: {e}"))?;
+    let r = db
+        .check_integrity()
+        .map_err(|e| format!("{what}: check_integrity failed: {e}"))?;
+    if r.problems != 0 {
+        return Err(format!(
+            "{what}: integrity check found {} problem(s): {}",
+            r.problems, r.first_problem
+        ));
+    }
+    let st = db.stats();
+    if (st.nodes, st.edges) != (g.nodes.len() as u64, g.edges.len() as u64) {
+        return Err(format!(
+            "{what}: stats count {} nodes and {} edges, the graph has {} and {}",
+            st.nodes,
+            st.edges,
+            g.nodes.len(),
+            g.edges.len()
+        ));
+    }
+    Ok((db, g))
+}
+
+/// After recovery to `g`: one more commit, a clean close, a reopen, and the result must be
+/// `g` plus that commit. Proves the log and data files are usable after recovery.
+pub fn continue_after(
+    db: Database,
+    g: &Graph,
+    dir: &Path,
+    opts: &Options,
+    what: &str,
+) -> Result<(), String> {
+    let mut want = g.clone();
+    let r: quiver::Result<()> = (|| {
+        let mut t = db.begin_write()?;
+        let id = add_node(&mut t, &mut want, "After")?;
+        set_node(
+            &mut t,
+            &mut want,
+            id,
+            "after",
+            Value::String("recovery".into()),
+        )?;
+        if let Some(&other) = g.nodes.keys().next() {
+            add_edge(&mut t, &mut want, id, other, "AFTER")?;
+        }
+        t.commit()?;
+        db.close()
+    })();
+    r.map_err(|e| format!("{what}: commit after recovery failed: {e}"))?;
+    let (db, got) = open_and_read(dir, opts, &format!("{what} (reopened after a commit)"))?;
+    drop(db);
+    if got != want {
+        return Err(format!(
+            "{what}: after recovery + commit + reopen the graph differs: {}",
+            got.diff(&want)
+        ));
+    }
+    Ok(())
 }
