@@ -30,6 +30,9 @@ pub struct Stats {
     pub checkpoint_lsn: u64,
     /// Read transactions open now.
     pub readers: u64,
+    /// Log fsyncs made by committing threads since open (sync mode FULL; with group
+    /// commit, one may cover several commits).
+    pub commit_fsyncs: u64,
 }
 
 /// An open database. Share it between threads freely (it is `Send + Sync`); dropping it
@@ -173,7 +176,7 @@ impl Database {
         let Some(s) = &self.shared else {
             return Stats::default();
         };
-        let latest = s.latest();
+        let latest = s.visible();
         let st = &s.store;
         Stats {
             nodes: latest.live_nodes,
@@ -183,6 +186,7 @@ impl Database {
             last_commit_lsn: latest.end_lsn,
             checkpoint_lsn: s.checkpoint_lsn(),
             readers: s.readers(),
+            commit_fsyncs: s.commit_fsyncs(),
         }
     }
 

@@ -65,7 +65,9 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
     };
     let store = &shared.store;
     // C0: the log up to P is durable before the meta slot says recovery may start at P.
-    w.wal.sync()?;
+    // (In sync mode FULL, P may be a commit whose group fsync has not run yet; this
+    // fsync covers it and makes it visible.)
+    shared.sync_log(w)?;
 
     let (nodes, edges) = shared
         .versions

@@ -6,6 +6,7 @@
 //! map (newest version not newer than its snapshot), the data file.
 
 mod checkpoint;
+mod group;
 mod versions;
 mod write;
 
@@ -79,7 +80,13 @@ pub struct Writer {
 }
 
 pub(crate) struct CommitState {
+    /// The newest commit appended to the log: what the next write transaction builds on.
     pub latest: Snapshot,
+    /// The newest commit known durable (sync mode FULL; otherwise the same as `latest`):
+    /// what a new reader sees, so no reader sees a commit a crash could take back.
+    pub visible: Snapshot,
+    /// Commits appended but not yet known durable, oldest first (sync mode FULL).
+    pub pending: VecDeque<Snapshot>,
     /// Snapshot id -> number of open readers on it.
     pub readers: BTreeMap<u64, usize>,
     /// Commits since the last checkpoint, oldest first (the latest is last).
@@ -109,6 +116,7 @@ pub struct Shared {
     pub(crate) opts: Options,
     pub(crate) recovery: RecoveryStats,
     pub(crate) log: LogCounters,
+    pub(crate) group: group::GroupSync,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -136,6 +144,10 @@ impl Shared {
         recovery: RecoveryStats,
     ) -> Shared {
         let log = LogCounters::default();
+        let synced = writer.as_ref().map_or_else(
+            || Arc::new(AtomicU64::new(latest.end_lsn)),
+            |w| w.wal.synced_counter(),
+        );
         if let Some(w) = &writer {
             log.wal_bytes.store(w.wal.disk_bytes(), Ordering::Relaxed);
             log.checkpoint_lsn
@@ -148,6 +160,8 @@ impl Shared {
             strings: RwLock::new(strings),
             state: Mutex::new(CommitState {
                 latest,
+                visible: latest,
+                pending: VecDeque::new(),
                 readers: BTreeMap::new(),
                 history: VecDeque::from([latest]),
                 open_txns: 0,
@@ -159,7 +173,28 @@ impl Shared {
             opts,
             recovery,
             log,
+            group: group::GroupSync::new(synced),
         }
+    }
+
+    /// Makes every commit whose frames end at or before `lsn` visible to new readers
+    /// (the log is durable up to `lsn`).
+    pub(crate) fn make_visible(&self, lsn: u64) {
+        let mut st = lock(&self.state);
+        while let Some(s) = st.pending.front().copied() {
+            if s.end_lsn > lsn {
+                break;
+            }
+            st.visible = s;
+            st.pending.pop_front();
+        }
+    }
+
+    /// Fsyncs the log (with the writer lock held) and makes what it covers visible.
+    pub(crate) fn sync_log(&self, w: &mut Writer) -> Result<()> {
+        w.wal.sync()?;
+        self.make_visible(w.wal.end_lsn());
+        Ok(())
     }
 
     /// Err(Poisoned) once a write or fsync has failed.
@@ -226,7 +261,7 @@ impl Shared {
     /// Registers a reader on the latest snapshot.
     fn begin_read(&self) -> Snapshot {
         let mut st = lock(&self.state);
-        let s = st.latest;
+        let s = st.visible;
         *st.readers.entry(s.txn).or_insert(0) += 1;
         st.open_txns += 1;
         s
@@ -250,14 +285,20 @@ impl Shared {
         lock(&self.state).open_txns
     }
 
-    /// The latest committed snapshot.
-    pub fn latest(&self) -> Snapshot {
-        lock(&self.state).latest
+    /// The newest snapshot a reader would see now (the newest durable commit in sync mode
+    /// FULL).
+    pub fn visible(&self) -> Snapshot {
+        lock(&self.state).visible
     }
 
     /// Read transactions open now.
     pub fn readers(&self) -> u64 {
         lock(&self.state).readers.values().map(|&n| n as u64).sum()
+    }
+
+    /// Log fsyncs that group commit issued since open (each may cover several commits).
+    pub fn commit_fsyncs(&self) -> u64 {
+        self.group.fsyncs()
     }
 
     /// Log bytes on disk.
@@ -282,7 +323,9 @@ impl Shared {
         let mut w = self.take_writer()?;
         // An explicit checkpoint also makes every commit durable (sync modes NORMAL, OFF),
         // even when readers leave nothing to checkpoint.
-        let r = w.wal.sync().and_then(|_| checkpoint::run(self, &mut w));
+        let r = self
+            .sync_log(&mut w)
+            .and_then(|_| checkpoint::run(self, &mut w));
         let r = self.poison_on_io(r);
         self.put_writer(w);
         r
@@ -295,7 +338,7 @@ impl Shared {
         }
         let mut w = self.take_writer()?;
         let r = checkpoint::run(self, &mut w).and_then(|_| {
-            w.wal.sync()?;
+            self.sync_log(&mut w)?;
             if w.meta.checkpoint_lsn == w.wal.end_lsn() {
                 // Everything is checkpointed: both meta slots name this state, so the
                 // whole log can go.
@@ -703,6 +746,13 @@ impl Txn {
         let shared = Arc::clone(&self.base.shared);
         let (writer, result) = w.commit(&shared);
         shared.put_writer(writer);
+        // Sync mode FULL: wait (outside the writer lock, so the next writer can append)
+        // until an fsync covers the commit frame.
+        let result = match result {
+            Ok(Some(end)) => shared.group.wait(&shared, end),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
         shared.end_txn(None);
         result
     }

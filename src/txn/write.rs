@@ -118,11 +118,13 @@ impl WriteState {
     }
 
     /// Writes the commit frame, syncs as the mode asks, publishes the new versions and
-    /// returns the writer lock (with the outcome).
-    pub(crate) fn commit(mut self: Box<Self>, shared: &Shared) -> (Writer, Result<()>) {
+    /// returns the writer lock with the outcome: in sync mode FULL, `Some(end)`, the LSN
+    /// that the log must be durable up to (`GroupSync::wait`) before the commit may be
+    /// reported; the commit is visible to new readers only then.
+    pub(crate) fn commit(mut self: Box<Self>, shared: &Shared) -> (Writer, Result<Option<u64>>) {
         if self.ops == 0 && !self.spilled {
             // Nothing to commit: no frame was written.
-            return (self.writer, Ok(()));
+            return (self.writer, Ok(None));
         }
         let durable = self.write_commit(shared);
         let durable = shared.poison_on_io(durable);
@@ -142,7 +144,13 @@ impl WriteState {
             let r = checkpoint::run(shared, &mut self.writer);
             let _ = shared.poison_on_io(r);
         }
-        (self.writer, Ok(()))
+        let end = self.writer.wal.end_lsn();
+        if shared.opts.sync == SyncMode::Full {
+            shared.group.appended(end, self.writer.wal.current_file());
+            (self.writer, Ok(Some(end)))
+        } else {
+            (self.writer, Ok(None))
+        }
     }
 
     fn write_commit(&mut self, shared: &Shared) -> Result<()> {
@@ -151,13 +159,13 @@ impl WriteState {
         let wal = &mut self.writer.wal;
         wal.append(&self.buf)?;
         self.buf.clear();
-        match shared.opts.sync {
-            SyncMode::Full => wal.sync()?,
-            SyncMode::Normal if self.writer.last_sync.elapsed() >= NORMAL_SYNC_INTERVAL => {
-                wal.sync()?;
-                self.writer.last_sync = Instant::now();
-            }
-            SyncMode::Normal | SyncMode::Off => {}
+        // Sync mode FULL: the committing thread fsyncs after handing the writer lock on
+        // (group commit, `GroupSync`).
+        if shared.opts.sync == SyncMode::Normal
+            && self.writer.last_sync.elapsed() >= NORMAL_SYNC_INTERVAL
+        {
+            wal.sync()?;
+            self.writer.last_sync = Instant::now();
         }
         Ok(())
     }
@@ -191,6 +199,11 @@ impl WriteState {
         let mut st = lock(&shared.state);
         st.latest = latest;
         st.history.push_back(latest);
+        if shared.opts.sync == SyncMode::Full {
+            st.pending.push_back(latest);
+        } else {
+            st.visible = latest;
+        }
         latest
     }
 

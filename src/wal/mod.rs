@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::format::frame::{SEGMENT_HEADER, SegmentHeader};
 use crate::io::{Storage, StorageFile};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// File name of segment `number`.
 pub fn segment_name(number: u64) -> String {
@@ -44,8 +45,9 @@ pub struct Wal {
     cur_len: u64,
     /// LSN of the next frame.
     end_lsn: u64,
-    /// Everything before this LSN is durable.
-    synced_lsn: u64,
+    /// Everything before this LSN is durable. Shared with the group commit, whose fsyncs
+    /// (outside the writer lock) advance it too.
+    synced_lsn: Arc<AtomicU64>,
     /// Whether segment rolls are made durable (false only for sync mode OFF).
     durable_rolls: bool,
     /// Segments rolled away from without an fsync (mode OFF); `sync` fsyncs them first.
@@ -75,7 +77,7 @@ impl Wal {
             cur,
             cur_len: SEGMENT_HEADER as u64,
             end_lsn: base_lsn,
-            synced_lsn: base_lsn,
+            synced_lsn: Arc::new(AtomicU64::new(base_lsn)),
             durable_rolls,
             unsynced_segments: Vec::new(),
             dir_unsynced: false,
@@ -105,7 +107,7 @@ impl Wal {
             cur,
             cur_len: SEGMENT_HEADER as u64 + (end_lsn - last.base_lsn),
             end_lsn,
-            synced_lsn: end_lsn,
+            synced_lsn: Arc::new(AtomicU64::new(end_lsn)),
             durable_rolls,
             unsynced_segments: Vec::new(),
             dir_unsynced: false,
@@ -141,7 +143,19 @@ impl Wal {
 
     /// Everything before this LSN is durable.
     pub fn synced_lsn(&self) -> u64 {
-        self.synced_lsn
+        self.synced_lsn.load(Ordering::Acquire)
+    }
+
+    /// The counter behind [`Wal::synced_lsn`], for whoever else fsyncs the log.
+    pub fn synced_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.synced_lsn)
+    }
+
+    /// The segment the next frame goes to; fsyncing it (once every earlier segment is
+    /// durable, which a roll ensures unless the mode is OFF) makes the log durable up to
+    /// the [`Wal::end_lsn`] read together with it.
+    pub fn current_file(&self) -> Arc<dyn StorageFile> {
+        Arc::clone(&self.cur)
     }
 
     /// Bytes of log on disk (segment headers included).
@@ -192,7 +206,7 @@ impl Wal {
     /// Makes everything appended so far durable: segments rolled away from without an
     /// fsync, then the directory (their successors' names), then the current segment.
     pub fn sync(&mut self) -> Result<()> {
-        if self.synced_lsn == self.end_lsn
+        if self.synced_lsn() >= self.end_lsn
             && self.unsynced_segments.is_empty()
             && !self.dir_unsynced
         {
@@ -207,7 +221,7 @@ impl Wal {
             self.dir_unsynced = false;
         }
         self.cur.sync()?;
-        self.synced_lsn = self.end_lsn;
+        self.synced_lsn.fetch_max(self.end_lsn, Ordering::AcqRel);
         Ok(())
     }
 
