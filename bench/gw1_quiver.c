@@ -1,0 +1,149 @@
+/* GW1 on Quiver, through its public C API (include/quiver.h), linked against the release
+ * static library.
+ *
+ * The fast path is the plain API with default options: sync FULL (every commit is fsynced
+ * before qv_txn_commit returns; concurrent commits share fsyncs), the default 64 MiB
+ * checkpoint interval, interned label/type/key strings. A node's ref is the id Quiver
+ * assigns. Reads run in one read-only transaction; a neighbour scan is a qv_edges cursor.
+ */
+#include "gw1.h"
+
+#include <quiver.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const SYS_NAME = "quiver";
+
+struct sys {
+  qv_db *db;
+  int owner;   /* 1 for the handle sys_open returned, 0 for sys_attach's */
+  qv_txn *rd;  /* the read transaction between sys_read_begin and sys_read_end */
+};
+
+static void check(qv_status st, const char *what) {
+  if (st == QV_OK) return;
+  char msg[512];
+  size_t len;
+  qv_last_error(msg, sizeof msg, &len);
+  gw_die("%s: %s: %s", what, qv_status_str(st), msg);
+}
+
+static sys *new_handle(qv_db *db, int owner) {
+  sys *s = calloc(1, sizeof *s);
+  if (!s) gw_die("out of memory");
+  s->db = db;
+  s->owner = owner;
+  return s;
+}
+
+sys *sys_open(const char *dir, int create) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/quiver", dir);
+  qv_options o;
+  qv_options_init(&o);
+  o.flags = create ? QV_OPEN_CREATE : 0;
+  o.busy_timeout_ms = 600000; /* W2x8: eight writers queue for the writer lock */
+  qv_db *db;
+  check(qv_open(path, &o, &db), "qv_open");
+  return new_handle(db, 1);
+}
+
+void sys_close(sys *s) {
+  check(qv_close(s->db), "qv_close");
+  free(s);
+}
+
+sys *sys_attach(sys *s) { return new_handle(s->db, 0); }
+
+void sys_detach(sys *t) { free(t); }
+
+static qv_txn *begin_write(sys *s) {
+  qv_txn *t;
+  check(qv_txn_begin(s->db, 0, &t), "qv_txn_begin");
+  return t;
+}
+
+static void set_int(qv_txn *t, qv_node_id id, const char *key, int64_t x) {
+  qv_value v = {.type = QV_TYPE_INT, .as.i = x};
+  check(qv_node_set(t, id, key, &v), "qv_node_set");
+}
+
+static qv_node_id insert_node(qv_txn *t, uint64_t index) {
+  qv_node_id id;
+  char name[24];
+  check(qv_node_insert(t, "Person", &id), "qv_node_insert");
+  set_int(t, id, "age", gw_age(index));
+  qv_value v = {.type = QV_TYPE_STRING};
+  v.as.bytes.ptr = (const uint8_t *)name;
+  v.as.bytes.len = gw_name(index, name);
+  check(qv_node_set(t, id, "name", &v), "qv_node_set");
+  return id;
+}
+
+static void insert_edge(qv_txn *t, uint64_t src, uint64_t dst, uint64_t edge_index) {
+  qv_edge_id id;
+  check(qv_edge_insert(t, src, dst, "KNOWS", &id), "qv_edge_insert");
+  qv_value v = {.type = QV_TYPE_INT, .as.i = gw_since(edge_index)};
+  check(qv_edge_set(t, id, "since", &v), "qv_edge_set");
+}
+
+void sys_load_nodes(sys *s, uint64_t from, uint64_t to, uint64_t *refs) {
+  qv_txn *t = begin_write(s);
+  for (uint64_t i = from; i < to; i++) refs[i] = insert_node(t, i);
+  check(qv_txn_commit(t), "qv_txn_commit");
+}
+
+void sys_load_edges(sys *s, const gw_edge *e, size_t n, uint64_t first) {
+  qv_txn *t = begin_write(s);
+  for (size_t k = 0; k < n; k++) insert_edge(t, e[k].src, e[k].dst, first + k);
+  check(qv_txn_commit(t), "qv_txn_commit");
+}
+
+uint64_t sys_small_txn(sys *s, uint64_t index, uint64_t dst_ref, uint64_t edge_index) {
+  qv_txn *t = begin_write(s);
+  qv_node_id id = insert_node(t, index);
+  insert_edge(t, id, dst_ref, edge_index);
+  check(qv_txn_commit(t), "qv_txn_commit");
+  return id;
+}
+
+void sys_read_begin(sys *s) { check(qv_txn_begin(s->db, QV_TXN_READ_ONLY, &s->rd), "qv_txn_begin"); }
+
+void sys_read_end(sys *s) {
+  check(qv_txn_commit(s->rd), "qv_txn_commit (read)");
+  s->rd = NULL;
+}
+
+int64_t sys_read_age(sys *s, uint64_t ref) {
+  qv_value v;
+  check(qv_node_get(s->rd, ref, "age", &v), "qv_node_get");
+  if (v.type != QV_TYPE_INT) gw_die("node %llu: age is not an integer", (unsigned long long)ref);
+  return v.as.i;
+}
+
+void sys_out(sys *s, uint64_t ref, gw_vec *out) {
+  qv_cursor *c;
+  check(qv_edges(s->rd, ref, QV_OUT, NULL, &c), "qv_edges");
+  qv_edge e;
+  qv_status st;
+  while ((st = qv_cursor_next_edge(c, &e)) == QV_OK) gw_vec_push(out, e.dst);
+  qv_cursor_free(c);
+  if (st != QV_DONE) check(st, "qv_cursor_next_edge");
+}
+
+int sys_has_node(sys *s, uint64_t ref, uint64_t index) {
+  qv_value v;
+  qv_status st = qv_node_get(s->rd, ref, "name", &v);
+  if (st == QV_NOT_FOUND) return 0;
+  check(st, "qv_node_get");
+  char name[24];
+  size_t len = gw_name(index, name);
+  return v.type == QV_TYPE_STRING && v.as.bytes.len == len && memcmp(v.as.bytes.ptr, name, len) == 0;
+}
+
+void sys_delete_nodes(sys *s, const uint64_t *refs, size_t n) {
+  qv_txn *t = begin_write(s);
+  for (size_t i = 0; i < n; i++) check(qv_node_delete(t, refs[i], QV_DETACH), "qv_node_delete");
+  check(qv_txn_commit(t), "qv_txn_commit");
+}
