@@ -11,7 +11,7 @@ mod strings;
 
 pub use apply::{RecordStore, apply_frame};
 pub use datafile::DataFile;
-pub use idmap::IdMap;
+pub use idmap::{IdMap, NameMap};
 pub use records::{Edge, Node, Props};
 pub use strings::StringTable;
 

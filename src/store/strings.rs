@@ -4,7 +4,6 @@
 use crate::error::{Error, Result};
 use crate::format::Reader;
 use crate::io::StorageFile;
-use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::sync::Arc;
 
@@ -13,7 +12,7 @@ use std::sync::Arc;
 #[derive(Default)]
 pub struct StringTable {
     names: Vec<Arc<CStr>>,
-    index: HashMap<Box<str>, u32>,
+    index: super::NameMap<u32>,
 }
 
 impl StringTable {

@@ -5,8 +5,29 @@
 
 use crate::store::{Edge, IdMap, Node};
 
-/// Versions of one record, oldest first.
-type Chain<T> = Vec<(u64, T)>;
+/// Versions of one record. The newest is held inline, so the common case (one version)
+/// costs no allocation and a lookup touches one map entry.
+pub struct Chain<T> {
+    newest: (u64, T),
+    /// Older versions, oldest first.
+    older: Vec<(u64, T)>,
+}
+
+impl<T> Chain<T> {
+    fn push(&mut self, v: (u64, T)) {
+        let prev = std::mem::replace(&mut self.newest, v);
+        self.older.push(prev);
+    }
+
+    /// Drops every version not newer than `upto`; false when none is left.
+    fn prune(&mut self, upto: u64) -> bool {
+        if self.newest.0 <= upto {
+            return false;
+        }
+        self.older.retain(|(v, _)| *v > upto);
+        true
+    }
+}
 
 /// Records with their ids, sorted by id.
 pub type Newest<T> = Vec<(u64, T)>;
@@ -21,7 +42,11 @@ pub struct Versions {
 }
 
 fn at<T: Clone>(chain: &Chain<T>, snap: u64) -> Option<T> {
+    if chain.newest.0 <= snap {
+        return Some(chain.newest.1.clone());
+    }
     chain
+        .older
         .iter()
         .rev()
         .find(|(v, _)| *v <= snap)
@@ -29,10 +54,22 @@ fn at<T: Clone>(chain: &Chain<T>, snap: u64) -> Option<T> {
 }
 
 fn prune<T>(map: &mut IdMap<Chain<T>>, upto: u64) {
-    map.retain(|_, chain| {
-        chain.retain(|(v, _)| *v > upto);
-        !chain.is_empty()
-    });
+    map.retain(|_, chain| chain.prune(upto));
+}
+
+fn publish<T>(map: &mut IdMap<Chain<T>>, txn: u64, records: IdMap<T>) {
+    map.reserve(records.len());
+    for (id, r) in records {
+        match map.entry(id) {
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().push((txn, r)),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Chain {
+                    newest: (txn, r),
+                    older: Vec::new(),
+                });
+            }
+        }
+    }
 }
 
 impl Versions {
@@ -48,14 +85,8 @@ impl Versions {
 
     /// Adds the records written by transaction `txn`.
     pub fn publish(&mut self, txn: u64, nodes: IdMap<Node>, edges: IdMap<Edge>) {
-        self.nodes.reserve(nodes.len());
-        for (id, n) in nodes {
-            self.nodes.entry(id).or_default().push((txn, n));
-        }
-        self.edges.reserve(edges.len());
-        for (id, e) in edges {
-            self.edges.entry(id).or_default().push((txn, e));
-        }
+        publish(&mut self.nodes, txn, nodes);
+        publish(&mut self.edges, txn, edges);
     }
 
     /// The newest version not newer than `snap` of every record that has one, sorted by id.

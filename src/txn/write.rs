@@ -7,8 +7,7 @@ use crate::format::props::PropBlob;
 use crate::format::{Frame, ValueRef};
 use crate::options::SyncMode;
 use crate::store::apply::Delta;
-use crate::store::{Edge, IdMap, Node, Props, RecordStore, apply_frame};
-use std::collections::HashMap;
+use crate::store::{Edge, IdMap, NameMap, Node, Props, RecordStore, apply_frame};
 use std::ffi::{CStr, CString};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -60,7 +59,7 @@ pub struct WriteState {
     ops: u64,
     base_strings: u64,
     new_strings: Vec<Arc<CStr>>,
-    pub(crate) new_index: HashMap<Box<str>, u32>,
+    pub(crate) new_index: NameMap<u32>,
 }
 
 impl WriteState {
@@ -91,7 +90,7 @@ impl WriteState {
             ops: 0,
             base_strings,
             new_strings: Vec::new(),
-            new_index: HashMap::new(),
+            new_index: NameMap::default(),
         }
     }
 
