@@ -71,6 +71,14 @@ impl GroupSync {
                 continue;
             }
             t.syncing = true;
+            if shared.writer_busy() {
+                // Another transaction is under way and is likely about to commit: let it
+                // append first, so this fsync covers it too (a bounded, one-time delay,
+                // like PostgreSQL's commit_delay).
+                drop(t);
+                std::thread::yield_now();
+                t = lock(&self.tail);
+            }
             let target = t.appended;
             let file = t.file.clone();
             drop(t);

@@ -252,6 +252,11 @@ impl Shared {
         }
     }
 
+    /// Whether a write transaction holds the writer lock now.
+    pub(crate) fn writer_busy(&self) -> bool {
+        lock(&self.writer).is_none()
+    }
+
     /// Returns the writer lock.
     pub(crate) fn put_writer(&self, w: Writer) {
         *lock(&self.writer) = Some(w);
