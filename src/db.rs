@@ -24,7 +24,8 @@ pub struct Stats {
     pub data_bytes: u64,
     /// Bytes of the log on disk.
     pub wal_bytes: u64,
-    /// LSN just past the last commit.
+    /// LSN just past the newest commit readers can see (in sync mode FULL, the newest
+    /// durable one).
     pub last_commit_lsn: u64,
     /// LSN the last checkpoint covers.
     pub checkpoint_lsn: u64,

@@ -54,20 +54,30 @@ fn place(props: &Props, heap_at: u64, heap_buf: &mut Vec<u8>) -> u64 {
 /// Checkpoints as far as open readers allow. Fsyncs, in order: (C0) the log, (C1) the
 /// heap and strings files, (C2) the node and edge files, (C3) the meta file.
 pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
-    let p = {
+    // P: the newest commit not newer than the oldest reader's snapshot (or the latest).
+    let choose = |w: &Writer| {
         let st = lock(&shared.state);
         let oldest = st.readers.keys().next().copied().unwrap_or(u64::MAX);
         let target = oldest.min(st.latest.txn);
-        match st.history.iter().rev().find(|s| s.txn <= target).copied() {
-            Some(p) if p.txn > w.meta.last_txn => p,
-            _ => return Ok(()),
-        }
+        st.history
+            .iter()
+            .rev()
+            .find(|s| s.txn <= target)
+            .copied()
+            .filter(|p| p.txn > w.meta.last_txn)
+    };
+    // Nothing to do (readers hold it back): return without an fsync.
+    if choose(w).is_none() {
+        return Ok(());
+    }
+    // C0: the log is durable before the meta slot says recovery may start at P. In sync
+    // mode FULL this also makes pending commits visible; P is chosen after it, so a reader
+    // that began during the fsync (on the older visible snapshot) holds P back.
+    shared.sync_log(w)?;
+    let Some(p) = choose(w) else {
+        return Ok(());
     };
     let store = &shared.store;
-    // C0: the log up to P is durable before the meta slot says recovery may start at P.
-    // (In sync mode FULL, P may be a commit whose group fsync has not run yet; this
-    // fsync covers it and makes it visible.)
-    shared.sync_log(w)?;
 
     let (nodes, edges) = shared
         .versions

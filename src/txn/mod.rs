@@ -192,6 +192,9 @@ impl Shared {
 
     /// Fsyncs the log (with the writer lock held) and makes what it covers visible.
     pub(crate) fn sync_log(&self, w: &mut Writer) -> Result<()> {
+        // After a failed fsync, a later one proves nothing about the pages the failure
+        // lost: never let it make commits durable or visible.
+        self.check()?;
         w.wal.sync()?;
         self.make_visible(w.wal.end_lsn());
         Ok(())

@@ -125,6 +125,10 @@ impl WriteState {
             // Nothing to commit: no frame was written.
             return (self.writer, Ok(None));
         }
+        // A transaction begun before a failed fsync must not commit after it.
+        if let Err(e) = shared.check() {
+            return (self.writer, Err(e));
+        }
         let durable = self.write_commit(shared);
         let durable = shared.poison_on_io(durable);
         if let Err(e) = durable {
