@@ -31,9 +31,6 @@ pub struct Stats {
     pub checkpoint_lsn: u64,
     /// Read transactions open now.
     pub readers: u64,
-    /// Log fsyncs made by committing threads since open (sync mode FULL; with group
-    /// commit, one may cover several commits).
-    pub commit_fsyncs: u64,
 }
 
 /// An open database. Share it between threads freely (it is `Send + Sync`); dropping it
@@ -187,7 +184,6 @@ impl Database {
             last_commit_lsn: latest.end_lsn,
             checkpoint_lsn: s.checkpoint_lsn(),
             readers: s.readers(),
-            commit_fsyncs: s.commit_fsyncs(),
         }
     }
 

@@ -12,13 +12,18 @@ pub struct IdHasher(u64);
 
 const K: u64 = 0x9E37_79B9_7F4A_7C15;
 
+/// One mixing step: fold `x` into `h` with one multiply.
+fn mix(h: u64, x: u64) -> u64 {
+    (h.rotate_left(5) ^ x).wrapping_mul(K)
+}
+
 impl Hasher for IdHasher {
     fn finish(&self) -> u64 {
         self.0
     }
 
     fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(K);
+        self.0 = mix(self.0, x);
     }
 
     fn write(&mut self, bytes: &[u8]) {
@@ -48,19 +53,19 @@ impl Hasher for NameHasher {
         for c in &mut chunks {
             let mut w = [0u8; 8];
             w.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+            self.0 = mix(self.0, u64::from_le_bytes(w));
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
             let mut w = [0u8; 8];
             w[..rest.len()].copy_from_slice(rest);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+            self.0 = mix(self.0, u64::from_le_bytes(w));
         }
     }
 
     fn write_u8(&mut self, x: u8) {
         // `str`'s Hash writes a 0xff terminator after the bytes.
-        self.0 = (self.0.rotate_left(5) ^ x as u64).wrapping_mul(K);
+        self.0 = mix(self.0, x as u64);
     }
 }
 

@@ -26,8 +26,6 @@ pub(crate) struct GroupSync {
     done: Condvar,
     /// Everything before this LSN is durable (shared with the `Wal`).
     synced: Arc<AtomicU64>,
-    /// Log fsyncs issued by leaders.
-    fsyncs: AtomicU64,
 }
 
 impl GroupSync {
@@ -40,7 +38,6 @@ impl GroupSync {
             }),
             done: Condvar::new(),
             synced,
-            fsyncs: AtomicU64::new(0),
         }
     }
 
@@ -50,11 +47,6 @@ impl GroupSync {
         let mut t = lock(&self.tail);
         t.appended = end;
         t.file = Some(file);
-    }
-
-    /// Fsyncs issued by group-commit leaders since open.
-    pub(crate) fn fsyncs(&self) -> u64 {
-        self.fsyncs.load(Ordering::Relaxed)
     }
 
     /// Waits until the log is durable up to `end`, fsyncing it as leader when no other
@@ -83,10 +75,7 @@ impl GroupSync {
             let file = t.file.clone();
             drop(t);
             let r = match &file {
-                Some(f) => {
-                    self.fsyncs.fetch_add(1, Ordering::Relaxed);
-                    f.sync()
-                }
+                Some(f) => f.sync(),
                 None => Err(crate::Error::Internal(
                     "a commit waits for an fsync, but no log segment was recorded".into(),
                 )),

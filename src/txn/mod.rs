@@ -304,11 +304,6 @@ impl Shared {
         lock(&self.state).readers.values().map(|&n| n as u64).sum()
     }
 
-    /// Log fsyncs that group commit issued since open (each may cover several commits).
-    pub fn commit_fsyncs(&self) -> u64 {
-        self.group.fsyncs()
-    }
-
     /// Log bytes on disk.
     pub fn wal_bytes(&self) -> u64 {
         self.log.wal_bytes.load(Ordering::Relaxed)
