@@ -62,12 +62,6 @@ impl Database {
 
     /// Opens the database in `fs` (tests use fault-injecting storage).
     pub fn open_storage(fs: Arc<dyn Storage>, opts: &Options) -> Result<Database> {
-        if opts.read_only && opts.create && !fs.exists(crate::store::names::META) {
-            return Err(Error::NotFound(format!(
-                "{}: no database to open read-only",
-                fs.root().display()
-            )));
-        }
         let durable_rolls = opts.sync != SyncMode::Off;
         let shared = match Store::open(&*fs, opts.create && !opts.read_only)? {
             Opened::Uncreated(meta_file) => {

@@ -18,6 +18,7 @@ pub use strings::StringTable;
 use crate::error::{Error, Result};
 use crate::format::Meta;
 use crate::format::meta::{META_LEN, META_SLOT_OFFSETS, MetaError};
+use crate::format::record::{EDGE_SIZE, NODE_SIZE};
 use crate::io::{Storage, StorageFile, read_exact_at};
 use std::sync::Arc;
 
@@ -60,15 +61,29 @@ pub enum Opened {
 
 impl Store {
     /// Takes the lock on `meta` and opens the files of the database in `fs`.
+    ///
+    /// A database may be (re)created only when nothing was ever committed in it: `meta`
+    /// missing, empty or without a valid slot over data files and log segments that are
+    /// all still empty ([`never_written`]). Any other missing or unreadable `meta`, and any
+    /// missing data file, is damage: `Corrupt` naming the file, and nothing is written.
     pub fn open(fs: &dyn Storage, create: bool) -> Result<Opened> {
         let meta_file = match fs.open_file(names::META, false) {
             Ok(f) => f,
-            Err(Error::NotFound(_)) if create => fs.open_file(names::META, true)?,
             Err(Error::NotFound(_)) => {
-                return Err(Error::NotFound(format!(
-                    "{}: not a Quiver database (no meta file)",
-                    fs.root().display()
-                )));
+                if !never_written(fs)? {
+                    return Err(Error::Corrupt(format!(
+                        "{}: missing, but the database holds data (log frames or data-file \
+                         contents); it was not recreated",
+                        fs.root().join(names::META).display()
+                    )));
+                }
+                if !create {
+                    return Err(Error::NotFound(format!(
+                        "{}: not a Quiver database (no meta file)",
+                        fs.root().display()
+                    )));
+                }
+                fs.open_file(names::META, true)?
             }
             Err(e) => return Err(e),
         };
@@ -79,36 +94,80 @@ impl Store {
             )));
         }
         let meta = if meta_file.len()? == 0 {
-            None
+            Err(Error::Corrupt(format!(
+                "{}: empty",
+                meta_file.path().display()
+            )))
         } else {
-            Some(read_meta(&*meta_file))
+            read_meta(&*meta_file)
         };
         let meta = match meta {
-            Some(Ok(m)) => Some(m),
-            Some(Err(e)) if !never_written(fs)? => return Err(e),
-            _ => None,
-        };
-        let Some(meta) = meta else {
-            if !create {
-                return Err(Error::Corrupt(format!(
-                    "{}: no valid meta slot and no data (creation never finished); open with QV_OPEN_CREATE to recreate",
-                    meta_file.path().display()
-                )));
+            Ok(m) => m,
+            // Checked again under the lock: another process may have been creating it.
+            Err(e @ Error::Corrupt(_)) => {
+                if !never_written(fs)? {
+                    return Err(Error::Corrupt(format!(
+                        "{e}, but the database holds data (log frames or data-file contents); \
+                         it was not recreated"
+                    )));
+                }
+                if !create {
+                    return Err(Error::Corrupt(format!(
+                        "{}: no valid meta slot and no data (creation never finished); \
+                         open with QV_OPEN_CREATE to recreate",
+                        meta_file.path().display()
+                    )));
+                }
+                return Ok(Opened::Uncreated(meta_file));
             }
-            return Ok(Opened::Uncreated(meta_file));
+            Err(e) => return Err(e),
         };
-        let strings_file = fs.open_file(names::STRINGS, false)?;
+        let open = |name: &str| -> Result<Arc<dyn StorageFile>> {
+            match fs.open_file(name, false) {
+                Err(Error::NotFound(_)) => Err(Error::Corrupt(format!(
+                    "{}: missing (the meta file names a checkpoint that needs it)",
+                    fs.root().join(name).display()
+                ))),
+                r => r,
+            }
+        };
+        let strings_file = open(names::STRINGS)?;
         let strings = StringTable::load(&*strings_file, meta.string_count, meta.strings_len)?;
-        let heap = fs.open_file(names::PROPS, false)?;
+        let heap = open(names::PROPS)?;
         if read_vec(&*heap, 0, HEAP_HEADER.len())? != HEAP_HEADER {
             return Err(Error::Corrupt(format!(
                 "{} offset 0: not a Quiver property heap (bad header)",
                 heap.path().display()
             )));
         }
+        let nodes = open(names::NODES)?;
+        let edges = open(names::EDGES)?;
+        // Every record and blob the checkpoint covers was written (and fsynced) before the
+        // meta slot naming it, so a shorter file lost checkpointed data.
+        for (f, need, what) in [
+            (
+                &nodes,
+                record_bytes(meta.next_node, NODE_SIZE),
+                "node records",
+            ),
+            (
+                &edges,
+                record_bytes(meta.next_edge, EDGE_SIZE),
+                "edge records",
+            ),
+            (&heap, meta.heap_len, "property heap bytes"),
+        ] {
+            let len = f.len()?;
+            if len < need {
+                return Err(Error::Corrupt(format!(
+                    "{}: {len} bytes long, but the checkpoint covers {need} bytes of {what}",
+                    f.path().display()
+                )));
+            }
+        }
         let store = Store {
-            nodes: DataFile::open(fs.open_file(names::NODES, false)?)?,
-            edges: DataFile::open(fs.open_file(names::EDGES, false)?)?,
+            nodes: DataFile::open(nodes)?,
+            edges: DataFile::open(edges)?,
             heap: DataFile::open(heap)?,
             meta_file,
             strings_file,
@@ -228,6 +287,15 @@ fn read_meta(f: &dyn StorageFile) -> Result<Meta> {
             problems.join("; ")
         ))
     })
+}
+
+/// Bytes a records file must hold when ids below `next_id` were committed (id 0 unused).
+fn record_bytes(next_id: u64, size: usize) -> u64 {
+    if next_id <= 1 {
+        0
+    } else {
+        next_id.saturating_mul(size as u64)
+    }
 }
 
 /// Reads `n` bytes at `off` of a file that must hold them.
