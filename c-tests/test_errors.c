@@ -1071,7 +1071,7 @@ void test_err_damaged_files(void) {
       uint8_t slot[108];
       memcpy(slot, bytes + off, sizeof slot);
       if (memcmp(slot, "QUIVERDB", 8) != 0) continue;
-      slot[8] = 2;
+      slot[8] = 99; /* a future version */
       slot[9] = slot[10] = slot[11] = 0;
       uint32_t crc = crc32_ieee(slot, 104);
       for (int i = 0; i < 4; i++) slot[104 + i] = (uint8_t)(crc >> (8 * i));

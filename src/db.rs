@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::format::Meta;
 use crate::graph::{CheckReport, check};
 use crate::io::{RealStorage, Storage};
-use crate::options::{Options, SyncMode};
+use crate::options::Options;
 use crate::recovery::recover;
 use crate::store::{HEAP_HEADER, Opened, Store};
 use crate::txn::{RecoveryStats, Shared, Snapshot, Txn, Versions, Writer};
@@ -62,7 +62,6 @@ impl Database {
 
     /// Opens the database in `fs` (tests use fault-injecting storage).
     pub fn open_storage(fs: Arc<dyn Storage>, opts: &Options) -> Result<Database> {
-        let durable_rolls = opts.sync != SyncMode::Off;
         let shared = match Store::open(&*fs, opts.create && !opts.read_only)? {
             Opened::Uncreated(meta_file) => {
                 let meta = Meta {
@@ -73,14 +72,7 @@ impl Database {
                     heap_len: HEAP_HEADER.len() as u64,
                     ..Meta::default()
                 };
-                let wal = Wal::create(
-                    Arc::clone(&fs),
-                    meta.db_id,
-                    1,
-                    0,
-                    opts.segment_bytes,
-                    durable_rolls,
-                )?;
+                let wal = Wal::create(Arc::clone(&fs), meta.db_id, 1, 0, opts.segment_bytes)?;
                 // Every file and its name are durable before the meta slot that makes the
                 // database exist; a crash before that leaves an empty meta file, and the
                 // next open with create starts over.

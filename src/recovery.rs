@@ -34,6 +34,8 @@ pub struct Recovered {
 struct Replay<'a> {
     store: &'a Store,
     maps: [Arc<Mapping>; 3],
+    /// Ids below these were committed before the checkpoint, so their slots hold records.
+    checkpointed: (u64, u64),
     nodes: IdMap<Node>,
     edges: IdMap<Edge>,
     strings: &'a mut StringTable,
@@ -45,10 +47,14 @@ impl RecordStore for Replay<'_> {
             return Ok(Some(n.clone()));
         }
         let f = &self.store.nodes;
+        let off = id * NODE_SIZE as u64;
         match f
-            .read(&self.maps[0], id * NODE_SIZE as u64, NODE_SIZE)
-            .map(NodeRec::decode)
+            .read(&self.maps[0], off, NODE_SIZE)
+            .map(|b| NodeRec::decode(b, id))
         {
+            None | Some(Ok(NodeRec { flags: 0, .. })) if id < self.checkpointed.0 => {
+                Err(empty_slot(f, off, "node", id))
+            }
             None | Some(Ok(NodeRec { flags: 0, .. })) => Ok(None),
             Some(Ok(r)) => Ok(Some(Node::from_disk(&r))),
             Some(Err(e)) => Err(Error::Corrupt(format!(
@@ -63,10 +69,14 @@ impl RecordStore for Replay<'_> {
             return Ok(Some(e.clone()));
         }
         let f = &self.store.edges;
+        let off = id * EDGE_SIZE as u64;
         match f
-            .read(&self.maps[1], id * EDGE_SIZE as u64, EDGE_SIZE)
-            .map(EdgeRec::decode)
+            .read(&self.maps[1], off, EDGE_SIZE)
+            .map(|b| EdgeRec::decode(b, id))
         {
+            None | Some(Ok(EdgeRec { flags: 0, .. })) if id < self.checkpointed.1 => {
+                Err(empty_slot(f, off, "edge", id))
+            }
             None | Some(Ok(EdgeRec { flags: 0, .. })) => Ok(None),
             Some(Ok(r)) => Ok(Some(Edge::from_disk(&r))),
             Some(Err(e)) => Err(Error::Corrupt(format!(
@@ -120,6 +130,13 @@ impl RecordStore for Replay<'_> {
     }
 }
 
+fn empty_slot(f: &crate::store::DataFile, off: u64, what: &str, id: u64) -> Error {
+    Error::Corrupt(format!(
+        "{} offset {off}: {what} {id}: the slot of a checkpointed record is empty or missing",
+        f.path().display()
+    ))
+}
+
 /// Replays the log of the database in `fs` from `meta`'s checkpoint.
 pub fn recover(
     fs: &Arc<dyn Storage>,
@@ -138,6 +155,7 @@ pub fn recover(
     let mut rp = Replay {
         store,
         maps,
+        checkpointed: (meta.next_node, meta.next_edge),
         nodes: IdMap::default(),
         edges: IdMap::default(),
         strings,
@@ -225,13 +243,11 @@ fn repair_log(
     if !scan.remove.is_empty() {
         fs.sync_dir()?;
     }
-    let durable_rolls = opts.sync != crate::options::SyncMode::Off;
     Wal::resume(
         Arc::clone(fs),
         meta.db_id,
         scan.segments.clone(),
         scan.end_lsn,
         opts.segment_bytes,
-        durable_rolls,
     )
 }

@@ -84,7 +84,7 @@ fn value_bytes(v: ValueRef<'_>) -> Vec<u8> {
 fn frames() -> Vec<(String, Frame<'static>)> {
     let mut v: Vec<(String, Frame<'static>)> = vec![
         ("begin".into(), Frame::Begin { durable_lsn: 77 }),
-        ("commit".into(), Frame::Commit),
+        ("commit".into(), Frame::Commit { durable_lsn: 64 }),
         ("abort".into(), Frame::Abort),
         ("node-insert".into(), Frame::NodeInsert { id: 1, label: 2 }),
         ("node-delete".into(), Frame::NodeDelete { id: 3 }),
@@ -149,6 +149,7 @@ fn frames() -> Vec<(String, Frame<'static>)> {
                 checkpoint_lsn: 1 << 40,
             },
         ),
+        ("segment-end".into(), Frame::SegmentEnd { next: 3 }),
     ];
     for (name, value) in values() {
         v.push((
@@ -247,7 +248,7 @@ fn gen_frames(out: &mut Out, real: &RealDb) {
     // A frame followed by the next one (the decoder reads only the first).
     let mut b = Vec::new();
     let n = Frame::Begin { durable_lsn: 0 }.encode(64, 7, &mut b);
-    Frame::Commit.encode(64 + n as u64, 7, &mut b);
+    Frame::Commit { durable_lsn: 64 }.encode(64 + n as u64, 7, &mut b);
     out.put("frame", "begin-then-commit", &with_lsn(64, &b));
     // Frames cut from a real log, at their real LSNs.
     let h = SegmentHeader::decode(&real.wal[..SEGMENT_HEADER]).expect("real header");
@@ -333,10 +334,10 @@ fn gen_meta(out: &mut Out, real: &RealDb) {
     }
     // Another format version, with a valid checksum.
     let mut v2 = Meta::default().encode();
-    v2[8] = 2;
+    v2[8] = 99;
     let crc = crc32(&v2[..104]);
     v2[104..108].copy_from_slice(&crc.to_le_bytes());
-    out.put("meta", "version2", &v2);
+    out.put("meta", "version-future", &v2);
     let mut d = Meta::default().encode();
     d[40] ^= 0x80;
     out.put("meta", "reject-bitflip", &d);
@@ -362,7 +363,8 @@ fn gen_records(out: &mut Out, real: &RealDb) {
                 16 + rng.below(1 << 20)
             },
         };
-        out.put("records", &format!("node{i}"), &n.encode());
+        // The records target takes the slot id from the flags byte (see its comment).
+        out.put("records", &format!("node{i}"), &n.encode(u64::from(n.flags)));
         let e = EdgeRec {
             flags: if i % 3 == 2 { FLAG_DELETED } else { FLAG_LIVE },
             etype: rng.byte() as u32,
@@ -378,7 +380,7 @@ fn gen_records(out: &mut Out, real: &RealDb) {
                 16 + rng.below(1 << 20)
             },
         };
-        out.put("records", &format!("edge{i}"), &e.encode());
+        out.put("records", &format!("edge{i}"), &e.encode(u64::from(e.flags)));
     }
     out.put("records", "empty-node", &[0u8; NODE_SIZE]);
     out.put("records", "empty-edge", &[0u8; EDGE_SIZE]);
@@ -388,7 +390,7 @@ fn gen_records(out: &mut Out, real: &RealDb) {
         dst: 2,
         ..EdgeRec::default()
     }
-    .encode();
+    .encode(1);
     d[3] ^= 1;
     out.put("records", "reject-bitflip", &d);
 }

@@ -44,8 +44,12 @@ pub enum Frame<'a> {
         /// Everything before this LSN was fsynced before this frame was written.
         durable_lsn: u64,
     },
-    /// Commits the transaction.
-    Commit,
+    /// Commits the transaction; like `Begin`, it records the log position known synced
+    /// when it was written, so damage to the frames before it is told from a torn tail.
+    Commit {
+        /// Everything before this LSN was fsynced before this frame was written.
+        durable_lsn: u64,
+    },
     /// Abandons the transaction (written when a transaction that spilled frames rolls back).
     Abort,
     /// `nodes[id] = {live, label, no edges, no props}`.
@@ -136,7 +140,18 @@ pub enum Frame<'a> {
         /// The checkpoint's LSN.
         checkpoint_lsn: u64,
     },
+    /// Ends a segment: the log continues in segment `next`, whose base LSN is this frame's
+    /// own LSN (the marker takes file bytes, not log positions). Written (and fsynced)
+    /// only after that segment was created and made durable, so it proves the successor
+    /// exists; written with transaction id 0, between or inside transactions.
+    SegmentEnd {
+        /// The number of the next segment.
+        next: u64,
+    },
 }
+
+/// Padded bytes of a [`Frame::SegmentEnd`] frame.
+pub const SEGMENT_END_LEN: usize = 40;
 
 mod kind {
     pub const BEGIN: u8 = 1;
@@ -152,6 +167,7 @@ mod kind {
     pub const SAVEPOINT: u8 = 11;
     pub const ROLLBACK_TO: u8 = 12;
     pub const CHECKPOINT: u8 = 13;
+    pub const SEGMENT_END: u8 = 14;
 }
 
 fn put_target(out: &mut Vec<u8>, t: Target) {
@@ -173,7 +189,7 @@ impl<'a> Frame<'a> {
     fn kind(&self) -> u8 {
         match self {
             Frame::Begin { .. } => kind::BEGIN,
-            Frame::Commit => kind::COMMIT,
+            Frame::Commit { .. } => kind::COMMIT,
             Frame::Abort => kind::ABORT,
             Frame::NodeInsert { .. } => kind::NODE_INSERT,
             Frame::NodeDelete { .. } => kind::NODE_DELETE,
@@ -185,13 +201,16 @@ impl<'a> Frame<'a> {
             Frame::Savepoint { .. } => kind::SAVEPOINT,
             Frame::RollbackTo { .. } => kind::ROLLBACK_TO,
             Frame::Checkpoint { .. } => kind::CHECKPOINT,
+            Frame::SegmentEnd { .. } => kind::SEGMENT_END,
         }
     }
 
     fn put_payload(&self, out: &mut Vec<u8>) {
         match *self {
-            Frame::Begin { durable_lsn } => out.put_u64(durable_lsn),
-            Frame::Commit | Frame::Abort => {}
+            Frame::Begin { durable_lsn } | Frame::Commit { durable_lsn } => {
+                out.put_u64(durable_lsn)
+            }
+            Frame::Abort => {}
             Frame::NodeInsert { id, label } => {
                 out.put_u64(id);
                 out.put_u32(label);
@@ -248,6 +267,7 @@ impl<'a> Frame<'a> {
             }
             Frame::Savepoint { seq } | Frame::RollbackTo { seq } => out.put_u32(seq),
             Frame::Checkpoint { checkpoint_lsn } => out.put_u64(checkpoint_lsn),
+            Frame::SegmentEnd { next } => out.put_u64(next),
         }
     }
 
@@ -324,7 +344,9 @@ impl<'a> Frame<'a> {
             kind::BEGIN => Frame::Begin {
                 durable_lsn: p.u64()?,
             },
-            kind::COMMIT => Frame::Commit,
+            kind::COMMIT => Frame::Commit {
+                durable_lsn: p.u64()?,
+            },
             kind::ABORT => Frame::Abort,
             kind::NODE_INSERT => Frame::NodeInsert {
                 id: p.u64()?,
@@ -371,6 +393,7 @@ impl<'a> Frame<'a> {
             kind::CHECKPOINT => Frame::Checkpoint {
                 checkpoint_lsn: p.u64()?,
             },
+            kind::SEGMENT_END => Frame::SegmentEnd { next: p.u64()? },
             _ => return Err(DecodeError::Invalid("frame kind")),
         })
     }
@@ -445,7 +468,7 @@ mod tests {
     pub(crate) fn every_frame() -> Vec<Frame<'static>> {
         let mut v = vec![
             Frame::Begin { durable_lsn: 77 },
-            Frame::Commit,
+            Frame::Commit { durable_lsn: 64 },
             Frame::Abort,
             Frame::NodeInsert { id: 1, label: 2 },
             Frame::NodeDelete { id: 3 },
@@ -480,6 +503,7 @@ mod tests {
             Frame::Checkpoint {
                 checkpoint_lsn: 1 << 40,
             },
+            Frame::SegmentEnd { next: 7 },
         ];
         for value in [
             ValueRef::Null,
@@ -567,6 +591,15 @@ mod tests {
                 let _ = Frame::decode(&b, 0);
             }
         }
+    }
+
+    #[test]
+    fn segment_end_has_its_documented_length() {
+        let mut buf = Vec::new();
+        assert_eq!(
+            Frame::SegmentEnd { next: 2 }.encode(64, 0, &mut buf),
+            SEGMENT_END_LEN
+        );
     }
 
     #[test]

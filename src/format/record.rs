@@ -11,12 +11,15 @@
 //! 14 u48 props (heap offset, 0: none)    14 u48 next edge out of src
 //! 20 u32 label (string id)               20 u48 previous edge out of src
 //! 24 u32 0                               26 u48 next edge into dst
-//! 28 u32 CRC32 of bytes 0..28            32 u48 previous edge into dst
+//! 28 u32 CRC32 (see below)               32 u48 previous edge into dst
 //!                                        38 u48 props (heap offset, 0: none)
 //!                                        44 u32 type (string id)
 //!                                        48 12 bytes 0
-//!                                        60 u32 CRC32 of bytes 0..60
+//!                                        60 u32 CRC32 (see below)
 //! ```
+//! The CRC covers the record's id (u64, little-endian) followed by the bytes before it, so
+//! a record that verifies is also in its own slot: one copied or written to another slot
+//! fails its check, as a log frame at the wrong position does.
 //! flags: 0 = slot never committed (the whole record is zero, with no CRC), 1 = live,
 //! 2 = deleted. Ids start at 1; slot 0 of each file is unused.
 
@@ -92,7 +95,14 @@ fn get32(b: &[u8], at: usize) -> u32 {
 }
 
 /// Checks length, the empty-slot rule and the CRC; returns the flags.
-fn check<const N: usize>(b: &[u8]) -> Result<u32, DecodeError> {
+fn record_crc(id: u64, body: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&id.to_le_bytes());
+    h.update(body);
+    h.finalize()
+}
+
+fn check<const N: usize>(b: &[u8], id: u64) -> Result<u32, DecodeError> {
     if b.len() < N {
         return Err(DecodeError::Truncated {
             at: 0,
@@ -112,7 +122,7 @@ fn check<const N: usize>(b: &[u8]) -> Result<u32, DecodeError> {
         };
     }
     let stored = get32(b, N - 4);
-    let computed = crc32fast::hash(&b[..N - 4]);
+    let computed = record_crc(id, &b[..N - 4]);
     if stored != computed {
         return Err(DecodeError::Checksum { stored, computed });
     }
@@ -132,30 +142,30 @@ fn check<const N: usize>(b: &[u8]) -> Result<u32, DecodeError> {
 /// The reserved (zero) bytes of a node record and of an edge record, besides byte 1.
 const RESERVED: [std::ops::Range<usize>; 2] = [24..28, 48..60];
 
-fn seal<const N: usize>(mut b: [u8; N], flags: u32) -> [u8; N] {
+fn seal<const N: usize>(mut b: [u8; N], flags: u32, id: u64) -> [u8; N] {
     if flags == FLAG_EMPTY {
         return [0u8; N];
     }
     b[0] = flags as u8;
-    let crc = crc32fast::hash(&b[..N - 4]);
+    let crc = record_crc(id, &b[..N - 4]);
     b[N - 4..].copy_from_slice(&crc.to_le_bytes());
     b
 }
 
 impl NodeRec {
-    /// Encodes to 32 bytes.
-    pub fn encode(&self) -> [u8; NODE_SIZE] {
+    /// Encodes to 32 bytes, for the slot of node `id`.
+    pub fn encode(&self, id: u64) -> [u8; NODE_SIZE] {
         let mut b = [0u8; NODE_SIZE];
         put48(&mut b, 2, self.out_head);
         put48(&mut b, 8, self.in_head);
         put48(&mut b, 14, self.props);
         b[20..24].copy_from_slice(&self.label.to_le_bytes());
-        seal(b, self.flags)
+        seal(b, self.flags, id)
     }
 
-    /// Decodes 32 bytes, verifying the CRC.
-    pub fn decode(b: &[u8]) -> Result<NodeRec, DecodeError> {
-        let flags = check::<NODE_SIZE>(b)?;
+    /// Decodes the 32 bytes of node `id`'s slot, verifying the CRC.
+    pub fn decode(b: &[u8], id: u64) -> Result<NodeRec, DecodeError> {
+        let flags = check::<NODE_SIZE>(b, id)?;
         Ok(NodeRec {
             flags,
             label: get32(b, 20),
@@ -167,8 +177,8 @@ impl NodeRec {
 }
 
 impl EdgeRec {
-    /// Encodes to 64 bytes.
-    pub fn encode(&self) -> [u8; EDGE_SIZE] {
+    /// Encodes to 64 bytes, for the slot of edge `id`.
+    pub fn encode(&self, id: u64) -> [u8; EDGE_SIZE] {
         let mut b = [0u8; EDGE_SIZE];
         let words = [
             self.src,
@@ -183,12 +193,12 @@ impl EdgeRec {
             put48(&mut b, 2 + 6 * i, *w);
         }
         b[44..48].copy_from_slice(&self.etype.to_le_bytes());
-        seal(b, self.flags)
+        seal(b, self.flags, id)
     }
 
-    /// Decodes 64 bytes, verifying the CRC.
-    pub fn decode(b: &[u8]) -> Result<EdgeRec, DecodeError> {
-        let flags = check::<EDGE_SIZE>(b)?;
+    /// Decodes the 64 bytes of edge `id`'s slot, verifying the CRC.
+    pub fn decode(b: &[u8], id: u64) -> Result<EdgeRec, DecodeError> {
+        let flags = check::<EDGE_SIZE>(b, id)?;
         Ok(EdgeRec {
             flags,
             etype: get32(b, 44),
@@ -216,7 +226,11 @@ mod tests {
             in_head: 10,
             props: MAX_48,
         };
-        assert_eq!(NodeRec::decode(&n.encode()).unwrap(), n);
+        assert_eq!(NodeRec::decode(&n.encode(5), 5).unwrap(), n);
+        assert!(
+            NodeRec::decode(&n.encode(5), 6).is_err(),
+            "node in another slot"
+        );
         let e = EdgeRec {
             flags: FLAG_DELETED,
             etype: 1,
@@ -228,22 +242,26 @@ mod tests {
             prev_in: MAX_48,
             props: 8,
         };
-        assert_eq!(EdgeRec::decode(&e.encode()).unwrap(), e);
-        assert_eq!(NodeRec::decode(&[0u8; 32]).unwrap(), NodeRec::default());
-        assert!(EdgeRec::decode(&[0u8; 63]).is_err());
-        let (nb, eb) = (n.encode(), e.encode());
+        assert_eq!(EdgeRec::decode(&e.encode(5), 5).unwrap(), e);
+        assert!(
+            EdgeRec::decode(&e.encode(5), 4).is_err(),
+            "edge in another slot"
+        );
+        assert_eq!(NodeRec::decode(&[0u8; 32], 1).unwrap(), NodeRec::default());
+        assert!(EdgeRec::decode(&[0u8; 63], 1).is_err());
+        let (nb, eb) = (n.encode(5), e.encode(5));
         for i in 0..NODE_SIZE * 8 {
             let mut d = nb;
             d[i / 8] ^= 1 << (i % 8);
-            assert!(NodeRec::decode(&d).is_err(), "node bit {i}");
+            assert!(NodeRec::decode(&d, 5).is_err(), "node bit {i}");
         }
         for i in 0..EDGE_SIZE * 8 {
             let mut d = eb;
             d[i / 8] ^= 1 << (i % 8);
-            assert!(EdgeRec::decode(&d).is_err(), "edge bit {i}");
+            assert!(EdgeRec::decode(&d, 5).is_err(), "edge bit {i}");
         }
         let mut z = nb;
         z[4..20].fill(0);
-        assert!(NodeRec::decode(&z).is_err(), "zeroed range");
+        assert!(NodeRec::decode(&z, 5).is_err(), "zeroed range");
     }
 }

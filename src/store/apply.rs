@@ -155,11 +155,12 @@ pub fn apply_frame(frame: &Frame<'_>, rs: &mut impl RecordStore) -> Result<Delta
         Frame::PropUnset { target, id, key } => set_prop(rs, target, id, key, None)?,
         Frame::StringInsert { id, name } => rs.intern(id, name)?,
         Frame::Begin { .. }
-        | Frame::Commit
+        | Frame::Commit { .. }
         | Frame::Abort
         | Frame::Savepoint { .. }
         | Frame::RollbackTo { .. }
-        | Frame::Checkpoint { .. } => {}
+        | Frame::Checkpoint { .. }
+        | Frame::SegmentEnd { .. } => {}
     }
     Ok(delta)
 }

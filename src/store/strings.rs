@@ -1,5 +1,6 @@
 //! The string table: labels, edge types and property keys, interned as u32 ids starting
-//! at 1. The `strings` file holds entries `u32 len | u32 CRC32 | bytes`, in id order.
+//! at 1. The `strings` file holds entries `u32 len | u32 CRC32 | bytes`, in id order; the
+//! CRC covers the length field and the bytes, so a zeroed entry never verifies.
 
 use crate::error::{Error, Result};
 use crate::format::Reader;
@@ -21,7 +22,8 @@ impl StringTable {
         StringTable::default()
     }
 
-    /// Loads `count` strings from the first `len` bytes of `file`.
+    /// Loads `count` strings from the first `len` bytes of `file`. The entries must verify
+    /// and end exactly at `len`; an empty identifier (which no write creates) is damage.
     pub fn load(file: &dyn StorageFile, count: u64, len: u64) -> Result<StringTable> {
         let bytes = super::read_vec(
             file,
@@ -34,14 +36,14 @@ impl StringTable {
         for i in 0..count {
             let at = r.pos();
             let entry = (|| {
-                let n = r.u32()? as usize;
+                let n = r.u32()?;
                 let crc = r.u32()?;
-                let b = r.take(n)?;
-                Ok::<_, crate::format::DecodeError>((crc, b))
+                let b = r.take(n as usize)?;
+                Ok::<_, crate::format::DecodeError>((n, crc, b))
             })();
-            let (crc, b) =
+            let (n, crc, b) =
                 entry.map_err(|e| bad(format!("string {} at offset {at}: {e}", i + 1)))?;
-            if crc32fast::hash(b) != crc {
+            if entry_crc(n, b) != crc {
                 return Err(bad(format!(
                     "string {} at offset {at}: checksum mismatch",
                     i + 1
@@ -49,12 +51,24 @@ impl StringTable {
             }
             let s = std::str::from_utf8(b)
                 .map_err(|_| bad(format!("string {} at offset {at}: not UTF-8", i + 1)))?;
+            if s.is_empty() {
+                return Err(bad(format!(
+                    "string {} at offset {at}: invalid identifier",
+                    i + 1
+                )));
+            }
             t.push(s).map_err(|_| {
                 bad(format!(
                     "string {} at offset {at}: invalid identifier",
                     i + 1
                 ))
             })?;
+        }
+        if r.pos() as u64 != len {
+            return Err(bad(format!(
+                "{count} strings end at offset {}, but the checkpoint records {len} bytes",
+                r.pos()
+            )));
         }
         Ok(t)
     }
@@ -97,6 +111,9 @@ impl StringTable {
 
     /// Sets id `id` to `name` (recovery replay); ids must arrive in order or repeat.
     pub fn assign(&mut self, id: u32, name: &str) -> Result<()> {
+        if name.is_empty() {
+            return Err(Error::Corrupt(format!("string {id} logged empty")));
+        }
         match self.name(id) {
             Some(existing) if existing.to_bytes() == name.as_bytes() => Ok(()),
             Some(_) => Err(Error::Corrupt(format!(
@@ -116,9 +133,17 @@ impl StringTable {
         for c in self.names.iter().skip(from as usize) {
             let b = c.to_bytes();
             out.extend_from_slice(&(b.len() as u32).to_le_bytes());
-            out.extend_from_slice(&crc32fast::hash(b).to_le_bytes());
+            out.extend_from_slice(&entry_crc(b.len() as u32, b).to_le_bytes());
             out.extend_from_slice(b);
         }
         out
     }
+}
+
+/// CRC32 of an entry's length field followed by its bytes.
+fn entry_crc(len: u32, bytes: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&len.to_le_bytes());
+    h.update(bytes);
+    h.finalize()
 }

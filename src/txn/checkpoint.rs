@@ -91,7 +91,8 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         .map(|(id, n)| {
             (
                 *id,
-                n.to_disk(place(&n.props, heap_at, &mut heap_buf)).encode(),
+                n.to_disk(place(&n.props, heap_at, &mut heap_buf))
+                    .encode(*id),
             )
         })
         .collect();
@@ -100,7 +101,8 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         .map(|(id, e)| {
             (
                 *id,
-                e.to_disk(place(&e.props, heap_at, &mut heap_buf)).encode(),
+                e.to_disk(place(&e.props, heap_at, &mut heap_buf))
+                    .encode(*id),
             )
         })
         .collect();

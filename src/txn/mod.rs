@@ -472,7 +472,7 @@ impl Base {
         id: u64,
         size: usize,
         what: &str,
-        decode: fn(&[u8]) -> Result<R, crate::format::DecodeError>,
+        decode: fn(&[u8], u64) -> Result<R, crate::format::DecodeError>,
         flags: fn(&R) -> u32,
     ) -> Result<R> {
         let off = id * size as u64;
@@ -482,7 +482,7 @@ impl Base {
                 file.path().display()
             ))
         };
-        match self.with_bytes(which, file, off, size, decode) {
+        match self.with_bytes(which, file, off, size, |b| decode(b, id)) {
             None => Err(bad(format!(
                 "past the end of the file ({} bytes)",
                 file.len()

@@ -158,8 +158,11 @@ impl WriteState {
 
     fn write_commit(&mut self, shared: &Shared) -> Result<()> {
         let lsn = self.frame_lsn();
-        Frame::Commit.encode(lsn, self.txn_id, &mut self.buf);
         let wal = &mut self.writer.wal;
+        Frame::Commit {
+            durable_lsn: wal.synced_lsn(),
+        }
+        .encode(lsn, self.txn_id, &mut self.buf);
         wal.append(&self.buf)?;
         self.buf.clear();
         // Sync mode FULL: the committing thread fsyncs after handing the writer lock on

@@ -7,7 +7,8 @@ mod reader;
 pub use reader::{LogScan, ScannedTxn, scan_log};
 
 use crate::error::{Error, Result};
-use crate::format::frame::{SEGMENT_HEADER, SegmentHeader};
+use crate::format::Frame;
+use crate::format::frame::{SEGMENT_END_LEN, SEGMENT_HEADER, SegmentHeader};
 use crate::io::{Storage, StorageFile};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,12 +49,6 @@ pub struct Wal {
     /// Everything before this LSN is durable. Shared with the group commit, whose fsyncs
     /// (outside the writer lock) advance it too.
     synced_lsn: Arc<AtomicU64>,
-    /// Whether segment rolls are made durable (false only for sync mode OFF).
-    durable_rolls: bool,
-    /// Segments rolled away from without an fsync (mode OFF); `sync` fsyncs them first.
-    unsynced_segments: Vec<Arc<dyn StorageFile>>,
-    /// A segment was created without a directory fsync (mode OFF); `sync` does it.
-    dir_unsynced: bool,
 }
 
 impl Wal {
@@ -65,7 +60,6 @@ impl Wal {
         number: u64,
         base_lsn: u64,
         segment_bytes: u64,
-        durable_rolls: bool,
     ) -> Result<Wal> {
         let cur = Self::new_segment_file(&*fs, db_id, number, base_lsn)?;
         fs.sync_dir()?;
@@ -78,9 +72,6 @@ impl Wal {
             cur_len: SEGMENT_HEADER as u64,
             end_lsn: base_lsn,
             synced_lsn: Arc::new(AtomicU64::new(base_lsn)),
-            durable_rolls,
-            unsynced_segments: Vec::new(),
-            dir_unsynced: false,
         })
     }
 
@@ -92,7 +83,6 @@ impl Wal {
         segments: Vec<Segment>,
         end_lsn: u64,
         segment_bytes: u64,
-        durable_rolls: bool,
     ) -> Result<Wal> {
         let last = segments
             .last()
@@ -108,9 +98,6 @@ impl Wal {
             cur_len: SEGMENT_HEADER as u64 + (end_lsn - last.base_lsn),
             end_lsn,
             synced_lsn: Arc::new(AtomicU64::new(end_lsn)),
-            durable_rolls,
-            unsynced_segments: Vec::new(),
-            dir_unsynced: false,
         })
     }
 
@@ -151,8 +138,8 @@ impl Wal {
         Arc::clone(&self.synced_lsn)
     }
 
-    /// The segment the next frame goes to; fsyncing it (once every earlier segment is
-    /// durable, which a roll ensures unless the mode is OFF) makes the log durable up to
+    /// The segment the next frame goes to; fsyncing it (every earlier segment was made
+    /// durable by the roll that ended it) makes the log durable up to
     /// the [`Wal::end_lsn`] read together with it.
     pub fn current_file(&self) -> Arc<dyn StorageFile> {
         Arc::clone(&self.cur)
@@ -161,7 +148,10 @@ impl Wal {
     /// Bytes of log on disk (segment headers included).
     pub fn disk_bytes(&self) -> u64 {
         let first = self.segments.first().map_or(self.end_lsn, |s| s.base_lsn);
-        (self.end_lsn - first) + SEGMENT_HEADER as u64 * self.segments.len() as u64
+        let n = self.segments.len() as u64;
+        (self.end_lsn - first)
+            + SEGMENT_HEADER as u64 * n
+            + SEGMENT_END_LEN as u64 * n.saturating_sub(1)
     }
 
     /// Appends encoded frames whose first LSN is [`Wal::end_lsn`]. Frames never straddle
@@ -179,46 +169,41 @@ impl Wal {
         Ok(())
     }
 
-    /// Starts a new segment at the current end. With durable rolls the old segment and the
-    /// directory are fsynced now; otherwise (mode OFF) they are remembered and fsynced by
-    /// the next `sync`. Either way a completed `sync` means the whole log is durable.
+    /// Ends the current segment and continues the log in a new one. The order makes a
+    /// non-last segment always complete and durable, and its successor impossible to lose
+    /// unnoticed:
+    /// 1. **fsync** the current segment, so every frame in it is durable before anything
+    ///    can vouch for it;
+    /// 2. create the successor (header, **fsync**) and **fsync** the directory;
+    /// 3. append a [`Frame::SegmentEnd`] naming it to the current segment and **fsync** it.
+    ///
+    /// The marker takes file bytes but no log positions: it carries the LSN the successor
+    /// starts at, so frames a transaction encoded before the roll keep their LSNs.
+    ///
+    /// A crash before 3 completes leaves at most a successor holding only its header and a
+    /// segment without an intact end marker, which recovery reads as a roll that did not
+    /// finish. An intact marker means every frame before it was durable (step 1).
     fn roll(&mut self) -> Result<()> {
-        if self.durable_rolls {
-            self.cur.sync()?;
-        }
+        self.cur.sync()?;
         let number = self.segments.last().map_or(1, |s| s.number + 1);
-        let f = Self::new_segment_file(&*self.fs, self.db_id, number, self.end_lsn)?;
-        if self.durable_rolls {
-            self.fs.sync_dir()?;
-        } else {
-            self.unsynced_segments.push(Arc::clone(&self.cur));
-            self.dir_unsynced = true;
-        }
-        self.segments.push(Segment {
-            number,
-            base_lsn: self.end_lsn,
-        });
+        let base_lsn = self.end_lsn;
+        let f = Self::new_segment_file(&*self.fs, self.db_id, number, base_lsn)?;
+        self.fs.sync_dir()?;
+        let mut marker = Vec::with_capacity(SEGMENT_END_LEN);
+        Frame::SegmentEnd { next: number }.encode(base_lsn, 0, &mut marker);
+        self.cur.write_at(&marker, self.cur_len)?;
+        self.cur.sync()?;
+        self.synced_lsn.fetch_max(base_lsn, Ordering::AcqRel);
+        self.segments.push(Segment { number, base_lsn });
         self.cur = f;
         self.cur_len = SEGMENT_HEADER as u64;
         Ok(())
     }
 
-    /// Makes everything appended so far durable: segments rolled away from without an
-    /// fsync, then the directory (their successors' names), then the current segment.
+    /// Makes everything appended so far durable (earlier segments already are).
     pub fn sync(&mut self) -> Result<()> {
-        if self.synced_lsn() >= self.end_lsn
-            && self.unsynced_segments.is_empty()
-            && !self.dir_unsynced
-        {
+        if self.synced_lsn() >= self.end_lsn {
             return Ok(());
-        }
-        for f in &self.unsynced_segments {
-            f.sync()?;
-        }
-        self.unsynced_segments.clear();
-        if self.dir_unsynced {
-            self.fs.sync_dir()?;
-            self.dir_unsynced = false;
         }
         self.cur.sync()?;
         self.synced_lsn.fetch_max(self.end_lsn, Ordering::AcqRel);
@@ -227,16 +212,22 @@ impl Wal {
 
     /// Starts a fresh segment at the end of the log and removes the older ones, when a
     /// checkpoint has made the whole log unnecessary (at close), so a closed database keeps
-    /// no dead log. Durable: the new segment and the removals are fsynced.
+    /// no dead log. No end marker is written: the new segment starts at the checkpoint
+    /// LSN, so recovery starts in it and the older segments are stale whether or not their
+    /// removal reached the disk. Durable: the new segment and the removals are fsynced.
     pub fn restart_at_end(&mut self) -> Result<()> {
         if self.cur_len == SEGMENT_HEADER as u64 {
             return Ok(());
         }
-        let was = self.durable_rolls;
-        self.durable_rolls = true;
-        let r = self.roll();
-        self.durable_rolls = was;
-        r?;
+        let number = self.segments.last().map_or(1, |s| s.number + 1);
+        let f = Self::new_segment_file(&*self.fs, self.db_id, number, self.end_lsn)?;
+        self.fs.sync_dir()?;
+        self.segments.push(Segment {
+            number,
+            base_lsn: self.end_lsn,
+        });
+        self.cur = f;
+        self.cur_len = SEGMENT_HEADER as u64;
         self.retire_before(self.end_lsn)?;
         self.fs.sync_dir()
     }
