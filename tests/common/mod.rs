@@ -75,22 +75,32 @@ pub fn variant(e: &Error) -> &'static str {
 
 /// Ids a node cursor yields.
 pub fn node_ids(t: &Txn, label: Option<&str>) -> Vec<u64> {
-    let mut c = t.nodes(label).unwrap();
+    try_node_ids(t, label).unwrap()
+}
+
+/// [`node_ids`], returning the first error a read reports.
+pub fn try_node_ids(t: &Txn, label: Option<&str>) -> Result<Vec<u64>, Error> {
+    let mut c = t.nodes(label)?;
     let mut v = Vec::new();
-    while let Some(id) = c.next(t).unwrap() {
+    while let Some(id) = c.next(t)? {
         v.push(id);
     }
-    v
+    Ok(v)
 }
 
 /// Ids an edge cursor yields, in cursor order.
 pub fn edge_ids(t: &Txn, node: u64, dir: Dir, etype: Option<&str>) -> Vec<u64> {
-    let mut c = t.edges(node, dir, etype).unwrap();
+    try_edge_ids(t, node, dir, etype).unwrap()
+}
+
+/// [`edge_ids`], returning the first error a read reports.
+pub fn try_edge_ids(t: &Txn, node: u64, dir: Dir, etype: Option<&str>) -> Result<Vec<u64>, Error> {
+    let mut c = t.edges(node, dir, etype)?;
     let mut v = Vec::new();
-    while let Some(e) = c.next(t).unwrap() {
+    while let Some(e) = c.next(t)? {
         v.push(e.id);
     }
-    v
+    Ok(v)
 }
 
 /// Same, sorted.
@@ -131,42 +141,47 @@ pub struct Dump {
 /// properties among `edge_keys`; the API has no call listing an edge's keys). Edge
 /// cursors must agree with `get_edge`, and both ends of an edge must list it.
 pub fn dump(t: &Txn, edge_keys: &[&str]) -> Dump {
+    try_dump(t, edge_keys).unwrap()
+}
+
+/// [`dump`], returning the first error a read reports (damaged files are reported there).
+pub fn try_dump(t: &Txn, edge_keys: &[&str]) -> Result<Dump, Error> {
     let mut d = Dump::default();
-    for id in node_ids(t, None) {
-        let label = t.node_label(id).unwrap().to_str().unwrap().to_string();
+    for id in try_node_ids(t, None)? {
+        let label = t.node_label(id)?.to_str().unwrap().to_string();
         let props = t
-            .node_props(id)
-            .unwrap()
+            .node_props(id)?
             .into_iter()
             .map(|(k, v)| (k.to_str().unwrap().to_string(), v.to_owned()))
             .collect();
         let mut out = Vec::new();
-        let mut c = t.edges(id, Dir::Out, None).unwrap();
-        while let Some(e) = c.next(t).unwrap() {
+        let mut c = t.edges(id, Dir::Out, None)?;
+        while let Some(e) = c.next(t)? {
             assert_eq!(e.src, id, "edge {} in node {id}'s outgoing list", e.id);
-            assert_eq!(t.get_edge(e.id).unwrap(), e);
+            assert_eq!(t.get_edge(e.id)?, e);
             out.push(e.id);
             d.edges.entry(e.id).or_insert_with(|| EdgeDump {
                 src: e.src,
                 dst: e.dst,
                 etype: t.name_of(e.etype).unwrap().to_str().unwrap().to_string(),
-                props: edge_keys
-                    .iter()
-                    .filter_map(|k| {
-                        t.edge_prop(e.id, k)
-                            .unwrap()
-                            .map(|v| (k.to_string(), v.to_owned()))
-                    })
-                    .collect(),
+                props: BTreeMap::new(),
             });
+            for k in edge_keys {
+                if let Some(v) = t.edge_prop(e.id, k)? {
+                    let ed = d.edges.get_mut(&e.id).unwrap();
+                    ed.props.insert(k.to_string(), v.to_owned());
+                }
+            }
         }
         out.sort_unstable();
-        let inc = edge_set(t, id, Dir::In, None);
-        let both = edge_set(t, id, Dir::Both, None);
+        let mut inc = try_edge_ids(t, id, Dir::In, None)?;
+        inc.sort_unstable();
+        let mut both = try_edge_ids(t, id, Dir::Both, None)?;
+        both.sort_unstable();
         for dir in [Dir::Out, Dir::In, Dir::Both] {
             assert_eq!(
-                t.degree(id, dir, None).unwrap(),
-                edge_ids(t, id, dir, None).len() as u64
+                t.degree(id, dir, None)?,
+                try_edge_ids(t, id, dir, None)?.len() as u64
             );
         }
         d.nodes.insert(
@@ -189,7 +204,7 @@ pub fn dump(t: &Txn, edge_keys: &[&str]) -> Dump {
         both.dedup();
         assert_eq!(n.both, both, "node {id}: Both is Out ∪ In, each edge once");
     }
-    d
+    Ok(d)
 }
 
 /// Opens (creating) a database with default options.
