@@ -119,10 +119,10 @@ install: $(RELEASE)/libquiver.so $(RELEASE)/libquiver.a $(NATIVE_STATIC_LIBS_FIL
 	    $(D_CMAKEDIR)/QuiverConfigVersion.cmake
 	@$(run-ldconfig)
 
-# Removes every installed file, the package's own directory $(CMAKEDIR), and
-# $(PKGCONFIGDIR) and $(LIBDIR)/cmake when they are left empty. $(LIBDIR), $(INCLUDEDIR)
-# and $(PREFIX) stay: they are the system's directories (Debian ships an empty
-# /usr/local/include), and GNU `make uninstall` removes files, not directories.
+# Removes every installed file, then the directories $(CMAKEDIR), $(LIBDIR)/cmake and
+# $(PKGCONFIGDIR) if that leaves them empty. $(LIBDIR), $(INCLUDEDIR) and $(PREFIX) stay:
+# they are the system's directories (Debian ships an empty /usr/local/include), and GNU
+# `make uninstall` removes files, not directories.
 uninstall:
 	rm -f $(D_INCLUDEDIR)/quiver.h \
 	    $(D_LIBDIR)/$(REALNAME) $(D_LIBDIR)/$(SONAME) $(D_LIBDIR)/libquiver.so \
