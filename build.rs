@@ -1,5 +1,5 @@
-//! Generates include/quiver.h with cbindgen and compiles the C tests into an archive that
-//! only the `c_tests` test target links.
+//! Generates include/quiver.h with cbindgen, compiles the C tests into an archive that
+//! only the `c_tests` test target links, and gives the shared library its SONAME.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -157,8 +157,39 @@ fn compile_c_tests(crate_dir: &str) {
     println!("cargo:rerun-if-changed={}", dir.display());
 }
 
+/// The ABI version in the shared library's name: `MAJOR` from 1.0 on; before that the minor
+/// version is the compatibility boundary (`0.MINOR`), and `0.0.PATCH` while the minor is 0.
+/// cargo-c uses the same rule, so `cargo cinstall` and `make install` agree. The Makefile
+/// computes the same string (README.md, "ABI policy").
+fn abi_version() -> String {
+    let major = env("CARGO_PKG_VERSION_MAJOR");
+    let minor = env("CARGO_PKG_VERSION_MINOR");
+    let patch = env("CARGO_PKG_VERSION_PATCH");
+    if major != "0" {
+        major
+    } else if minor != "0" {
+        format!("0.{minor}")
+    } else {
+        format!("0.0.{patch}")
+    }
+}
+
+/// Cargo never sets a SONAME (rust-lang/cargo#5045); without one, programs record the bare
+/// `libquiver.so` and a new, incompatible library would replace the old one silently.
+/// ELF on Linux only: other platforms name their libraries differently (macOS would need
+/// `-install_name`), and nobody builds Quiver there yet.
+fn set_soname() {
+    if env("CARGO_CFG_TARGET_OS") == "linux" {
+        println!(
+            "cargo:rustc-cdylib-link-arg=-Wl,-soname,libquiver.so.{}",
+            abi_version()
+        );
+    }
+}
+
 fn main() {
     let crate_dir = env("CARGO_MANIFEST_DIR");
+    set_soname();
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=build.rs");
