@@ -334,6 +334,20 @@ typedef struct {
   qv_value_as as;
 } qv_value;
 
+/**
+ * A property: its key and value, as qv_cursor_next_prop lists it.
+ */
+typedef struct {
+  /**
+   * The key, NUL-terminated UTF-8; valid until the transaction ends.
+   */
+  const char *key;
+  /**
+   * The value; strings and bytes stay valid as a qv_node_get value does.
+   */
+  qv_value value;
+} qv_prop;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -517,6 +531,47 @@ qv_status qv_nodes(qv_txn *txn, const char *label, qv_cursor **out);
  * the end. QV_MISUSE when the cursor's transaction has ended or it is an edge cursor.
  */
 qv_status qv_cursor_next_node(qv_cursor *c, qv_node_id *out);
+
+/**
+ * Fills `buf[0..cap]` with the cursor's next edges, up to `cap` of them, and stores how
+ * many in `*n`. Returns QV_OK when `*n > 0`, QV_DONE (and `*n = 0`) once the cursor is
+ * exhausted. It may be mixed with qv_cursor_next_edge on the same cursor; together they
+ * yield each edge once. The type strings live as qv_cursor_next_edge's do (until the
+ * transaction ends). Returns QV_INVALID_ARGUMENT when `cap` is 0, QV_MISUSE when the
+ * cursor's transaction has ended or it is not an edge cursor; on any error `*n` is 0.
+ */
+qv_status qv_cursor_next_edges(qv_cursor *c, qv_edge *buf, size_t cap, size_t *n);
+
+/**
+ * Fills `buf[0..cap]` with the cursor's next node ids, up to `cap` of them, and stores
+ * how many in `*n`. Returns QV_OK when `*n > 0`, QV_DONE (and `*n = 0`) once the cursor
+ * is exhausted. It may be mixed with qv_cursor_next_node on the same cursor; together
+ * they yield each node once. Returns QV_INVALID_ARGUMENT when `cap` is 0, QV_MISUSE when
+ * the cursor's transaction has ended or it is not a node cursor; on any error `*n` is 0.
+ */
+qv_status qv_cursor_next_nodes(qv_cursor *c, qv_node_id *buf, size_t cap, size_t *n);
+
+/**
+ * Opens a cursor over every property of node `id`, as they are now (later writes in the
+ * transaction do not change what it yields), in the order they were last set: a key set
+ * again moves to the end. Read it with qv_cursor_next_prop; free it with qv_cursor_free.
+ * Returns QV_OK, QV_NOT_FOUND (no such node).
+ */
+qv_status qv_node_props(qv_txn *txn, qv_node_id id, qv_cursor **out);
+
+/**
+ * Opens a cursor over every property of edge `id`, as qv_node_props does for a node.
+ * Returns QV_OK, QV_NOT_FOUND (no such edge).
+ */
+qv_status qv_edge_props(qv_txn *txn, qv_edge_id id, qv_cursor **out);
+
+/**
+ * Fills `*out` with the cursor's next property and returns QV_OK, or returns QV_DONE at
+ * the end. The key lives until the transaction ends; a string or bytes value until the
+ * next write in the transaction or its end, as a qv_node_get value. QV_MISUSE when the
+ * cursor's transaction has ended or it is not a property cursor.
+ */
+qv_status qv_cursor_next_prop(qv_cursor *c, qv_prop *out);
 
 /**
  * Frees a cursor, before or after its transaction ended. qv_cursor_free(NULL) does

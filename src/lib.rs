@@ -19,7 +19,7 @@ pub mod wal;
 pub use db::{Database, Stats};
 pub use error::{Error, Result};
 pub use format::{Value, ValueRef};
-pub use graph::{CheckReport, Dir, EdgeCursor, EdgeInfo, NodeCursor};
+pub use graph::{CheckReport, Dir, EdgeCursor, EdgeInfo, NodeCursor, PropCursor};
 pub use options::{Options, SyncMode};
 pub use txn::{RecoveryStats, Txn};
 pub mod ffi;

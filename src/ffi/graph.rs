@@ -8,7 +8,7 @@ use super::handle::{
     CursorKind, cursor_free, cursor_into_raw, cursor_mut, cursor_shared, qv_cursor, qv_txn,
     txn_mut, txn_shared,
 };
-use super::types::{qv_dir, qv_edge, qv_edge_id, qv_node_id, qv_status, qv_value};
+use super::types::{qv_dir, qv_edge, qv_edge_id, qv_node_id, qv_prop, qv_status, qv_value};
 use crate::graph::{Dir, EdgeInfo};
 use crate::txn::Txn;
 use std::ffi::c_char;
@@ -381,7 +381,9 @@ pub unsafe extern "C" fn qv_cursor_next_edge(c: *mut qv_cursor, out: *mut qv_edg
         // SAFETY: checked non-NULL; a live cursor.
         let (kind, t) = unsafe { cursor_mut(c) }?;
         let CursorKind::Edge(cur) = kind else {
-            return Err(super::guard::misuse("qv_cursor_next_edge on a node cursor"));
+            return Err(super::guard::misuse(
+                "qv_cursor_next_edge on a cursor of nodes or properties",
+            ));
         };
         match cur.next(t)? {
             Some(e) => {
@@ -437,13 +439,191 @@ pub unsafe extern "C" fn qv_cursor_next_node(c: *mut qv_cursor, out: *mut qv_nod
         let (kind, t) = unsafe { cursor_mut(c) }?;
         let CursorKind::Node(cur) = kind else {
             return Err(super::guard::misuse(
-                "qv_cursor_next_node on an edge cursor",
+                "qv_cursor_next_node on a cursor of edges or properties",
             ));
         };
         match cur.next(t)? {
             Some(id) => {
                 // SAFETY: checked non-NULL.
                 unsafe { *out = id };
+                Ok(QV_OK)
+            }
+            None => Ok(QV_DONE),
+        }
+    })
+}
+
+/// Fills `buf[0..cap]` with the cursor's next edges, up to `cap` of them, and stores how
+/// many in `*n`. Returns QV_OK when `*n > 0`, QV_DONE (and `*n = 0`) once the cursor is
+/// exhausted. It may be mixed with qv_cursor_next_edge on the same cursor; together they
+/// yield each edge once. The type strings live as qv_cursor_next_edge's do (until the
+/// transaction ends). Returns QV_INVALID_ARGUMENT when `cap` is 0, QV_MISUSE when the
+/// cursor's transaction has ended or it is not an edge cursor; on any error `*n` is 0.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_cursor_next_edges(
+    c: *mut qv_cursor,
+    buf: *mut qv_edge,
+    cap: usize,
+    n: *mut usize,
+) -> qv_status {
+    // SAFETY: NULL or a live cursor (only read on a panic).
+    ffi_guard!(|| unsafe { cursor_shared(c) }, {
+        // SAFETY: NULL or writable.
+        unsafe { clear(n, 0) };
+        nonnull(c, "cursor")?;
+        nonnull(buf, "buf")?;
+        nonnull(n, "n")?;
+        if cap == 0 {
+            return Err(invalid("cap is 0; give room for at least one edge".into()));
+        }
+        // SAFETY: checked non-NULL; a live cursor.
+        let (kind, t) = unsafe { cursor_mut(c) }?;
+        let CursorKind::Edge(cur) = kind else {
+            return Err(super::guard::misuse(
+                "qv_cursor_next_edges on a cursor of nodes or properties",
+            ));
+        };
+        // SAFETY: the caller gives `cap` writable qv_edge slots at `buf`.
+        let out = unsafe { std::slice::from_raw_parts_mut(buf, cap) };
+        let mut got = 0;
+        while got < cap {
+            let Some(e) = cur.next(t)? else { break };
+            out[got] = edge_out(t, e)?;
+            got += 1;
+        }
+        // SAFETY: checked non-NULL.
+        unsafe { *n = got };
+        Ok(if got > 0 { QV_OK } else { QV_DONE })
+    })
+}
+
+/// Fills `buf[0..cap]` with the cursor's next node ids, up to `cap` of them, and stores
+/// how many in `*n`. Returns QV_OK when `*n > 0`, QV_DONE (and `*n = 0`) once the cursor
+/// is exhausted. It may be mixed with qv_cursor_next_node on the same cursor; together
+/// they yield each node once. Returns QV_INVALID_ARGUMENT when `cap` is 0, QV_MISUSE when
+/// the cursor's transaction has ended or it is not a node cursor; on any error `*n` is 0.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_cursor_next_nodes(
+    c: *mut qv_cursor,
+    buf: *mut qv_node_id,
+    cap: usize,
+    n: *mut usize,
+) -> qv_status {
+    // SAFETY: NULL or a live cursor (only read on a panic).
+    ffi_guard!(|| unsafe { cursor_shared(c) }, {
+        // SAFETY: NULL or writable.
+        unsafe { clear(n, 0) };
+        nonnull(c, "cursor")?;
+        nonnull(buf, "buf")?;
+        nonnull(n, "n")?;
+        if cap == 0 {
+            return Err(invalid(
+                "cap is 0; give room for at least one node id".into(),
+            ));
+        }
+        // SAFETY: checked non-NULL; a live cursor.
+        let (kind, t) = unsafe { cursor_mut(c) }?;
+        let CursorKind::Node(cur) = kind else {
+            return Err(super::guard::misuse(
+                "qv_cursor_next_nodes on a cursor of edges or properties",
+            ));
+        };
+        // SAFETY: the caller gives `cap` writable qv_node_id slots at `buf`.
+        let out = unsafe { std::slice::from_raw_parts_mut(buf, cap) };
+        let mut got = 0;
+        while got < cap {
+            let Some(id) = cur.next(t)? else { break };
+            out[got] = id;
+            got += 1;
+        }
+        // SAFETY: checked non-NULL.
+        unsafe { *n = got };
+        Ok(if got > 0 { QV_OK } else { QV_DONE })
+    })
+}
+
+/// # Safety
+/// Pointers are NULL or valid as the exports document.
+unsafe fn props_open(txn: *mut qv_txn, on: On, id: u64, out: *mut *mut qv_cursor) -> qv_status {
+    // SAFETY: NULL or a live handle (only read on a panic).
+    ffi_guard!(|| unsafe { txn_shared(txn) }, {
+        // SAFETY: NULL or writable.
+        unsafe { clear(out, std::ptr::null_mut()) };
+        nonnull(txn, "txn")?;
+        nonnull(out, "out")?;
+        // SAFETY: checked non-NULL.
+        let (t, out) = unsafe { (txn_mut(txn)?, self::out(out, "out")?) };
+        let c = match on {
+            On::Node => t.txn.node_prop_cursor(id)?,
+            On::Edge => t.txn.edge_prop_cursor(id)?,
+        };
+        *out = cursor_into_raw(t, CursorKind::Prop(c));
+        Ok(QV_OK)
+    })
+}
+
+/// Opens a cursor over every property of node `id`, as they are now (later writes in the
+/// transaction do not change what it yields), in the order they were last set: a key set
+/// again moves to the end. Read it with qv_cursor_next_prop; free it with qv_cursor_free.
+/// Returns QV_OK, QV_NOT_FOUND (no such node).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_node_props(
+    txn: *mut qv_txn,
+    id: qv_node_id,
+    out: *mut *mut qv_cursor,
+) -> qv_status {
+    // SAFETY: forwarded from the caller.
+    unsafe { props_open(txn, On::Node, id, out) }
+}
+
+/// Opens a cursor over every property of edge `id`, as qv_node_props does for a node.
+/// Returns QV_OK, QV_NOT_FOUND (no such edge).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_edge_props(
+    txn: *mut qv_txn,
+    id: qv_edge_id,
+    out: *mut *mut qv_cursor,
+) -> qv_status {
+    // SAFETY: forwarded from the caller.
+    unsafe { props_open(txn, On::Edge, id, out) }
+}
+
+/// Fills `*out` with the cursor's next property and returns QV_OK, or returns QV_DONE at
+/// the end. The key lives until the transaction ends; a string or bytes value until the
+/// next write in the transaction or its end, as a qv_node_get value. QV_MISUSE when the
+/// cursor's transaction has ended or it is not a property cursor.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_cursor_next_prop(c: *mut qv_cursor, out: *mut qv_prop) -> qv_status {
+    // SAFETY: NULL or a live cursor (only read on a panic).
+    ffi_guard!(|| unsafe { cursor_shared(c) }, {
+        // SAFETY: NULL or writable.
+        unsafe {
+            clear(
+                out,
+                qv_prop {
+                    key: std::ptr::null(),
+                    value: value_zero(),
+                },
+            )
+        };
+        nonnull(c, "cursor")?;
+        nonnull(out, "out")?;
+        // SAFETY: checked non-NULL; a live cursor.
+        let (kind, t) = unsafe { cursor_mut(c) }?;
+        let CursorKind::Prop(cur) = kind else {
+            return Err(super::guard::misuse(
+                "qv_cursor_next_prop on a cursor of edges or nodes",
+            ));
+        };
+        match cur.next(t)? {
+            Some((key, value)) => {
+                // SAFETY: checked non-NULL.
+                unsafe {
+                    *out = qv_prop {
+                        key: key.as_ptr(),
+                        value: value_out(value),
+                    }
+                };
                 Ok(QV_OK)
             }
             None => Ok(QV_DONE),

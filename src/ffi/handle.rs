@@ -9,7 +9,7 @@
 
 use super::guard::{Fail, misuse, null};
 use crate::Database;
-use crate::graph::{EdgeCursor, NodeCursor};
+use crate::graph::{EdgeCursor, NodeCursor, PropCursor};
 use crate::txn::{Shared, Txn};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +28,7 @@ pub struct qv_txn {
 pub(crate) enum CursorKind {
     Edge(EdgeCursor),
     Node(NodeCursor),
+    Prop(PropCursor),
 }
 
 /// A cursor over edges or nodes; belongs to its transaction.

@@ -73,6 +73,16 @@ pub struct qv_edge {
     pub type_: *const c_char,
 }
 
+/// A property: its key and value, as qv_cursor_next_prop lists it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct qv_prop {
+    /// The key, NUL-terminated UTF-8; valid until the transaction ends.
+    pub key: *const c_char,
+    /// The value; strings and bytes stay valid as a qv_node_get value does.
+    pub value: qv_value,
+}
+
 /// What recovery did when the database was opened (qv_last_recovery).
 #[repr(C)]
 #[derive(Clone, Copy, Default)]

@@ -1,12 +1,14 @@
-//! Cursors over a node's edges and over all nodes.
+//! Cursors over a node's edges, over all nodes, and over one record's properties.
 //!
 //! In a read transaction a cursor walks the records lazily: its snapshot never changes.
 //! In a write transaction it collects its results when opened, so writes made later in
 //! the transaction (deleting while iterating, say) do not change what it yields.
 
 use crate::error::{Error, Result};
-use crate::store::Node;
+use crate::format::ValueRef;
+use crate::store::{Node, Props};
 use crate::txn::Txn;
+use std::ffi::CStr;
 
 /// Direction of edges relative to a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,5 +200,33 @@ impl NodeCursor {
                 Ok(None)
             }
         }
+    }
+}
+
+/// A cursor over the properties of one node or edge as they were when it was opened, in
+/// the order they were last set (setting a key again moves it to the end).
+///
+/// It keeps the record's property blob (immutable once written) and an entry index, and
+/// finds entry i by walking the blob: listing n properties costs O(n^2) entry decodes,
+/// which stays small for the handful of properties a record carries.
+pub struct PropCursor {
+    props: Props,
+    next: usize,
+}
+
+impl PropCursor {
+    pub(crate) fn open(props: Props) -> PropCursor {
+        PropCursor { props, next: 0 }
+    }
+
+    /// The next key and value, or None at the end. The value borrows from `txn` as
+    /// [`Txn::node_prop`] values do.
+    pub fn next<'t>(&mut self, txn: &'t Txn) -> Result<Option<(&'t CStr, ValueRef<'t>)>> {
+        let blob = txn.blob(&self.props)?;
+        let Some((key, value)) = blob.iter().nth(self.next) else {
+            return Ok(None);
+        };
+        self.next += 1;
+        Ok(Some((txn.name_of(key)?, value)))
     }
 }

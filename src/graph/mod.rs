@@ -6,7 +6,7 @@ pub mod check;
 mod cursor;
 
 pub use check::CheckReport;
-pub use cursor::{Dir, EdgeCursor, EdgeInfo, NodeCursor};
+pub use cursor::{Dir, EdgeCursor, EdgeInfo, NodeCursor, PropCursor};
 
 use crate::error::{Error, Result};
 use crate::format::frame::Target;
@@ -253,6 +253,16 @@ impl Txn {
         blob.iter()
             .map(|(k, v)| Ok((self.name_of(k)?, v)))
             .collect()
+    }
+
+    /// A cursor over the properties of node `id` as they are now (see [`PropCursor`]).
+    pub fn node_prop_cursor(&self, id: u64) -> Result<PropCursor> {
+        Ok(PropCursor::open(self.live_node(id)?.props))
+    }
+
+    /// A cursor over the properties of edge `id` as they are now (see [`PropCursor`]).
+    pub fn edge_prop_cursor(&self, id: u64) -> Result<PropCursor> {
+        Ok(PropCursor::open(self.live_edge(id)?.props))
     }
 
     /// A cursor over the edges of `node` in direction `dir`, of type `etype` (None: any).
