@@ -7,7 +7,8 @@ use crate::io::{RealStorage, Storage};
 use crate::options::Options;
 use crate::recovery::recover;
 use crate::store::{HEAP_HEADER, Opened, Store};
-use crate::txn::{RecoveryStats, Shared, Snapshot, Txn, Versions, Writer};
+use crate::recovery::RecoveryStats;
+use crate::txn::{Shared, Snapshot, Txn, Versions, Writer};
 use crate::wal::Wal;
 use std::path::Path;
 use std::sync::Arc;
@@ -62,6 +63,7 @@ impl Database {
 
     /// Opens the database in `fs` (tests use fault-injecting storage).
     pub fn open_storage(fs: Arc<dyn Storage>, opts: &Options) -> Result<Database> {
+        opts.validate()?;
         let shared = match Store::open(&*fs, opts.create && !opts.read_only)? {
             Opened::Uncreated(meta_file) => {
                 let meta = Meta {
@@ -104,12 +106,20 @@ impl Database {
             }
             Opened::Existing(store, meta, mut strings) => {
                 let rec = recover(&fs, &store, &meta, &mut strings, opts)?;
+                let latest = Snapshot {
+                    txn: rec.last_txn,
+                    next_node: rec.next_node,
+                    next_edge: rec.next_edge,
+                    live_nodes: rec.live_nodes,
+                    live_edges: rec.live_edges,
+                    end_lsn: rec.end_lsn,
+                };
                 let mut versions = Versions::default();
-                versions.publish(rec.latest.txn, rec.nodes, rec.edges);
+                versions.publish(latest.txn, rec.nodes, rec.edges);
                 let writer = rec.wal.map(|wal| Writer {
                     wal,
                     meta,
-                    next_txn: rec.latest.txn + 1,
+                    next_txn: latest.txn + 1,
                     last_sync: Instant::now(),
                 });
                 Shared::new(
@@ -117,7 +127,7 @@ impl Database {
                     *store,
                     versions,
                     strings,
-                    rec.latest,
+                    latest,
                     writer,
                     opts.clone(),
                     rec.stats,

@@ -1,5 +1,5 @@
 //! The engine's one error type. The C layer maps it to `qv_status` in one place
-//! (`ffi::status`).
+//! (`impl From<Error> for Fail` in `ffi`).
 
 use std::path::PathBuf;
 

@@ -5,21 +5,27 @@
 //! → `txn` (snapshots, writer, commit, checkpoint) → `graph` (nodes, edges, properties)
 //! → `db` (the Rust API) → `ffi` (the C ABI).
 
-pub mod db;
-pub mod error;
-pub mod format;
-pub mod graph;
-pub mod io;
-pub mod options;
-pub mod recovery;
-pub mod store;
-pub mod txn;
-pub mod wal;
+mod db;
+mod error;
+mod format;
+mod graph;
+mod io;
+mod options;
+mod recovery;
+mod store;
+mod txn;
+mod validate;
+mod wal;
+
+pub mod ffi;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
 
 pub use db::{Database, Stats};
 pub use error::{Error, Result};
 pub use format::{Value, ValueRef};
 pub use graph::{CheckReport, Dir, EdgeCursor, EdgeInfo, NodeCursor, PropCursor};
-pub use options::{Options, SyncMode};
-pub use txn::{RecoveryStats, Txn};
-pub mod ffi;
+pub use options::{MIN_SEGMENT_BYTES, Options, SyncMode};
+pub use recovery::RecoveryStats;
+pub use txn::Txn;

@@ -1,6 +1,11 @@
-//! Options for opening a database.
+//! Options for opening a database, and their validation (one place for the Rust API and
+//! the C ABI, which maps its zeros to the defaults first).
 
+use crate::error::{Error, Result};
 use std::time::Duration;
+
+/// Smallest log segment size accepted.
+pub const MIN_SEGMENT_BYTES: u64 = 4096;
 
 /// When the log is fsynced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,6 +38,25 @@ pub struct Options {
     pub checkpoint_bytes: u64,
     /// A log segment is closed and a new one started past this size.
     pub segment_bytes: u64,
+}
+
+impl Options {
+    /// Checks the options: `segment_bytes` at least [`MIN_SEGMENT_BYTES`] (smaller would
+    /// roll a segment on nearly every append), `checkpoint_bytes` not 0.
+    pub fn validate(&self) -> Result<()> {
+        if self.segment_bytes < MIN_SEGMENT_BYTES {
+            return Err(Error::InvalidArgument(format!(
+                "segment_bytes is {}; the minimum is {MIN_SEGMENT_BYTES}",
+                self.segment_bytes
+            )));
+        }
+        if self.checkpoint_bytes == 0 {
+            return Err(Error::InvalidArgument(
+                "checkpoint_bytes is 0; it must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for Options {

@@ -11,11 +11,31 @@ use crate::format::{EdgeRec, Meta, NodeRec, ValueRef};
 use crate::io::{Mapping, Storage};
 use crate::options::Options;
 use crate::store::{Edge, IdMap, Node, Props, RecordStore, Store, StringTable, apply_frame};
-use crate::txn::{RecoveryStats, Snapshot};
 use crate::wal::{self, Wal, scan_log, segment_name};
 
 use std::sync::Arc;
 use std::time::Instant;
+
+/// What recovery did when the database was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecoveryStats {
+    /// Committed transactions replayed from the log.
+    pub txns_replayed: u64,
+    /// Aborted or incomplete transactions discarded.
+    pub txns_discarded: u64,
+    /// Node frames replayed.
+    pub nodes: u64,
+    /// Edge frames replayed.
+    pub edges: u64,
+    /// Property frames replayed.
+    pub props: u64,
+    /// Log bytes read.
+    pub wal_bytes_scanned: u64,
+    /// Torn-tail bytes cut off.
+    pub bytes_truncated: u64,
+    /// Time taken, in microseconds.
+    pub micros: u64,
+}
 
 /// The state recovery rebuilt.
 pub struct Recovered {
@@ -23,8 +43,18 @@ pub struct Recovered {
     pub nodes: IdMap<Node>,
     /// Edges changed by the replayed transactions.
     pub edges: IdMap<Edge>,
-    /// The last committed state.
-    pub latest: Snapshot,
+    /// The newest committed transaction's id.
+    pub last_txn: u64,
+    /// Node ids below this were handed out by a committed transaction.
+    pub next_node: u64,
+    /// Edge ids below this were handed out by a committed transaction.
+    pub next_edge: u64,
+    /// Live nodes after the last committed transaction.
+    pub live_nodes: u64,
+    /// Live edges after the last committed transaction.
+    pub live_edges: u64,
+    /// LSN where the valid log ends.
+    pub end_lsn: u64,
     /// The log, ready for appending (None when read-only).
     pub wal: Option<Wal>,
     /// What recovery did.
@@ -193,14 +223,6 @@ pub fn recover(
             fs.root().display()
         )));
     }
-    let latest = Snapshot {
-        txn: meta.last_txn.max(scan.last_txn),
-        next_node,
-        next_edge,
-        live_nodes: live_nodes as u64,
-        live_edges: live_edges as u64,
-        end_lsn: scan.end_lsn,
-    };
     let wal = if opts.read_only {
         None
     } else {
@@ -210,7 +232,12 @@ pub fn recover(
     Ok(Recovered {
         nodes,
         edges,
-        latest,
+        last_txn: meta.last_txn.max(scan.last_txn),
+        next_node,
+        next_edge,
+        live_nodes: live_nodes as u64,
+        live_edges: live_edges as u64,
+        end_lsn: scan.end_lsn,
         wal,
         stats,
     })

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Scratch, assert_clean, assert_err, dump, edge_ids, edge_set, node_ids, open};
-use quiver::io::FaultStorage;
+use quiver::testing::FaultStorage;
 use quiver::{Database, Dir, Options, Txn, ValueRef};
 use std::sync::Arc;
 
@@ -86,7 +86,7 @@ fn ids_start_at_one_and_committed_ids_are_never_reused() {
 
     // Across recovery (the deletes are only in the log, not in a checkpoint).
     let fs = FaultStorage::open(&path).unwrap();
-    let db = Database::open_storage(Arc::new(fs.clone()), &Options::default()).unwrap();
+    let db = quiver::testing::open_storage(Arc::new(fs.clone()), &Options::default()).unwrap();
     let mut t = db.begin_write().unwrap();
     let z = t.insert_node("N").unwrap();
     let ze = t.insert_edge(z, a, "E").unwrap();
@@ -1116,7 +1116,7 @@ fn rollback_leaves_no_trace() {
 
     // Recovery of a log holding the spilled, rolled-back transaction.
     let fs = FaultStorage::open(&path).unwrap();
-    let db = Database::open_storage(Arc::new(fs.clone()), &Options::default()).unwrap();
+    let db = quiver::testing::open_storage(Arc::new(fs.clone()), &Options::default()).unwrap();
     let mut t = db.begin_write().unwrap();
     scribble(&mut t, 6);
     t.rollback();
@@ -1135,7 +1135,7 @@ fn rollback_to_after_the_log_spilled() {
     let s = Scratch::new("spill");
     let path = s.db("db");
     let fs = FaultStorage::open(&path).unwrap();
-    let db = Database::open_storage(Arc::new(fs.clone()), &Options::default()).unwrap();
+    let db = quiver::testing::open_storage(Arc::new(fs.clone()), &Options::default()).unwrap();
     let big = vec![0x3Cu8; 1 << 20];
     let mut t = db.begin_write().unwrap();
     let a = t.insert_node("N").unwrap();
@@ -1406,7 +1406,7 @@ fn read_only_open_refuses_writes_and_checkpoints() {
 
     // Read-only over a log with commits no checkpoint holds (a crash image).
     let fs = FaultStorage::open(&path).unwrap();
-    let db = Database::open_storage(Arc::new(fs.clone()), &Options::default()).unwrap();
+    let db = quiver::testing::open_storage(Arc::new(fs.clone()), &Options::default()).unwrap();
     let mut t = db.begin_write().unwrap();
     let b = t.insert_node("M").unwrap();
     t.insert_edge(a, b, "E").unwrap();

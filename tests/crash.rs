@@ -21,7 +21,7 @@
 #[path = "crash_support/mod.rs"]
 mod support;
 
-use quiver::io::{FaultKind, FaultStorage};
+use quiver::testing::{FaultKind, FaultStorage};
 use quiver::{Database, Error, Options, SyncMode, Value};
 use std::path::Path;
 use std::sync::Arc;
@@ -43,7 +43,7 @@ fn small_opts() -> Options {
 fn open_fault(dir: &Path, opts: &Options) -> (FaultStorage, Database) {
     let fs = FaultStorage::open(dir).expect("fault storage");
     let db =
-        Database::open_storage(Arc::new(fs.clone()), opts).expect("open through fault storage");
+        quiver::testing::open_storage(Arc::new(fs.clone()), opts).expect("open through fault storage");
     (fs, db)
 }
 
@@ -86,7 +86,7 @@ fn run_fresh(
     if let Some(k) = freeze_at {
         fs.freeze_after_sync(k);
     }
-    let db = Database::open_storage(Arc::new(fs.clone()), opts).expect("create");
+    let db = quiver::testing::open_storage(Arc::new(fs.clone()), opts).expect("create");
     let mut w = Workload::new(spec);
     let stop_at = freeze_at.unwrap_or(u64::MAX);
     w.run(&db, &fs, &mut || fs.syncs() >= stop_at)
@@ -276,7 +276,7 @@ fn crash_during_recovery() {
         copy_dir(&img0, &dir);
         let fs = FaultStorage::open(&dir).unwrap();
         fs.freeze_after_sync(j);
-        let db = Database::open_storage(Arc::new(fs.clone()), &opts).unwrap();
+        let db = quiver::testing::open_storage(Arc::new(fs.clone()), &opts).unwrap();
         assert_eq!(read_graph(&db).unwrap(), g0);
         drop(db);
         fs.write_durable_image(&img).unwrap();
@@ -934,7 +934,7 @@ fn resumed_log_after_process_crash() {
     // The second process: the disk holds p1's durable image; the page cache also holds A.
     let fs = FaultStorage::open(&p2).unwrap();
     copy_dir(&dir, &p2);
-    let db = Database::open_storage(Arc::new(fs.clone()), &opts).unwrap();
+    let db = quiver::testing::open_storage(Arc::new(fs.clone()), &opts).unwrap();
     assert_eq!(read_graph(&db).unwrap(), after_a, "A is replayed");
     let before_b = s.path("before-b");
     fs.write_durable_image(&before_b).unwrap();

@@ -27,7 +27,7 @@
 mod common;
 
 use common::{Scratch, assert_clean, assert_err, node_ids, variant};
-use quiver::io::{FaultKind, FaultStorage};
+use quiver::testing::{FaultKind, FaultStorage};
 use quiver::{Database, Dir, Options, SyncMode, Txn, ValueRef};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -59,7 +59,7 @@ fn full() -> Options {
 /// Creates a database in `dir` on fault storage.
 fn open_fault(dir: &Path, opts: &Options) -> (FaultStorage, Arc<Database>) {
     let fs = FaultStorage::open(dir).unwrap();
-    let db = Database::open_storage(Arc::new(fs.clone()), opts).unwrap();
+    let db = quiver::testing::open_storage(Arc::new(fs.clone()), opts).unwrap();
     (fs, Arc::new(db))
 }
 
@@ -452,7 +452,7 @@ fn a_reader_begun_during_an_automatic_checkpoint_keeps_its_snapshot() {
         during,
         "a reader begun during the checkpoint's log fsync (snapshot {}) changed its \
          mind once the checkpoint wrote the data file",
-        r.snapshot().txn
+        r.snapshot_txn()
     );
     r.rollback();
     db.checkpoint().unwrap();

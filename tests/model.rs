@@ -10,7 +10,7 @@
 mod common;
 
 use common::{Scratch, assert_clean, edge_set, node_ids, variant};
-use quiver::io::FaultStorage;
+use quiver::testing::FaultStorage;
 use quiver::{Database, Dir, Error, Options, Txn, Value, ValueRef};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
@@ -264,7 +264,7 @@ impl Run {
 
     fn open(dir: &std::path::Path, opts: &Options) -> (FaultStorage, Database) {
         let fs = FaultStorage::open(dir).unwrap();
-        let db = Database::open_storage(Arc::new(fs.clone()), opts).unwrap();
+        let db = quiver::testing::open_storage(Arc::new(fs.clone()), opts).unwrap();
         (fs, db)
     }
 

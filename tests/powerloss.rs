@@ -26,8 +26,8 @@
 #[path = "crash_support/mod.rs"]
 mod support;
 
-use quiver::io::{FaultStorage, Storage as _};
-use quiver::{Database, Options};
+use quiver::testing::{FaultStorage, Storage as _};
+use quiver::Options;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -347,7 +347,7 @@ fn worker(
 /// The reference workload on a fresh database in `dir` (created, run, closed); returns
 /// the history and the syncs performed.
 fn run_reference(fs: &FaultStorage, opts: &Options) -> (History, Graph) {
-    let db = Database::open_storage(Arc::new(fs.clone()), opts).expect("create");
+    let db = quiver::testing::open_storage(Arc::new(fs.clone()), opts).expect("create");
     let mut spec = REFERENCE;
     if let Some(seed) = env_u64("QUIVER_POWERLOSS_WORKLOAD") {
         spec.seed = seed;

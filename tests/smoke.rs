@@ -1,6 +1,6 @@
 //! A quick end-to-end check: commit, crash images before and after a checkpoint, recovery.
 
-use quiver::io::FaultStorage;
+use quiver::testing::FaultStorage;
 use quiver::{Database, Dir, Error, Options, ValueRef};
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ fn smoke() {
     let dir = base.join("db");
     let opts = Options::default();
     let fs = FaultStorage::open(&dir).unwrap();
-    let db = Database::open_storage(Arc::new(fs.clone()), &opts).unwrap();
+    let db = quiver::testing::open_storage(Arc::new(fs.clone()), &opts).unwrap();
     let (a, b, e);
     {
         let mut t = db.begin_write().unwrap();

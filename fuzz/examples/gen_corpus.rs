@@ -13,10 +13,10 @@
 //!
 //! Every file it writes is named `seed-*`; files of other names are left alone.
 
-use quiver::format::frame::{SEGMENT_HEADER, Target};
-use quiver::format::meta::{META_LEN, META_SLOT_OFFSETS};
-use quiver::format::record::{EDGE_SIZE, FLAG_DELETED, FLAG_LIVE, MAX_48, NODE_SIZE};
-use quiver::format::{EdgeRec, Frame, Meta, NodeRec, PropBlob, SegmentHeader, ValueRef};
+use quiver::testing::format::frame::{SEGMENT_HEADER, Target};
+use quiver::testing::format::meta::{META_LEN, META_SLOT_OFFSETS};
+use quiver::testing::format::record::{EDGE_SIZE, FLAG_DELETED, FLAG_LIVE, MAX_48, NODE_SIZE};
+use quiver::testing::format::{EdgeRec, Frame, Meta, NodeRec, PropBlob, SegmentHeader, ValueRef};
 use quiver::{Database, Options, SyncMode};
 use quiver_fuzz::crc32;
 use std::path::{Path, PathBuf};

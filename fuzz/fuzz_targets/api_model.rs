@@ -20,7 +20,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use quiver::io::FaultStorage;
+use quiver::testing::FaultStorage;
 use quiver::{Database, Dir, Error, Options, SyncMode, Txn, Value, ValueRef};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -489,7 +489,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
 
 fn open_db(dir: &Path, opts: &Options) -> Result<(FaultStorage, Database), String> {
     let fs = FaultStorage::open(dir).map_err(|e| format!("FaultStorage::open: {e}"))?;
-    let db = Database::open_storage(Arc::new(fs.clone()), opts)
+    let db = quiver::testing::open_storage(Arc::new(fs.clone()), opts)
         .map_err(|e| format!("open {}: {}: {e}", dir.display(), variant(&e)))?;
     Ok((fs, db))
 }

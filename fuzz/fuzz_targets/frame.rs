@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use quiver::format::Frame;
+use quiver::testing::format::Frame;
 use quiver_fuzz::differs_outside;
 
 fuzz_target!(|data: &[u8]| {

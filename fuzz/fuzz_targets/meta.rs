@@ -7,8 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use quiver::format::Meta;
-use quiver::format::meta::{FORMAT_VERSION, META_LEN, MetaError};
+use quiver::testing::format::Meta;
+use quiver::testing::format::meta::{FORMAT_VERSION, META_LEN, MetaError};
 use quiver_fuzz::{crc32, differs_outside};
 
 fuzz_target!(|data: &[u8]| {

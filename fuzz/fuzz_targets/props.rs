@@ -10,8 +10,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use quiver::format::props::BLOB_HEADER;
-use quiver::format::{PropBlob, Reader, ValueRef};
+use quiver::testing::format::props::BLOB_HEADER;
+use quiver::testing::format::{PropBlob, Reader, ValueRef};
 
 /// Equality that treats floats by their bits (NaN equals itself, 0.0 differs from -0.0).
 fn same(a: &ValueRef<'_>, b: &ValueRef<'_>) -> bool {

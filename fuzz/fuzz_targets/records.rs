@@ -6,8 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use quiver::format::record::{EDGE_SIZE, NODE_SIZE};
-use quiver::format::{EdgeRec, NodeRec};
+use quiver::testing::format::record::{EDGE_SIZE, NODE_SIZE};
+use quiver::testing::format::{EdgeRec, NodeRec};
 use quiver_fuzz::differs_outside;
 
 fuzz_target!(|data: &[u8]| {

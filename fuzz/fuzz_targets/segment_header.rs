@@ -7,8 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use quiver::format::SegmentHeader;
-use quiver::format::frame::SEGMENT_HEADER;
+use quiver::testing::format::SegmentHeader;
+use quiver::testing::format::frame::SEGMENT_HEADER;
 use quiver_fuzz::differs_outside;
 
 fuzz_target!(|data: &[u8]| {

@@ -72,13 +72,7 @@ unsafe fn read_options(p: *const qv_options) -> Result<Options, super::guard::Fa
         s => return Err(invalid(format!("unknown qv_options.sync {s}"))),
     };
     let d = Options::default();
-    if o.segment_bytes != 0 && o.segment_bytes < 4096 {
-        return Err(invalid(format!(
-            "qv_options.segment_bytes is {}; use 0 (64 MiB) or at least 4096",
-            o.segment_bytes
-        )));
-    }
-    Ok(Options {
+    let opts = Options {
         create: o.flags & QV_OPEN_CREATE != 0,
         read_only: o.flags & QV_OPEN_READ_ONLY != 0,
         sync,
@@ -93,7 +87,12 @@ unsafe fn read_options(p: *const qv_options) -> Result<Options, super::guard::Fa
         } else {
             o.segment_bytes
         },
-    })
+    };
+    opts.validate().map_err(|e| match e {
+        crate::Error::InvalidArgument(m) => invalid(format!("qv_options.{m} (or 0: the default)")),
+        e => e.into(),
+    })?;
+    Ok(opts)
 }
 
 /// Opens the database directory at `path` (creating it when `opts->flags` has

@@ -194,11 +194,11 @@ pub(crate) unsafe fn value_in<'a>(v: &qv_value) -> Result<ValueRef<'a>, Fail> {
         // SAFETY: every member of the union is plain data; reading `bytes` of any bit
         // pattern is defined.
         let b = unsafe { v.as_.bytes };
-        if b.len > crate::graph::MAX_VALUE_LEN {
+        if b.len > crate::validate::MAX_VALUE_LEN {
             return Err(invalid(format!(
                 "value is {} bytes; the limit is {} (QV_MAX_VALUE_LEN)",
                 b.len,
-                crate::graph::MAX_VALUE_LEN
+                crate::validate::MAX_VALUE_LEN
             )));
         }
         if b.ptr.is_null() {

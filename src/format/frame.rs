@@ -26,6 +26,20 @@ pub const SEGMENT_HEADER: usize = 64;
 /// Magic of a segment header.
 pub const SEGMENT_MAGIC: &[u8; 8] = b"QVWALSEG";
 
+/// File name of segment `number`.
+pub fn segment_name(number: u64) -> String {
+    format!("wal-{number:016x}")
+}
+
+/// Parses a segment file name.
+pub fn parse_segment_name(name: &str) -> Option<u64> {
+    let hex = name.strip_prefix("wal-")?;
+    if hex.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(hex, 16).ok()
+}
+
 /// Whether a property frame is about a node or an edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -580,7 +594,7 @@ mod tests {
             let _ = Frame::decode(&b, 0);
             let _ = SegmentHeader::decode(&b);
             let _ = super::super::Meta::decode(&b);
-            let _ = super::super::PropBlob::parse(&b);
+            let _ = super::super::props::PropBlob::parse(&b);
             // Also with a valid checksum over random content, to reach the payload decoder.
             if n >= FRAME_HEADER {
                 let len = n as u32;

@@ -10,9 +10,9 @@ pub mod props;
 pub mod record;
 
 pub use bytes::{DecodeError, Reader};
-pub use frame::{Frame, SegmentHeader};
+pub use frame::Frame;
 pub use meta::Meta;
-pub use props::{PropBlob, Value, ValueRef};
+pub use props::{Value, ValueRef};
 pub use record::{EdgeRec, NodeRec};
 
 /// Rounds `n` up to a multiple of 8.

@@ -210,11 +210,13 @@ impl<'a> PropBlob<'a> {
     }
 
     /// Whether the set is empty.
+    #[cfg(any(test, feature = "testing"))]
     pub fn is_empty(&self) -> bool {
         self.body.is_empty()
     }
 
     /// Number of entries.
+    #[cfg(any(test, feature = "testing"))]
     pub fn len(&self) -> usize {
         self.iter().count()
     }

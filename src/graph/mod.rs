@@ -12,44 +12,10 @@ use crate::error::{Error, Result};
 use crate::format::frame::Target;
 use crate::format::props::BLOB_HEADER;
 use crate::format::{Frame, ValueRef};
-use crate::store::{Edge, Node};
+use crate::store::{Edge, Node, Props};
 use crate::txn::Txn;
+use crate::validate::{MAX_PROPS_LEN, check_ident, check_value};
 use std::ffi::CStr;
-
-include!("../limits.rs");
-
-/// Checks an identifier: non-empty, at most [`MAX_IDENT_LEN`] bytes, no NUL.
-pub fn check_ident(s: &str, what: &str) -> Result<()> {
-    if s.is_empty() {
-        return Err(Error::InvalidArgument(format!("{what} is empty")));
-    }
-    if s.len() > MAX_IDENT_LEN {
-        return Err(Error::InvalidArgument(format!(
-            "{what} is {} bytes; the limit is {MAX_IDENT_LEN}",
-            s.len()
-        )));
-    }
-    if s.as_bytes().contains(&0) {
-        return Err(Error::InvalidArgument(format!(
-            "{what} contains a NUL byte"
-        )));
-    }
-    Ok(())
-}
-
-fn check_value(v: &ValueRef<'_>) -> Result<()> {
-    let n = match v {
-        ValueRef::Str(s) => s.len(),
-        ValueRef::Bytes(b) => b.len(),
-        _ => 0,
-    };
-    if n > MAX_VALUE_LEN {
-        return Err(Error::InvalidArgument(format!(
-            "value is {n} bytes; the limit is {MAX_VALUE_LEN}"
-        )));
-    }
-    Ok(())
-}
 
 fn not_found(what: &str, id: u64) -> Error {
     Error::NotFound(format!("{what} {id} does not exist"))
@@ -246,10 +212,20 @@ impl Txn {
         self.set_prop(Target::Edge, id, key, None)
     }
 
-    /// All properties of node `id`, as (key, value).
+    /// All properties of node `id`, as (key, value), in the order they were last set.
     pub fn node_props(&self, id: u64) -> Result<Vec<(&CStr, ValueRef<'_>)>> {
         let n = self.live_node(id)?;
-        let blob = self.blob(&n.props)?;
+        self.named_props(&n.props)
+    }
+
+    /// All properties of edge `id`, as (key, value), in the order they were last set.
+    pub fn edge_props(&self, id: u64) -> Result<Vec<(&CStr, ValueRef<'_>)>> {
+        let e = self.live_edge(id)?;
+        self.named_props(&e.props)
+    }
+
+    fn named_props(&self, props: &Props) -> Result<Vec<(&CStr, ValueRef<'_>)>> {
+        let blob = self.blob(props)?;
         blob.iter()
             .map(|(k, v)| Ok((self.name_of(k)?, v)))
             .collect()

@@ -65,6 +65,7 @@
 //! successful one (until the model is frozen), so a test can take a power-loss image at
 //! every sync point of a single run instead of re-running the workload for each.
 
+use super::splitmix::SplitMix64;
 use super::{Mapping, RealStorage, Storage, StorageFile};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
@@ -84,32 +85,14 @@ pub enum FaultKind {
     Enospc,
 }
 
-/// SplitMix64: the generator behind power-loss images.
-struct SplitMix64(u64);
+/// How much of an unsynced history a power-loss image keeps, in percent.
+fn keep_pct(rng: &mut SplitMix64) -> u64 {
+    [0, 25, 50, 75, 100][rng.below(5) as usize]
+}
 
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// True with probability `pct` percent.
-    fn chance(&mut self, pct: u64) -> bool {
-        self.next_u64() % 100 < pct
-    }
-
-    /// How much of an unsynced history to keep, in percent.
-    fn keep_pct(&mut self) -> u64 {
-        [0, 25, 50, 75, 100][(self.next_u64() % 5) as usize]
-    }
-
-    /// How often a kept write is torn, in percent.
-    fn tear_pct(&mut self) -> u64 {
-        [0, 30, 60][(self.next_u64() % 3) as usize]
-    }
+/// How often a kept write is torn, in percent.
+fn tear_pct(rng: &mut SplitMix64) -> u64 {
+    [0, 30, 60][rng.below(3) as usize]
 }
 
 /// An operation on a file since its last sync.
@@ -316,7 +299,7 @@ impl FaultStorage {
         let mut log = String::new();
         let mut names = s.durable_names.clone();
         if !s.dir_pending.is_empty() {
-            let pct = rng.keep_pct();
+            let pct = keep_pct(&mut rng);
             let _ = write!(log, "directory (keep {pct}%):");
             for op in &s.dir_pending {
                 let keep = rng.chance(pct);
@@ -411,8 +394,8 @@ fn lost_power(inode: &Inode, name: &str, rng: &mut SplitMix64, log: &mut String)
     if inode.pending.is_empty() {
         return img;
     }
-    let pct = rng.keep_pct();
-    let tear = rng.tear_pct();
+    let pct = keep_pct(rng);
+    let tear = tear_pct(rng);
     let _ = write!(
         log,
         "{name} (durable {} bytes, keep {pct}%, tear {tear}%):",

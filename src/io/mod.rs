@@ -5,11 +5,17 @@
 //! [`RealStorage`] is the real one, [`FaultStorage`] wraps it to keep a "durable image"
 //! (what a power loss would leave) and to fail the Nth write or sync.
 
+#[cfg(any(test, feature = "testing"))]
 mod fault;
 mod map;
 mod real;
+#[cfg(any(test, feature = "testing"))]
+mod splitmix;
 
+#[cfg(any(test, feature = "testing"))]
 pub use fault::{FaultKind, FaultStorage};
+#[cfg(any(test, feature = "testing"))]
+pub use splitmix::SplitMix64;
 pub use map::Mapping;
 pub use real::RealStorage;
 

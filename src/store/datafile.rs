@@ -56,11 +56,6 @@ impl DataFile {
         self.len.load(Ordering::Acquire)
     }
 
-    /// Whether the file is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// `n` bytes at `off` through `map`, or None when they are not inside both the file and
     /// the mapping (the caller then tries [`DataFile::current`]).
     pub fn read<'m>(&self, map: &'m Mapping, off: u64, n: usize) -> Option<&'m [u8]> {
@@ -90,11 +85,6 @@ impl DataFile {
     /// Writes `bytes` at `off` (inside the grown length).
     pub fn write_at(&self, bytes: &[u8], off: u64) -> Result<()> {
         self.file.write_at(bytes, off)
-    }
-
-    /// Reads into `buf` with pread (for bytes past the mapping).
-    pub fn read_at(&self, buf: &mut [u8], off: u64) -> Result<usize> {
-        self.file.read_at(buf, off)
     }
 
     /// The length of the file on disk right now (may exceed [`DataFile::len`] after a

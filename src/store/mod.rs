@@ -249,7 +249,7 @@ fn never_written(fs: &dyn Storage) -> Result<bool> {
         return Ok(false);
     }
     for name in fs.list()? {
-        if crate::wal::parse_segment_name(&name).is_some()
+        if crate::format::frame::parse_segment_name(&name).is_some()
             && len(&name)? > crate::format::frame::SEGMENT_HEADER as u64
         {
             return Ok(false);

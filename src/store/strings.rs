@@ -78,11 +78,6 @@ impl StringTable {
         self.names.len() as u64
     }
 
-    /// Whether empty.
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
     /// The id of `name`.
     pub fn id(&self, name: &str) -> Option<u32> {
         self.index.get(name).copied()

@@ -25,6 +25,7 @@ use crate::wal::Wal;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ffi::CStr;
+use crate::recovery::RecoveryStats;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use std::time::Instant;
@@ -44,27 +45,6 @@ pub struct Snapshot {
     pub live_edges: u64,
     /// LSN just past this transaction's commit frame.
     pub end_lsn: u64,
-}
-
-/// What recovery did when the database was opened.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RecoveryStats {
-    /// Committed transactions replayed from the log.
-    pub txns_replayed: u64,
-    /// Aborted or incomplete transactions discarded.
-    pub txns_discarded: u64,
-    /// Node frames replayed.
-    pub nodes: u64,
-    /// Edge frames replayed.
-    pub edges: u64,
-    /// Property frames replayed.
-    pub props: u64,
-    /// Log bytes read.
-    pub wal_bytes_scanned: u64,
-    /// Torn-tail bytes cut off.
-    pub bytes_truncated: u64,
-    /// Time taken, in microseconds.
-    pub micros: u64,
 }
 
 /// The single writer's private state: only the holder of the writer lock touches it.
@@ -599,7 +579,7 @@ impl Base {
 
 impl Txn {
     /// Starts a read transaction on the latest snapshot.
-    pub fn begin_read(shared: &Arc<Shared>) -> Result<Txn> {
+    pub(crate) fn begin_read(shared: &Arc<Shared>) -> Result<Txn> {
         shared.check()?;
         let snap = shared.begin_read();
         Ok(Txn {
@@ -610,7 +590,7 @@ impl Txn {
     }
 
     /// Starts the write transaction, waiting for the writer lock up to the busy timeout.
-    pub fn begin_write(shared: &Arc<Shared>) -> Result<Txn> {
+    pub(crate) fn begin_write(shared: &Arc<Shared>) -> Result<Txn> {
         shared.check()?;
         if shared.opts.read_only {
             return Err(Error::ReadOnly(format!(
@@ -643,12 +623,12 @@ impl Txn {
     }
 
     /// The shared database.
-    pub fn shared(&self) -> &Arc<Shared> {
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.base.shared
     }
 
     /// Node `id` as this transaction sees it.
-    pub fn node(&self, id: u64) -> Result<Option<Node>> {
+    pub(crate) fn node(&self, id: u64) -> Result<Option<Node>> {
         if let Some(w) = &self.w {
             if let Some(n) = w.nodes.get(&id) {
                 return Ok(Some(n.clone()));
@@ -658,7 +638,7 @@ impl Txn {
     }
 
     /// Edge `id` as this transaction sees it.
-    pub fn edge(&self, id: u64) -> Result<Option<Edge>> {
+    pub(crate) fn edge(&self, id: u64) -> Result<Option<Edge>> {
         if let Some(w) = &self.w {
             if let Some(e) = w.edges.get(&id) {
                 return Ok(Some(e.clone()));
@@ -668,7 +648,7 @@ impl Txn {
     }
 
     /// The property blob `props` names.
-    pub fn blob<'t>(&'t self, props: &Props) -> Result<PropBlob<'t>> {
+    pub(crate) fn blob<'t>(&'t self, props: &Props) -> Result<PropBlob<'t>> {
         self.base.blob(props)
     }
 
@@ -689,14 +669,14 @@ impl Txn {
     }
 
     /// One past the highest node id this transaction may see.
-    pub fn node_bound(&self) -> u64 {
+    pub(crate) fn node_bound(&self) -> u64 {
         self.w
             .as_ref()
             .map_or(self.base.snap.next_node, |w| w.next_node)
     }
 
     /// One past the highest edge id this transaction may see.
-    pub fn edge_bound(&self) -> u64 {
+    pub(crate) fn edge_bound(&self) -> u64 {
         self.w
             .as_ref()
             .map_or(self.base.snap.next_edge, |w| w.next_edge)
@@ -714,8 +694,14 @@ impl Txn {
         }
     }
 
+    /// The id of the newest committed transaction this one sees (transaction ids count
+    /// commits up from 1; 0 before the first).
+    pub fn snapshot_txn(&self) -> u64 {
+        self.base.snap.txn
+    }
+
     /// The snapshot this transaction reads.
-    pub fn snapshot(&self) -> Snapshot {
+    pub(crate) fn snapshot(&self) -> Snapshot {
         self.base.snap
     }
 

@@ -111,9 +111,4 @@ impl Versions {
         prune(&mut self.nodes, upto);
         prune(&mut self.edges, upto);
     }
-
-    /// Whether no version is held.
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty() && self.edges.is_empty()
-    }
 }

@@ -308,7 +308,7 @@ impl Txn {
     }
 
     /// Fails with ReadOnly unless this is a write transaction.
-    pub fn require_write(&self) -> Result<()> {
+    pub(crate) fn require_write(&self) -> Result<()> {
         self.base.shared.check()?;
         if self.w.is_none() {
             return Err(Error::ReadOnly("this is a read-only transaction".into()));
@@ -319,7 +319,7 @@ impl Txn {
     /// Applies `frame` to this transaction's records and logs it. Values read earlier in
     /// the transaction stop being valid. A failure here is corruption or I/O: it poisons
     /// the database, since the overlay may hold part of the frame's effect.
-    pub fn log(&mut self, frame: Frame<'_>) -> Result<()> {
+    pub(crate) fn log(&mut self, frame: Frame<'_>) -> Result<()> {
         self.base.clear_pins();
         let shared = Arc::clone(&self.base.shared);
         let Some(w) = self.w.as_deref_mut() else {
@@ -345,7 +345,7 @@ impl Txn {
     }
 
     /// The id of `name`, interning it (in this transaction) when new.
-    pub fn intern(&mut self, name: &str) -> Result<u32> {
+    pub(crate) fn intern(&mut self, name: &str) -> Result<u32> {
         if let Some(id) = self.string_id(name) {
             return Ok(id);
         }
@@ -357,19 +357,19 @@ impl Txn {
     }
 
     /// Hands out the next node id.
-    pub fn alloc_node_id(&mut self) -> Result<u64> {
+    pub(crate) fn alloc_node_id(&mut self) -> Result<u64> {
         let w = self.write_state()?;
         take_id(&mut w.next_node, "node")
     }
 
     /// Hands out the next edge id.
-    pub fn alloc_edge_id(&mut self) -> Result<u64> {
+    pub(crate) fn alloc_edge_id(&mut self) -> Result<u64> {
         let w = self.write_state()?;
         take_id(&mut w.next_edge, "edge")
     }
 
     fn savepoint_names_check(&self, name: &str) -> Result<()> {
-        crate::graph::check_ident(name, "savepoint name")?;
+        crate::validate::check_ident(name, "savepoint name")?;
         self.require_write()
     }
 

@@ -4,28 +4,15 @@
 
 mod reader;
 
-pub use reader::{LogScan, ScannedTxn, scan_log};
+pub use reader::{LogScan, scan_log};
 
 use crate::error::{Error, Result};
 use crate::format::Frame;
+pub use crate::format::frame::{parse_segment_name, segment_name};
 use crate::format::frame::{SEGMENT_END_LEN, SEGMENT_HEADER, SegmentHeader};
 use crate::io::{Storage, StorageFile};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// File name of segment `number`.
-pub fn segment_name(number: u64) -> String {
-    format!("wal-{number:016x}")
-}
-
-/// Parses a segment file name.
-pub fn parse_segment_name(name: &str) -> Option<u64> {
-    let hex = name.strip_prefix("wal-")?;
-    if hex.len() != 16 {
-        return None;
-    }
-    u64::from_str_radix(hex, 16).ok()
-}
 
 /// A segment still needed by recovery.
 #[derive(Debug, Clone)]

@@ -17,10 +17,6 @@ use crate::io::Storage;
 
 /// A committed transaction found in the log.
 pub struct ScannedTxn<'a> {
-    /// Transaction id.
-    pub txn: u64,
-    /// LSN just past its commit frame.
-    pub end_lsn: u64,
     /// Its effects in order, with rolled-back savepoint sections removed.
     pub frames: &'a [Frame<'a>],
 }
@@ -201,14 +197,7 @@ pub fn scan_log(
                     break;
                 }
                 Ok((txn, frame, n)) => {
-                    handle_frame(
-                        &mut scan,
-                        &mut pending,
-                        txn,
-                        frame,
-                        lsn + n as u64,
-                        &mut on_commit,
-                    )
+                    handle_frame(&mut scan, &mut pending, txn, frame, &mut on_commit)
                     .map_err(|e| match e {
                         Error::Corrupt(m) => {
                             Error::Corrupt(format!("{} offset {off}: {m}", path(seg.number)))
@@ -355,7 +344,6 @@ fn handle_frame<'a>(
     pending: &mut Option<Pending<'a>>,
     txn: u64,
     frame: Frame<'a>,
-    end_lsn: u64,
     on_commit: &mut impl FnMut(ScannedTxn<'_>) -> Result<()>,
 ) -> Result<()> {
     if let Frame::Begin { .. } = frame {
@@ -385,11 +373,7 @@ fn handle_frame<'a>(
             let p = pending
                 .take()
                 .ok_or_else(|| Error::Internal("pending vanished".into()))?;
-            on_commit(ScannedTxn {
-                txn: p.txn,
-                end_lsn,
-                frames: &p.frames,
-            })?;
+            on_commit(ScannedTxn { frames: &p.frames })?;
             scan.txns_replayed += 1;
             scan.last_txn = scan.last_txn.max(p.txn);
         }

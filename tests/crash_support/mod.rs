@@ -5,7 +5,7 @@
 
 #![allow(dead_code, reason = "not every test uses every helper")]
 
-use quiver::io::FaultStorage;
+use quiver::testing::FaultStorage;
 use quiver::{Database, Dir, Error, Options, Txn, Value, ValueRef};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -175,10 +175,9 @@ pub fn read_txn(t: &Txn) -> quiver::Result<Graph> {
         let mut c = t.edges(id, Dir::Out, None)?;
         while let Some(e) = c.next(t)? {
             assert_eq!(e.src, id, "edge {} in node {id}'s outgoing chain", e.id);
-            let rec = t.edge(e.id)?.expect("edge a cursor yields exists");
             let mut props = BTreeMap::new();
-            for (k, v) in t.blob(&rec.props)?.iter() {
-                props.insert(name(t.name_of(k)?), V(v.to_owned()));
+            for (k, v) in t.edge_props(e.id)? {
+                props.insert(name(k), V(v.to_owned()));
             }
             for (k, v) in &props {
                 let got = t.edge_prop(e.id, k)?.map(|v| V(v.to_owned()));

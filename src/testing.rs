@@ -1,0 +1,42 @@
+//! Test machinery, for this crate's tests, fuzz targets and benchmarks only (feature
+//! `testing`, which the released library does not turn on). Nothing here is part of the
+//! API: it exposes the layers below the public one so that tests can damage files byte by
+//! byte, fail the Nth write and decode what is on disk.
+
+pub use crate::io::{FaultKind, FaultStorage, RealStorage, SplitMix64, Storage, StorageFile};
+
+/// The on-disk encodings (ARCHITECTURE.md, "Files").
+pub mod format {
+    pub use crate::format::frame::SegmentHeader;
+    pub use crate::format::props::PropBlob;
+    pub use crate::format::{EdgeRec, Frame, Meta, NodeRec, Reader, Value, ValueRef};
+    /// Log frames and segment headers.
+    pub mod frame {
+        pub use crate::format::frame::{
+            SEGMENT_END_LEN, SEGMENT_HEADER, Target, parse_segment_name, segment_name,
+        };
+    }
+    /// Meta slots.
+    pub mod meta {
+        pub use crate::format::meta::{FORMAT_VERSION, META_LEN, META_SLOT_OFFSETS, MetaError};
+    }
+    /// Node and edge records.
+    pub mod record {
+        pub use crate::format::record::{
+            EDGE_SIZE, FLAG_DELETED, FLAG_EMPTY, FLAG_LIVE, MAX_48, NODE_SIZE,
+        };
+    }
+    /// Property blobs.
+    pub mod props {
+        pub use crate::format::props::BLOB_HEADER;
+    }
+}
+
+use crate::{Database, Options, Result};
+use std::sync::Arc;
+
+/// Opens the database in `fs`, as [`Database::open`] does for a path (tests pass a
+/// [`FaultStorage`]).
+pub fn open_storage(fs: Arc<dyn Storage>, opts: &Options) -> Result<Database> {
+    Database::open_storage(fs, opts)
+}
