@@ -5,9 +5,9 @@ use crate::format::Meta;
 use crate::graph::{CheckReport, check};
 use crate::io::{RealStorage, Storage};
 use crate::options::Options;
+use crate::recovery::RecoveryStats;
 use crate::recovery::recover;
 use crate::store::{HEAP_HEADER, Opened, Store};
-use crate::recovery::RecoveryStats;
 use crate::txn::{Shared, Snapshot, Txn, Versions, Writer};
 use crate::wal::Wal;
 use std::path::Path;
@@ -57,6 +57,7 @@ impl Database {
     /// Opens (or with `opts.create`, creates) the database directory at `path`, running
     /// recovery.
     pub fn open(path: impl AsRef<Path>, opts: &Options) -> Result<Database> {
+        opts.validate()?;
         let fs = RealStorage::open(path.as_ref(), opts.create && !opts.read_only)?;
         Database::open_storage(Arc::new(fs), opts)
     }

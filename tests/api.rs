@@ -1440,3 +1440,46 @@ fn dir_contents(p: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     v.sort();
     v
 }
+
+#[test]
+fn options_are_validated_before_anything_is_created() {
+    let s = Scratch::new("api-options");
+    let dir = s.db("db");
+    for (opts, what) in [
+        (
+            quiver::Options {
+                segment_bytes: 0,
+                ..quiver::Options::default()
+            },
+            "segment_bytes",
+        ),
+        (
+            quiver::Options {
+                segment_bytes: quiver::MIN_SEGMENT_BYTES - 1,
+                ..quiver::Options::default()
+            },
+            "segment_bytes",
+        ),
+        (
+            quiver::Options {
+                checkpoint_bytes: 0,
+                ..quiver::Options::default()
+            },
+            "checkpoint_bytes",
+        ),
+    ] {
+        match quiver::Database::open(&dir, &opts) {
+            Err(quiver::Error::InvalidArgument(m)) => assert!(m.contains(what), "{m}"),
+            other => panic!("{what}: {:?}", other.map(|_| "opened")),
+        }
+        assert!(
+            !dir.exists(),
+            "{what}: a rejected open created the directory"
+        );
+    }
+    let ok = quiver::Options {
+        segment_bytes: quiver::MIN_SEGMENT_BYTES,
+        ..quiver::Options::default()
+    };
+    quiver::Database::open(&dir, &ok).unwrap().close().unwrap();
+}

@@ -1174,7 +1174,7 @@ fn run(data: &[u8]) {
             SyncMode::Off
         },
         busy_timeout: Duration::ZERO,
-        segment_bytes: [512, 2048, 8192, 1 << 16][usize::from(cfg >> 1) & 3],
+        segment_bytes: [4096, 6144, 8192, 1 << 16][usize::from(cfg >> 1) & 3],
         checkpoint_bytes: [1024, 4096, 32 << 10, 1 << 20][usize::from(cfg >> 3) & 3],
     };
     let root = scratch_root();
