@@ -6,11 +6,10 @@
 use crate::error::{Error, Result};
 use crate::format::frame::Frame;
 use crate::format::props::PropBlob;
-use crate::format::record::{EDGE_SIZE, NODE_SIZE};
-use crate::format::{EdgeRec, Meta, NodeRec, ValueRef};
-use crate::io::{Mapping, Storage};
+use crate::format::{Meta, ValueRef};
+use crate::io::Storage;
 use crate::options::Options;
-use crate::store::{Edge, IdMap, Node, Props, RecordStore, Store, StringTable, apply_frame};
+use crate::store::{Edge, IdMap, Maps, Node, Props, RecordStore, Store, StringTable, apply_frame};
 use crate::wal::{self, Wal, scan_log, segment_name};
 
 use std::sync::Arc;
@@ -63,7 +62,7 @@ pub struct Recovered {
 
 struct Replay<'a> {
     store: &'a Store,
-    maps: [Arc<Mapping>; 3],
+    maps: Maps,
     /// Ids below these were committed before the checkpoint, so their slots hold records.
     checkpointed: (u64, u64),
     nodes: IdMap<Node>,
@@ -76,21 +75,14 @@ impl RecordStore for Replay<'_> {
         if let Some(n) = self.nodes.get(&id) {
             return Ok(Some(n.clone()));
         }
-        let f = &self.store.nodes;
-        let off = id * NODE_SIZE as u64;
-        match f
-            .read(&self.maps[0], off, NODE_SIZE)
-            .map(|b| NodeRec::decode(b, id))
-        {
-            None | Some(Ok(NodeRec { flags: 0, .. })) if id < self.checkpointed.0 => {
-                Err(empty_slot(f, off, "node", id))
-            }
-            None | Some(Ok(NodeRec { flags: 0, .. })) => Ok(None),
-            Some(Ok(r)) => Ok(Some(Node::from_disk(&r))),
-            Some(Err(e)) => Err(Error::Corrupt(format!(
-                "{}: node {id}: {e}",
-                f.path().display()
-            ))),
+        match self.store.read_node(&self.maps, id)? {
+            Some(r) => Ok(Some(Node::from_disk(&r))),
+            None if id < self.checkpointed.0 => Err(self.store.missing_record(
+                "node",
+                id,
+                "the slot of a checkpointed record is empty or missing",
+            )),
+            None => Ok(None),
         }
     }
 
@@ -98,21 +90,14 @@ impl RecordStore for Replay<'_> {
         if let Some(e) = self.edges.get(&id) {
             return Ok(Some(e.clone()));
         }
-        let f = &self.store.edges;
-        let off = id * EDGE_SIZE as u64;
-        match f
-            .read(&self.maps[1], off, EDGE_SIZE)
-            .map(|b| EdgeRec::decode(b, id))
-        {
-            None | Some(Ok(EdgeRec { flags: 0, .. })) if id < self.checkpointed.1 => {
-                Err(empty_slot(f, off, "edge", id))
-            }
-            None | Some(Ok(EdgeRec { flags: 0, .. })) => Ok(None),
-            Some(Ok(r)) => Ok(Some(Edge::from_disk(&r))),
-            Some(Err(e)) => Err(Error::Corrupt(format!(
-                "{}: edge {id}: {e}",
-                f.path().display()
-            ))),
+        match self.store.read_edge(&self.maps, id)? {
+            Some(r) => Ok(Some(Edge::from_disk(&r))),
+            None if id < self.checkpointed.1 => Err(self.store.missing_record(
+                "edge",
+                id,
+                "the slot of a checkpointed record is empty or missing",
+            )),
+            None => Ok(None),
         }
     }
 
@@ -125,32 +110,16 @@ impl RecordStore for Replay<'_> {
     }
 
     fn with_prop(&self, props: &Props, key: u32, value: Option<ValueRef<'_>>) -> Result<Props> {
-        let heap = &self.store.heap;
         let bytes = match props {
             Props::None => PropBlob::EMPTY.with(key, value),
             Props::Mem(b) => PropBlob::parse(b)
                 .map_err(|e| Error::Internal(e.to_string()))?
                 .0
                 .with(key, value),
-            Props::Heap(off) => {
-                let bad = |why: String| {
-                    Error::Corrupt(format!(
-                        "{} offset {off}: property blob: {why}",
-                        heap.path().display()
-                    ))
-                };
-                let header = heap
-                    .read(&self.maps[2], *off, 8)
-                    .ok_or_else(|| bad("past the end".into()))?;
-                let n = PropBlob::total_len(header).map_err(|e| bad(e.to_string()))?;
-                let b = heap
-                    .read(&self.maps[2], *off, n)
-                    .ok_or_else(|| bad("past the end".into()))?;
-                PropBlob::parse(b)
-                    .map_err(|e| bad(e.to_string()))?
-                    .0
-                    .with(key, value)
-            }
+            Props::Heap(off) => self
+                .store
+                .read_blob(&self.maps.heap, *off)?
+                .with(key, value),
         };
         Ok(Props::Mem(Arc::from(bytes)))
     }
@@ -158,13 +127,6 @@ impl RecordStore for Replay<'_> {
     fn intern(&mut self, id: u32, name: &str) -> Result<()> {
         self.strings.assign(id, name)
     }
-}
-
-fn empty_slot(f: &crate::store::DataFile, off: u64, what: &str, id: u64) -> Error {
-    Error::Corrupt(format!(
-        "{} offset {off}: {what} {id}: the slot of a checkpointed record is empty or missing",
-        f.path().display()
-    ))
 }
 
 /// Replays the log of the database in `fs` from `meta`'s checkpoint.
@@ -177,14 +139,9 @@ pub fn recover(
 ) -> Result<Recovered> {
     let started = Instant::now();
     let mut stats = RecoveryStats::default();
-    let maps = [
-        store.nodes.current(),
-        store.edges.current(),
-        store.heap.current(),
-    ];
     let mut rp = Replay {
         store,
-        maps,
+        maps: store.maps(),
         checkpointed: (meta.next_node, meta.next_edge),
         nodes: IdMap::default(),
         edges: IdMap::default(),

@@ -14,10 +14,10 @@ mod splitmix;
 
 #[cfg(any(test, feature = "testing"))]
 pub use fault::{FaultKind, FaultStorage};
-#[cfg(any(test, feature = "testing"))]
-pub use splitmix::SplitMix64;
 pub use map::Mapping;
 pub use real::RealStorage;
+#[cfg(any(test, feature = "testing"))]
+pub use splitmix::SplitMix64;
 
 use crate::error::Result;
 use std::path::Path;

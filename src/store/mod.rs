@@ -6,12 +6,14 @@
 pub mod apply;
 mod datafile;
 mod idmap;
+mod read;
 mod records;
 mod strings;
 
 pub use apply::{RecordStore, apply_frame};
 pub use datafile::DataFile;
 pub use idmap::{IdMap, NameMap};
+pub use read::Maps;
 pub use records::{Edge, Node, Props};
 pub use strings::StringTable;
 

@@ -1,7 +1,8 @@
 //! The write transaction: its private overlay of records, the undo log that savepoints
 //! use, the buffer of log frames (spilled to the log when large), commit and rollback.
 
-use super::{Base, Shared, Snapshot, Txn, Writer, checkpoint, lock};
+use super::shared::lock;
+use super::{Shared, Snapshot, SnapshotReader, Txn, Writer, checkpoint};
 use crate::error::{Error, Result};
 use crate::format::props::PropBlob;
 use crate::format::{Frame, ValueRef};
@@ -229,7 +230,7 @@ impl WriteState {
 
 /// `apply_frame`'s view of a write transaction: its overlay over its snapshot.
 struct Apply<'a> {
-    base: &'a Base,
+    reader: &'a SnapshotReader,
     w: &'a mut WriteState,
 }
 
@@ -237,14 +238,14 @@ impl RecordStore for Apply<'_> {
     fn node(&self, id: u64) -> Result<Option<Node>> {
         match self.w.nodes.get(&id) {
             Some(n) => Ok(Some(n.clone())),
-            None => self.base.node(id),
+            None => self.reader.node(id),
         }
     }
 
     fn edge(&self, id: u64) -> Result<Option<Edge>> {
         match self.w.edges.get(&id) {
             Some(e) => Ok(Some(e.clone())),
-            None => self.base.edge(id),
+            None => self.reader.edge(id),
         }
     }
 
@@ -268,7 +269,7 @@ impl RecordStore for Apply<'_> {
                 .map_err(|e| Error::Internal(e.to_string()))?
                 .0
                 .with(key, value),
-            other => self.base.blob(other)?.with(key, value),
+            other => self.reader.blob(other)?.with(key, value),
         };
         Ok(Props::Mem(Arc::from(bytes)))
     }
@@ -309,7 +310,7 @@ impl Txn {
 
     /// Fails with ReadOnly unless this is a write transaction.
     pub(crate) fn require_write(&self) -> Result<()> {
-        self.base.shared.check()?;
+        self.reader.shared.check()?;
         if self.w.is_none() {
             return Err(Error::ReadOnly("this is a read-only transaction".into()));
         }
@@ -320,8 +321,8 @@ impl Txn {
     /// the transaction stop being valid. A failure here is corruption or I/O: it poisons
     /// the database, since the overlay may hold part of the frame's effect.
     pub(crate) fn log(&mut self, frame: Frame<'_>) -> Result<()> {
-        self.base.clear_pins();
-        let shared = Arc::clone(&self.base.shared);
+        self.reader.clear_pins();
+        let shared = Arc::clone(&self.reader.shared);
         let Some(w) = self.w.as_deref_mut() else {
             return Err(Error::ReadOnly("this is a read-only transaction".into()));
         };
@@ -329,7 +330,7 @@ impl Txn {
             let d = apply_frame(
                 &frame,
                 &mut Apply {
-                    base: &self.base,
+                    reader: &self.reader,
                     w: &mut *w,
                 },
             )?;
@@ -376,7 +377,7 @@ impl Txn {
     /// Starts savepoint `name` (names may repeat; the newest is meant).
     pub fn savepoint(&mut self, name: &str) -> Result<()> {
         self.savepoint_names_check(name)?;
-        let shared = Arc::clone(&self.base.shared);
+        let shared = Arc::clone(&self.reader.shared);
         let w = self.write_state()?;
         let seq = w.next_seq;
         w.next_seq += 1;
@@ -412,8 +413,8 @@ impl Txn {
     /// Undoes everything after savepoint `name`, which stays.
     pub fn rollback_to(&mut self, name: &str) -> Result<()> {
         let i = self.find_savepoint(name)?;
-        self.base.clear_pins();
-        let shared = Arc::clone(&self.base.shared);
+        self.reader.clear_pins();
+        let shared = Arc::clone(&self.reader.shared);
         let Some(w) = self.w.as_deref_mut() else {
             return Ok(());
         };

@@ -8,8 +8,8 @@ pub use reader::{LogScan, scan_log};
 
 use crate::error::{Error, Result};
 use crate::format::Frame;
-pub use crate::format::frame::{parse_segment_name, segment_name};
 use crate::format::frame::{SEGMENT_END_LEN, SEGMENT_HEADER, SegmentHeader};
+pub use crate::format::frame::{parse_segment_name, segment_name};
 use crate::io::{Storage, StorageFile};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -197,13 +197,14 @@ pub fn scan_log(
                     break;
                 }
                 Ok((txn, frame, n)) => {
-                    handle_frame(&mut scan, &mut pending, txn, frame, &mut on_commit)
-                    .map_err(|e| match e {
-                        Error::Corrupt(m) => {
-                            Error::Corrupt(format!("{} offset {off}: {m}", path(seg.number)))
-                        }
-                        e => e,
-                    })?;
+                    handle_frame(&mut scan, &mut pending, txn, frame, &mut on_commit).map_err(
+                        |e| match e {
+                            Error::Corrupt(m) => {
+                                Error::Corrupt(format!("{} offset {off}: {m}", path(seg.number)))
+                            }
+                            e => e,
+                        },
+                    )?;
                     off += n;
                     lsn += n as u64;
                     if matches!(frame, Frame::Commit { .. } | Frame::Abort)

@@ -1,0 +1,128 @@
+//! Reading and verifying what the data files hold: one routine per kind of thing (node
+//! record, edge record, property blob), used by snapshot reads and by recovery alike.
+//! Each returns the decoded thing or a `Corrupt` error naming the file and offset; what a
+//! missing or empty slot means is the caller's to say (recovery: "not created yet" above
+//! the checkpoint's ids; a snapshot: always corruption).
+
+use super::{DataFile, Store};
+use crate::error::{Error, Result};
+use crate::format::props::PropBlob;
+use crate::format::record::{EDGE_SIZE, FLAG_EMPTY, NODE_SIZE};
+use crate::format::{DecodeError, EdgeRec, NodeRec};
+use crate::io::Mapping;
+use std::sync::Arc;
+
+/// The mappings one reader reads the data files through, taken together when it starts.
+/// A mapping covers more than its file, and old mappings stay valid until the database
+/// closes, so bytes read through them never move.
+#[derive(Clone)]
+pub struct Maps {
+    /// Of `nodes`.
+    pub nodes: Arc<Mapping>,
+    /// Of `edges`.
+    pub edges: Arc<Mapping>,
+    /// Of `props`.
+    pub heap: Arc<Mapping>,
+}
+
+impl Store {
+    /// The newest mapping of each data file.
+    pub fn maps(&self) -> Maps {
+        Maps {
+            nodes: self.nodes.current(),
+            edges: self.edges.current(),
+            heap: self.heap.current(),
+        }
+    }
+
+    /// Node record `id` through `maps`: None when its slot is empty (never committed) or
+    /// past the end of the file.
+    pub fn read_node(&self, maps: &Maps, id: u64) -> Result<Option<NodeRec>> {
+        read_record(
+            &self.nodes,
+            &maps.nodes,
+            "node",
+            id,
+            NODE_SIZE,
+            NodeRec::decode,
+            |r| r.flags,
+        )
+    }
+
+    /// Edge record `id` through `maps`: None when its slot is empty or past the end.
+    pub fn read_edge(&self, maps: &Maps, id: u64) -> Result<Option<EdgeRec>> {
+        read_record(
+            &self.edges,
+            &maps.edges,
+            "edge",
+            id,
+            EDGE_SIZE,
+            EdgeRec::decode,
+            |r| r.flags,
+        )
+    }
+
+    /// The property blob at heap offset `off`, read through `map` and verified.
+    pub fn read_blob<'m>(&self, map: &'m Mapping, off: u64) -> Result<PropBlob<'m>> {
+        let heap = &self.heap;
+        let bad = |why: &str| {
+            Error::Corrupt(format!(
+                "{} offset {off}: property blob: {why}",
+                heap.path().display()
+            ))
+        };
+        let header = heap
+            .read(map, off, 8)
+            .ok_or_else(|| bad("offset past the end of the heap"))?;
+        let n = PropBlob::total_len(header).map_err(|e| bad(&e.to_string()))?;
+        let bytes = heap
+            .read(map, off, n)
+            .ok_or_else(|| bad(&format!("blob of {n} bytes runs past the end")))?;
+        PropBlob::parse(bytes)
+            .map(|(b, _)| b)
+            .map_err(|e| bad(&e.to_string()))
+    }
+
+    /// A `Corrupt` error for the empty or missing slot of record `id` that must exist.
+    pub fn missing_record(&self, what: &str, id: u64, why: &str) -> Error {
+        let (file, size) = match what {
+            "node" => (&self.nodes, NODE_SIZE),
+            _ => (&self.edges, EDGE_SIZE),
+        };
+        Error::Corrupt(format!(
+            "{} offset {}: {what} {id}: {why} (the file has {} bytes)",
+            file.path().display(),
+            id * size as u64,
+            file.len()
+        ))
+    }
+}
+
+/// Reads and decodes slot `id` of `file` through `map`, or through the file's newest
+/// mapping when the file has grown past `map`.
+fn read_record<R>(
+    file: &DataFile,
+    map: &Mapping,
+    what: &str,
+    id: u64,
+    size: usize,
+    decode: fn(&[u8], u64) -> std::result::Result<R, DecodeError>,
+    flags: fn(&R) -> u32,
+) -> Result<Option<R>> {
+    let off = id * size as u64;
+    let decoded = match file.read(map, off, size) {
+        Some(b) => decode(b, id),
+        None => match file.read(&file.current(), off, size) {
+            Some(b) => decode(b, id),
+            None => return Ok(None),
+        },
+    };
+    match decoded {
+        Ok(r) if flags(&r) == FLAG_EMPTY => Ok(None),
+        Ok(r) => Ok(Some(r)),
+        Err(e) => Err(Error::Corrupt(format!(
+            "{} offset {off}: {what} {id}: {e}",
+            file.path().display()
+        ))),
+    }
+}

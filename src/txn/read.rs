@@ -1,0 +1,162 @@
+//! The read side of every transaction: a snapshot and how it finds a record (the version
+//! map, then the data file through the mappings taken when the transaction began), and the
+//! borrowed bytes it hands out.
+//!
+//! Returned strings and bytes borrow from allocations this reader keeps alive ("pins"):
+//! a property blob in memory, a newer mapping of the heap, an interned name. The three
+//! `unsafe` blocks below extend a borrow from a pinned `Arc` to the reader's own borrow.
+//! That is sound because an `Arc`'s contents never move, and the pins are only emptied by
+//! `clear_pins` (which takes `&mut self`, so no borrow of the reader is alive then) or when
+//! the reader is dropped; names are never removed before the drop.
+
+use super::Snapshot;
+use super::shared::{Shared, read};
+use crate::error::{Error, Result};
+use crate::format::props::PropBlob;
+use crate::io::Mapping;
+use crate::store::{Edge, Maps, Node, Props};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::sync::Arc;
+
+/// A pinned allocation whose bytes a transaction has handed out.
+enum Pin {
+    Blob(Arc<[u8]>),
+    Map(#[expect(dead_code, reason = "held only to keep the mapping alive")] Arc<Mapping>),
+}
+
+/// The read side of every transaction.
+pub struct SnapshotReader {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) snap: Snapshot,
+    maps: Maps,
+    /// Allocations whose bytes were returned; kept until the next write or the end.
+    pins: RefCell<Vec<Pin>>,
+    /// Names whose pointers were returned; kept until the end.
+    names: RefCell<HashMap<u32, Arc<CStr>>>,
+}
+
+impl SnapshotReader {
+    pub(super) fn new(shared: Arc<Shared>, snap: Snapshot) -> SnapshotReader {
+        let maps = shared.store.maps();
+        SnapshotReader {
+            shared,
+            snap,
+            maps,
+            pins: RefCell::new(Vec::new()),
+            names: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Node `id` as committed in this snapshot.
+    pub(crate) fn node(&self, id: u64) -> Result<Option<Node>> {
+        if id == 0 || id >= self.snap.next_node {
+            return Ok(None);
+        }
+        if let Some(n) = read(&self.shared.versions).node(id, self.snap.txn) {
+            return Ok(Some(n));
+        }
+        match self.shared.store.read_node(&self.maps, id)? {
+            Some(r) => Ok(Some(Node::from_disk(&r))),
+            None => Err(self.missing("node", id)),
+        }
+    }
+
+    /// Edge `id` as committed in this snapshot.
+    pub(crate) fn edge(&self, id: u64) -> Result<Option<Edge>> {
+        if id == 0 || id >= self.snap.next_edge {
+            return Ok(None);
+        }
+        if let Some(e) = read(&self.shared.versions).edge(id, self.snap.txn) {
+            return Ok(Some(e));
+        }
+        match self.shared.store.read_edge(&self.maps, id)? {
+            Some(r) => Ok(Some(Edge::from_disk(&r))),
+            None => Err(self.missing("edge", id)),
+        }
+    }
+
+    /// Every id below the snapshot's bound was committed (rolled-back ids are handed out
+    /// again before any commit), and a committed record is in the version map until a
+    /// checkpoint has written it; so an empty or missing slot in the file is corruption.
+    fn missing(&self, what: &str, id: u64) -> Error {
+        self.shared.store.missing_record(
+            what,
+            id,
+            "the slot of a committed record is empty or missing",
+        )
+    }
+
+    /// The property blob `props` names, borrowed for as long as this transaction is not
+    /// written to.
+    pub(crate) fn blob<'t>(&'t self, props: &Props) -> Result<PropBlob<'t>> {
+        match props {
+            Props::None => Ok(PropBlob::EMPTY),
+            Props::Mem(b) => PropBlob::parse(self.pin_blob(b))
+                .map(|(b, _)| b)
+                .map_err(|e| Error::Internal(format!("in-memory property blob: {e}"))),
+            Props::Heap(off) => {
+                let heap = &self.shared.store.heap;
+                // A checkpoint since this transaction began may have grown the heap past
+                // its mapping.
+                let map: &'t Mapping = if self.maps.heap.len() as u64 >= heap.len() {
+                    &self.maps.heap
+                } else {
+                    self.pin_map(heap.current())
+                };
+                self.shared.store.read_blob(map, *off)
+            }
+        }
+    }
+
+    /// Keeps `map` alive until the transaction ends and borrows it.
+    fn pin_map(&self, map: Arc<Mapping>) -> &Mapping {
+        let ptr: *const Mapping = Arc::as_ptr(&map);
+        self.pins.borrow_mut().push(Pin::Map(map));
+        // SAFETY: `map` is pinned (module documentation).
+        unsafe { &*ptr }
+    }
+
+    /// Keeps `blob` alive until the next write or the end of the transaction and borrows
+    /// its bytes.
+    fn pin_blob<'t>(&'t self, blob: &Arc<[u8]>) -> &'t [u8] {
+        let ptr: *const [u8] = Arc::as_ptr(blob);
+        let mut pins = self.pins.borrow_mut();
+        // Repeated reads of the same blob pin it once.
+        if !matches!(pins.last(), Some(Pin::Blob(b)) if Arc::ptr_eq(b, blob)) {
+            pins.push(Pin::Blob(Arc::clone(blob)));
+        }
+        // SAFETY: `blob` is pinned (module documentation).
+        unsafe { &*ptr }
+    }
+
+    /// Forgets returned values (a write makes them invalid, as the C API documents).
+    pub(crate) fn clear_pins(&mut self) {
+        self.pins.get_mut().clear();
+    }
+
+    /// The name of string `id`, valid until the transaction ends.
+    pub(crate) fn name_of<'t>(&'t self, id: u32, pending: Option<&Arc<CStr>>) -> Result<&'t CStr> {
+        let mut names = self.names.borrow_mut();
+        let arc = match names.get(&id) {
+            Some(a) => Arc::clone(a),
+            None => {
+                let a = match pending {
+                    Some(p) => Arc::clone(p),
+                    None => read(&self.shared.strings)
+                        .name(id)
+                        .cloned()
+                        .ok_or_else(|| {
+                            Error::Corrupt(format!("string id {id} is not in the string table"))
+                        })?,
+                };
+                names.insert(id, Arc::clone(&a));
+                a
+            }
+        };
+        let ptr: *const CStr = Arc::as_ptr(&arc);
+        // SAFETY: `names` holds this Arc until the reader is dropped (module documentation).
+        Ok(unsafe { &*ptr })
+    }
+}

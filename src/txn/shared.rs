@@ -1,0 +1,311 @@
+//! The state of an open database that every thread shares: the data files, the version
+//! map and string table, the commit state (latest, visible and pending snapshots, the
+//! reader registry), the writer lock (the [`Writer`] value itself, moved into the write
+//! transaction and back), poisoning, and the checkpoint and shutdown entry points.
+
+use super::{Snapshot, Versions, checkpoint, group};
+use crate::error::{Error, Result};
+use crate::format::meta::Meta;
+use crate::io::Storage;
+use crate::options::Options;
+use crate::recovery::RecoveryStats;
+use crate::store::{Store, StringTable};
+use crate::wal::Wal;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::time::Instant;
+
+/// The single writer's private state: only the holder of the writer lock touches it.
+pub struct Writer {
+    /// The log.
+    pub wal: Wal,
+    /// The newest checkpoint, as written in the meta file.
+    pub meta: Meta,
+    /// The id the next write transaction gets.
+    pub next_txn: u64,
+    /// When the log was last fsynced (sync mode NORMAL).
+    pub last_sync: Instant,
+}
+
+pub(crate) struct CommitState {
+    /// The newest commit appended to the log: what the next write transaction builds on.
+    pub latest: Snapshot,
+    /// The newest commit known durable (sync mode FULL; otherwise the same as `latest`):
+    /// what a new reader sees, so no reader sees a commit a crash could take back.
+    pub visible: Snapshot,
+    /// Commits appended but not yet known durable, oldest first (sync mode FULL).
+    pub pending: VecDeque<Snapshot>,
+    /// Snapshot id -> number of open readers on it.
+    pub readers: BTreeMap<u64, usize>,
+    /// Commits since the last checkpoint, oldest first (the latest is last).
+    pub history: VecDeque<Snapshot>,
+    /// Transactions open now (of both kinds).
+    pub open_txns: usize,
+}
+
+/// Counters that `stats` reads without taking the writer lock.
+#[derive(Default)]
+pub(crate) struct LogCounters {
+    pub wal_bytes: AtomicU64,
+    pub checkpoint_lsn: AtomicU64,
+}
+
+/// Everything an open database shares between threads.
+pub struct Shared {
+    pub(crate) fs: Arc<dyn Storage>,
+    pub(crate) store: Store,
+    pub(crate) versions: RwLock<Versions>,
+    pub(crate) strings: RwLock<StringTable>,
+    pub(crate) state: Mutex<CommitState>,
+    writer: Mutex<Option<Writer>>,
+    writer_cv: Condvar,
+    poison: Mutex<Option<String>>,
+    poisoned: AtomicBool,
+    pub(crate) opts: Options,
+    pub(crate) recovery: RecoveryStats,
+    pub(crate) log: LogCounters,
+    pub(crate) group: group::GroupSync,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(crate) fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    /// Assembles an opened database (called by `Database::open` after recovery).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site that hands over every part"
+    )]
+    pub(crate) fn new(
+        fs: Arc<dyn Storage>,
+        store: Store,
+        versions: Versions,
+        strings: StringTable,
+        latest: Snapshot,
+        writer: Option<Writer>,
+        opts: Options,
+        recovery: RecoveryStats,
+    ) -> Shared {
+        let log = LogCounters::default();
+        let synced = writer.as_ref().map_or_else(
+            || Arc::new(AtomicU64::new(latest.end_lsn)),
+            |w| w.wal.synced_counter(),
+        );
+        if let Some(w) = &writer {
+            log.wal_bytes.store(w.wal.disk_bytes(), Ordering::Relaxed);
+            log.checkpoint_lsn
+                .store(w.meta.checkpoint_lsn, Ordering::Relaxed);
+        }
+        Shared {
+            fs,
+            store,
+            versions: RwLock::new(versions),
+            strings: RwLock::new(strings),
+            state: Mutex::new(CommitState {
+                latest,
+                visible: latest,
+                pending: VecDeque::new(),
+                readers: BTreeMap::new(),
+                history: VecDeque::from([latest]),
+                open_txns: 0,
+            }),
+            writer: Mutex::new(writer),
+            writer_cv: Condvar::new(),
+            poison: Mutex::new(None),
+            poisoned: AtomicBool::new(false),
+            opts,
+            recovery,
+            log,
+            group: group::GroupSync::new(synced),
+        }
+    }
+
+    /// Makes every commit whose frames end at or before `lsn` visible to new readers
+    /// (the log is durable up to `lsn`).
+    pub(crate) fn make_visible(&self, lsn: u64) {
+        let mut st = lock(&self.state);
+        while let Some(s) = st.pending.front().copied() {
+            if s.end_lsn > lsn {
+                break;
+            }
+            st.visible = s;
+            st.pending.pop_front();
+        }
+    }
+
+    /// Fsyncs the log (with the writer lock held) and makes what it covers visible.
+    pub(crate) fn sync_log(&self, w: &mut Writer) -> Result<()> {
+        // After a failed fsync, a later one proves nothing about the pages the failure
+        // lost: never let it make commits durable or visible.
+        self.check()?;
+        w.wal.sync()?;
+        self.make_visible(w.wal.end_lsn());
+        Ok(())
+    }
+
+    /// Err(Poisoned) once a write or fsync has failed.
+    pub fn check(&self) -> Result<()> {
+        if self.poisoned.load(Ordering::Acquire) {
+            let why = lock(&self.poison).clone().unwrap_or_default();
+            return Err(Error::Poisoned(format!(
+                "{}: an earlier failure ({why}) poisoned this handle; close and reopen the database",
+                self.fs.root().display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Marks the database unusable until reopened.
+    pub fn poison(&self, why: &str) {
+        let mut p = lock(&self.poison);
+        if p.is_none() {
+            *p = Some(why.to_string());
+        }
+        self.poisoned.store(true, Ordering::Release);
+    }
+
+    /// Poisons the database when `r` is an I/O error; passes `r` on.
+    pub(crate) fn poison_on_io<T>(&self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r {
+            if e.is_io() || matches!(e, Error::Corrupt(_) | Error::Internal(_)) {
+                self.poison(&e.to_string());
+            }
+        }
+        r
+    }
+
+    /// Takes the writer lock, waiting up to the busy timeout.
+    pub(crate) fn take_writer(&self) -> Result<Writer> {
+        let deadline = Instant::now() + self.opts.busy_timeout;
+        let mut slot = lock(&self.writer);
+        loop {
+            if let Some(w) = slot.take() {
+                return Ok(w);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::Busy(format!(
+                    "{}: another write transaction or checkpoint held the writer lock for {} ms",
+                    self.fs.root().display(),
+                    self.opts.busy_timeout.as_millis()
+                )));
+            }
+            slot = self
+                .writer_cv
+                .wait_timeout(slot, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// Whether a write transaction holds the writer lock now.
+    pub(crate) fn writer_busy(&self) -> bool {
+        lock(&self.writer).is_none()
+    }
+
+    /// Returns the writer lock.
+    pub(crate) fn put_writer(&self, w: Writer) {
+        *lock(&self.writer) = Some(w);
+        self.writer_cv.notify_one();
+    }
+
+    /// Registers a reader on the latest snapshot.
+    pub(super) fn begin_read(&self) -> Snapshot {
+        let mut st = lock(&self.state);
+        let s = st.visible;
+        *st.readers.entry(s.txn).or_insert(0) += 1;
+        st.open_txns += 1;
+        s
+    }
+
+    pub(super) fn end_txn(&self, reader_snap: Option<u64>) {
+        let mut st = lock(&self.state);
+        if let Some(s) = reader_snap {
+            if let Some(n) = st.readers.get_mut(&s) {
+                *n -= 1;
+                if *n == 0 {
+                    st.readers.remove(&s);
+                }
+            }
+        }
+        st.open_txns -= 1;
+    }
+
+    /// Transactions open now.
+    pub fn open_txns(&self) -> usize {
+        lock(&self.state).open_txns
+    }
+
+    /// The newest snapshot a reader would see now (the newest durable commit in sync mode
+    /// FULL).
+    pub fn visible(&self) -> Snapshot {
+        lock(&self.state).visible
+    }
+
+    /// Read transactions open now.
+    pub fn readers(&self) -> u64 {
+        lock(&self.state).readers.values().map(|&n| n as u64).sum()
+    }
+
+    /// Log bytes on disk.
+    pub fn wal_bytes(&self) -> u64 {
+        self.log.wal_bytes.load(Ordering::Relaxed)
+    }
+
+    /// LSN the last checkpoint covers.
+    pub fn checkpoint_lsn(&self) -> u64 {
+        self.log.checkpoint_lsn.load(Ordering::Relaxed)
+    }
+
+    /// Runs a checkpoint as far as open readers allow (takes the writer lock).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.check()?;
+        if self.opts.read_only {
+            return Err(Error::ReadOnly(format!(
+                "{}: opened read-only",
+                self.fs.root().display()
+            )));
+        }
+        let mut w = self.take_writer()?;
+        // An explicit checkpoint also makes every commit durable (sync modes NORMAL, OFF),
+        // even when readers leave nothing to checkpoint.
+        let r = self
+            .sync_log(&mut w)
+            .and_then(|_| checkpoint::run(self, &mut w));
+        let r = self.poison_on_io(r);
+        self.put_writer(w);
+        r
+    }
+
+    /// Final checkpoint and log sync at close (no transaction may be open).
+    pub fn shutdown(&self) -> Result<()> {
+        if self.opts.read_only || self.check().is_err() {
+            return Ok(());
+        }
+        let mut w = self.take_writer()?;
+        let r = checkpoint::run(self, &mut w).and_then(|_| {
+            self.sync_log(&mut w)?;
+            if w.meta.checkpoint_lsn == w.wal.end_lsn() {
+                // Everything is checkpointed: both meta slots name this state, so the
+                // whole log can go.
+                let again = Meta {
+                    generation: w.meta.generation + 1,
+                    ..w.meta
+                };
+                self.store.write_meta(&again)?;
+                w.meta = again;
+                w.wal.restart_at_end()?;
+            }
+            Ok(())
+        });
+        let r = self.poison_on_io(r);
+        self.put_writer(w);
+        r
+    }
+}
