@@ -4,6 +4,8 @@
 
 pub mod check;
 mod cursor;
+mod digest;
+mod sha256;
 
 pub use check::CheckReport;
 pub use cursor::{Dir, EdgeCursor, EdgeInfo, NodeCursor, PropCursor};
