@@ -42,8 +42,8 @@ fn small_opts() -> Options {
 
 fn open_fault(dir: &Path, opts: &Options) -> (FaultStorage, Database) {
     let fs = FaultStorage::open(dir).expect("fault storage");
-    let db =
-        quiver::testing::open_storage(Arc::new(fs.clone()), opts).expect("open through fault storage");
+    let db = quiver::testing::open_storage(Arc::new(fs.clone()), opts)
+        .expect("open through fault storage");
     (fs, db)
 }
 

@@ -26,8 +26,8 @@
 #[path = "crash_support/mod.rs"]
 mod support;
 
-use quiver::testing::{FaultStorage, Storage as _};
 use quiver::Options;
+use quiver::testing::{FaultStorage, Storage as _};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
