@@ -1,10 +1,11 @@
 //! Opening, closing, checkpointing, checking and inspecting a database; status names,
 //! error messages and the version.
 
-use super::guard::{
-    QV_BUFFER_TOO_SMALL, QV_CORRUPT, QV_NULL_ARGUMENT, QV_OK, clear, ffi_guard, invalid, null, out,
-    status_name, with_last_error,
+use super::codes::{
+    QV_BUFFER_TOO_SMALL, QV_CORRUPT, QV_NULL_ARGUMENT, QV_OK, QV_OPEN_CREATE, QV_OPEN_READ_ONLY,
+    QV_SYNC_FULL, QV_SYNC_NORMAL, QV_SYNC_OFF,
 };
+use super::guard::{clear, ffi_guard, invalid, null, out, status_name, with_last_error};
 use super::handle::{db_from_raw, db_into_raw, db_ref, qv_db};
 use super::types::{qv_check_report, qv_db_stats, qv_options, qv_recovery_stats, qv_status};
 use crate::options::{Options, SyncMode};
@@ -12,9 +13,6 @@ use crate::{Database, Error};
 use std::ffi::{CStr, c_char};
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
-
-const QV_OPEN_CREATE: u32 = 1;
-const QV_OPEN_READ_ONLY: u32 = 2;
 
 /// Fills `opts` with the defaults: struct_size = sizeof(qv_options), flags =
 /// QV_OPEN_CREATE, sync = QV_SYNC_FULL, busy_timeout_ms = 5000, checkpoint_bytes = 0
@@ -32,7 +30,7 @@ fn default_options() -> qv_options {
     qv_options {
         struct_size: size_of::<qv_options>() as u32,
         flags: QV_OPEN_CREATE,
-        sync: 0,
+        sync: QV_SYNC_FULL,
         busy_timeout_ms: 5000,
         checkpoint_bytes: 0,
         segment_bytes: 0,
@@ -66,9 +64,9 @@ unsafe fn read_options(p: *const qv_options) -> Result<Options, super::guard::Fa
         )));
     }
     let sync = match o.sync {
-        0 => SyncMode::Full,
-        1 => SyncMode::Normal,
-        2 => SyncMode::Off,
+        QV_SYNC_FULL => SyncMode::Full,
+        QV_SYNC_NORMAL => SyncMode::Normal,
+        QV_SYNC_OFF => SyncMode::Off,
         s => return Err(invalid(format!("unknown qv_options.sync {s}"))),
     };
     let d = Options::default();
@@ -314,4 +312,109 @@ pub unsafe extern "C" fn qv_last_error(buf: *mut c_char, cap: usize, len: *mut u
 pub extern "C" fn qv_version() -> *const c_char {
     const V: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
     V.as_ptr() as *const c_char
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::codes::{ENUMS, FLAGS, STATUS};
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The numbers are the ABI: each one pinned here as the C tests pin them in C.
+    #[test]
+    fn codes_keep_their_numbers() {
+        let pinned: &[(&str, &[(&str, u32)])] = &[
+            (
+                "qv_status",
+                &[
+                    ("QV_OK", 0),
+                    ("QV_DONE", 1),
+                    ("QV_NOT_FOUND", 2),
+                    ("QV_NULL_ARGUMENT", 10),
+                    ("QV_INVALID_ARGUMENT", 11),
+                    ("QV_MISUSE", 12),
+                    ("QV_BUFFER_TOO_SMALL", 13),
+                    ("QV_BUSY", 20),
+                    ("QV_LOCKED", 21),
+                    ("QV_READ_ONLY", 22),
+                    ("QV_CONSTRAINT", 23),
+                    ("QV_IO", 30),
+                    ("QV_FULL", 31),
+                    ("QV_CORRUPT", 32),
+                    ("QV_FORMAT", 33),
+                    ("QV_POISONED", 40),
+                    ("QV_INTERNAL", 41),
+                ],
+            ),
+            (
+                "qv_sync",
+                &[
+                    ("QV_SYNC_FULL", 0),
+                    ("QV_SYNC_NORMAL", 1),
+                    ("QV_SYNC_OFF", 2),
+                ],
+            ),
+            ("qv_dir", &[("QV_OUT", 1), ("QV_IN", 2), ("QV_BOTH", 3)]),
+            (
+                "qv_type",
+                &[
+                    ("QV_TYPE_NULL", 0),
+                    ("QV_TYPE_BOOL", 1),
+                    ("QV_TYPE_INT", 2),
+                    ("QV_TYPE_FLOAT", 3),
+                    ("QV_TYPE_STRING", 4),
+                    ("QV_TYPE_BYTES", 5),
+                ],
+            ),
+            (
+                "flags",
+                &[
+                    ("QV_OPEN_CREATE", 1),
+                    ("QV_OPEN_READ_ONLY", 2),
+                    ("QV_TXN_READ_ONLY", 1),
+                    ("QV_DETACH", 1),
+                ],
+            ),
+        ];
+        let tables = ENUMS
+            .iter()
+            .map(|e| (e.c_type, e.codes))
+            .chain([("flags", FLAGS)]);
+        let got: Vec<(&str, Vec<(&str, u32)>)> = tables
+            .map(|(t, codes)| {
+                let codes = codes.iter().map(|c| (c.name.to_str().unwrap(), c.value));
+                (t, codes.collect())
+            })
+            .collect();
+        let want: Vec<(&str, Vec<(&str, u32)>)> = pinned
+            .iter()
+            .map(|(t, codes)| (*t, codes.to_vec()))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn codes_are_distinct() {
+        let mut names = BTreeSet::new();
+        for e in ENUMS {
+            let values: BTreeSet<u32> = e.codes.iter().map(|c| c.value).collect();
+            assert_eq!(values.len(), e.codes.len(), "{} repeats a number", e.c_type);
+        }
+        for c in ENUMS.iter().flat_map(|e| e.codes).chain(FLAGS) {
+            assert!(names.insert(c.name), "{:?} is declared twice", c.name);
+        }
+    }
+
+    #[test]
+    fn every_status_has_its_name() {
+        for c in STATUS {
+            // SAFETY: qv_status_str returns a static NUL-terminated string.
+            let name = unsafe { CStr::from_ptr(qv_status_str(c.value)) };
+            assert_eq!(name, c.name);
+        }
+        for s in [3, 9, 14, 42, 999, u32::MAX] {
+            assert_eq!(status_name(s), c"QV_UNKNOWN");
+        }
+        assert_eq!(status_name(QV_CORRUPT), c"QV_CORRUPT");
+    }
 }

@@ -1,8 +1,8 @@
 //! Nodes, edges, properties, cursors and degree.
 
+use super::codes::{QV_BOTH, QV_DETACH, QV_DONE, QV_IN, QV_OK, QV_OUT};
 use super::guard::{
-    Fail, QV_DONE, QV_OK, clear, ffi_guard, ident, invalid, null, opt_ident, out, value_in,
-    value_out, value_zero,
+    Fail, clear, ffi_guard, ident, invalid, null, opt_ident, out, value_in, value_out, value_zero,
 };
 use super::handle::{
     CursorKind, cursor_free, cursor_into_raw, cursor_mut, cursor_shared, qv_cursor, qv_txn,
@@ -13,8 +13,6 @@ use crate::graph::{Dir, EdgeInfo};
 use crate::txn::Txn;
 use std::ffi::c_char;
 
-const QV_DETACH: u32 = 1;
-
 /// QV_NULL_ARGUMENT when `p` is NULL (all NULL checks come before any other check).
 fn nonnull<T>(p: *const T, what: &str) -> Result<(), Fail> {
     if p.is_null() { Err(null(what)) } else { Ok(()) }
@@ -22,9 +20,9 @@ fn nonnull<T>(p: *const T, what: &str) -> Result<(), Fail> {
 
 fn dir_in(d: qv_dir) -> Result<Dir, Fail> {
     match d {
-        1 => Ok(Dir::Out),
-        2 => Ok(Dir::In),
-        3 => Ok(Dir::Both),
+        QV_OUT => Ok(Dir::Out),
+        QV_IN => Ok(Dir::In),
+        QV_BOTH => Ok(Dir::Both),
         other => Err(invalid(format!(
             "unknown direction {other} (use QV_OUT, QV_IN or QV_BOTH)"
         ))),

@@ -1,6 +1,11 @@
 //! The boundary: the one macro that wraps every export, the mapping from engine errors to
 //! statuses, the thread-local last-error message, and argument conversion.
 
+use super::codes::{
+    QV_BUSY, QV_CONSTRAINT, QV_CORRUPT, QV_FORMAT, QV_FULL, QV_INTERNAL, QV_INVALID_ARGUMENT,
+    QV_IO, QV_LOCKED, QV_MISUSE, QV_NOT_FOUND, QV_NULL_ARGUMENT, QV_POISONED, QV_READ_ONLY,
+    QV_TYPE_BOOL, QV_TYPE_BYTES, QV_TYPE_FLOAT, QV_TYPE_INT, QV_TYPE_NULL, QV_TYPE_STRING, STATUS,
+};
 use super::types::{qv_status, qv_type, qv_value};
 use crate::error::Error;
 use crate::format::ValueRef;
@@ -8,25 +13,6 @@ use crate::txn::Shared;
 use std::cell::RefCell;
 use std::ffi::{CStr, c_char};
 use std::sync::Arc;
-
-#[expect(
-    dead_code,
-    reason = "ENUMS and FLAGS are for build.rs; the library uses STATUS_CODES"
-)]
-mod codes {
-    include!("codes.rs");
-}
-pub(crate) use codes::STATUS_CODES;
-
-macro_rules! status {
-    ($($name:ident = $v:expr),* $(,)?) => { $(pub(crate) const $name: qv_status = $v;)* };
-}
-status! {
-    QV_OK = 0, QV_DONE = 1, QV_NOT_FOUND = 2, QV_NULL_ARGUMENT = 10, QV_INVALID_ARGUMENT = 11,
-    QV_MISUSE = 12, QV_BUFFER_TOO_SMALL = 13, QV_BUSY = 20, QV_LOCKED = 21, QV_READ_ONLY = 22,
-    QV_CONSTRAINT = 23, QV_IO = 30, QV_FULL = 31, QV_CORRUPT = 32, QV_FORMAT = 33,
-    QV_POISONED = 40, QV_INTERNAL = 41,
-}
 
 /// A failed call: its status and message.
 #[derive(Debug)]
@@ -212,21 +198,21 @@ pub(crate) unsafe fn value_in<'a>(v: &qv_value) -> Result<ValueRef<'a>, Fail> {
         Ok(unsafe { std::slice::from_raw_parts(b.ptr, b.len) })
     };
     Ok(match t {
-        0 => ValueRef::Null,
+        QV_TYPE_NULL => ValueRef::Null,
         // SAFETY: read the first byte as an integer rather than as `bool`, so a C caller's
         // out-of-range byte cannot be an invalid Rust bool.
-        1 => ValueRef::Bool(unsafe { *(std::ptr::addr_of!(v.as_) as *const u8) } != 0),
+        QV_TYPE_BOOL => ValueRef::Bool(unsafe { *(std::ptr::addr_of!(v.as_) as *const u8) } != 0),
         // SAFETY: plain data member.
-        2 => ValueRef::Int(unsafe { v.as_.i }),
+        QV_TYPE_INT => ValueRef::Int(unsafe { v.as_.i }),
         // SAFETY: plain data member.
-        3 => ValueRef::Float(unsafe { v.as_.f }),
-        4 => ValueRef::Str(std::str::from_utf8(bytes()?).map_err(|e| {
+        QV_TYPE_FLOAT => ValueRef::Float(unsafe { v.as_.f }),
+        QV_TYPE_STRING => ValueRef::Str(std::str::from_utf8(bytes()?).map_err(|e| {
             invalid(format!(
                 "string value is not valid UTF-8 (byte {})",
                 e.valid_up_to()
             ))
         })?),
-        5 => ValueRef::Bytes(bytes()?),
+        QV_TYPE_BYTES => ValueRef::Bytes(bytes()?),
         other => return Err(invalid(format!("unknown value type {other}"))),
     })
 }
@@ -235,12 +221,12 @@ pub(crate) unsafe fn value_in<'a>(v: &qv_value) -> Result<ValueRef<'a>, Fail> {
 pub(crate) fn value_out(v: ValueRef<'_>) -> qv_value {
     use super::types::{qv_bytes, qv_value_as};
     let (type_, as_) = match v {
-        ValueRef::Null => (0, qv_value_as { i: 0 }),
-        ValueRef::Bool(b) => (1, qv_value_as { b }),
-        ValueRef::Int(i) => (2, qv_value_as { i }),
-        ValueRef::Float(f) => (3, qv_value_as { f }),
+        ValueRef::Null => (QV_TYPE_NULL, qv_value_as { i: 0 }),
+        ValueRef::Bool(b) => (QV_TYPE_BOOL, qv_value_as { b }),
+        ValueRef::Int(i) => (QV_TYPE_INT, qv_value_as { i }),
+        ValueRef::Float(f) => (QV_TYPE_FLOAT, qv_value_as { f }),
         ValueRef::Str(s) => (
-            4,
+            QV_TYPE_STRING,
             qv_value_as {
                 bytes: qv_bytes {
                     ptr: s.as_ptr(),
@@ -249,7 +235,7 @@ pub(crate) fn value_out(v: ValueRef<'_>) -> qv_value {
             },
         ),
         ValueRef::Bytes(b) => (
-            5,
+            QV_TYPE_BYTES,
             qv_value_as {
                 bytes: qv_bytes {
                     ptr: b.as_ptr(),
@@ -265,7 +251,7 @@ pub(crate) fn value_out(v: ValueRef<'_>) -> qv_value {
 pub(crate) fn value_zero() -> qv_value {
     use super::types::{qv_bytes, qv_value_as};
     qv_value {
-        type_: 0,
+        type_: QV_TYPE_NULL,
         as_: qv_value_as {
             bytes: qv_bytes {
                 ptr: std::ptr::null(),
@@ -275,48 +261,10 @@ pub(crate) fn value_zero() -> qv_value {
     }
 }
 
-/// The name of status `s`, NUL-terminated and static.
+/// The name of status `s`, NUL-terminated and static; "QV_UNKNOWN" for other numbers.
 pub(crate) fn status_name(s: qv_status) -> &'static CStr {
-    // The names are generated with their NUL in `STATUS_NAMES_Z`.
-    STATUS_NAMES_Z
+    STATUS
         .iter()
-        .zip(STATUS_CODES)
-        .find(|(_, (_, v, _))| *v == s)
-        .map(|(z, _)| *z)
-        .unwrap_or(c"QV_UNKNOWN")
-}
-
-const STATUS_NAMES_Z: [&CStr; 17] = [
-    c"QV_OK",
-    c"QV_DONE",
-    c"QV_NOT_FOUND",
-    c"QV_NULL_ARGUMENT",
-    c"QV_INVALID_ARGUMENT",
-    c"QV_MISUSE",
-    c"QV_BUFFER_TOO_SMALL",
-    c"QV_BUSY",
-    c"QV_LOCKED",
-    c"QV_READ_ONLY",
-    c"QV_CONSTRAINT",
-    c"QV_IO",
-    c"QV_FULL",
-    c"QV_CORRUPT",
-    c"QV_FORMAT",
-    c"QV_POISONED",
-    c"QV_INTERNAL",
-];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_tables_agree() {
-        assert_eq!(STATUS_NAMES_Z.len(), STATUS_CODES.len());
-        for (z, (name, _, _)) in STATUS_NAMES_Z.iter().zip(STATUS_CODES) {
-            assert_eq!(z.to_str().unwrap(), *name);
-        }
-        assert_eq!(status_name(QV_CORRUPT).to_str().unwrap(), "QV_CORRUPT");
-        assert_eq!(status_name(999).to_str().unwrap(), "QV_UNKNOWN");
-    }
+        .find(|c| c.value == s)
+        .map_or(c"QV_UNKNOWN", |c| c.name)
 }

@@ -10,6 +10,9 @@
     reason = "the contract of every export is the header's conventions, stated once for C readers"
 )]
 
+/// The numbers of the C ABI (statuses, flags, directions, value types, sync modes) and
+/// their names and meanings, written once; build.rs writes the header's enums from them.
+pub mod codes;
 pub mod db;
 pub mod graph;
 pub(crate) mod guard;
@@ -17,5 +20,6 @@ pub mod handle;
 pub mod txn;
 pub mod types;
 
+pub use codes::*;
 pub use handle::{qv_cursor, qv_db, qv_txn};
 pub use types::*;

@@ -1,11 +1,10 @@
 //! Transactions and savepoints.
 
-use super::guard::{QV_OK, clear, ffi_guard, ident, invalid, null, out};
+use super::codes::{QV_OK, QV_TXN_READ_ONLY};
+use super::guard::{clear, ffi_guard, ident, invalid, null, out};
 use super::handle::{db_ref, qv_db, qv_txn, txn_from_raw, txn_into_raw, txn_mut, txn_shared};
 use super::types::qv_status;
 use std::ffi::c_char;
-
-const QV_TXN_READ_ONLY: u32 = 1;
 
 /// Begins a transaction. With `flags` = QV_TXN_READ_ONLY it is a read transaction on a
 /// snapshot of everything committed so far, which it sees for its whole life, however
