@@ -10,12 +10,13 @@
     reason = "the contract of every export is the header's conventions, stated once for C readers"
 )]
 
+pub(crate) mod args;
+pub(crate) mod boundary;
 /// The numbers of the C ABI (statuses, flags, directions, value types, sync modes) and
 /// their names and meanings, written once; build.rs writes the header's enums from them.
 pub mod codes;
 pub mod db;
 pub mod graph;
-pub(crate) mod guard;
 pub mod handle;
 pub mod txn;
 pub mod types;
