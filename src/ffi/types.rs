@@ -96,11 +96,11 @@ pub struct qv_recovery_stats {
     pub txns_replayed: u64,
     /// Aborted or incomplete transactions discarded.
     pub txns_discarded: u64,
-    /// Node records written back by replay.
+    /// Node frames (inserts, deletes) replayed from the log.
     pub nodes: u64,
-    /// Edge records written back by replay.
+    /// Edge frames (inserts, deletes) replayed from the log.
     pub edges: u64,
-    /// Property changes written back by replay.
+    /// Property frames (sets, unsets) replayed from the log.
     pub props: u64,
     /// Log bytes read.
     pub wal_bytes_scanned: u64,
