@@ -60,14 +60,9 @@ fn after_includes() -> String {
     let _ = writeln!(s, "#define QV_VERSION_MINOR {minor}");
     let _ = writeln!(s, "#define QV_VERSION_PATCH {patch}");
     let _ = writeln!(s, "#define QV_VERSION_STRING \"{major}.{minor}.{patch}\"");
-    let _ = writeln!(
-        s,
-        "\n/* Status codes returned by every fallible function. Numbers are never reused. */"
-    );
-    write_enum(&mut s, "qv_status", STATUS_CODES);
-    for (name, doc, items) in ENUMS {
-        let _ = writeln!(s, "\n/* {doc} */");
-        write_enum(&mut s, name, items);
+    for e in ENUMS {
+        let _ = writeln!(s, "\n/* {} */", e.doc);
+        write_enum(&mut s, e);
     }
     let _ = writeln!(
         s,
@@ -86,18 +81,22 @@ fn after_includes() -> String {
         "#define QV_MAX_PROPS_LEN {MAX_PROPS_LEN} /* all properties of one node or edge, encoded */"
     );
     let _ = writeln!(s, "\n/* Flags. */");
-    for (name, value, doc) in FLAGS {
-        let _ = writeln!(s, "#define {name} {value}u /* {doc} */");
+    for c in FLAGS {
+        let _ = writeln!(s, "#define {} {}u /* {} */", name(c), c.value, c.meaning);
     }
     s
 }
 
-fn write_enum(s: &mut String, name: &str, items: &[(&str, u32, &str)]) {
-    let _ = writeln!(s, "typedef enum {name} {{");
-    for (item, value, doc) in items {
-        let _ = writeln!(s, "  {item} = {value}, /* {doc} */");
+fn write_enum(s: &mut String, e: &Enum) {
+    let _ = writeln!(s, "typedef enum {} {{", e.c_type);
+    for c in e.codes {
+        let _ = writeln!(s, "  {} = {}, /* {} */", name(c), c.value, c.meaning);
     }
-    let _ = writeln!(s, "}} {name};");
+    let _ = writeln!(s, "}} {};", e.c_type);
+}
+
+fn name(c: &Code) -> &str {
+    c.name.to_str().unwrap_or_default()
 }
 
 fn env(k: &str) -> String {

@@ -190,15 +190,15 @@ typedef struct {
    */
   uint64_t txns_discarded;
   /**
-   * Node records written back by replay.
+   * Node frames (inserts, deletes) replayed from the log.
    */
   uint64_t nodes;
   /**
-   * Edge records written back by replay.
+   * Edge frames (inserts, deletes) replayed from the log.
    */
   uint64_t edges;
   /**
-   * Property changes written back by replay.
+   * Property frames (sets, unsets) replayed from the log.
    */
   uint64_t props;
   /**

@@ -71,9 +71,7 @@ const KEYS: [&str; 7] = ["k0", "k1", "k2", "k3", "name", "blob", "ключ"];
 const BIG_KEYS: [usize; 3] = [0, 4, 5];
 const SAVEPOINTS: [&str; 3] = ["a", "b", "sp-c"];
 
-const QV_SYNC_FULL: u32 = 0;
-const QV_SYNC_NORMAL: u32 = 1;
-const QV_SYNC_OFF: u32 = 2;
+use quiver::ffi::{QV_SYNC_FULL, QV_SYNC_NORMAL, QV_SYNC_OFF};
 
 fn sync_name(s: u32) -> &'static str {
     match s {

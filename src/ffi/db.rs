@@ -1,29 +1,28 @@
 //! Opening, closing, checkpointing, checking and inspecting a database; status names,
 //! error messages and the version.
 
-use super::guard::{
-    QV_BUFFER_TOO_SMALL, QV_CORRUPT, QV_NULL_ARGUMENT, QV_OK, clear, ffi_guard, invalid, null, out,
-    status_name, with_last_error,
+use super::args::{clear, cstr_arg, db_arg, out_arg};
+use super::boundary::{Fail, ffi_guard, invalid, with_last_error};
+use super::codes::{
+    QV_BUFFER_TOO_SMALL, QV_CORRUPT, QV_NULL_ARGUMENT, QV_OK, QV_OPEN_CREATE, QV_OPEN_READ_ONLY,
+    QV_SYNC_FULL, QV_SYNC_NORMAL, QV_SYNC_OFF, STATUS,
 };
-use super::handle::{db_from_raw, db_into_raw, db_ref, qv_db};
+use super::handle::{db_from_raw, db_into_raw, qv_db};
 use super::types::{qv_check_report, qv_db_stats, qv_options, qv_recovery_stats, qv_status};
 use crate::options::{Options, SyncMode};
 use crate::{Database, Error};
-use std::ffi::{CStr, c_char};
+use std::ffi::{CStr, OsStr, c_char};
 use std::os::unix::ffi::OsStrExt;
+use std::ptr::null_mut;
 use std::time::Duration;
-
-const QV_OPEN_CREATE: u32 = 1;
-const QV_OPEN_READ_ONLY: u32 = 2;
 
 /// Fills `opts` with the defaults: struct_size = sizeof(qv_options), flags =
 /// QV_OPEN_CREATE, sync = QV_SYNC_FULL, busy_timeout_ms = 5000, checkpoint_bytes = 0
 /// (64 MiB), segment_bytes = 0 (64 MiB). Does nothing when `opts` is NULL. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_options_init(opts: *mut qv_options) {
-    let _ = ffi_guard!(|| None, {
-        // SAFETY: the caller passes NULL or a writable qv_options.
-        unsafe { clear(opts, default_options()) };
+    let _ = ffi_guard!({
+        clear!(opts, default_options());
         Ok(QV_OK)
     });
 }
@@ -32,7 +31,7 @@ fn default_options() -> qv_options {
     qv_options {
         struct_size: size_of::<qv_options>() as u32,
         flags: QV_OPEN_CREATE,
-        sync: 0,
+        sync: QV_SYNC_FULL,
         busy_timeout_ms: 5000,
         checkpoint_bytes: 0,
         segment_bytes: 0,
@@ -43,7 +42,7 @@ fn default_options() -> qv_options {
 ///
 /// # Safety
 /// `p` is NULL or points to at least `struct_size` readable bytes.
-unsafe fn read_options(p: *const qv_options) -> Result<Options, super::guard::Fail> {
+unsafe fn read_options(p: *const qv_options) -> Result<Options, Fail> {
     let mut o = default_options();
     if !p.is_null() {
         // SAFETY: the first field is always present.
@@ -66,9 +65,9 @@ unsafe fn read_options(p: *const qv_options) -> Result<Options, super::guard::Fa
         )));
     }
     let sync = match o.sync {
-        0 => SyncMode::Full,
-        1 => SyncMode::Normal,
-        2 => SyncMode::Off,
+        QV_SYNC_FULL => SyncMode::Full,
+        QV_SYNC_NORMAL => SyncMode::Normal,
+        QV_SYNC_OFF => SyncMode::Off,
         s => return Err(invalid(format!("unknown qv_options.sync {s}"))),
     };
     let d = Options::default();
@@ -89,7 +88,7 @@ unsafe fn read_options(p: *const qv_options) -> Result<Options, super::guard::Fa
         },
     };
     opts.validate().map_err(|e| match e {
-        crate::Error::InvalidArgument(m) => invalid(format!("qv_options.{m} (or 0: the default)")),
+        Error::InvalidArgument(m) => invalid(format!("qv_options.{m} (or 0: the default)")),
         e => e.into(),
     })?;
     Ok(opts)
@@ -108,23 +107,16 @@ pub unsafe extern "C" fn qv_open(
     opts: *const qv_options,
     out: *mut *mut qv_db,
 ) -> qv_status {
-    ffi_guard!(|| None, {
-        // SAFETY: the caller passes NULL or a writable pointer.
-        unsafe { clear(out, std::ptr::null_mut()) };
-        if path.is_null() {
-            return Err(null("path"));
-        }
-        // SAFETY: as above.
-        let out = unsafe { self::out(out, "out") }?;
-        // SAFETY: the caller passes a NUL-terminated path.
-        let path = unsafe { CStr::from_ptr(path) };
-        if path.is_empty() {
+    ffi_guard!({
+        clear!(out, null_mut());
+        let (path, out) = (cstr_arg!(path), out_arg!(out));
+        if path.s.is_empty() {
             return Err(invalid("path is empty".into()));
         }
-        // SAFETY: NULL or a qv_options of at least struct_size bytes.
+        // SAFETY: `opts` is NULL or a qv_options of at least struct_size bytes (the
+        // header's contract for versioned structs).
         let opts = unsafe { read_options(opts) }?;
-        let db = Database::open(std::ffi::OsStr::from_bytes(path.to_bytes()), &opts)?;
-        *out = db_into_raw(db);
+        *out = db_into_raw(Database::open(OsStr::from_bytes(path.s.to_bytes()), &opts)?);
         Ok(QV_OK)
     })
 }
@@ -138,18 +130,17 @@ pub unsafe extern "C" fn qv_close(db: *mut qv_db) -> qv_status {
     if db.is_null() {
         return QV_OK;
     }
-    ffi_guard!(|| None, {
-        // SAFETY: a live handle from qv_open.
-        let open = unsafe { db_ref(db) }?.db.open_txns();
+    ffi_guard!({
+        let open = db_arg!(db).db.open_txns();
         if open > 0 {
             return Err(Error::Busy(format!(
                 "{open} transaction(s) still open; end them before qv_close"
             ))
             .into());
         }
-        // SAFETY: a live handle from qv_open; not used after this.
-        let h = unsafe { db_from_raw(db) };
-        h.db.close()?;
+        // SAFETY: a live handle from qv_open, which the caller gives up (closing consumes
+        // it, also on failure).
+        unsafe { db_from_raw(db) }.db.close()?;
         Ok(QV_OK)
     })
 }
@@ -161,9 +152,8 @@ pub unsafe extern "C" fn qv_close(db: *mut qv_db) -> qv_status {
 /// Returns QV_OK, QV_BUSY, QV_READ_ONLY, QV_POISONED or an I/O status. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_checkpoint(db: *mut qv_db) -> qv_status {
-    ffi_guard!(|| None, {
-        // SAFETY: NULL or a live handle.
-        unsafe { db_ref(db) }?.db.checkpoint()?;
+    ffi_guard!({
+        db_arg!(db).db.checkpoint()?;
         Ok(QV_OK)
     })
 }
@@ -174,36 +164,13 @@ pub unsafe extern "C" fn qv_checkpoint(db: *mut qv_db) -> qv_status {
 /// says how many and the first; qv_last_error has it too). Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_check(db: *mut qv_db, out: *mut qv_check_report) -> qv_status {
-    ffi_guard!(|| None, {
-        let zero = qv_check_report {
-            nodes_checked: 0,
-            edges_checked: 0,
-            problems: 0,
-            first_problem: [0; 256],
-        };
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, zero) };
-        // SAFETY: NULL or a live handle.
-        let h = unsafe { db_ref(db) }?;
-        // SAFETY: NULL or writable.
-        let out = unsafe { self::out(out, "out") }?;
+    ffi_guard!({
+        clear!(out, qv_check_report::default());
+        let (h, out) = (db_arg!(db), out_arg!(out));
         let r = h.db.check_integrity()?;
-        out.nodes_checked = r.nodes_checked;
-        out.edges_checked = r.edges_checked;
-        out.problems = r.problems;
-        let mut n = r.first_problem.len().min(255);
-        while !r.first_problem.is_char_boundary(n) {
-            n -= 1;
-        }
-        for (d, s) in out
-            .first_problem
-            .iter_mut()
-            .zip(&r.first_problem.as_bytes()[..n])
-        {
-            *d = *s as c_char;
-        }
+        *out = qv_check_report::from(&r);
         if r.problems > 0 {
-            return Err(super::guard::Fail {
+            return Err(Fail {
                 status: QV_CORRUPT,
                 msg: format!(
                     "integrity check found {} problem(s); first: {}",
@@ -221,24 +188,10 @@ pub unsafe extern "C" fn qv_last_recovery(
     db: *const qv_db,
     out: *mut qv_recovery_stats,
 ) -> qv_status {
-    ffi_guard!(|| None, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, qv_recovery_stats::default()) };
-        // SAFETY: NULL or a live handle.
-        let h = unsafe { db_ref(db) }?;
-        // SAFETY: NULL or writable.
-        let out = unsafe { self::out(out, "out") }?;
-        let r = h.db.last_recovery();
-        *out = qv_recovery_stats {
-            txns_replayed: r.txns_replayed,
-            txns_discarded: r.txns_discarded,
-            nodes: r.nodes,
-            edges: r.edges,
-            props: r.props,
-            wal_bytes_scanned: r.wal_bytes_scanned,
-            bytes_truncated: r.bytes_truncated,
-            micros: r.micros,
-        };
+    ffi_guard!({
+        clear!(out, qv_recovery_stats::default());
+        let (h, out) = (db_arg!(db), out_arg!(out));
+        *out = h.db.last_recovery().into();
         Ok(QV_OK)
     })
 }
@@ -247,23 +200,10 @@ pub unsafe extern "C" fn qv_last_recovery(
 /// number of open read transactions. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_stats(db: *const qv_db, out: *mut qv_db_stats) -> qv_status {
-    ffi_guard!(|| None, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, qv_db_stats::default()) };
-        // SAFETY: NULL or a live handle.
-        let h = unsafe { db_ref(db) }?;
-        // SAFETY: NULL or writable.
-        let out = unsafe { self::out(out, "out") }?;
-        let s = h.db.stats();
-        *out = qv_db_stats {
-            nodes: s.nodes,
-            edges: s.edges,
-            data_bytes: s.data_bytes,
-            wal_bytes: s.wal_bytes,
-            last_commit_lsn: s.last_commit_lsn,
-            checkpoint_lsn: s.checkpoint_lsn,
-            readers: s.readers,
-        };
+    ffi_guard!({
+        clear!(out, qv_db_stats::default());
+        let (h, out) = (db_arg!(db), out_arg!(out));
+        *out = h.db.stats().into();
         Ok(QV_OK)
     })
 }
@@ -275,6 +215,14 @@ pub extern "C" fn qv_status_str(s: qv_status) -> *const c_char {
     status_name(s).as_ptr()
 }
 
+/// The name of status `s`, from the code table.
+fn status_name(s: qv_status) -> &'static CStr {
+    STATUS
+        .iter()
+        .find(|c| c.value == s)
+        .map_or(c"QV_UNKNOWN", |c| c.name)
+}
+
 /// Copies the message of the last failed call on this thread into `buf` (truncated to
 /// `cap - 1` bytes and NUL-terminated when `cap > 0`) and sets `*len` to the message's
 /// full length without the NUL. Returns QV_BUFFER_TOO_SMALL when `*len >= cap`, else
@@ -283,8 +231,8 @@ pub extern "C" fn qv_status_str(s: qv_status) -> *const c_char {
 /// do not clear it. Thread-safe (the message is per thread).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_last_error(buf: *mut c_char, cap: usize, len: *mut usize) -> qv_status {
-    // SAFETY: NULL or a writable size_t (the out-parameter is cleared first thing).
-    unsafe { clear(len, 0) };
+    // Not through ffi_guard!, which would replace the message it reports.
+    clear!(len, 0);
     if len.is_null() || (buf.is_null() && cap > 0) {
         return QV_NULL_ARGUMENT;
     }
@@ -292,13 +240,13 @@ pub unsafe extern "C" fn qv_last_error(buf: *mut c_char, cap: usize, len: *mut u
         let bytes = msg.as_bytes();
         if cap > 0 {
             let n = bytes.len().min(cap - 1);
-            // SAFETY: the caller provides `cap` writable bytes at `buf`; we write n + 1 <= cap.
+            // SAFETY: a buffer holds `cap` writable bytes; we write n + 1 <= cap.
             unsafe {
                 std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf as *mut u8, n);
                 *buf.add(n) = 0;
             }
         }
-        // SAFETY: checked non-NULL above; the caller passes a writable size_t.
+        // SAFETY: checked non-NULL above; an out-pointer is writable.
         unsafe { *len = bytes.len() };
         if bytes.len() >= cap {
             QV_BUFFER_TOO_SMALL
@@ -314,4 +262,109 @@ pub unsafe extern "C" fn qv_last_error(buf: *mut c_char, cap: usize, len: *mut u
 pub extern "C" fn qv_version() -> *const c_char {
     const V: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
     V.as_ptr() as *const c_char
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::codes::{ENUMS, FLAGS, STATUS};
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The numbers are the ABI: each one pinned here as the C tests pin them in C.
+    #[test]
+    fn codes_keep_their_numbers() {
+        let pinned: &[(&str, &[(&str, u32)])] = &[
+            (
+                "qv_status",
+                &[
+                    ("QV_OK", 0),
+                    ("QV_DONE", 1),
+                    ("QV_NOT_FOUND", 2),
+                    ("QV_NULL_ARGUMENT", 10),
+                    ("QV_INVALID_ARGUMENT", 11),
+                    ("QV_MISUSE", 12),
+                    ("QV_BUFFER_TOO_SMALL", 13),
+                    ("QV_BUSY", 20),
+                    ("QV_LOCKED", 21),
+                    ("QV_READ_ONLY", 22),
+                    ("QV_CONSTRAINT", 23),
+                    ("QV_IO", 30),
+                    ("QV_FULL", 31),
+                    ("QV_CORRUPT", 32),
+                    ("QV_FORMAT", 33),
+                    ("QV_POISONED", 40),
+                    ("QV_INTERNAL", 41),
+                ],
+            ),
+            (
+                "qv_sync",
+                &[
+                    ("QV_SYNC_FULL", 0),
+                    ("QV_SYNC_NORMAL", 1),
+                    ("QV_SYNC_OFF", 2),
+                ],
+            ),
+            ("qv_dir", &[("QV_OUT", 1), ("QV_IN", 2), ("QV_BOTH", 3)]),
+            (
+                "qv_type",
+                &[
+                    ("QV_TYPE_NULL", 0),
+                    ("QV_TYPE_BOOL", 1),
+                    ("QV_TYPE_INT", 2),
+                    ("QV_TYPE_FLOAT", 3),
+                    ("QV_TYPE_STRING", 4),
+                    ("QV_TYPE_BYTES", 5),
+                ],
+            ),
+            (
+                "flags",
+                &[
+                    ("QV_OPEN_CREATE", 1),
+                    ("QV_OPEN_READ_ONLY", 2),
+                    ("QV_TXN_READ_ONLY", 1),
+                    ("QV_DETACH", 1),
+                ],
+            ),
+        ];
+        let tables = ENUMS
+            .iter()
+            .map(|e| (e.c_type, e.codes))
+            .chain([("flags", FLAGS)]);
+        let got: Vec<(&str, Vec<(&str, u32)>)> = tables
+            .map(|(t, codes)| {
+                let codes = codes.iter().map(|c| (c.name.to_str().unwrap(), c.value));
+                (t, codes.collect())
+            })
+            .collect();
+        let want: Vec<(&str, Vec<(&str, u32)>)> = pinned
+            .iter()
+            .map(|(t, codes)| (*t, codes.to_vec()))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn codes_are_distinct() {
+        let mut names = BTreeSet::new();
+        for e in ENUMS {
+            let values: BTreeSet<u32> = e.codes.iter().map(|c| c.value).collect();
+            assert_eq!(values.len(), e.codes.len(), "{} repeats a number", e.c_type);
+        }
+        for c in ENUMS.iter().flat_map(|e| e.codes).chain(FLAGS) {
+            assert!(names.insert(c.name), "{:?} is declared twice", c.name);
+        }
+    }
+
+    #[test]
+    fn every_status_has_its_name() {
+        for c in STATUS {
+            // SAFETY: qv_status_str returns a static NUL-terminated string.
+            let name = unsafe { CStr::from_ptr(qv_status_str(c.value)) };
+            assert_eq!(name, c.name);
+        }
+        for s in [3, 9, 14, 42, 999, u32::MAX] {
+            assert_eq!(status_name(s), c"QV_UNKNOWN");
+        }
+        assert_eq!(status_name(QV_CORRUPT), c"QV_CORRUPT");
+    }
 }

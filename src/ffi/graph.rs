@@ -1,30 +1,23 @@
 //! Nodes, edges, properties, cursors and degree.
 
-use super::guard::{
-    Fail, QV_DONE, QV_OK, clear, ffi_guard, ident, invalid, null, opt_ident, out, value_in,
-    value_out, value_zero,
+use super::args::{
+    clear, cstr_arg, cursor_arg, opt_cstr_arg, out_arg, slice_arg, txn_arg, value_arg, value_out,
 };
-use super::handle::{
-    CursorKind, cursor_free, cursor_into_raw, cursor_mut, cursor_shared, qv_cursor, qv_txn,
-    txn_mut, txn_shared,
-};
+use super::boundary::{Fail, ffi_guard, invalid, misuse};
+use super::codes::{QV_BOTH, QV_DETACH, QV_DONE, QV_IN, QV_OK, QV_OUT};
+use super::handle::{CursorKind, cursor_free, cursor_into_raw, qv_cursor, qv_txn};
 use super::types::{qv_dir, qv_edge, qv_edge_id, qv_node_id, qv_prop, qv_status, qv_value};
-use crate::graph::{Dir, EdgeInfo};
+use crate::graph::{Dir, EdgeCursor, EdgeInfo, NodeCursor, PropCursor};
 use crate::txn::Txn;
 use std::ffi::c_char;
-
-const QV_DETACH: u32 = 1;
-
-/// QV_NULL_ARGUMENT when `p` is NULL (all NULL checks come before any other check).
-fn nonnull<T>(p: *const T, what: &str) -> Result<(), Fail> {
-    if p.is_null() { Err(null(what)) } else { Ok(()) }
-}
+use std::mem::MaybeUninit;
+use std::ptr::{null, null_mut};
 
 fn dir_in(d: qv_dir) -> Result<Dir, Fail> {
     match d {
-        1 => Ok(Dir::Out),
-        2 => Ok(Dir::In),
-        3 => Ok(Dir::Both),
+        QV_OUT => Ok(Dir::Out),
+        QV_IN => Ok(Dir::In),
+        QV_BOTH => Ok(Dir::Both),
         other => Err(invalid(format!(
             "unknown direction {other} (use QV_OUT, QV_IN or QV_BOTH)"
         ))),
@@ -40,13 +33,109 @@ fn edge_out(t: &Txn, e: EdgeInfo) -> Result<qv_edge, Fail> {
     })
 }
 
-fn edge_zero() -> qv_edge {
-    qv_edge {
-        id: 0,
-        src: 0,
-        dst: 0,
-        type_: std::ptr::null(),
+/// A kind of cursor as C reads it: what one step yields, and how a call on a cursor of
+/// another kind is refused.
+trait CCursor: Sized {
+    /// What one step gives C.
+    type Item;
+    /// The other kinds, for the QV_MISUSE message.
+    const OTHERS: &str;
+    /// The cursor, if `kind` is this kind.
+    fn of(kind: &mut CursorKind) -> Option<&mut Self>;
+    /// One step: the next item for C, or `None` at the end.
+    fn step(&mut self, t: &Txn) -> Result<Option<Self::Item>, Fail>;
+}
+
+impl CCursor for EdgeCursor {
+    type Item = qv_edge;
+    const OTHERS: &str = "nodes or properties";
+    fn of(kind: &mut CursorKind) -> Option<&mut Self> {
+        if let CursorKind::Edge(c) = kind {
+            Some(c)
+        } else {
+            None
+        }
     }
+    fn step(&mut self, t: &Txn) -> Result<Option<qv_edge>, Fail> {
+        self.next(t)?.map(|e| edge_out(t, e)).transpose()
+    }
+}
+
+impl CCursor for NodeCursor {
+    type Item = qv_node_id;
+    const OTHERS: &str = "edges or properties";
+    fn of(kind: &mut CursorKind) -> Option<&mut Self> {
+        if let CursorKind::Node(c) = kind {
+            Some(c)
+        } else {
+            None
+        }
+    }
+    fn step(&mut self, t: &Txn) -> Result<Option<qv_node_id>, Fail> {
+        Ok(self.next(t)?)
+    }
+}
+
+impl CCursor for PropCursor {
+    type Item = qv_prop;
+    const OTHERS: &str = "edges or nodes";
+    fn of(kind: &mut CursorKind) -> Option<&mut Self> {
+        if let CursorKind::Prop(c) = kind {
+            Some(c)
+        } else {
+            None
+        }
+    }
+    fn step(&mut self, t: &Txn) -> Result<Option<qv_prop>, Fail> {
+        Ok(self.next(t)?.map(|(key, value)| qv_prop {
+            key: key.as_ptr(),
+            value: value_out(value),
+        }))
+    }
+}
+
+/// The cursor `call` reads, of kind `C`, and its transaction; QV_MISUSE once the
+/// transaction has ended or for another kind.
+fn cursor_of<'a, C: CCursor>(
+    c: &'a mut qv_cursor,
+    call: &str,
+) -> Result<(&'a mut C, &'a Txn), Fail> {
+    let (kind, t) = c.live()?;
+    let cur = C::of(kind).ok_or_else(|| misuse(&format!("{call} on a cursor of {}", C::OTHERS)))?;
+    Ok((cur, t))
+}
+
+/// One step of the cursor into `*out`: QV_OK, or QV_DONE at the end.
+fn next_one<C: CCursor>(
+    c: &mut qv_cursor,
+    out: &mut C::Item,
+    call: &str,
+) -> Result<qv_status, Fail> {
+    let (cur, t) = cursor_of::<C>(c, call)?;
+    let Some(item) = cur.step(t)? else {
+        return Ok(QV_DONE);
+    };
+    *out = item;
+    Ok(QV_OK)
+}
+
+/// Steps of the cursor into `buf` until it is full or the cursor ends, and their number
+/// into `*n` (only at the end, so that an error leaves it 0): QV_OK, or QV_DONE for none.
+fn next_many<C: CCursor>(
+    c: &mut qv_cursor,
+    buf: &mut [MaybeUninit<C::Item>],
+    n: &mut usize,
+    call: &str,
+) -> Result<qv_status, Fail> {
+    let (cur, t) = cursor_of::<C>(c, call)?;
+    let mut got = 0;
+    for slot in buf.iter_mut() {
+        let Some(item) = cur.step(t)? else { break };
+        slot.write(item);
+        got += 1;
+    }
+    *n = got;
+    Ok(if got > 0 { QV_OK } else { QV_DONE })
 }
 
 /// Creates a node with `label` in a write transaction and stores its id (>= 1) in `*out`.
@@ -58,22 +147,10 @@ pub unsafe extern "C" fn qv_node_insert(
     label: *const c_char,
     out: *mut qv_node_id,
 ) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, 0) };
-        nonnull(txn, "txn")?;
-        nonnull(label, "label")?;
-        nonnull(out, "out")?;
-        // SAFETY: checked non-NULL; live handle, NUL-terminated string, writable out.
-        let (t, label, out) = unsafe {
-            (
-                txn_mut(txn)?,
-                ident(label, "label")?,
-                self::out(out, "out")?,
-            )
-        };
-        *out = t.txn.insert_node(label)?;
+    ffi_guard!(txn, {
+        clear!(out, 0);
+        let (t, label, out) = (txn_arg!(txn), cstr_arg!(label), out_arg!(out));
+        *out = t.txn.insert_node(label.ident()?)?;
         Ok(QV_OK)
     })
 }
@@ -84,10 +161,8 @@ pub unsafe extern "C" fn qv_node_insert(
 /// QV_INVALID_ARGUMENT (unknown flags).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_node_delete(txn: *mut qv_txn, id: qv_node_id, flags: u32) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        // SAFETY: NULL or a live handle.
-        let t = unsafe { txn_mut(txn) }?;
+    ffi_guard!(txn, {
+        let t = txn_arg!(txn);
         if flags & !QV_DETACH != 0 {
             return Err(invalid(format!("unknown node delete flags {flags:#x}")));
         }
@@ -104,14 +179,9 @@ pub unsafe extern "C" fn qv_node_label(
     id: qv_node_id,
     out: *mut *const c_char,
 ) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, std::ptr::null()) };
-        nonnull(txn, "txn")?;
-        nonnull(out, "out")?;
-        // SAFETY: checked non-NULL.
-        let (t, out) = unsafe { (txn_mut(txn)?, self::out(out, "out")?) };
+    ffi_guard!(txn, {
+        clear!(out, null());
+        let (t, out) = (txn_arg!(txn), out_arg!(out));
         *out = t.txn.node_label(id)?.as_ptr();
         Ok(QV_OK)
     })
@@ -128,22 +198,10 @@ pub unsafe extern "C" fn qv_edge_insert(
     r#type: *const c_char,
     out: *mut qv_edge_id,
 ) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, 0) };
-        nonnull(txn, "txn")?;
-        nonnull(r#type, "type")?;
-        nonnull(out, "out")?;
-        // SAFETY: checked non-NULL.
-        let (t, ty, out) = unsafe {
-            (
-                txn_mut(txn)?,
-                ident(r#type, "type")?,
-                self::out(out, "out")?,
-            )
-        };
-        *out = t.txn.insert_edge(src, dst, ty)?;
+    ffi_guard!(txn, {
+        clear!(out, 0);
+        let (t, ty, out) = (txn_arg!(txn), cstr_arg!(r#type, "type"), out_arg!(out));
+        *out = t.txn.insert_edge(src, dst, ty.ident()?)?;
         Ok(QV_OK)
     })
 }
@@ -151,10 +209,8 @@ pub unsafe extern "C" fn qv_edge_insert(
 /// Deletes edge `id`. Returns QV_OK, QV_NOT_FOUND, QV_READ_ONLY.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_edge_delete(txn: *mut qv_txn, id: qv_edge_id) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        // SAFETY: NULL or a live handle.
-        unsafe { txn_mut(txn) }?.txn.delete_edge(id)?;
+    ffi_guard!(txn, {
+        txn_arg!(txn).txn.delete_edge(id)?;
         Ok(QV_OK)
     })
 }
@@ -167,92 +223,10 @@ pub unsafe extern "C" fn qv_edge_get(
     id: qv_edge_id,
     out: *mut qv_edge,
 ) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, edge_zero()) };
-        nonnull(txn, "txn")?;
-        nonnull(out, "out")?;
-        // SAFETY: checked non-NULL.
-        let (t, out) = unsafe { (txn_mut(txn)?, self::out(out, "out")?) };
-        let e = t.txn.get_edge(id)?;
-        *out = edge_out(&t.txn, e)?;
-        Ok(QV_OK)
-    })
-}
-
-/// Which record a property call is about.
-#[derive(Clone, Copy)]
-enum On {
-    Node,
-    Edge,
-}
-
-/// # Safety
-/// Pointers are NULL or valid as the exports document.
-unsafe fn prop_set(
-    txn: *mut qv_txn,
-    on: On,
-    id: u64,
-    key: *const c_char,
-    v: *const qv_value,
-) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        nonnull(txn, "txn")?;
-        nonnull(key, "key")?;
-        nonnull(v, "value")?;
-        // SAFETY: checked non-NULL; the value's bytes are readable as documented.
-        let (t, key, v) = unsafe { (txn_mut(txn)?, ident(key, "key")?, value_in(&*v)?) };
-        match on {
-            On::Node => t.txn.set_node_prop(id, key, v)?,
-            On::Edge => t.txn.set_edge_prop(id, key, v)?,
-        }
-        Ok(QV_OK)
-    })
-}
-
-/// # Safety
-/// Pointers are NULL or valid as the exports document.
-unsafe fn prop_get(
-    txn: *mut qv_txn,
-    on: On,
-    id: u64,
-    key: *const c_char,
-    out: *mut qv_value,
-) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, value_zero()) };
-        nonnull(txn, "txn")?;
-        nonnull(key, "key")?;
-        nonnull(out, "out")?;
-        // SAFETY: checked non-NULL.
-        let (t, key, out) = unsafe { (txn_mut(txn)?, ident(key, "key")?, self::out(out, "out")?) };
-        let v = match on {
-            On::Node => t.txn.node_prop(id, key)?,
-            On::Edge => t.txn.edge_prop(id, key)?,
-        };
-        let v = v.ok_or_else(|| crate::Error::NotFound(format!("{key:?} is not set")))?;
-        *out = value_out(v);
-        Ok(QV_OK)
-    })
-}
-
-/// # Safety
-/// Pointers are NULL or valid as the exports document.
-unsafe fn prop_unset(txn: *mut qv_txn, on: On, id: u64, key: *const c_char) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        nonnull(txn, "txn")?;
-        nonnull(key, "key")?;
-        // SAFETY: checked non-NULL.
-        let (t, key) = unsafe { (txn_mut(txn)?, ident(key, "key")?) };
-        match on {
-            On::Node => t.txn.unset_node_prop(id, key)?,
-            On::Edge => t.txn.unset_edge_prop(id, key)?,
-        }
+    ffi_guard!(txn, {
+        clear!(out, qv_edge::default());
+        let (t, out) = (txn_arg!(txn), out_arg!(out));
+        *out = edge_out(&t.txn, t.txn.get_edge(id)?)?;
         Ok(QV_OK)
     })
 }
@@ -268,8 +242,11 @@ pub unsafe extern "C" fn qv_node_set(
     key: *const c_char,
     v: *const qv_value,
 ) -> qv_status {
-    // SAFETY: forwarded from the caller.
-    unsafe { prop_set(txn, On::Node, id, key, v) }
+    ffi_guard!(txn, {
+        let (t, key, v) = (txn_arg!(txn), cstr_arg!(key), value_arg!(v));
+        t.txn.set_node_prop(id, key.ident()?, v.get()?)?;
+        Ok(QV_OK)
+    })
 }
 
 /// Fills `*out` with property `key` of node `id`. String and bytes values point into the
@@ -283,8 +260,18 @@ pub unsafe extern "C" fn qv_node_get(
     key: *const c_char,
     out: *mut qv_value,
 ) -> qv_status {
-    // SAFETY: forwarded from the caller.
-    unsafe { prop_get(txn, On::Node, id, key, out) }
+    ffi_guard!(txn, {
+        clear!(out, qv_value::default());
+        let (t, key, out) = (txn_arg!(txn), cstr_arg!(key), out_arg!(out));
+        let key = key.ident()?;
+        *out = value_out(t.txn.node_prop(id, key)?.ok_or_else(|| not_set(key))?);
+        Ok(QV_OK)
+    })
+}
+
+/// The error of a property read when the key is not set.
+fn not_set(key: &str) -> crate::Error {
+    crate::Error::NotFound(format!("{key:?} is not set"))
 }
 
 /// Removes property `key` of node `id`; removing a key that is not set is a no-op
@@ -295,8 +282,11 @@ pub unsafe extern "C" fn qv_node_unset(
     id: qv_node_id,
     key: *const c_char,
 ) -> qv_status {
-    // SAFETY: forwarded from the caller.
-    unsafe { prop_unset(txn, On::Node, id, key) }
+    ffi_guard!(txn, {
+        let (t, key) = (txn_arg!(txn), cstr_arg!(key));
+        t.txn.unset_node_prop(id, key.ident()?)?;
+        Ok(QV_OK)
+    })
 }
 
 /// Sets property `key` of edge `id` (as qv_node_set).
@@ -307,8 +297,11 @@ pub unsafe extern "C" fn qv_edge_set(
     key: *const c_char,
     v: *const qv_value,
 ) -> qv_status {
-    // SAFETY: forwarded from the caller.
-    unsafe { prop_set(txn, On::Edge, id, key, v) }
+    ffi_guard!(txn, {
+        let (t, key, v) = (txn_arg!(txn), cstr_arg!(key), value_arg!(v));
+        t.txn.set_edge_prop(id, key.ident()?, v.get()?)?;
+        Ok(QV_OK)
+    })
 }
 
 /// Fills `*out` with property `key` of edge `id` (as qv_node_get).
@@ -319,8 +312,13 @@ pub unsafe extern "C" fn qv_edge_get_prop(
     key: *const c_char,
     out: *mut qv_value,
 ) -> qv_status {
-    // SAFETY: forwarded from the caller.
-    unsafe { prop_get(txn, On::Edge, id, key, out) }
+    ffi_guard!(txn, {
+        clear!(out, qv_value::default());
+        let (t, key, out) = (txn_arg!(txn), cstr_arg!(key), out_arg!(out));
+        let key = key.ident()?;
+        *out = value_out(t.txn.edge_prop(id, key)?.ok_or_else(|| not_set(key))?);
+        Ok(QV_OK)
+    })
 }
 
 /// Removes property `key` of edge `id` (as qv_node_unset).
@@ -330,8 +328,11 @@ pub unsafe extern "C" fn qv_edge_unset(
     id: qv_edge_id,
     key: *const c_char,
 ) -> qv_status {
-    // SAFETY: forwarded from the caller.
-    unsafe { prop_unset(txn, On::Edge, id, key) }
+    ffi_guard!(txn, {
+        let (t, key) = (txn_arg!(txn), cstr_arg!(key));
+        t.txn.unset_edge_prop(id, key.ident()?)?;
+        Ok(QV_OK)
+    })
 }
 
 /// Opens a cursor over the edges of `node` in direction `dir`, of type `type` (NULL: any
@@ -347,22 +348,11 @@ pub unsafe extern "C" fn qv_edges(
     r#type: *const c_char,
     out: *mut *mut qv_cursor,
 ) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, std::ptr::null_mut()) };
-        nonnull(txn, "txn")?;
-        nonnull(out, "out")?;
-        // SAFETY: checked non-NULL; type is NULL or NUL-terminated.
-        let (t, ty, out) = unsafe {
-            (
-                txn_mut(txn)?,
-                opt_ident(r#type, "type")?,
-                self::out(out, "out")?,
-            )
-        };
-        let dir = dir_in(dir)?;
-        let c = t.txn.edges(node, dir, ty)?;
+    ffi_guard!(txn, {
+        clear!(out, null_mut());
+        let (t, ty, out) = (txn_arg!(txn), opt_cstr_arg!(r#type, "type"), out_arg!(out));
+        let ty = ty.map(|ty| ty.ident()).transpose()?;
+        let c = t.txn.edges(node, dir_in(dir)?, ty)?;
         *out = cursor_into_raw(t, CursorKind::Edge(c));
         Ok(QV_OK)
     })
@@ -372,27 +362,9 @@ pub unsafe extern "C" fn qv_edges(
 /// end. QV_MISUSE when the cursor's transaction has ended or it is a node cursor.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_cursor_next_edge(c: *mut qv_cursor, out: *mut qv_edge) -> qv_status {
-    // SAFETY: NULL or a live cursor (only read on a panic).
-    ffi_guard!(|| unsafe { cursor_shared(c) }, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, edge_zero()) };
-        nonnull(c, "cursor")?;
-        nonnull(out, "out")?;
-        // SAFETY: checked non-NULL; a live cursor.
-        let (kind, t) = unsafe { cursor_mut(c) }?;
-        let CursorKind::Edge(cur) = kind else {
-            return Err(super::guard::misuse(
-                "qv_cursor_next_edge on a cursor of nodes or properties",
-            ));
-        };
-        match cur.next(t)? {
-            Some(e) => {
-                // SAFETY: checked non-NULL.
-                unsafe { *out = edge_out(t, e)? };
-                Ok(QV_OK)
-            }
-            None => Ok(QV_DONE),
-        }
+    ffi_guard!(c, {
+        clear!(out, qv_edge::default());
+        next_one::<EdgeCursor>(cursor_arg!(c), out_arg!(out), "qv_cursor_next_edge")
     })
 }
 
@@ -405,21 +377,10 @@ pub unsafe extern "C" fn qv_nodes(
     label: *const c_char,
     out: *mut *mut qv_cursor,
 ) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, std::ptr::null_mut()) };
-        nonnull(txn, "txn")?;
-        nonnull(out, "out")?;
-        // SAFETY: checked non-NULL.
-        let (t, label, out) = unsafe {
-            (
-                txn_mut(txn)?,
-                opt_ident(label, "label")?,
-                self::out(out, "out")?,
-            )
-        };
-        let c = t.txn.nodes(label)?;
+    ffi_guard!(txn, {
+        clear!(out, null_mut());
+        let (t, label, out) = (txn_arg!(txn), opt_cstr_arg!(label), out_arg!(out));
+        let c = t.txn.nodes(label.map(|l| l.ident()).transpose()?)?;
         *out = cursor_into_raw(t, CursorKind::Node(c));
         Ok(QV_OK)
     })
@@ -429,27 +390,9 @@ pub unsafe extern "C" fn qv_nodes(
 /// the end. QV_MISUSE when the cursor's transaction has ended or it is an edge cursor.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_cursor_next_node(c: *mut qv_cursor, out: *mut qv_node_id) -> qv_status {
-    // SAFETY: NULL or a live cursor (only read on a panic).
-    ffi_guard!(|| unsafe { cursor_shared(c) }, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, 0) };
-        nonnull(c, "cursor")?;
-        nonnull(out, "out")?;
-        // SAFETY: checked non-NULL; a live cursor.
-        let (kind, t) = unsafe { cursor_mut(c) }?;
-        let CursorKind::Node(cur) = kind else {
-            return Err(super::guard::misuse(
-                "qv_cursor_next_node on a cursor of edges or properties",
-            ));
-        };
-        match cur.next(t)? {
-            Some(id) => {
-                // SAFETY: checked non-NULL.
-                unsafe { *out = id };
-                Ok(QV_OK)
-            }
-            None => Ok(QV_DONE),
-        }
+    ffi_guard!(c, {
+        clear!(out, 0);
+        next_one::<NodeCursor>(cursor_arg!(c), out_arg!(out), "qv_cursor_next_node")
     })
 }
 
@@ -466,34 +409,13 @@ pub unsafe extern "C" fn qv_cursor_next_edges(
     cap: usize,
     n: *mut usize,
 ) -> qv_status {
-    // SAFETY: NULL or a live cursor (only read on a panic).
-    ffi_guard!(|| unsafe { cursor_shared(c) }, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(n, 0) };
-        nonnull(c, "cursor")?;
-        nonnull(buf, "buf")?;
-        nonnull(n, "n")?;
+    ffi_guard!(c, {
+        clear!(n, 0);
+        let (c, buf, n) = (cursor_arg!(c), slice_arg!(buf, cap), out_arg!(n));
         if cap == 0 {
             return Err(invalid("cap is 0; give room for at least one edge".into()));
         }
-        // SAFETY: checked non-NULL; a live cursor.
-        let (kind, t) = unsafe { cursor_mut(c) }?;
-        let CursorKind::Edge(cur) = kind else {
-            return Err(super::guard::misuse(
-                "qv_cursor_next_edges on a cursor of nodes or properties",
-            ));
-        };
-        // SAFETY: the caller gives `cap` writable qv_edge slots at `buf`.
-        let out = unsafe { std::slice::from_raw_parts_mut(buf, cap) };
-        let mut got = 0;
-        while got < cap {
-            let Some(e) = cur.next(t)? else { break };
-            out[got] = edge_out(t, e)?;
-            got += 1;
-        }
-        // SAFETY: checked non-NULL.
-        unsafe { *n = got };
-        Ok(if got > 0 { QV_OK } else { QV_DONE })
+        next_many::<EdgeCursor>(c, buf, n, "qv_cursor_next_edges")
     })
 }
 
@@ -509,56 +431,15 @@ pub unsafe extern "C" fn qv_cursor_next_nodes(
     cap: usize,
     n: *mut usize,
 ) -> qv_status {
-    // SAFETY: NULL or a live cursor (only read on a panic).
-    ffi_guard!(|| unsafe { cursor_shared(c) }, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(n, 0) };
-        nonnull(c, "cursor")?;
-        nonnull(buf, "buf")?;
-        nonnull(n, "n")?;
+    ffi_guard!(c, {
+        clear!(n, 0);
+        let (c, buf, n) = (cursor_arg!(c), slice_arg!(buf, cap), out_arg!(n));
         if cap == 0 {
             return Err(invalid(
                 "cap is 0; give room for at least one node id".into(),
             ));
         }
-        // SAFETY: checked non-NULL; a live cursor.
-        let (kind, t) = unsafe { cursor_mut(c) }?;
-        let CursorKind::Node(cur) = kind else {
-            return Err(super::guard::misuse(
-                "qv_cursor_next_nodes on a cursor of edges or properties",
-            ));
-        };
-        // SAFETY: the caller gives `cap` writable qv_node_id slots at `buf`.
-        let out = unsafe { std::slice::from_raw_parts_mut(buf, cap) };
-        let mut got = 0;
-        while got < cap {
-            let Some(id) = cur.next(t)? else { break };
-            out[got] = id;
-            got += 1;
-        }
-        // SAFETY: checked non-NULL.
-        unsafe { *n = got };
-        Ok(if got > 0 { QV_OK } else { QV_DONE })
-    })
-}
-
-/// # Safety
-/// Pointers are NULL or valid as the exports document.
-unsafe fn props_open(txn: *mut qv_txn, on: On, id: u64, out: *mut *mut qv_cursor) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, std::ptr::null_mut()) };
-        nonnull(txn, "txn")?;
-        nonnull(out, "out")?;
-        // SAFETY: checked non-NULL.
-        let (t, out) = unsafe { (txn_mut(txn)?, self::out(out, "out")?) };
-        let c = match on {
-            On::Node => t.txn.node_prop_cursor(id)?,
-            On::Edge => t.txn.edge_prop_cursor(id)?,
-        };
-        *out = cursor_into_raw(t, CursorKind::Prop(c));
-        Ok(QV_OK)
+        next_many::<NodeCursor>(c, buf, n, "qv_cursor_next_nodes")
     })
 }
 
@@ -572,8 +453,13 @@ pub unsafe extern "C" fn qv_node_props(
     id: qv_node_id,
     out: *mut *mut qv_cursor,
 ) -> qv_status {
-    // SAFETY: forwarded from the caller.
-    unsafe { props_open(txn, On::Node, id, out) }
+    ffi_guard!(txn, {
+        clear!(out, null_mut());
+        let (t, out) = (txn_arg!(txn), out_arg!(out));
+        let c = t.txn.node_prop_cursor(id)?;
+        *out = cursor_into_raw(t, CursorKind::Prop(c));
+        Ok(QV_OK)
+    })
 }
 
 /// Opens a cursor over every property of edge `id`, as qv_node_props does for a node.
@@ -584,8 +470,13 @@ pub unsafe extern "C" fn qv_edge_props(
     id: qv_edge_id,
     out: *mut *mut qv_cursor,
 ) -> qv_status {
-    // SAFETY: forwarded from the caller.
-    unsafe { props_open(txn, On::Edge, id, out) }
+    ffi_guard!(txn, {
+        clear!(out, null_mut());
+        let (t, out) = (txn_arg!(txn), out_arg!(out));
+        let c = t.txn.edge_prop_cursor(id)?;
+        *out = cursor_into_raw(t, CursorKind::Prop(c));
+        Ok(QV_OK)
+    })
 }
 
 /// Fills `*out` with the cursor's next property and returns QV_OK, or returns QV_DONE at
@@ -594,40 +485,9 @@ pub unsafe extern "C" fn qv_edge_props(
 /// cursor's transaction has ended or it is not a property cursor.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_cursor_next_prop(c: *mut qv_cursor, out: *mut qv_prop) -> qv_status {
-    // SAFETY: NULL or a live cursor (only read on a panic).
-    ffi_guard!(|| unsafe { cursor_shared(c) }, {
-        // SAFETY: NULL or writable.
-        unsafe {
-            clear(
-                out,
-                qv_prop {
-                    key: std::ptr::null(),
-                    value: value_zero(),
-                },
-            )
-        };
-        nonnull(c, "cursor")?;
-        nonnull(out, "out")?;
-        // SAFETY: checked non-NULL; a live cursor.
-        let (kind, t) = unsafe { cursor_mut(c) }?;
-        let CursorKind::Prop(cur) = kind else {
-            return Err(super::guard::misuse(
-                "qv_cursor_next_prop on a cursor of edges or nodes",
-            ));
-        };
-        match cur.next(t)? {
-            Some((key, value)) => {
-                // SAFETY: checked non-NULL.
-                unsafe {
-                    *out = qv_prop {
-                        key: key.as_ptr(),
-                        value: value_out(value),
-                    }
-                };
-                Ok(QV_OK)
-            }
-            None => Ok(QV_DONE),
-        }
+    ffi_guard!(c, {
+        clear!(out, qv_prop::default());
+        next_one::<PropCursor>(cursor_arg!(c), out_arg!(out), "qv_cursor_next_prop")
     })
 }
 
@@ -635,8 +495,9 @@ pub unsafe extern "C" fn qv_cursor_next_prop(c: *mut qv_cursor, out: *mut qv_pro
 /// nothing.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_cursor_free(c: *mut qv_cursor) {
-    let _ = ffi_guard!(|| None, {
-        // SAFETY: NULL or a cursor from qv_edges/qv_nodes, not used after this.
+    let _ = ffi_guard!({
+        // SAFETY: NULL or a cursor from qv_edges, qv_nodes or a property listing, which the
+        // caller gives up.
         unsafe { cursor_free(c) };
         Ok(QV_OK)
     });
@@ -653,20 +514,10 @@ pub unsafe extern "C" fn qv_degree(
     r#type: *const c_char,
     out: *mut u64,
 ) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, 0) };
-        nonnull(txn, "txn")?;
-        nonnull(out, "out")?;
-        // SAFETY: checked non-NULL.
-        let (t, ty, out) = unsafe {
-            (
-                txn_mut(txn)?,
-                opt_ident(r#type, "type")?,
-                self::out(out, "out")?,
-            )
-        };
+    ffi_guard!(txn, {
+        clear!(out, 0);
+        let (t, ty, out) = (txn_arg!(txn), opt_cstr_arg!(r#type, "type"), out_arg!(out));
+        let ty = ty.map(|ty| ty.ident()).transpose()?;
         *out = t.txn.degree(node, dir_in(dir)?, ty)?;
         Ok(QV_OK)
     })

@@ -5,9 +5,12 @@
 //! refers to its transaction through a raw pointer guarded by a shared `alive` flag that
 //! the transaction clears when it ends: a cursor never dereferences a freed transaction.
 
-#![allow(non_camel_case_types)]
+#![expect(
+    non_camel_case_types,
+    reason = "C names, so the header needs no renames"
+)]
 
-use super::guard::{Fail, misuse, null};
+use super::boundary::{Fail, misuse};
 use crate::Database;
 use crate::graph::{EdgeCursor, NodeCursor, PropCursor};
 use crate::txn::{Shared, Txn};
@@ -52,15 +55,6 @@ pub(crate) unsafe fn db_from_raw(p: *mut qv_db) -> Box<qv_db> {
     unsafe { Box::from_raw(p) }
 }
 
-/// Borrows a database handle.
-///
-/// # Safety
-/// `p` is NULL or a live handle from [`db_into_raw`].
-pub(crate) unsafe fn db_ref<'a>(p: *const qv_db) -> Result<&'a qv_db, Fail> {
-    // SAFETY: guaranteed by the caller.
-    unsafe { p.as_ref() }.ok_or_else(|| null("db"))
-}
-
 /// Moves a transaction into a handle for C.
 pub(crate) fn txn_into_raw(txn: Txn) -> *mut qv_txn {
     Box::into_raw(Box::new(qv_txn {
@@ -80,24 +74,6 @@ pub(crate) unsafe fn txn_from_raw(p: *mut qv_txn) -> Txn {
     b.txn
 }
 
-/// Borrows a transaction handle mutably.
-///
-/// # Safety
-/// `p` is NULL or a live handle from [`txn_into_raw`], not used by another thread now.
-pub(crate) unsafe fn txn_mut<'a>(p: *mut qv_txn) -> Result<&'a mut qv_txn, Fail> {
-    // SAFETY: guaranteed by the caller.
-    unsafe { p.as_mut() }.ok_or_else(|| null("txn"))
-}
-
-/// The shared database state of a transaction handle, for poisoning after a panic.
-///
-/// # Safety
-/// As [`txn_mut`].
-pub(crate) unsafe fn txn_shared(p: *const qv_txn) -> Option<Arc<Shared>> {
-    // SAFETY: guaranteed by the caller.
-    unsafe { p.as_ref() }.map(|t| Arc::clone(t.txn.shared()))
-}
-
 /// Moves a cursor into a handle for C.
 pub(crate) fn cursor_into_raw(txn: &mut qv_txn, kind: CursorKind) -> *mut qv_cursor {
     let alive = Arc::clone(&txn.alive);
@@ -115,37 +91,46 @@ pub(crate) unsafe fn cursor_free(p: *mut qv_cursor) {
     }
 }
 
-/// Borrows a cursor and its transaction; `Misuse` once the transaction has ended.
-///
-/// # Safety
-/// `p` is NULL or a live cursor handle, not used by another thread now (nor its
-/// transaction).
-pub(crate) unsafe fn cursor_mut<'a>(
-    p: *mut qv_cursor,
-) -> Result<(&'a mut CursorKind, &'a Txn), Fail> {
-    // SAFETY: guaranteed by the caller.
-    let c = unsafe { p.as_mut() }.ok_or_else(|| null("cursor"))?;
-    if !c.alive.load(Ordering::Acquire) {
-        return Err(misuse(
-            "the cursor's transaction has ended; only qv_cursor_free is allowed",
-        ));
+impl qv_cursor {
+    /// The cursor's state and its transaction; QV_MISUSE once the transaction has ended.
+    pub(crate) fn live(&mut self) -> Result<(&mut CursorKind, &Txn), Fail> {
+        if !self.alive.load(Ordering::Acquire) {
+            return Err(misuse(
+                "the cursor's transaction has ended; only qv_cursor_free is allowed",
+            ));
+        }
+        // SAFETY: `alive` is true, so the transaction has not been committed or rolled
+        // back and its handle is still allocated; the header forbids using a transaction
+        // and its cursors from two threads at once, so nothing else uses it now.
+        let t = unsafe { &*self.txn };
+        Ok((&mut self.kind, &t.txn))
     }
-    // SAFETY: `alive` is true, so the transaction has not been committed or rolled back
-    // and its handle is still allocated; the caller does not use it concurrently.
-    let t = unsafe { &*c.txn };
-    Ok((&mut c.kind, &t.txn))
 }
 
-/// The shared database state of a cursor's transaction, if it is still alive.
-///
-/// # Safety
-/// As [`cursor_mut`].
-pub(crate) unsafe fn cursor_shared(p: *const qv_cursor) -> Option<Arc<Shared>> {
-    // SAFETY: guaranteed by the caller.
-    let c = unsafe { p.as_ref() }?;
-    if !c.alive.load(Ordering::Acquire) {
-        return None;
+/// A handle through which a panic in an export poisons the database (`ffi_guard!`).
+pub(crate) trait Poison {
+    /// The database of the handle, if it has one still open.
+    ///
+    /// # Safety
+    /// The handle is NULL or live.
+    unsafe fn database(self) -> Option<Arc<Shared>>;
+}
+
+impl Poison for *mut qv_txn {
+    unsafe fn database(self) -> Option<Arc<Shared>> {
+        // SAFETY: guaranteed by the caller.
+        unsafe { self.as_ref() }.map(|t| Arc::clone(t.txn.shared()))
     }
-    // SAFETY: as in cursor_mut.
-    unsafe { txn_shared(c.txn) }
+}
+
+impl Poison for *mut qv_cursor {
+    unsafe fn database(self) -> Option<Arc<Shared>> {
+        // SAFETY: guaranteed by the caller.
+        let c = unsafe { self.as_ref() }?;
+        if !c.alive.load(Ordering::Acquire) {
+            return None;
+        }
+        // SAFETY: `alive` is true, so the transaction handle is still allocated.
+        unsafe { c.txn.database() }
+    }
 }

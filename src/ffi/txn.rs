@@ -1,11 +1,12 @@
 //! Transactions and savepoints.
 
-use super::guard::{QV_OK, clear, ffi_guard, ident, invalid, null, out};
-use super::handle::{db_ref, qv_db, qv_txn, txn_from_raw, txn_into_raw, txn_mut, txn_shared};
+use super::args::{clear, cstr_arg, db_arg, out_arg, txn_arg};
+use super::boundary::{ffi_guard, invalid, null};
+use super::codes::{QV_OK, QV_TXN_READ_ONLY};
+use super::handle::{Poison, qv_db, qv_txn, txn_from_raw, txn_into_raw};
 use super::types::qv_status;
 use std::ffi::c_char;
-
-const QV_TXN_READ_ONLY: u32 = 1;
+use std::ptr::null_mut;
 
 /// Begins a transaction. With `flags` = QV_TXN_READ_ONLY it is a read transaction on a
 /// snapshot of everything committed so far, which it sees for its whole life, however
@@ -21,13 +22,9 @@ pub unsafe extern "C" fn qv_txn_begin(
     flags: u32,
     out: *mut *mut qv_txn,
 ) -> qv_status {
-    ffi_guard!(|| None, {
-        // SAFETY: NULL or writable.
-        unsafe { clear(out, std::ptr::null_mut()) };
-        // SAFETY: NULL or a live handle.
-        let h = unsafe { db_ref(db) }?;
-        // SAFETY: NULL or writable.
-        let out = unsafe { self::out(out, "out") }?;
+    ffi_guard!({
+        clear!(out, null_mut());
+        let (h, out) = (db_arg!(db), out_arg!(out));
         if flags & !QV_TXN_READ_ONLY != 0 {
             return Err(invalid(format!("unknown transaction flags {flags:#x}")));
         }
@@ -49,15 +46,14 @@ pub unsafe extern "C" fn qv_txn_begin(
 /// the handle).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_txn_commit(txn: *mut qv_txn) -> qv_status {
-    // SAFETY: NULL or a live handle; read before the body consumes it.
-    let shared = unsafe { txn_shared(txn) };
-    ffi_guard!(move || shared, {
+    // SAFETY: NULL or a live handle; read before the body frees it.
+    ffi_guard!(poison = unsafe { txn.database() }, {
         if txn.is_null() {
             return Err(null("txn"));
         }
-        // SAFETY: a live handle from qv_txn_begin, not used after this.
-        let t = unsafe { txn_from_raw(txn) };
-        t.commit()?;
+        // SAFETY: a live handle from qv_txn_begin, which the caller gives up (commit
+        // consumes it, also on failure).
+        unsafe { txn_from_raw(txn) }.commit()?;
         Ok(QV_OK)
     })
 }
@@ -69,10 +65,9 @@ pub unsafe extern "C" fn qv_txn_rollback(txn: *mut qv_txn) {
     if txn.is_null() {
         return;
     }
-    // SAFETY: a live handle; read before the body consumes it.
-    let shared = unsafe { txn_shared(txn) };
-    let _ = ffi_guard!(move || shared, {
-        // SAFETY: a live handle from qv_txn_begin, not used after this.
+    // SAFETY: a live handle; read before the body frees it.
+    let _ = ffi_guard!(poison = unsafe { txn.database() }, {
+        // SAFETY: a live handle from qv_txn_begin, which the caller gives up.
         unsafe { txn_from_raw(txn) }.rollback();
         Ok(QV_OK)
     });
@@ -84,12 +79,9 @@ pub unsafe extern "C" fn qv_txn_rollback(txn: *mut qv_txn) {
 /// QV_READ_ONLY in a read transaction.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_savepoint(txn: *mut qv_txn, name: *const c_char) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        // SAFETY: NULL or a live handle; NULL or a NUL-terminated string.
-        let (t, name) = unsafe { (txn_mut(txn), ident(name, "name")) };
-        let (t, name) = (t?, name?);
-        t.txn.savepoint(name)?;
+    ffi_guard!(txn, {
+        let (t, name) = (txn_arg!(txn), cstr_arg!(name));
+        t.txn.savepoint(name.ident()?)?;
         Ok(QV_OK)
     })
 }
@@ -100,12 +92,9 @@ pub unsafe extern "C" fn qv_savepoint(txn: *mut qv_txn, name: *const c_char) -> 
 /// QV_READ_ONLY in a read transaction, QV_INVALID_ARGUMENT.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_rollback_to(txn: *mut qv_txn, name: *const c_char) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        // SAFETY: NULL or a live handle; NULL or a NUL-terminated string.
-        let (t, name) = unsafe { (txn_mut(txn), ident(name, "name")) };
-        let (t, name) = (t?, name?);
-        t.txn.rollback_to(name)?;
+    ffi_guard!(txn, {
+        let (t, name) = (txn_arg!(txn), cstr_arg!(name));
+        t.txn.rollback_to(name.ident()?)?;
         Ok(QV_OK)
     })
 }
@@ -115,12 +104,9 @@ pub unsafe extern "C" fn qv_rollback_to(txn: *mut qv_txn, name: *const c_char) -
 /// QV_INVALID_ARGUMENT.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_release(txn: *mut qv_txn, name: *const c_char) -> qv_status {
-    // SAFETY: NULL or a live handle (only read on a panic).
-    ffi_guard!(|| unsafe { txn_shared(txn) }, {
-        // SAFETY: NULL or a live handle; NULL or a NUL-terminated string.
-        let (t, name) = unsafe { (txn_mut(txn), ident(name, "name")) };
-        let (t, name) = (t?, name?);
-        t.txn.release(name)?;
+    ffi_guard!(txn, {
+        let (t, name) = (txn_arg!(txn), cstr_arg!(name));
+        t.txn.release(name.ident()?)?;
         Ok(QV_OK)
     })
 }

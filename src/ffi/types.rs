@@ -2,8 +2,13 @@
 //! renames. The enumerations are plain `u32` here, because a C caller may pass any
 //! number; build.rs writes their C `enum` definitions from `codes.rs`.
 
-#![allow(non_camel_case_types)]
+#![expect(
+    non_camel_case_types,
+    reason = "C names, so the header needs no renames"
+)]
 
+use super::codes::QV_TYPE_NULL;
+use crate::{CheckReport, RecoveryStats, Stats};
 use std::ffi::c_char;
 
 /// A status code (see the `qv_status` enum in the header).
@@ -91,11 +96,11 @@ pub struct qv_recovery_stats {
     pub txns_replayed: u64,
     /// Aborted or incomplete transactions discarded.
     pub txns_discarded: u64,
-    /// Node records written back by replay.
+    /// Node frames (inserts, deletes) replayed from the log.
     pub nodes: u64,
-    /// Edge records written back by replay.
+    /// Edge frames (inserts, deletes) replayed from the log.
     pub edges: u64,
-    /// Property changes written back by replay.
+    /// Property frames (sets, unsets) replayed from the log.
     pub props: u64,
     /// Log bytes read.
     pub wal_bytes_scanned: u64,
@@ -157,4 +162,106 @@ pub struct qv_options {
     /// Start a new log segment file once the current one passes this many bytes; 0 means
     /// the default, 64 MiB. (Added in 0.1.0; older callers' shorter structs get 0.)
     pub segment_bytes: u64,
+}
+
+/// A cleared value: QV_TYPE_NULL, with a NULL pointer and length 0 in the payload.
+impl Default for qv_value {
+    fn default() -> qv_value {
+        qv_value {
+            type_: QV_TYPE_NULL,
+            as_: qv_value_as {
+                bytes: qv_bytes {
+                    ptr: std::ptr::null(),
+                    len: 0,
+                },
+            },
+        }
+    }
+}
+
+/// A cleared edge: ids 0, type NULL.
+impl Default for qv_edge {
+    fn default() -> qv_edge {
+        qv_edge {
+            id: 0,
+            src: 0,
+            dst: 0,
+            type_: std::ptr::null(),
+        }
+    }
+}
+
+/// A cleared property: key NULL, a cleared value.
+impl Default for qv_prop {
+    fn default() -> qv_prop {
+        qv_prop {
+            key: std::ptr::null(),
+            value: qv_value::default(),
+        }
+    }
+}
+
+/// An empty report: zero counts, no problem.
+impl Default for qv_check_report {
+    fn default() -> qv_check_report {
+        qv_check_report {
+            nodes_checked: 0,
+            edges_checked: 0,
+            problems: 0,
+            first_problem: [0; 256],
+        }
+    }
+}
+
+impl From<&CheckReport> for qv_check_report {
+    /// The first problem is cut to 255 bytes at a character boundary.
+    fn from(r: &CheckReport) -> qv_check_report {
+        let mut out = qv_check_report {
+            nodes_checked: r.nodes_checked,
+            edges_checked: r.edges_checked,
+            problems: r.problems,
+            ..qv_check_report::default()
+        };
+        let mut n = r.first_problem.len().min(255);
+        while !r.first_problem.is_char_boundary(n) {
+            n -= 1;
+        }
+        for (d, s) in out
+            .first_problem
+            .iter_mut()
+            .zip(&r.first_problem.as_bytes()[..n])
+        {
+            *d = *s as c_char;
+        }
+        out
+    }
+}
+
+impl From<RecoveryStats> for qv_recovery_stats {
+    fn from(r: RecoveryStats) -> qv_recovery_stats {
+        qv_recovery_stats {
+            txns_replayed: r.txns_replayed,
+            txns_discarded: r.txns_discarded,
+            nodes: r.nodes,
+            edges: r.edges,
+            props: r.props,
+            wal_bytes_scanned: r.wal_bytes_scanned,
+            bytes_truncated: r.bytes_truncated,
+            micros: r.micros,
+        }
+    }
+}
+
+impl From<Stats> for qv_db_stats {
+    fn from(s: Stats) -> qv_db_stats {
+        qv_db_stats {
+            nodes: s.nodes,
+            edges: s.edges,
+            data_bytes: s.data_bytes,
+            wal_bytes: s.wal_bytes,
+            last_commit_lsn: s.last_commit_lsn,
+            checkpoint_lsn: s.checkpoint_lsn,
+            readers: s.readers,
+        }
+    }
 }

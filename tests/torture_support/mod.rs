@@ -29,26 +29,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
 
-pub const QV_OK: qv_status = 0;
-pub const QV_DONE: qv_status = 1;
-pub const QV_NOT_FOUND: qv_status = 2;
-pub const QV_CONSTRAINT: qv_status = 23;
-
-pub const QV_OPEN_CREATE: u32 = 1;
-pub const QV_OPEN_READ_ONLY: u32 = 2;
-pub const QV_TXN_READ_ONLY: u32 = 1;
-pub const QV_DETACH: u32 = 1;
-
-const QV_OUT: u32 = 1;
-const QV_IN: u32 = 2;
-const QV_BOTH: u32 = 3;
-
-const QV_TYPE_NULL: u32 = 0;
-const QV_TYPE_BOOL: u32 = 1;
-const QV_TYPE_INT: u32 = 2;
-const QV_TYPE_FLOAT: u32 = 3;
-const QV_TYPE_STRING: u32 = 4;
-const QV_TYPE_BYTES: u32 = 5;
+use quiver::ffi::{
+    QV_BOTH, QV_IN, QV_OUT, QV_TYPE_BOOL, QV_TYPE_BYTES, QV_TYPE_FLOAT, QV_TYPE_INT, QV_TYPE_NULL,
+    QV_TYPE_STRING,
+};
+pub use quiver::ffi::{
+    QV_CONSTRAINT, QV_DETACH, QV_DONE, QV_NOT_FOUND, QV_OK, QV_OPEN_CREATE, QV_OPEN_READ_ONLY,
+    QV_TXN_READ_ONLY,
+};
 
 /// SplitMix64.
 #[derive(Clone, Debug)]
