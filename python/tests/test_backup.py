@@ -23,12 +23,19 @@ def test_backup_without_qv_backup_says_so(db: quiver.Database, tmp_path: Path) -
 
 @needs_backup
 @pytest.mark.parametrize("compact", [False, True])
-def test_backup_copies_the_latest_commit(db: quiver.Database, tmp_path: Path, compact: bool) -> None:
+def test_backup_copies_the_latest_commit(
+    db: quiver.Database, tmp_path: Path, compact: bool
+) -> None:
     with db.write() as tx:
         a = tx.create_node("N", {"k": "v"})
         tx.create_edge(a, a, "E")
     calls: List[Tuple[int, int]] = []
-    db.backup(tmp_path / "copy", compact=compact, progress=lambda d, t: calls.append((d, t)) and False)
+
+    def progress(done: int, total: int) -> bool:
+        calls.append((done, total))
+        return False
+
+    db.backup(tmp_path / "copy", compact=compact, progress=progress)
     with quiver.open(tmp_path / "copy", create=False) as copy, copy.read() as tx:
         assert tx.props(a) == {"k": "v"} and tx.degree(a) == 1
 

@@ -9,18 +9,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Set, Tuple
+from typing import Dict, List, Set, Tuple
 
 import pytest
+from crash_child import blob, nodes_of
 
 import quiver
-from crash_child import blob, nodes_of
 
 CHILD = Path(__file__).with_name("crash_child.py")
 ROUNDS = int(os.environ.get("QUIVER_PY_CRASH_ROUNDS", "6"))
 
 
-def run_and_kill(path: Path, first: int, sync: str, rng: random.Random) -> Tuple[Set[int], Set[int]]:
+def run_and_kill(
+    path: Path, first: int, sync: str, rng: random.Random
+) -> Tuple[Set[int], Set[int]]:
     """Runs the child from transaction `first`, kills it with SIGKILL after a random time;
     returns (acknowledged, begun) transaction numbers."""
     proc = subprocess.Popen(
@@ -30,17 +32,28 @@ def run_and_kill(path: Path, first: int, sync: str, rng: random.Random) -> Tuple
         text=True,
     )
     assert proc.stdout is not None
-    # Wait for the first acknowledgement (the child is up), then a random while more.
-    line = proc.stdout.readline()
-    if not line:
-        raise AssertionError(f"child died: {proc.stderr.read() if proc.stderr else ''}")
+    # Wait for the first acknowledgement (the child is up and committing), then a random
+    # while more.
+    seen = ""
+    while not seen.endswith(f"ack {first}\n"):
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"child died: {proc.stderr.read() if proc.stderr else ''}")
+        seen += line
     time.sleep(rng.uniform(0.0, 0.3))
     proc.kill()  # SIGKILL
-    out, err = proc.communicate(timeout=30)
+    # Read the rest through the same buffered reader (communicate() would bypass what
+    # readline() already buffered); the child is dead, so both reads end.
+    out = proc.stdout.read()
+    err = proc.stderr.read() if proc.stderr else ""
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    if proc.stderr:
+        proc.stderr.close()
     assert proc.returncode == -9, err
     acked: Set[int] = set()
     begun: Set[int] = set()
-    for entry in (line + out).splitlines():
+    for entry in (seen + out).splitlines():
         kind, num = entry.split()
         (acked if kind == "ack" else begun).add(int(num))
     return acked, begun
@@ -51,7 +64,7 @@ def check_database(path: Path, acked: Set[int], in_flight: Set[int], last: int) 
         report = db.check()
         assert report.ok, report
         with db.read() as tx:
-            labels = {}
+            labels: Dict[str, List[int]] = {}
             for n in tx.nodes():
                 labels.setdefault(tx.label(n), []).append(n)
             for r in range(last + 1):

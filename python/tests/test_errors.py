@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Dict, Iterator
 
 import pytest
+from conftest import HEADER
 
 import quiver
 from quiver import _errors, _ffi
-from conftest import HEADER
 
 CLASSES: Dict[str, type] = {
     "QV_NOT_FOUND": quiver.NotFoundError,
@@ -118,7 +118,7 @@ def test_busy_writer(db_path: Path) -> None:
         def second() -> None:
             try:
                 db.write()
-            except BaseException as e:  # noqa: BLE001
+            except BaseException as e:
                 got["e"] = e
 
         t = threading.Thread(target=second)
@@ -200,7 +200,7 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
 def test_disk_full_then_poisoned(tiny_disk: Path) -> None:
     db = quiver.open(tiny_disk / "db")
     full = None
-    for i in range(100):
+    for _ in range(100):
         try:
             with db.write() as tx:
                 tx.create_node("N", {"blob": os.urandom(100_000)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from typing import Dict
 
 import pytest
 
@@ -62,7 +63,7 @@ def test_iteration_across_batches(db: quiver.Database, count: int) -> None:
     with db.write() as tx:
         hub = tx.create_node("Hub")
         others = [tx.create_node("Leaf") for _ in range(count)]
-        edges = [tx.create_edge(hub, o, "T%d" % (i % 3)) for i, o in enumerate(others)]
+        edges = [tx.create_edge(hub, o, f"T{i % 3}") for i, o in enumerate(others)]
     with db.read() as tx:
         got = list(tx.edges(hub))
         assert sorted(e.id for e in got) == edges
@@ -96,7 +97,7 @@ def test_iterators_see_the_state_when_made(db: quiver.Database) -> None:
 def test_interleaved_iterators_in_one_transaction(db: quiver.Database) -> None:
     with db.write() as tx:
         a, b = tx.create_node("A"), tx.create_node("B")
-        for i in range(700):
+        for _ in range(700):
             tx.create_edge(a, b, "AB")
             tx.create_edge(b, a, "BA")
     with db.read() as tx:
@@ -170,7 +171,15 @@ def test_edge_to_missing_node(db: quiver.Database) -> None:
 
 
 def test_props_dicts(db: quiver.Database) -> None:
-    values = {"s": "x", "i": -7, "f": 0.5, "b": b"\0", "t": True, "n": None, "e": ""}
+    values: Dict[str, quiver.Value] = {
+        "s": "x",
+        "i": -7,
+        "f": 0.5,
+        "b": b"\0",
+        "t": True,
+        "n": None,
+        "e": "",
+    }
     with db.write() as tx:
         a = tx.create_node("N", values)
         bare = tx.create_node("N")
@@ -198,7 +207,7 @@ def test_create_with_props_is_all_or_nothing(db: quiver.Database) -> None:
     with db.write() as tx:
         a = tx.create_node("N")
         with pytest.raises(quiver.InvalidArgumentError):
-            tx.create_node("N", {"ok": 1, "bad": [1]})
+            tx.create_node("N", {"ok": 1, "bad": [1]})  # type: ignore[dict-item]
         with pytest.raises(quiver.InvalidArgumentError):
             tx.create_node("N", {"ok": 1, "": 2})  # refused by the library
         with pytest.raises(quiver.InvalidArgumentError):

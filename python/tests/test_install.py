@@ -10,9 +10,9 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from conftest import HEADER, REPO
 
 import quiver
-from conftest import HEADER, REPO
 
 PACKAGE_DIR = Path(quiver.__file__).resolve().parent
 

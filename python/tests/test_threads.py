@@ -20,7 +20,7 @@ def run_threads(targets: List[Callable[[], None]]) -> None:
         def run() -> None:
             try:
                 fn()
-            except BaseException as e:  # noqa: BLE001
+            except BaseException as e:
                 errors.append(e)
 
         return run
@@ -146,7 +146,7 @@ def test_commit_racing_other_calls_never_crashes(db: quiver.Database) -> None:
         n = tx.create_node("N")
         seen: List[str] = []
 
-        def caller() -> None:
+        def caller(tx: quiver.Transaction = tx, n: int = n, seen: List[str] = seen) -> None:
             for _ in range(200):
                 try:
                     tx.set(n, "k", 1)

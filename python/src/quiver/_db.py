@@ -72,7 +72,9 @@ def _path_bytes(path: PathLike) -> bytes:
     try:
         raw = os.fsencode(path)
     except TypeError:
-        raise InvalidArgumentError(f"path must be str, bytes or os.PathLike, not {type(path).__name__}") from None
+        raise InvalidArgumentError(
+            f"path must be str, bytes or os.PathLike, not {type(path).__name__}"
+        ) from None
     if b"\0" in raw:
         raise InvalidArgumentError(f"path {path!r} contains a NUL character")
     return raw
@@ -107,14 +109,20 @@ def open(
     if mode is None:
         raise InvalidArgumentError(f"sync must be 'full', 'normal' or 'off', not {sync!r}")
     if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, (int, float)):
-        raise InvalidArgumentError(f"busy_timeout must be a number of seconds, not {busy_timeout!r}")
+        raise InvalidArgumentError(
+            f"busy_timeout must be a number of seconds, not {busy_timeout!r}"
+        )
     if not 0 <= busy_timeout * 1000 <= _U32_MAX:  # also refuses NaN
-        raise InvalidArgumentError(f"busy_timeout must be in 0..{_U32_MAX / 1000} seconds, not {busy_timeout!r}")
+        raise InvalidArgumentError(
+            f"busy_timeout must be in 0..{_U32_MAX / 1000} seconds, not {busy_timeout!r}"
+        )
     opts = _ffi.Options()
     _ffi.qv_options_init(byref(opts))
-    opts.flags = (_ffi.QV_OPEN_CREATE if create else 0) | (_ffi.QV_OPEN_READ_ONLY if read_only else 0)
+    opts.flags = (_ffi.QV_OPEN_CREATE if create else 0) | (
+        _ffi.QV_OPEN_READ_ONLY if read_only else 0
+    )
     opts.sync = mode
-    opts.busy_timeout_ms = int(round(busy_timeout * 1000))
+    opts.busy_timeout_ms = round(busy_timeout * 1000)
     opts.checkpoint_bytes = _count(checkpoint_bytes, "checkpoint_bytes", _U64_MAX)
     opts.segment_bytes = _count(segment_bytes, "segment_bytes", _U64_MAX)
     out = ctypes.c_void_p()
@@ -192,7 +200,7 @@ class Database:
         if getattr(self, "_handle", None) is not None:
             try:
                 self.close()
-            except Exception:  # noqa: BLE001 - nothing to report to from a finalizer
+            except Exception:
                 pass
 
     def _begin(self, flags: int) -> int:
@@ -258,7 +266,15 @@ class Database:
                 raise_status(st)
         finally:
             self._leave()
-        return Stats(s.nodes, s.edges, s.data_bytes, s.wal_bytes, s.last_commit_lsn, s.checkpoint_lsn, s.readers)
+        return Stats(
+            s.nodes,
+            s.edges,
+            s.data_bytes,
+            s.wal_bytes,
+            s.last_commit_lsn,
+            s.checkpoint_lsn,
+            s.readers,
+        )
 
     def last_recovery(self) -> RecoveryStats:
         """What recovery did when this database was opened."""
@@ -309,7 +325,7 @@ class Database:
                 return 0
             try:
                 return 1 if progress(done, total) else 0
-            except BaseException as e:  # noqa: BLE001 - carried across C and re-raised below
+            except BaseException as e:
                 raised.append(e)
                 return 1
 

@@ -194,12 +194,13 @@ _SIGNATURES: Dict[str, Tuple[Any, List[Any], bool]] = {
     "qv_savepoint": (_status, [_txn, c_char_p], True),
     "qv_rollback_to": (_status, [_txn, c_char_p], True),
     "qv_release": (_status, [_txn, c_char_p], True),
-    # API.md "Version 0.2 additions".
-    "qv_cursor_next_edges": (_status, [_cur, POINTER(Edge), c_size_t, POINTER(c_size_t)], False),
-    "qv_cursor_next_nodes": (_status, [_cur, POINTER(c_uint64), c_size_t, POINTER(c_size_t)], False),
-    "qv_node_props": (_status, [_txn, c_uint64, POINTER(c_void_p)], False),
-    "qv_edge_props": (_status, [_txn, c_uint64, POINTER(c_void_p)], False),
-    "qv_cursor_next_prop": (_status, [_cur, POINTER(Prop)], False),
+    # API.md "Version 0.2 additions": the batch reads and property listing are required;
+    # the rest is optional (None when the library lacks it).
+    "qv_cursor_next_edges": (_status, [_cur, POINTER(Edge), c_size_t, POINTER(c_size_t)], True),
+    "qv_cursor_next_nodes": (_status, [_cur, POINTER(c_uint64), c_size_t, POINTER(c_size_t)], True),
+    "qv_node_props": (_status, [_txn, c_uint64, POINTER(c_void_p)], True),
+    "qv_edge_props": (_status, [_txn, c_uint64, POINTER(c_void_p)], True),
+    "qv_cursor_next_prop": (_status, [_cur, POINTER(Prop)], True),
     "qv_node_insert_with": (
         _status,
         [_txn, c_char_p, POINTER(Prop), c_size_t, POINTER(c_uint64)],
@@ -251,7 +252,7 @@ def _load() -> Tuple[ctypes.CDLL, str, str]:
     except ValueError:
         series = ()
     if series != ABI_SERIES:
-        want = "%d.%d" % ABI_SERIES
+        want = f"{ABI_SERIES[0]}.{ABI_SERIES[1]}"
         raise ImportError(
             f"quiver: {path} is libquiver {version}, but this package needs libquiver "
             f"{want}.x (a library of another series has another ABI). Reinstall the package "
@@ -317,11 +318,11 @@ qv_txn_rollback: Callable[[int], None] = _declare("qv_txn_rollback")
 qv_savepoint: _Status = _declare("qv_savepoint")
 qv_rollback_to: _Status = _declare("qv_rollback_to")
 qv_release: _Status = _declare("qv_release")
-qv_cursor_next_edges: Optional[_Status] = _declare("qv_cursor_next_edges")
-qv_cursor_next_nodes: Optional[_Status] = _declare("qv_cursor_next_nodes")
-qv_node_props: Optional[_Status] = _declare("qv_node_props")
-qv_edge_props: Optional[_Status] = _declare("qv_edge_props")
-qv_cursor_next_prop: Optional[_Status] = _declare("qv_cursor_next_prop")
+qv_cursor_next_edges: _Status = _declare("qv_cursor_next_edges")
+qv_cursor_next_nodes: _Status = _declare("qv_cursor_next_nodes")
+qv_node_props: _Status = _declare("qv_node_props")
+qv_edge_props: _Status = _declare("qv_edge_props")
+qv_cursor_next_prop: _Status = _declare("qv_cursor_next_prop")
 qv_node_insert_with: Optional[_Status] = _declare("qv_node_insert_with")
 qv_edge_insert_with: Optional[_Status] = _declare("qv_edge_insert_with")
 qv_backup: Optional[_Status] = _declare("qv_backup")

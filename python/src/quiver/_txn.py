@@ -28,7 +28,6 @@ from ._errors import (
     InvalidArgumentError,
     MisuseError,
     NotFoundError,
-    NotSupportedError,
     last_error_message,
     raise_status,
 )
@@ -97,7 +96,7 @@ class _Cursor:
     def __del__(self) -> None:
         try:
             self.free()
-        except Exception:  # noqa: BLE001 - interpreter shutdown; nothing left to do
+        except Exception:
             pass
 
 
@@ -109,7 +108,7 @@ class Savepoint:
     stay in the transaction). Either way the exception goes on.
     """
 
-    __slots__ = ("name", "_txn")
+    __slots__ = ("_txn", "name")
 
     def __init__(self, txn: Transaction, name: str) -> None:
         self._txn = txn
@@ -244,7 +243,7 @@ class Transaction:
             self._handle = None
             try:
                 _ffi.qv_txn_rollback(h)
-            except Exception:  # noqa: BLE001 - interpreter shutdown
+            except Exception:
                 pass
 
     # ---- nodes and edges ----------------------------------------------------------
@@ -276,7 +275,9 @@ class Transaction:
                 raise_status(st)
             edge = self._u64.value
             if props:
-                self._set_all(h, edge, props, _ffi.qv_edge_set, lambda: _ffi.qv_edge_delete(h, edge))
+                self._set_all(
+                    h, edge, props, _ffi.qv_edge_set, lambda: _ffi.qv_edge_delete(h, edge)
+                )
             return edge
 
     def _undo_node(self, h: int, node: int) -> None:
@@ -406,7 +407,9 @@ class Transaction:
         """Sets property `key` of an edge."""
         self._set(_ffi.qv_edge_set, edge, key, value, "edge")
 
-    def _set(self, setter: Callable[..., int], target: int, key: str, value: Value, what: str) -> None:
+    def _set(
+        self, setter: Callable[..., int], target: int, key: str, value: Value, what: str
+    ) -> None:
         t = object_id(target, what)
         k = ident(key, "key")
         with self._lock:
@@ -434,20 +437,16 @@ class Transaction:
                 raise_status(st)
 
     def props(self, node: int) -> Dict[str, Value]:
-        """Every property of a node, as a new dict (copied out of the library)."""
-        return self._props(_ffi.qv_node_props, "qv_node_props", node, "node")
+        """Every property of a node, as a new dict (copied out of the library), in the
+        order the keys were last set."""
+        return self._props(_ffi.qv_node_props, node, "node")
 
     def edge_props(self, edge: int) -> Dict[str, Value]:
         """Every property of an edge, as a new dict."""
-        return self._props(_ffi.qv_edge_props, "qv_edge_props", edge, "edge")
+        return self._props(_ffi.qv_edge_props, edge, "edge")
 
-    def _props(self, opener: Optional[Callable[..., int]], name: str, target: int, what: str) -> Dict[str, Value]:
+    def _props(self, opener: Callable[..., int], target: int, what: str) -> Dict[str, Value]:
         t = object_id(target, what)
-        next_prop = _ffi.qv_cursor_next_prop
-        if opener is None or next_prop is None:
-            raise NotSupportedError(
-                f"libquiver {_ffi.LIBRARY_VERSION} has no {name}: listing properties needs a newer library"
-            )
         with self._lock:
             st = opener(self._live(), t, self._cur_ref)
             if st:
@@ -456,6 +455,7 @@ class Transaction:
             try:
                 prop = _ffi.Prop()
                 ref = byref(prop)
+                next_prop = _ffi.qv_cursor_next_prop
                 out: Dict[str, Value] = {}
                 while True:
                     st = next_prop(cursor.handle, ref)
@@ -518,48 +518,32 @@ class Transaction:
             cursor.free()
 
     def _next_edges(self, cursor: _Cursor) -> List[Edge]:
+        """The next batch of edges (empty at the end), decoded in one go."""
         with self._lock:
             self._live()
-            fn = _ffi.qv_cursor_next_edges
-            if fn is None:
-                st = _ffi.qv_cursor_next_edge(cursor.handle, self._edge_ref)
-                if st == _ffi.QV_DONE:
-                    return []
-                if st:
-                    raise_status(st)
-                c = self._edge
-                return [Edge(c.id, c.src, c.dst, self._type_name(c.type))]
             buf = self._edge_buf
             if buf is None:
                 buf = self._edge_buf = (_ffi.Edge * BATCH)()
-            st = fn(cursor.handle, buf, BATCH, self._n_ref)
+            st = _ffi.qv_cursor_next_edges(cursor.handle, buf, BATCH, self._n_ref)
             if st == _ffi.QV_DONE:
                 return []
             if st:
                 raise_status(st)
-            n = self._n.value
-            raw = ctypes.string_at(ctypes.addressof(buf), n * _EDGE_SIZE)
+            # One copy of the n structs, unpacked as (id, src, dst, type address) tuples;
+            # the type strings are decoded once per address (see _types).
+            raw = ctypes.string_at(ctypes.addressof(buf), self._n.value * _EDGE_SIZE)
             types = self._types
             name = self._type_name
-            return [
-                Edge(i, s, d, types.get(t) or name(t)) for i, s, d, t in _unpack_edges(raw)
-            ]
+            return [Edge(i, s, d, types.get(t) or name(t)) for i, s, d, t in _unpack_edges(raw)]
 
     def _next_nodes(self, cursor: _Cursor) -> List[int]:
+        """The next batch of node ids (empty at the end)."""
         with self._lock:
             self._live()
-            fn = _ffi.qv_cursor_next_nodes
-            if fn is None:
-                st = _ffi.qv_cursor_next_node(cursor.handle, self._u64_ref)
-                if st == _ffi.QV_DONE:
-                    return []
-                if st:
-                    raise_status(st)
-                return [self._u64.value]
             buf = self._node_buf
             if buf is None:
                 buf = self._node_buf = (ctypes.c_uint64 * BATCH)()
-            st = fn(cursor.handle, buf, BATCH, self._n_ref)
+            st = _ffi.qv_cursor_next_nodes(cursor.handle, buf, BATCH, self._n_ref)
             if st == _ffi.QV_DONE:
                 return []
             if st:
