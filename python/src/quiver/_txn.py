@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import struct
 import threading
+from itertools import repeat
 from ctypes import byref
 from types import TracebackType
 from typing import (
@@ -44,6 +45,7 @@ BATCH = 512
 _DIRECTIONS = {"out": _ffi.QV_OUT, "in": _ffi.QV_IN, "both": _ffi.QV_BOTH}
 _EDGE_SIZE = ctypes.sizeof(_ffi.Edge)
 _unpack_edges = struct.Struct(_ffi.EDGE_FORMAT).iter_unpack
+_tuple_new = tuple.__new__
 assert struct.calcsize(_ffi.EDGE_FORMAT) == _EDGE_SIZE
 
 
@@ -534,7 +536,9 @@ class Transaction:
             raw = ctypes.string_at(ctypes.addressof(buf), self._n.value * _EDGE_SIZE)
             types = self._types
             name = self._type_name
-            return [Edge(i, s, d, types.get(t) or name(t)) for i, s, d, t in _unpack_edges(raw)]
+            rows = [(i, s, d, types.get(t) or name(t)) for i, s, d, t in _unpack_edges(raw)]
+            # tuple.__new__ makes the Edge without NamedTuple's Python-level __new__.
+            return list(map(_tuple_new, repeat(Edge), rows))
 
     def _next_nodes(self, cursor: _Cursor) -> List[int]:
         """The next batch of node ids (empty at the end)."""
