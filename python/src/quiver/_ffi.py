@@ -167,6 +167,7 @@ def _to(target: Any) -> Any:
     """
     return c_void_p
 
+
 # name -> (restype, argtypes, required). A required function missing from the library
 # refuses it at import; an optional one is None here and its Python method says so.
 _SIGNATURES: Dict[str, Tuple[Any, List[Any], bool]] = {

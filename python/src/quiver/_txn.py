@@ -5,8 +5,8 @@ from __future__ import annotations
 import ctypes
 import struct
 import threading
-from itertools import repeat
 from ctypes import byref
+from itertools import repeat
 from types import TracebackType
 from typing import (
     TYPE_CHECKING,
