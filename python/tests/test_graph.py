@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 from typing import Dict
 
 import pytest
@@ -212,6 +213,10 @@ def test_create_with_props_is_all_or_nothing(db: quiver.Database) -> None:
             tx.create_node("N", {"ok": 1, "": 2})  # refused by the library
         with pytest.raises(quiver.InvalidArgumentError):
             tx.create_edge(a, a, "E", {"ok": 1, "x" * 2000: 2})
+        with pytest.raises(quiver.InvalidArgumentError, match="mapping"):
+            tx.create_node("N", [("k", 1)])  # type: ignore[arg-type]
+        with pytest.raises(quiver.InvalidArgumentError, match="must be a str"):
+            tx.create_node("N", {1: 1})  # type: ignore[dict-item]
         assert list(tx.nodes()) == [a]
         assert tx.degree(a) == 0
 
@@ -234,3 +239,21 @@ def test_edge_properties(db: quiver.Database) -> None:
             tx.set(999, "w", 1)
         with pytest.raises(quiver.NotFoundError):
             tx.unset(999, "w")
+
+
+def test_cursor_outliving_its_transaction_and_database(db_path: Path) -> None:
+    db = quiver.open(db_path)
+    with db.write() as tx:
+        a = tx.create_node("A")
+        for _ in range(600):
+            tx.create_edge(a, a, "L")
+    tx = db.read()
+    it = tx.edges(a)
+    nodes = tx.nodes()
+    assert next(it).src == a
+    tx.commit()
+    db.close()  # the cursors are still to be freed: after the database closed
+    del it, nodes
+    gc.collect()
+    with quiver.open(db_path) as again, again.read() as tx2:
+        assert tx2.degree(a) == 600

@@ -296,7 +296,13 @@ class Transaction:
         """Sets every property of a node or edge just created; if one fails, deletes it
         again (so create_* has no effect) and raises that failure."""
         try:
-            items = [(ident(k, "key"), v) for k, v in props.items()]
+            try:
+                pairs = props.items()
+            except AttributeError:
+                raise InvalidArgumentError(
+                    f"props must be a mapping of str keys to values, not {type(props).__name__}"
+                ) from None
+            items = [(ident(k, "key"), v) for k, v in pairs]
             for key, value in items:
                 keep = encode(value, self._in)
                 st = setter(h, target, key, self._in_ref)
