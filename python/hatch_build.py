@@ -7,7 +7,10 @@ Where the library comes from, first found wins:
   1. QUIVER_BUILD_LIBRARY, a path to a libquiver shared library;
   2. $CARGO_TARGET_DIR/release/libquiver.so, when CARGO_TARGET_DIR is set;
   3. ../target/release/libquiver.so beside this directory (after `cargo build --release`
-     in the repository root: the usual `pip install ./python`).
+     in the repository root: the usual `pip install ./python`);
+  4. the path recorded in an sdist (HINT_FILE): an sdist holds no library, but it notes
+     where the library of the tree it was made from is, so that `python -m build` (an
+     sdist, then a wheel built from it) works on the machine that made it.
 
 The copy in the wheel has its debug info stripped (the release profile keeps it, which
 makes the file seven times larger); its SONAME stays as the build gave it.
@@ -27,6 +30,7 @@ from typing import Any, Dict, Optional
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 LIBRARY_NAME = "libquiver.dylib" if sys.platform == "darwin" else "libquiver.so"
+HINT_FILE = "quiver-build-library.txt"
 
 
 def _candidates(root: Path) -> list[tuple[str, Path]]:
@@ -38,6 +42,9 @@ def _candidates(root: Path) -> list[tuple[str, Path]]:
     if target:
         found.append(("CARGO_TARGET_DIR", Path(target) / "release" / LIBRARY_NAME))
     found.append(("the repository", root.parent / "target" / "release" / LIBRARY_NAME))
+    hint = root / HINT_FILE
+    if hint.is_file():
+        found.append((f"{HINT_FILE} (from the sdist)", Path(hint.read_text().strip())))
     return found
 
 
@@ -52,17 +59,26 @@ class QuiverLibraryHook(BuildHookInterface):  # type: ignore[misc]
     _staging: Optional[str] = None
 
     def initialize(self, version: str, build_data: Dict[str, Any]) -> None:
-        if self.target_name != "wheel":
-            return
         candidates = _candidates(Path(self.root))
         source = next((path for _, path in candidates if path.is_file()), None)
+        if self.target_name == "sdist":
+            if source is not None:
+                self._staging = tempfile.mkdtemp(prefix="quiver-sdist-")
+                hint = Path(self._staging) / HINT_FILE
+                hint.write_text(f"{source.resolve()}\n")
+                build_data["force_include"][str(hint)] = HINT_FILE
+            return
+        if self.target_name != "wheel":
+            return
         if source is None:
             tried = "\n".join(f"  {why}: {path}" for why, path in candidates)
             raise RuntimeError(
                 f"quiver: {LIBRARY_NAME} was not found; looked at\n{tried}\n"
                 "Run `cargo build --release` in the repository root first, then "
                 "`pip install ./python` (or `python -m build --wheel python`). Building "
-                "from an sdist needs QUIVER_BUILD_LIBRARY=/path/to/" + LIBRARY_NAME + "."
+                "elsewhere than where the sdist was made needs QUIVER_BUILD_LIBRARY=/path/to/"
+                + LIBRARY_NAME
+                + "."
             )
         self._staging = tempfile.mkdtemp(prefix="quiver-wheel-")
         staged = Path(self._staging) / LIBRARY_NAME
