@@ -6,7 +6,7 @@
 #   3. mypy --strict on the package and tests, ruff;
 #   4. the whole pytest suite from outside the source tree, importing the installed
 #      package (QUIVER_EXPECT_INSTALLED=1 makes conftest refuse anything else); pytest's
-#      exit code 5, "no tests ran", fails.
+#      exit code 5, "no tests ran", fails. Arguments go to pytest (python/ci.sh -k crash).
 # Needs python3 with venv and pip, and PyPI (hatchling, pytest, mypy, ruff).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,14 +22,15 @@ pip=("$work/venv/bin/python" -m pip --disable-pip-version-check -q)
 "${pip[@]}" wheel --no-deps -w "$work/dist" ./python
 wheel=$(ls "$work"/dist/quiver-*.whl)
 echo "$(basename "$wheel")"
-"$work/venv/bin/python" - "$wheel" <<'EOF'
+"$work/venv/bin/python" - "$wheel" "$work/unpacked" <<'EOF'
 import sys, zipfile
-names = zipfile.ZipFile(sys.argv[1]).namelist()
+wheel = zipfile.ZipFile(sys.argv[1])
+names = wheel.namelist()
 for need in ("quiver/_lib/libquiver.so", "quiver/py.typed", "quiver/__init__.py", "quiver/_ffi.py"):
     assert need in names, f"{need} is missing from the wheel: {names}"
 assert "-py3-none-linux_" in sys.argv[1], f"not a platform wheel: {sys.argv[1]}"
+wheel.extract("quiver/_lib/libquiver.so", sys.argv[2])
 EOF
-unzip -q -o "$wheel" 'quiver/_lib/libquiver.so' -d "$work/unpacked"
 readelf -d "$work/unpacked/quiver/_lib/libquiver.so" | grep -q 'SONAME.*\[libquiver\.so\.0\.1\]' ||
   { echo "the wheel's library lacks SONAME libquiver.so.0.1" >&2; exit 1; }
 
@@ -43,7 +44,7 @@ echo "--- mypy --strict, ruff"
 echo "--- pytest, from $work, against the installed package"
 set +e
 (cd "$work" && QUIVER_EXPECT_INSTALLED=1 "$work/venv/bin/python" -m pytest -p no:cacheprovider \
-   --rootdir "$repo/python" -c "$repo/python/pyproject.toml" "$repo/python/tests")
+   --rootdir "$repo/python" -c "$repo/python/pyproject.toml" "$repo/python/tests" "$@")
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
