@@ -98,3 +98,50 @@ def test_environment_variable_selects_the_library() -> None:
 def test_public_names() -> None:
     for name in quiver.__all__:
         assert hasattr(quiver, name), name
+
+
+STRUCTS = {
+    "qv_options": "Options",
+    "qv_check_report": "CheckReport",
+    "qv_recovery_stats": "RecoveryStats",
+    "qv_db_stats": "DbStats",
+    "qv_edge": "Edge",
+    "qv_bytes": "Bytes",
+    "qv_value": "Value",
+    "qv_prop": "Prop",
+}
+
+
+def test_struct_layouts_match_the_header(tmp_path: Path) -> None:
+    """Every ctypes Structure has the size and field offsets the C compiler gives."""
+    import ctypes
+
+    from quiver import _ffi
+
+    if not HEADER.is_file():
+        pytest.skip("include/quiver.h is not beside the tests")
+    lines = []
+    expected = {}
+    for c_name, py_name in STRUCTS.items():
+        cls = getattr(_ffi, py_name)
+        lines.append(f'printf("{c_name} %zu\\n", sizeof({c_name}));')
+        expected[c_name] = ctypes.sizeof(cls)
+        for field, *_ in cls._fields_:
+            c_field = {"as_": "as"}.get(field, field)
+            key = f"{c_name}.{c_field}"
+            lines.append(f'printf("{key} %zu\\n", offsetof({c_name}, {c_field}));')
+            expected[key] = getattr(cls, field).offset
+    body = "\n  ".join(lines)
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    src = tmp_path / "layout.c"
+    src.write_text(
+        f'#include <stddef.h>\n#include <stdio.h>\n#include "quiver.h"\n'
+        f"int main(void) {{\n  {body}\n  return 0;\n}}\n"
+    )
+    exe = str(tmp_path / "layout")
+    subprocess.run([cc, "-I", str(HEADER.parent), str(src), "-o", exe], check=True)
+    out = subprocess.run([exe], capture_output=True, text=True, check=True).stdout
+    got = {k: int(v) for k, v in (line.split() for line in out.splitlines())}
+    assert got == expected
