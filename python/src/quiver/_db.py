@@ -145,9 +145,11 @@ class Database:
         self.path = path
         self.read_only = read_only
         # Database-level calls in progress. qv_close must not run while another thread is
-        # inside a call on the handle, so close() waits for them and lets no new one in.
+        # inside a call on the handle, so close() waits for them; while it waits (and
+        # closes), new calls wait too, so a busy thread cannot starve it.
         self._cond = threading.Condition(threading.Lock())
         self._calls = 0
+        self._closing = False
 
     def __repr__(self) -> str:
         return f"<quiver.Database {self.path!r}{' closed' if self._handle is None else ''}>"
@@ -159,6 +161,8 @@ class Database:
 
     def _enter(self) -> int:
         with self._cond:
+            while self._closing:
+                self._cond.wait()
             h = self._handle
             if h is None:
                 raise MisuseError("the database is closed")
@@ -175,15 +179,22 @@ class Database:
         """Closes the database (a final checkpoint first). BusyError, and the database
         stays open, while transactions are open. Closing twice is allowed."""
         with self._cond:
-            self._cond.wait_for(lambda: self._calls == 0)
+            while self._closing:  # another thread is closing it
+                self._cond.wait()
             h = self._handle
             if h is None:
                 return
-            st = _ffi.qv_close(h)
-            if st != BusyError.STATUS:  # every outcome but QV_BUSY frees the handle
-                self._handle = None
-            if st:
-                raise_status(st)
+            self._closing = True
+            try:
+                self._cond.wait_for(lambda: self._calls == 0)
+                st = _ffi.qv_close(h)
+                if st != BusyError.STATUS:  # every outcome but QV_BUSY frees the handle
+                    self._handle = None
+                if st:
+                    raise_status(st)
+            finally:
+                self._closing = False
+                self._cond.notify_all()
 
     def __enter__(self) -> Database:
         return self
