@@ -1,0 +1,358 @@
+"""Opening and closing a database, and the calls made on the database as a whole."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from ctypes import byref
+from types import TracebackType
+from typing import Callable, NamedTuple, Optional, Type, Union
+
+from . import _ffi
+from ._errors import (
+    BusyError,
+    CorruptError,
+    Error,
+    Interrupted,
+    InvalidArgumentError,
+    MisuseError,
+    NotSupportedError,
+    raise_status,
+)
+from ._txn import Transaction
+
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+_SYNC = {"full": _ffi.QV_SYNC_FULL, "normal": _ffi.QV_SYNC_NORMAL, "off": _ffi.QV_SYNC_OFF}
+_U32_MAX = 2**32 - 1
+_U64_MAX = 2**64 - 1
+
+
+class CheckReport(NamedTuple):
+    """What Database.check() found: slots examined, problems, the first problem."""
+
+    nodes_checked: int
+    edges_checked: int
+    problems: int
+    first_problem: str
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return self.problems == 0
+
+
+class Stats(NamedTuple):
+    """Counts (as of the latest commit), file sizes, log positions, open readers."""
+
+    nodes: int
+    edges: int
+    data_bytes: int
+    wal_bytes: int
+    last_commit_lsn: int
+    checkpoint_lsn: int
+    readers: int
+
+
+class RecoveryStats(NamedTuple):
+    """What recovery did when the database was opened."""
+
+    txns_replayed: int
+    txns_discarded: int
+    nodes: int
+    edges: int
+    props: int
+    wal_bytes_scanned: int
+    bytes_truncated: int
+    micros: int
+
+
+def _path_bytes(path: PathLike) -> bytes:
+    try:
+        raw = os.fsencode(path)
+    except TypeError:
+        raise InvalidArgumentError(
+            f"path must be str, bytes or os.PathLike, not {type(path).__name__}"
+        ) from None
+    if b"\0" in raw:
+        raise InvalidArgumentError(f"path {path!r} contains a NUL character")
+    return raw
+
+
+def _count(value: object, what: str, limit: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+        raise InvalidArgumentError(f"{what} must be an int in 0..{limit}, not {value!r}")
+    return int(value)
+
+
+def open(
+    path: PathLike,
+    *,
+    create: bool = True,
+    read_only: bool = False,
+    sync: str = "full",
+    busy_timeout: float = 5.0,
+    checkpoint_bytes: int = 0,
+    segment_bytes: int = 0,
+) -> Database:
+    """Opens (with create=True, creating) the database directory at `path`.
+
+    sync: "full" (every commit is durable when it returns), "normal" (fsync at most about
+    once a second) or "off" (only checkpoints and close fsync). busy_timeout: seconds a
+    writer waits for the writer lock before BusyError. checkpoint_bytes, segment_bytes:
+    0 for the library's defaults (64 MiB). create=False and no database: NotFoundError;
+    open elsewhere: LockedError.
+    """
+    raw = _path_bytes(path)
+    mode = _SYNC.get(sync) if isinstance(sync, str) else None
+    if mode is None:
+        raise InvalidArgumentError(f"sync must be 'full', 'normal' or 'off', not {sync!r}")
+    if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, (int, float)):
+        raise InvalidArgumentError(
+            f"busy_timeout must be a number of seconds, not {busy_timeout!r}"
+        )
+    if not 0 <= busy_timeout * 1000 <= _U32_MAX:  # also refuses NaN
+        raise InvalidArgumentError(
+            f"busy_timeout must be in 0..{_U32_MAX / 1000} seconds, not {busy_timeout!r}"
+        )
+    opts = _ffi.Options()
+    _ffi.qv_options_init(byref(opts))
+    opts.flags = (_ffi.QV_OPEN_CREATE if create else 0) | (
+        _ffi.QV_OPEN_READ_ONLY if read_only else 0
+    )
+    opts.sync = mode
+    opts.busy_timeout_ms = round(busy_timeout * 1000)
+    opts.checkpoint_bytes = _count(checkpoint_bytes, "checkpoint_bytes", _U64_MAX)
+    opts.segment_bytes = _count(segment_bytes, "segment_bytes", _U64_MAX)
+    out = ctypes.c_void_p()
+    st = _ffi.qv_open(raw, byref(opts), byref(out))
+    if st:
+        raise_status(st)
+    assert out.value is not None
+    return Database(out.value, os.fsdecode(raw), read_only)
+
+
+class Database:
+    """An open database; see quiver.open(). Threads may share it.
+
+    As a context manager it closes on exit. close() raises BusyError while transactions
+    are open; after close() every method raises MisuseError.
+    """
+
+    def __init__(self, handle: int, path: str, read_only: bool) -> None:
+        self._handle: Optional[int] = handle
+        self.path = path
+        self.read_only = read_only
+        # Database-level calls in progress. qv_close must not run while another thread is
+        # inside a call on the handle, so close() waits for them; while it waits (and
+        # closes), new calls wait too, so a busy thread cannot starve it.
+        self._cond = threading.Condition(threading.Lock())
+        self._calls = 0
+        self._closing = False
+
+    def __repr__(self) -> str:
+        return f"<quiver.Database {self.path!r}{' closed' if self._handle is None else ''}>"
+
+    @property
+    def closed(self) -> bool:
+        """True once close() succeeded."""
+        return self._handle is None
+
+    def _enter(self) -> int:
+        with self._cond:
+            while self._closing:
+                self._cond.wait()
+            h = self._handle
+            if h is None:
+                raise MisuseError("the database is closed")
+            self._calls += 1
+            return h
+
+    def _leave(self) -> None:
+        with self._cond:
+            self._calls -= 1
+            if self._calls == 0:
+                self._cond.notify_all()
+
+    def close(self) -> None:
+        """Closes the database (a final checkpoint first). BusyError, and the database
+        stays open, while transactions are open. Closing twice is allowed."""
+        with self._cond:
+            while self._closing:  # another thread is closing it
+                self._cond.wait()
+            h = self._handle
+            if h is None:
+                return
+            self._closing = True
+            try:
+                self._cond.wait_for(lambda: self._calls == 0)
+                st = _ffi.qv_close(h)
+                if st != BusyError.STATUS:  # every outcome but QV_BUSY frees the handle
+                    self._handle = None
+                if st:
+                    raise_status(st)
+            finally:
+                self._closing = False
+                self._cond.notify_all()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is not None:
+            try:
+                self.close()
+            except Exception:
+                pass
+
+    def _begin(self, flags: int) -> int:
+        h = self._enter()
+        try:
+            out = ctypes.c_void_p()
+            st = _ffi.qv_txn_begin(h, flags, byref(out))
+            if st:
+                raise_status(st)
+            assert out.value is not None
+            return out.value
+        finally:
+            self._leave()
+
+    def read(self) -> Transaction:
+        """Begins a read transaction: a snapshot of everything committed so far, for its
+        whole life. It never waits for the writer. `with db.read() as tx:` ends it."""
+        return Transaction(self, self._begin(_ffi.QV_TXN_READ_ONLY), write=False)
+
+    def write(self) -> Transaction:
+        """Begins the write transaction (one at a time: waits up to busy_timeout for the
+        current one, then BusyError). `with db.write() as tx:` commits on normal exit and
+        rolls back on an exception."""
+        return Transaction(self, self._begin(0), write=True)
+
+    def checkpoint(self) -> None:
+        """Moves committed changes from the log into the data files (as far as open
+        readers allow). Waits for the writer lock: do not call it from a thread that holds
+        the write transaction."""
+        h = self._enter()
+        try:
+            st = _ffi.qv_checkpoint(h)
+            if st:
+                raise_status(st)
+        finally:
+            self._leave()
+
+    def check(self) -> CheckReport:
+        """Checks every invariant of the latest committed state. Problems are reported in
+        the result (problems > 0), not raised."""
+        h = self._enter()
+        try:
+            rep = _ffi.CheckReport()
+            st = _ffi.qv_check(h, byref(rep))
+            if st and st != CorruptError.STATUS:  # QV_CORRUPT: the report says what was found
+                raise_status(st)
+        finally:
+            self._leave()
+        return CheckReport(
+            rep.nodes_checked,
+            rep.edges_checked,
+            rep.problems,
+            rep.first_problem.decode("utf-8", "replace"),
+        )
+
+    def stats(self) -> Stats:
+        """Counts and sizes, as of the latest commit."""
+        h = self._enter()
+        try:
+            s = _ffi.DbStats()
+            st = _ffi.qv_stats(h, byref(s))
+            if st:
+                raise_status(st)
+        finally:
+            self._leave()
+        return Stats(
+            s.nodes,
+            s.edges,
+            s.data_bytes,
+            s.wal_bytes,
+            s.last_commit_lsn,
+            s.checkpoint_lsn,
+            s.readers,
+        )
+
+    def last_recovery(self) -> RecoveryStats:
+        """What recovery did when this database was opened."""
+        h = self._enter()
+        try:
+            r = _ffi.RecoveryStats()
+            st = _ffi.qv_last_recovery(h, byref(r))
+            if st:
+                raise_status(st)
+        finally:
+            self._leave()
+        return RecoveryStats(
+            r.txns_replayed,
+            r.txns_discarded,
+            r.nodes,
+            r.edges,
+            r.props,
+            r.wal_bytes_scanned,
+            r.bytes_truncated,
+            r.micros,
+        )
+
+    def backup(
+        self,
+        dest: PathLike,
+        *,
+        compact: bool = False,
+        progress: Optional[Callable[[int, int], Optional[bool]]] = None,
+    ) -> None:
+        """Copies the database as of the latest commit into `dest` (which must not exist)
+        while other threads go on. compact=True copies live data only. progress(done,
+        total) is called now and then; returning True cancels (Interrupted, and nothing
+        of dest remains). An exception raised by progress cancels too and is re-raised.
+
+        Needs a library with qv_backup; others raise NotSupportedError.
+        """
+        fn = _ffi.qv_backup
+        if fn is None:
+            raise NotSupportedError(
+                f"libquiver {_ffi.LIBRARY_VERSION} has no backup (qv_backup): this library "
+                "version cannot copy an open database; close it and copy its directory instead"
+            )
+        raw = _path_bytes(dest)
+        raised: list[BaseException] = []
+
+        def call_progress(user: Optional[int], done: int, total: int) -> int:
+            if progress is None:
+                return 0
+            try:
+                return 1 if progress(done, total) else 0
+            except BaseException as e:
+                raised.append(e)
+                return 1
+
+        callback = _ffi.PROGRESS_FN(call_progress) if progress is not None else _ffi.PROGRESS_FN()
+        h = self._enter()
+        try:
+            st = fn(h, raw, _ffi.QV_BACKUP_COMPACT if compact else 0, callback, None)
+            if st:
+                try:
+                    raise_status(st)
+                except Interrupted as e:
+                    if raised:
+                        raise raised[0] from e
+                    raise
+        finally:
+            self._leave()
+
+
+__all__ = ["CheckReport", "Database", "Error", "RecoveryStats", "Stats", "open"]
