@@ -637,6 +637,24 @@ qv_status qv_rollback_to(qv_txn *txn, const char *name);
  */
 qv_status qv_release(qv_txn *txn, const char *name);
 
+/**
+ * Writes the content digest (SHA-256) of the transaction's snapshot into the 32 bytes at
+ * `out` (zeroed first, and left zero on failure): equal for two databases exactly when
+ * they hold the same live nodes and edges, ids included, with the same labels, types and
+ * properties, whatever their history. It is SHA-256 of this encoding (integers
+ * little-endian; str = u64 byte length, then the bytes):
+ *   "quiver-digest-v1\n";
+ *   per live node in ascending id: 'N', u64 id, str label, u32 n, n properties;
+ *   per live edge in ascending id: 'E', u64 id, u64 src, u64 dst, str type, u32 n,
+ *   n properties;
+ *   a property (sorted by key bytes): str key, u8 QV_TYPE_*, then nothing (null), u8 0/1
+ *   (bool), i64 (int), the double's 8 bytes as stored (float: -0.0 and each NaN differ
+ *   from the others), str (string, bytes).
+ * A write transaction's digest includes its own writes. Reads every record: time in
+ * proportion to the database. Returns QV_OK, QV_CORRUPT (a record fails its check).
+ */
+qv_status qv_digest(qv_txn *txn, uint8_t *out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -1,6 +1,6 @@
 //! Transactions and savepoints.
 
-use super::args::{clear, cstr_arg, db_arg, out_arg, txn_arg};
+use super::args::{clear, cstr_arg, db_arg, out_arg, slice_arg, txn_arg};
 use super::boundary::{ffi_guard, invalid, null};
 use super::codes::{QV_OK, QV_TXN_READ_ONLY};
 use super::handle::{Poison, qv_db, qv_txn, txn_from_raw, txn_into_raw};
@@ -107,6 +107,37 @@ pub unsafe extern "C" fn qv_release(txn: *mut qv_txn, name: *const c_char) -> qv
     ffi_guard!(txn, {
         let (t, name) = (txn_arg!(txn), cstr_arg!(name));
         t.txn.release(name.ident()?)?;
+        Ok(QV_OK)
+    })
+}
+
+/// Writes the content digest (SHA-256) of the transaction's snapshot into the 32 bytes at
+/// `out` (zeroed first, and left zero on failure): equal for two databases exactly when
+/// they hold the same live nodes and edges, ids included, with the same labels, types and
+/// properties, whatever their history. It is SHA-256 of this encoding (integers
+/// little-endian; str = u64 byte length, then the bytes):
+///   "quiver-digest-v1\n";
+///   per live node in ascending id: 'N', u64 id, str label, u32 n, n properties;
+///   per live edge in ascending id: 'E', u64 id, u64 src, u64 dst, str type, u32 n,
+///   n properties;
+///   a property (sorted by key bytes): str key, u8 QV_TYPE_*, then nothing (null), u8 0/1
+///   (bool), i64 (int), the double's 8 bytes as stored (float: -0.0 and each NaN differ
+///   from the others), str (string, bytes).
+/// A write transaction's digest includes its own writes. Reads every record: time in
+/// proportion to the database. Returns QV_OK, QV_CORRUPT (a record fails its check).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_digest(txn: *mut qv_txn, out: *mut u8) -> qv_status {
+    ffi_guard!(txn, {
+        const LEN: usize = 32;
+        if !out.is_null() {
+            // SAFETY: a non-NULL `out` holds 32 writable bytes (the contract above).
+            unsafe { std::ptr::write_bytes(out, 0, LEN) };
+        }
+        let t = txn_arg!(txn);
+        let out = slice_arg!(out, LEN);
+        for (b, d) in out.iter_mut().zip(t.txn.digest()?) {
+            b.write(d);
+        }
         Ok(QV_OK)
     })
 }
