@@ -1,0 +1,633 @@
+package quiver
+
+// All of the package's cgo is in this file: the C shims in the preamble and one thin Go
+// wrapper per shim. The other files see only the wrappers and the handle aliases below.
+//
+// Why shims:
+//   - qv_last_error is per OS thread and a goroutine may move between threads between two
+//     cgo calls, so every shim reads the message itself, in the same C call as the failure,
+//     and hands it back malloc'ed (qvgo_err); the wrapper copies it and frees it.
+//   - Results come back as small structs returned by value, so no Go variable has its
+//     address passed to C (which would move it to the heap).
+//   - Identifiers arrive as Go strings (_GoString_) and are NUL-terminated in C, on the
+//     stack up to QV_MAX_IDENT_LEN bytes: no C.CString, nothing to leak. The Go side has
+//     already refused identifiers that contain a NUL byte.
+//   - qv_value is a union, which cgo sees as bytes: values cross as flat fields instead.
+//
+// cgo pointer rules: Go pointers passed to C point only at memory that holds no Go
+// pointers ([]byte and string contents, []C.qv_edge and []uint64 buffers whose pointer
+// fields C fills with C pointers, C structs written by C), and C keeps none of them after
+// the call returns.
+
+/*
+#include <stdlib.h>
+#include <string.h>
+#include <quiver.h>
+
+// noescape: no shim keeps a pointer it was given. nocallback: none calls back into Go.
+#cgo noescape qvgo_set
+#cgo nocallback qvgo_set
+#cgo noescape qvgo_next_edges
+#cgo nocallback qvgo_next_edges
+#cgo noescape qvgo_next_nodes
+#cgo nocallback qvgo_next_nodes
+#cgo noescape qvgo_check
+#cgo nocallback qvgo_check
+#cgo noescape qvgo_stats
+#cgo nocallback qvgo_stats
+#cgo noescape qvgo_last_recovery
+#cgo nocallback qvgo_last_recovery
+
+// A status and, on failure, the malloc'ed message of that very call (freed by Go).
+typedef struct { qv_status st; char *err; } qvgo_st;
+typedef struct { qv_status st; char *err; uint64_t u; } qvgo_u64;
+typedef struct { qv_status st; char *err; void *h; } qvgo_ptr;
+typedef struct { qv_status st; char *err; const char *s; } qvgo_str;
+typedef struct { qv_status st; char *err; qv_edge e; } qvgo_edge;
+typedef struct { qv_status st; char *err; size_t n; } qvgo_n;
+typedef struct {
+	qv_status st; char *err;
+	int type; int64_t i; double f; const uint8_t *p; size_t n;
+} qvgo_val;
+
+// A status the library never returns: the shim itself failed to allocate memory.
+#define QVGO_NOMEM (-1)
+// A status the library never returns: this libquiver has no such function.
+#define QVGO_MISSING (-2)
+
+// The message of the last failed call on this thread, malloc'ed; NULL if out of memory.
+static char *qvgo_err(void) {
+	char small[256];
+	size_t n = 0;
+	if (qv_last_error(small, sizeof small, &n) != QV_OK && n < sizeof small) return NULL;
+	char *m = malloc(n + 1);
+	if (m == NULL) return NULL;
+	if (n < sizeof small) memcpy(m, small, n + 1);
+	else qv_last_error(m, n + 1, &n);
+	return m;
+}
+#define QVGO_FAILED(r) do { if ((r).st != QV_OK && (r).st != QV_DONE) (r).err = qvgo_err(); } while (0)
+
+// A NUL-terminated copy of s: in buf (QV_MAX_IDENT_LEN + 1 bytes) when it fits, else
+// malloc'ed (the library then refuses it as too long, with its own message). NULL only
+// when out of memory. Release with qvgo_cstr_done.
+static const char *qvgo_cstr(_GoString_ s, char *buf) {
+	size_t n = _GoStringLen(s);
+	char *p = n <= QV_MAX_IDENT_LEN ? buf : malloc(n + 1);
+	if (p == NULL) return NULL;
+	if (n > 0) memcpy(p, _GoStringPtr(s), n);
+	p[n] = 0;
+	return p;
+}
+static void qvgo_cstr_done(const char *p, const char *buf) {
+	if (p != buf) free((void *)p);
+}
+#define QVGO_IDENT(name, s) \
+	char name##_buf[QV_MAX_IDENT_LEN + 1]; \
+	const char *name = qvgo_cstr(s, name##_buf)
+#define QVGO_NOMEM_IF_NULL(r, p) do { if ((p) == NULL) { (r).st = QVGO_NOMEM; return (r); } } while (0)
+
+static const char *qvgo_version(void) { return qv_version(); }
+
+static qvgo_ptr qvgo_open(_GoString_ path, uint32_t flags, int sync, uint32_t busy_ms,
+                          uint64_t checkpoint_bytes, uint64_t segment_bytes) {
+	qvgo_ptr r = {0};
+	QVGO_IDENT(p, path);
+	QVGO_NOMEM_IF_NULL(r, p);
+	qv_options o;
+	qv_options_init(&o);
+	o.flags = flags;
+	o.sync = (qv_sync)sync;
+	o.busy_timeout_ms = busy_ms;
+	o.checkpoint_bytes = checkpoint_bytes;
+	o.segment_bytes = segment_bytes;
+	qv_db *db = NULL;
+	r.st = qv_open(p, &o, &db);
+	r.h = db;
+	qvgo_cstr_done(p, p_buf);
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_st qvgo_close(qv_db *db) {
+	qvgo_st r = {qv_close(db), NULL};
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_st qvgo_checkpoint(qv_db *db) {
+	qvgo_st r = {qv_checkpoint(db), NULL};
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_st qvgo_check(qv_db *db, qv_check_report *out) {
+	qvgo_st r = {qv_check(db, out), NULL};
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_st qvgo_stats(qv_db *db, qv_db_stats *out) {
+	qvgo_st r = {qv_stats(db, out), NULL};
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_st qvgo_last_recovery(qv_db *db, qv_recovery_stats *out) {
+	qvgo_st r = {qv_last_recovery(db, out), NULL};
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_st qvgo_backup(qv_db *db, _GoString_ dest, int compact) {
+	qvgo_st r = {0};
+#ifdef QV_BACKUP_COMPACT
+	QVGO_IDENT(p, dest);
+	QVGO_NOMEM_IF_NULL(r, p);
+	r.st = qv_backup(db, p, compact ? QV_BACKUP_COMPACT : 0, NULL, NULL);
+	qvgo_cstr_done(p, p_buf);
+	QVGO_FAILED(r);
+#else
+	(void)db; (void)dest; (void)compact;
+	r.st = QVGO_MISSING;
+#endif
+	return r;
+}
+
+static qvgo_ptr qvgo_begin(qv_db *db, uint32_t flags) {
+	qvgo_ptr r = {0};
+	qv_txn *t = NULL;
+	r.st = qv_txn_begin(db, flags, &t);
+	r.h = t;
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_st qvgo_commit(qv_txn *t) {
+	qvgo_st r = {qv_txn_commit(t), NULL};
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_u64 qvgo_node_insert(qv_txn *t, _GoString_ label) {
+	qvgo_u64 r = {0};
+	QVGO_IDENT(l, label);
+	QVGO_NOMEM_IF_NULL(r, l);
+	qv_node_id id = 0;
+	r.st = qv_node_insert(t, l, &id);
+	r.u = id;
+	qvgo_cstr_done(l, l_buf);
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_st qvgo_node_delete(qv_txn *t, uint64_t id, uint32_t flags) {
+	qvgo_st r = {qv_node_delete(t, id, flags), NULL};
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_str qvgo_node_label(qv_txn *t, uint64_t id) {
+	qvgo_str r = {0};
+	r.st = qv_node_label(t, id, &r.s);
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_u64 qvgo_edge_insert(qv_txn *t, uint64_t src, uint64_t dst, _GoString_ type) {
+	qvgo_u64 r = {0};
+	QVGO_IDENT(ty, type);
+	QVGO_NOMEM_IF_NULL(r, ty);
+	qv_edge_id id = 0;
+	r.st = qv_edge_insert(t, src, dst, ty, &id);
+	r.u = id;
+	qvgo_cstr_done(ty, ty_buf);
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_st qvgo_edge_delete(qv_txn *t, uint64_t id) {
+	qvgo_st r = {qv_edge_delete(t, id), NULL};
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_edge qvgo_edge_get(qv_txn *t, uint64_t id) {
+	qvgo_edge r = {0};
+	r.st = qv_edge_get(t, id, &r.e);
+	QVGO_FAILED(r);
+	return r;
+}
+
+// Sets property key of node (edge == 0) or edge (edge != 0) id. p/n carry string and
+// bytes values; the library copies them.
+static qvgo_st qvgo_set(int edge, qv_txn *t, uint64_t id, _GoString_ key, int type,
+                        int64_t i, double f, const void *p, size_t n) {
+	qvgo_st r = {0};
+	QVGO_IDENT(k, key);
+	QVGO_NOMEM_IF_NULL(r, k);
+	qv_value v;
+	memset(&v, 0, sizeof v);
+	v.type = (qv_type)type;
+	switch (type) {
+	case QV_TYPE_BOOL: v.as.b = i != 0; break;
+	case QV_TYPE_INT: v.as.i = i; break;
+	case QV_TYPE_FLOAT: v.as.f = f; break;
+	case QV_TYPE_STRING:
+	case QV_TYPE_BYTES: v.as.bytes.ptr = (const uint8_t *)p; v.as.bytes.len = n; break;
+	default: break;
+	}
+	r.st = edge ? qv_edge_set(t, id, k, &v) : qv_node_set(t, id, k, &v);
+	qvgo_cstr_done(k, k_buf);
+	QVGO_FAILED(r);
+	return r;
+}
+
+static void qvgo_flatten(const qv_value *v, qvgo_val *r) {
+	r->type = (int)v->type;
+	switch (v->type) {
+	case QV_TYPE_BOOL: r->i = v->as.b; break;
+	case QV_TYPE_INT: r->i = v->as.i; break;
+	case QV_TYPE_FLOAT: r->f = v->as.f; break;
+	case QV_TYPE_STRING:
+	case QV_TYPE_BYTES: r->p = v->as.bytes.ptr; r->n = v->as.bytes.len; break;
+	default: break;
+	}
+}
+
+static qvgo_val qvgo_get(int edge, qv_txn *t, uint64_t id, _GoString_ key) {
+	qvgo_val r = {0};
+	QVGO_IDENT(k, key);
+	QVGO_NOMEM_IF_NULL(r, k);
+	qv_value v;
+	memset(&v, 0, sizeof v);
+	r.st = edge ? qv_edge_get_prop(t, id, k, &v) : qv_node_get(t, id, k, &v);
+	qvgo_cstr_done(k, k_buf);
+	if (r.st == QV_OK) qvgo_flatten(&v, &r);
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_st qvgo_unset(int edge, qv_txn *t, uint64_t id, _GoString_ key) {
+	qvgo_st r = {0};
+	QVGO_IDENT(k, key);
+	QVGO_NOMEM_IF_NULL(r, k);
+	r.st = edge ? qv_edge_unset(t, id, k) : qv_node_unset(t, id, k);
+	qvgo_cstr_done(k, k_buf);
+	QVGO_FAILED(r);
+	return r;
+}
+
+// An empty type or label means "any": NULL for the library.
+static qvgo_ptr qvgo_edges(qv_txn *t, uint64_t node, int dir, _GoString_ type) {
+	qvgo_ptr r = {0};
+	const char *ty = NULL;
+	char ty_buf[QV_MAX_IDENT_LEN + 1];
+	if (_GoStringLen(type) > 0) {
+		ty = qvgo_cstr(type, ty_buf);
+		QVGO_NOMEM_IF_NULL(r, ty);
+	}
+	qv_cursor *c = NULL;
+	r.st = qv_edges(t, node, (qv_dir)dir, ty, &c);
+	r.h = c;
+	if (ty != NULL) qvgo_cstr_done(ty, ty_buf);
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_ptr qvgo_nodes(qv_txn *t, _GoString_ label) {
+	qvgo_ptr r = {0};
+	const char *l = NULL;
+	char l_buf[QV_MAX_IDENT_LEN + 1];
+	if (_GoStringLen(label) > 0) {
+		l = qvgo_cstr(label, l_buf);
+		QVGO_NOMEM_IF_NULL(r, l);
+	}
+	qv_cursor *c = NULL;
+	r.st = qv_nodes(t, l, &c);
+	r.h = c;
+	if (l != NULL) qvgo_cstr_done(l, l_buf);
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_u64 qvgo_degree(qv_txn *t, uint64_t node, int dir, _GoString_ type) {
+	qvgo_u64 r = {0};
+	const char *ty = NULL;
+	char ty_buf[QV_MAX_IDENT_LEN + 1];
+	if (_GoStringLen(type) > 0) {
+		ty = qvgo_cstr(type, ty_buf);
+		QVGO_NOMEM_IF_NULL(r, ty);
+	}
+	uint64_t n = 0;
+	r.st = qv_degree(t, node, (qv_dir)dir, ty, &n);
+	r.u = n;
+	if (ty != NULL) qvgo_cstr_done(ty, ty_buf);
+	QVGO_FAILED(r);
+	return r;
+}
+
+// Fills buf with up to cap edges: QV_OK with n > 0, or QV_DONE with n == 0 at the end.
+static qvgo_n qvgo_next_edges(qv_cursor *c, qv_edge *buf, size_t cap) {
+	qvgo_n r = {0};
+	while (r.n < cap) {
+		r.st = qv_cursor_next_edge(c, &buf[r.n]);
+		if (r.st != QV_OK) break;
+		r.n++;
+	}
+	if (r.n > 0 && r.st == QV_DONE) r.st = QV_OK;
+	QVGO_FAILED(r);
+	return r;
+}
+
+static qvgo_n qvgo_next_nodes(qv_cursor *c, uint64_t *buf, size_t cap) {
+	qvgo_n r = {0};
+	while (r.n < cap) {
+		qv_node_id id = 0;
+		r.st = qv_cursor_next_node(c, &id);
+		if (r.st != QV_OK) break;
+		buf[r.n++] = id;
+	}
+	if (r.n > 0 && r.st == QV_DONE) r.st = QV_OK;
+	QVGO_FAILED(r);
+	return r;
+}
+
+// op: 0 savepoint, 1 rollback to, 2 release.
+static qvgo_st qvgo_savepoint(int op, qv_txn *t, _GoString_ name) {
+	qvgo_st r = {0};
+	QVGO_IDENT(n, name);
+	QVGO_NOMEM_IF_NULL(r, n);
+	switch (op) {
+	case 0: r.st = qv_savepoint(t, n); break;
+	case 1: r.st = qv_rollback_to(t, n); break;
+	default: r.st = qv_release(t, n); break;
+	}
+	qvgo_cstr_done(n, n_buf);
+	QVGO_FAILED(r);
+	return r;
+}
+*/
+import "C"
+
+import (
+	"unsafe"
+)
+
+// The C handles, for the files that do not import "C".
+type (
+	cDB     = C.qv_db
+	cTxn    = C.qv_txn
+	cCursor = C.qv_cursor
+	cEdge   = C.qv_edge
+	cChar   = C.char
+)
+
+// Statuses the binding makes up; the library never returns them.
+const (
+	statusNoMemory = C.QVGO_NOMEM   // a shim could not allocate memory
+	statusMissing  = C.QVGO_MISSING // the installed library lacks the function
+)
+
+// Library constants that the Go side needs.
+const (
+	openCreate   = C.QV_OPEN_CREATE
+	openReadOnly = C.QV_OPEN_READ_ONLY
+	txnReadOnly  = C.QV_TXN_READ_ONLY
+	detachFlag   = C.QV_DETACH
+	maxIdentLen  = C.QV_MAX_IDENT_LEN
+	typeNull     = C.QV_TYPE_NULL
+	typeBool     = C.QV_TYPE_BOOL
+	typeInt      = C.QV_TYPE_INT
+	typeFloat    = C.QV_TYPE_FLOAT
+	typeString   = C.QV_TYPE_STRING
+	typeBytes    = C.QV_TYPE_BYTES
+	headerVer    = C.QV_VERSION_STRING
+)
+
+// fail turns a shim's failure into an *Error, copying and freeing its message; nil for
+// QV_OK (and QV_DONE, which is not a failure).
+func fail(op string, st C.qv_status, msg *C.char) error {
+	if st == C.QV_OK || st == C.QV_DONE {
+		return nil
+	}
+	e := &Error{Op: op, Status: int(st)}
+	switch {
+	case msg != nil:
+		e.Msg = C.GoString(msg)
+		C.free(unsafe.Pointer(msg))
+	case int(st) == statusNoMemory:
+		e.Status = StatusInternal
+		e.Msg = "out of memory in the Go binding"
+	default:
+		e.Msg = "(no message: out of memory copying it)"
+	}
+	return e
+}
+
+func cVersion() string { return C.GoString(C.qv_version()) }
+
+// cVersionPtr is one plain cgo crossing (for the benchmark of the crossing itself).
+func cVersionPtr() unsafe.Pointer { return unsafe.Pointer(C.qvgo_version()) }
+
+func cStatusName(st int) string { return C.GoString(C.qv_status_str(C.qv_status(st))) }
+
+func cOpen(path string, flags uint32, sync int, busyMS uint32, checkpointBytes, segmentBytes uint64) (*cDB, error) {
+	r := C.qvgo_open(path, C.uint32_t(flags), C.int(sync), C.uint32_t(busyMS),
+		C.uint64_t(checkpointBytes), C.uint64_t(segmentBytes))
+	if err := fail("Open", r.st, r.err); err != nil {
+		return nil, err
+	}
+	return (*cDB)(r.h), nil
+}
+
+func cClose(op string, db *cDB) error {
+	r := C.qvgo_close(db)
+	return fail(op, r.st, r.err)
+}
+
+func cCheckpoint(db *cDB) error {
+	r := C.qvgo_checkpoint(db)
+	return fail("Checkpoint", r.st, r.err)
+}
+
+func cCheck(db *cDB) (CheckReport, error) {
+	var rep C.qv_check_report
+	r := C.qvgo_check(db, &rep)
+	out := CheckReport{
+		NodesChecked: uint64(rep.nodes_checked),
+		EdgesChecked: uint64(rep.edges_checked),
+		Problems:     uint64(rep.problems),
+		FirstProblem: C.GoString(&rep.first_problem[0]),
+	}
+	return out, fail("Check", r.st, r.err)
+}
+
+func cStats(db *cDB) (Stats, error) {
+	var s C.qv_db_stats
+	r := C.qvgo_stats(db, &s)
+	return Stats{
+		Nodes:         uint64(s.nodes),
+		Edges:         uint64(s.edges),
+		DataBytes:     uint64(s.data_bytes),
+		WALBytes:      uint64(s.wal_bytes),
+		LastCommitLSN: uint64(s.last_commit_lsn),
+		CheckpointLSN: uint64(s.checkpoint_lsn),
+		Readers:       uint64(s.readers),
+	}, fail("Stats", r.st, r.err)
+}
+
+func cLastRecovery(db *cDB) (RecoveryStats, error) {
+	var s C.qv_recovery_stats
+	r := C.qvgo_last_recovery(db, &s)
+	return RecoveryStats{
+		TxnsReplayed:   uint64(s.txns_replayed),
+		TxnsDiscarded:  uint64(s.txns_discarded),
+		Nodes:          uint64(s.nodes),
+		Edges:          uint64(s.edges),
+		Props:          uint64(s.props),
+		WALBytesRead:   uint64(s.wal_bytes_scanned),
+		BytesTruncated: uint64(s.bytes_truncated),
+		Micros:         uint64(s.micros),
+	}, fail("LastRecovery", r.st, r.err)
+}
+
+func cBackup(db *cDB, dest string, compact bool) error {
+	c := 0
+	if compact {
+		c = 1
+	}
+	r := C.qvgo_backup(db, dest, C.int(c))
+	if int(r.st) == statusMissing {
+		return &Error{Op: "Backup", Status: StatusMisuse,
+			Msg: "the installed libquiver " + cVersion() + " has no qv_backup (hot backup is not implemented yet)"}
+	}
+	return fail("Backup", r.st, r.err)
+}
+
+func cBegin(db *cDB, flags uint32) (*cTxn, error) {
+	r := C.qvgo_begin(db, C.uint32_t(flags))
+	if err := fail("Begin", r.st, r.err); err != nil {
+		return nil, err
+	}
+	return (*cTxn)(r.h), nil
+}
+
+func cCommit(t *cTxn) error {
+	r := C.qvgo_commit(t)
+	return fail("Commit", r.st, r.err)
+}
+
+func cRollback(t *cTxn) { C.qv_txn_rollback(t) }
+
+func cNodeInsert(op string, t *cTxn, label string) (NodeID, error) {
+	r := C.qvgo_node_insert(t, label)
+	return NodeID(r.u), fail(op, r.st, r.err)
+}
+
+func cNodeDelete(op string, t *cTxn, id NodeID, flags uint32) error {
+	r := C.qvgo_node_delete(t, C.uint64_t(id), C.uint32_t(flags))
+	return fail(op, r.st, r.err)
+}
+
+// cNodeLabel returns the label's C string, valid until the transaction ends.
+func cNodeLabel(t *cTxn, id NodeID) (*C.char, error) {
+	r := C.qvgo_node_label(t, C.uint64_t(id))
+	return r.s, fail("Label", r.st, r.err)
+}
+
+func cEdgeInsert(op string, t *cTxn, src, dst NodeID, typ string) (EdgeID, error) {
+	r := C.qvgo_edge_insert(t, C.uint64_t(src), C.uint64_t(dst), typ)
+	return EdgeID(r.u), fail(op, r.st, r.err)
+}
+
+func cEdgeDelete(op string, t *cTxn, id EdgeID) error {
+	r := C.qvgo_edge_delete(t, C.uint64_t(id))
+	return fail(op, r.st, r.err)
+}
+
+func cEdgeGet(t *cTxn, id EdgeID) (cEdge, error) {
+	r := C.qvgo_edge_get(t, C.uint64_t(id))
+	return r.e, fail("Edge", r.st, r.err)
+}
+
+// edgeFields reads a qv_edge: ids and the C string of its type.
+func edgeFields(e *cEdge) (EdgeID, NodeID, NodeID, *C.char) {
+	return EdgeID(e.id), NodeID(e.src), NodeID(e.dst), e._type
+}
+
+func goString(s *C.char) string { return C.GoString(s) }
+
+// cSet stores v (checked by encodeValue) as property key of a node or an edge.
+func cSet(op string, edge bool, t *cTxn, id uint64, key string, v *value) error {
+	r := C.qvgo_set(cBool(edge), t, C.uint64_t(id), key, C.int(v.typ), C.int64_t(v.i),
+		C.double(v.f), v.p, C.size_t(v.n))
+	return fail(op, r.st, r.err)
+}
+
+// cGet reads property key of a node or an edge, copying strings and bytes out of the
+// library's memory before returning.
+func cGet(op string, edge bool, t *cTxn, id uint64, key string) (any, error) {
+	r := C.qvgo_get(cBool(edge), t, C.uint64_t(id), key)
+	if err := fail(op, r.st, r.err); err != nil {
+		return nil, err
+	}
+	return decodeValue(int(r._type), int64(r.i), float64(r.f), unsafe.Pointer(r.p), int(r.n)), nil
+}
+
+func cUnset(op string, edge bool, t *cTxn, id uint64, key string) error {
+	r := C.qvgo_unset(cBool(edge), t, C.uint64_t(id), key)
+	return fail(op, r.st, r.err)
+}
+
+func cEdges(t *cTxn, node NodeID, dir Dir, typ string) (*cCursor, error) {
+	r := C.qvgo_edges(t, C.uint64_t(node), C.int(dir), typ)
+	return (*cCursor)(r.h), fail("Edges", r.st, r.err)
+}
+
+func cNodes(t *cTxn, label string) (*cCursor, error) {
+	r := C.qvgo_nodes(t, label)
+	return (*cCursor)(r.h), fail("Nodes", r.st, r.err)
+}
+
+func cCursorFree(c *cCursor) { C.qv_cursor_free(c) }
+
+// cNextEdges fills buf (len > 0) and returns how many it filled; 0 at the end.
+func cNextEdges(c *cCursor, buf []cEdge) (int, error) {
+	r := C.qvgo_next_edges(c, &buf[0], C.size_t(len(buf)))
+	return int(r.n), fail("Edges", r.st, r.err)
+}
+
+// cNextNodes fills buf (len > 0) and returns how many it filled; 0 at the end.
+func cNextNodes(c *cCursor, buf []uint64) (int, error) {
+	r := C.qvgo_next_nodes(c, (*C.uint64_t)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))
+	return int(r.n), fail("Nodes", r.st, r.err)
+}
+
+func cDegree(t *cTxn, node NodeID, dir Dir, typ string) (uint64, error) {
+	r := C.qvgo_degree(t, C.uint64_t(node), C.int(dir), typ)
+	return uint64(r.u), fail("Degree", r.st, r.err)
+}
+
+// Savepoint operations, as qvgo_savepoint numbers them.
+const (
+	spSet = iota
+	spRollbackTo
+	spRelease
+)
+
+func cSavepoint(op string, which int, t *cTxn, name string) error {
+	r := C.qvgo_savepoint(C.int(which), t, name)
+	return fail(op, r.st, r.err)
+}
+
+func cBool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// goStringN and goBytes copy n bytes of library memory at p.
+func goStringN(p unsafe.Pointer, n int) string { return C.GoStringN((*C.char)(p), C.int(n)) }
+func goBytes(p unsafe.Pointer, n int) []byte   { return C.GoBytes(p, C.int(n)) }

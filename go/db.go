@@ -1,0 +1,281 @@
+package quiver
+
+import (
+	"fmt"
+	"log"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// SyncMode says when commits are made durable (qv_sync).
+type SyncMode int
+
+const (
+	// SyncFull: every commit syncs the log before returning; a returned commit survives
+	// power loss. The default.
+	SyncFull SyncMode = 0
+	// SyncNormal: a commit syncs the log only when the last sync is over a second old;
+	// power loss may lose about a second of commits, never corrupts.
+	SyncNormal SyncMode = 1
+	// SyncOff: commits never sync the log (checkpoints and Close do); a process crash
+	// loses nothing, power loss may lose the commits since the last checkpoint.
+	SyncOff SyncMode = 2
+)
+
+// Options for Open. The zero value (or a nil *Options) gives the defaults: create the
+// database if missing, read-write, SyncFull, a 5 s busy timeout.
+type Options struct {
+	ReadOnly        bool
+	NoCreate        bool          // no database at path: ErrNotFound instead of creating one
+	Sync            SyncMode      // SyncFull (default), SyncNormal, SyncOff
+	BusyTimeout     time.Duration // how long a writer waits for the current one; 0 = 5 s (rounded up to ms)
+	CheckpointBytes uint64        // checkpoint once this much log was written; 0 = the library's default (64 MiB)
+	SegmentBytes    uint64        // start a new log segment past this size; 0 = the library's default (64 MiB)
+}
+
+// DB is an open database. It is safe for any number of goroutines.
+type DB struct {
+	state   *dbState
+	cleanup runtime.Cleanup
+}
+
+// dbState is what the DB's cleanup needs; it must not point back at the DB.
+type dbState struct {
+	mu   sync.RWMutex // C calls on ptr hold it for reading; Close holds it for writing
+	ptr  *cDB         // nil once closed
+	open atomic.Int64 // transactions begun and not yet ended
+	path string
+}
+
+// Version returns the library's version, "MAJOR.MINOR.PATCH".
+func Version() string { return cVersion() }
+
+// Open opens the database directory at path, creating it unless opts says NoCreate or
+// ReadOnly, and runs crash recovery. A nil opts means the defaults. A database may be open
+// only once at a time (another Open of the same path, from this process or another, gives
+// ErrLocked until the first is closed).
+func Open(path string, opts *Options) (*DB, error) {
+	const op = "Open"
+	if opts == nil {
+		opts = &Options{}
+	}
+	if strings.IndexByte(path, 0) >= 0 {
+		return nil, invalidArg(op, "the path contains a NUL byte")
+	}
+	flags := uint32(0)
+	if !opts.NoCreate && !opts.ReadOnly {
+		flags |= openCreate
+	}
+	if opts.ReadOnly {
+		flags |= openReadOnly
+	}
+	busyMS, err := busyMillis(opts.BusyTimeout)
+	if err != nil {
+		return nil, err
+	}
+	ptr, err := cOpen(path, flags, int(opts.Sync), busyMS, opts.CheckpointBytes, opts.SegmentBytes)
+	if err != nil {
+		return nil, err
+	}
+	st := &dbState{ptr: ptr, path: path}
+	db := &DB{state: st}
+	db.cleanup = runtime.AddCleanup(db, closeUnreachableDB, st)
+	return db, nil
+}
+
+func busyMillis(d time.Duration) (uint32, error) {
+	switch {
+	case d == 0:
+		return 5000, nil
+	case d < 0:
+		return 0, invalidArg("Open", fmt.Sprintf("BusyTimeout %v is negative", d))
+	}
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	if ms > math.MaxUint32 {
+		return 0, invalidArg("Open", fmt.Sprintf("BusyTimeout %v is longer than %d ms", d, uint32(math.MaxUint32)))
+	}
+	return uint32(ms), nil
+}
+
+// closeUnreachableDB closes a DB that the program dropped without Close. Every Tx keeps
+// its DB reachable, so no transaction is open by then.
+func closeUnreachableDB(st *dbState) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ptr == nil || st.open.Load() != 0 {
+		return
+	}
+	err := cClose("Close", st.ptr)
+	st.ptr = nil
+	log.Printf("quiver: the DB for %s was never closed; closed when garbage-collected (err: %v)", st.path, err)
+}
+
+// Path returns the path the database was opened with.
+func (db *DB) Path() string { return db.state.path }
+
+// Close runs a final checkpoint and closes the database. It returns an error with
+// ErrBusy, and leaves the DB open, while transactions are still open; closing a closed DB
+// is a no-op that returns nil. Any other failure still closes the DB (committed data is
+// safe in the log).
+func (db *DB) Close() error {
+	st := db.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ptr == nil {
+		return nil
+	}
+	if n := st.open.Load(); n > 0 {
+		return &Error{Op: "Close", Status: StatusBusy,
+			Msg: fmt.Sprintf("%d transaction(s) still open: commit or roll them back first", n)}
+	}
+	err := cClose("Close", st.ptr)
+	if e, ok := err.(*Error); ok && e.Status == StatusBusy {
+		return err // the handle stays valid
+	}
+	st.ptr = nil
+	db.cleanup.Stop()
+	return err
+}
+
+// with runs f on the C handle under the read lock, or returns ErrClosed.
+func (db *DB) with(op string, f func(p *cDB) error) error {
+	st := db.state
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	if st.ptr == nil {
+		return closedError(op)
+	}
+	return f(st.ptr)
+}
+
+// Begin starts a transaction: the write transaction when writable (one at a time per
+// database: Begin waits up to BusyTimeout for the current writer, then returns ErrBusy),
+// else a read transaction on a snapshot of everything committed so far. End it with
+// Commit or Rollback; prefer Update and View, which always do.
+func (db *DB) Begin(writable bool) (*Tx, error) {
+	var tx *Tx
+	err := db.with("Begin", func(p *cDB) error {
+		flags := uint32(0)
+		if !writable {
+			flags = txnReadOnly
+		}
+		t, err := cBegin(p, flags)
+		if err != nil {
+			return err
+		}
+		db.state.open.Add(1)
+		tx = newTx(db, t, writable)
+		return nil
+	})
+	return tx, err
+}
+
+// Update runs fn in a write transaction and commits it if fn returns nil. If fn returns
+// an error, or panics, the transaction is rolled back (and the panic goes on). fn must not
+// commit or roll back the transaction itself.
+func (db *DB) Update(fn func(tx *Tx) error) error {
+	tx, err := db.Begin(true)
+	if err != nil {
+		return err
+	}
+	ended := false
+	defer func() {
+		if !ended {
+			_ = tx.Rollback()
+		}
+	}()
+	err = fn(tx)
+	ended = true
+	if err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// View runs fn in a read transaction (a snapshot), which is always ended afterwards; it
+// returns fn's error.
+func (db *DB) View(fn func(tx *Tx) error) error {
+	tx, err := db.Begin(false)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(tx)
+}
+
+// Checkpoint moves committed changes from the log into the data files, as far as open
+// read transactions allow. It waits for the writer lock like a writer, so do not call it
+// from a goroutine that holds a write transaction.
+func (db *DB) Checkpoint() error {
+	return db.with("Checkpoint", cCheckpoint)
+}
+
+// CheckReport is the result of Check.
+type CheckReport struct {
+	NodesChecked, EdgesChecked, Problems uint64
+	FirstProblem                         string // "" when none
+}
+
+// Check verifies every invariant of the latest committed state. When it finds problems
+// it returns the report together with an error with ErrCorrupt.
+func (db *DB) Check() (CheckReport, error) {
+	var rep CheckReport
+	err := db.with("Check", func(p *cDB) (err error) {
+		rep, err = cCheck(p)
+		return err
+	})
+	return rep, err
+}
+
+// Stats are counts (as of the latest commit), file sizes and log positions.
+type Stats struct {
+	Nodes, Edges, DataBytes, WALBytes, LastCommitLSN, CheckpointLSN, Readers uint64
+}
+
+// Stats returns the database's counts and sizes.
+func (db *DB) Stats() (Stats, error) {
+	var s Stats
+	err := db.with("Stats", func(p *cDB) (err error) {
+		s, err = cStats(p)
+		return err
+	})
+	return s, err
+}
+
+// RecoveryStats says what recovery did when the database was opened.
+type RecoveryStats struct {
+	TxnsReplayed   uint64 // committed transactions replayed from the log
+	TxnsDiscarded  uint64 // aborted or incomplete transactions discarded
+	Nodes          uint64 // node records written back by replay
+	Edges          uint64 // edge records written back by replay
+	Props          uint64 // property changes written back by replay
+	WALBytesRead   uint64 // log bytes read
+	BytesTruncated uint64 // bytes of a torn log tail cut off
+	Micros         uint64 // time recovery took
+}
+
+// LastRecovery returns what recovery did when this DB was opened.
+func (db *DB) LastRecovery() (RecoveryStats, error) {
+	var s RecoveryStats
+	err := db.with("LastRecovery", func(p *cDB) (err error) {
+		s, err = cLastRecovery(p)
+		return err
+	})
+	return s, err
+}
+
+// Backup copies the database, as of the latest commit when it starts, into dest (which
+// must not exist), while other goroutines keep reading and committing; compact writes
+// only live data. It needs a library with qv_backup: with one that lacks it (0.1.x),
+// Backup returns an error with ErrMisuse that says so.
+func (db *DB) Backup(dest string, compact bool) error {
+	if strings.IndexByte(dest, 0) >= 0 {
+		return invalidArg("Backup", "the destination path contains a NUL byte")
+	}
+	return db.with("Backup", func(p *cDB) error { return cBackup(p, dest, compact) })
+}

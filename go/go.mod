@@ -1,0 +1,3 @@
+module quiver.local/quiver
+
+go 1.24

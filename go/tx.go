@@ -1,0 +1,358 @@
+package quiver
+
+import (
+	"log"
+	"runtime"
+	"sort"
+	"sync"
+)
+
+// NodeID identifies a node. Ids start at 1; 0 is never a valid id.
+type NodeID uint64
+
+// EdgeID identifies an edge. Ids start at 1; 0 is never a valid id.
+type EdgeID uint64
+
+// Dir is an edge direction relative to a node (qv_dir).
+type Dir int
+
+const (
+	Out  Dir = 1 // edges leaving the node
+	In   Dir = 2 // edges entering the node
+	Both Dir = 3 // both; a self-loop is yielded and counted once
+)
+
+// Edge is an edge as read from the database.
+type Edge struct {
+	ID       EdgeID
+	Src, Dst NodeID
+	Type     string
+}
+
+// Tx is a transaction. It is meant for one goroutine at a time; a Tx shared by mistake is
+// serialized by a mutex, never undefined behaviour. Commit or Rollback ends it; every
+// later call returns an error matching ErrTxDone. A Tx that is never ended is rolled back
+// when it is garbage-collected, and that is logged as a bug.
+type Tx struct {
+	state   *txState
+	cleanup runtime.Cleanup
+}
+
+// txState is what the Tx's cleanup needs; it must not point back at the Tx. It holds the
+// DB, so the DB stays reachable (and open) until the Tx is ended or cleaned up.
+type txState struct {
+	mu       sync.Mutex // held around every C call on ptr or its cursors
+	ptr      *cTxn      // nil once ended
+	db       *DB
+	writable bool
+	names    nameCache // labels and edge types, valid until the transaction ends
+}
+
+func newTx(db *DB, ptr *cTxn, writable bool) *Tx {
+	st := &txState{ptr: ptr, db: db, writable: writable}
+	tx := &Tx{state: st}
+	tx.cleanup = runtime.AddCleanup(tx, rollbackUnreachableTx, st)
+	return tx
+}
+
+func rollbackUnreachableTx(st *txState) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ptr == nil {
+		return
+	}
+	st.end()
+	log.Printf("quiver: BUG: a transaction on %s was never committed or rolled back; "+
+		"rolled back when garbage-collected", st.db.state.path)
+}
+
+// end rolls back (unless the C side already freed it) and forgets the C transaction.
+// Called with mu held.
+func (st *txState) endWith(commit bool) error {
+	p := st.ptr
+	st.ptr = nil
+	st.names.reset()
+	var err error
+	if commit {
+		err = cCommit(p)
+	} else {
+		cRollback(p)
+	}
+	st.db.state.open.Add(-1)
+	return err
+}
+
+func (st *txState) end() { _ = st.endWith(false) }
+
+// with runs f on the C transaction with the Tx's mutex held, or returns ErrTxDone.
+func (tx *Tx) with(op string, f func(st *txState) error) error {
+	st := tx.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ptr == nil {
+		return txDoneError(op)
+	}
+	return f(st)
+}
+
+// Writable reports whether tx is the write transaction.
+func (tx *Tx) Writable() bool { return tx.state.writable }
+
+// DB returns the database of the transaction.
+func (tx *Tx) DB() *DB { return tx.state.db }
+
+// Commit commits the transaction and ends it, whatever the outcome. For a write
+// transaction the commit is durable when Commit returns nil (with SyncFull); on failure
+// nothing of it is visible, now or after reopening. Committing a read transaction just
+// ends it.
+func (tx *Tx) Commit() error {
+	err := tx.with("Commit", func(st *txState) error { return st.endWith(true) })
+	tx.cleanup.Stop()
+	return err
+}
+
+// Rollback abandons the transaction and ends it: nothing it wrote remains. It returns an
+// error matching ErrTxDone if the transaction had already ended.
+func (tx *Tx) Rollback() error {
+	err := tx.with("Rollback", func(st *txState) error {
+		st.end()
+		return nil
+	})
+	tx.cleanup.Stop()
+	return err
+}
+
+// CreateNode creates a node with label and props (which may be nil) and returns its id.
+// If a property is refused, no node is left behind.
+func (tx *Tx) CreateNode(label string, props Props) (NodeID, error) {
+	const op = "CreateNode"
+	if err := checkIdent(op, "label", label); err != nil {
+		return 0, err
+	}
+	vals, err := encodeProps(op, props)
+	if err != nil {
+		return 0, err
+	}
+	var id NodeID
+	err = tx.with(op, func(st *txState) error {
+		var err error
+		if id, err = cNodeInsert(op, st.ptr, label); err != nil {
+			return err
+		}
+		if err = setAll(op, false, st.ptr, uint64(id), vals); err != nil {
+			_ = cNodeDelete(op, st.ptr, id, detachFlag) // undo; the node has no edges
+			id = 0
+		}
+		return err
+	})
+	return id, err
+}
+
+// CreateEdge creates an edge src -> dst of type typ with props (which may be nil) and
+// returns its id. Self-loops and parallel edges are allowed. If a property is refused,
+// no edge is left behind.
+func (tx *Tx) CreateEdge(src, dst NodeID, typ string, props Props) (EdgeID, error) {
+	const op = "CreateEdge"
+	if err := checkIdent(op, "edge type", typ); err != nil {
+		return 0, err
+	}
+	vals, err := encodeProps(op, props)
+	if err != nil {
+		return 0, err
+	}
+	var id EdgeID
+	err = tx.with(op, func(st *txState) error {
+		var err error
+		if id, err = cEdgeInsert(op, st.ptr, src, dst, typ); err != nil {
+			return err
+		}
+		if err = setAll(op, true, st.ptr, uint64(id), vals); err != nil {
+			_ = cEdgeDelete(op, st.ptr, id) // undo
+			id = 0
+		}
+		return err
+	})
+	return id, err
+}
+
+type keyValue struct {
+	key string
+	val value
+}
+
+// encodeProps checks every key and value before anything is written. Keys are sorted so
+// that which one fails first does not depend on map order.
+func encodeProps(op string, props Props) ([]keyValue, error) {
+	if len(props) == 0 {
+		return nil, nil
+	}
+	kvs := make([]keyValue, 0, len(props))
+	for k, v := range props {
+		if err := checkIdent(op, "property key", k); err != nil {
+			return nil, err
+		}
+		val, err := encodeValue(op, v)
+		if err != nil {
+			return nil, err
+		}
+		kvs = append(kvs, keyValue{k, val})
+	}
+	sort.Slice(kvs, func(i, j int) bool { return kvs[i].key < kvs[j].key })
+	return kvs, nil
+}
+
+func setAll(op string, edge bool, t *cTxn, id uint64, kvs []keyValue) error {
+	for i := range kvs {
+		if err := cSet(op, edge, t, id, kvs[i].key, &kvs[i].val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteNode deletes node id. A node that still has edges is refused with ErrConstraint
+// unless detach is true, which deletes its edges too.
+func (tx *Tx) DeleteNode(id NodeID, detach bool) error {
+	const op = "DeleteNode"
+	flags := uint32(0)
+	if detach {
+		flags = detachFlag
+	}
+	return tx.with(op, func(st *txState) error { return cNodeDelete(op, st.ptr, id, flags) })
+}
+
+// DeleteEdge deletes edge id.
+func (tx *Tx) DeleteEdge(id EdgeID) error {
+	const op = "DeleteEdge"
+	return tx.with(op, func(st *txState) error { return cEdgeDelete(op, st.ptr, id) })
+}
+
+// Label returns the label of node id (ErrNotFound if there is no such node).
+func (tx *Tx) Label(id NodeID) (string, error) {
+	var label string
+	err := tx.with("Label", func(st *txState) error {
+		p, err := cNodeLabel(st.ptr, id)
+		if err == nil {
+			label = st.names.get(p)
+		}
+		return err
+	})
+	return label, err
+}
+
+// Edge returns edge id (ErrNotFound if there is no such edge).
+func (tx *Tx) Edge(id EdgeID) (Edge, error) {
+	var e Edge
+	err := tx.with("Edge", func(st *txState) error {
+		ce, err := cEdgeGet(st.ptr, id)
+		if err == nil {
+			e = st.edge(&ce)
+		}
+		return err
+	})
+	return e, err
+}
+
+func (st *txState) edge(ce *cEdge) Edge {
+	id, src, dst, typ := edgeFields(ce)
+	return Edge{ID: id, Src: src, Dst: dst, Type: st.names.get(typ)}
+}
+
+// NodeProp returns property key of node id: nil for a stored null; an error with
+// ErrNotFound when there is no such node or the key is not set (the message says which).
+func (tx *Tx) NodeProp(id NodeID, key string) (any, error) {
+	return tx.getProp("NodeProp", false, uint64(id), key)
+}
+
+// EdgeProp returns property key of edge id, as NodeProp.
+func (tx *Tx) EdgeProp(id EdgeID, key string) (any, error) {
+	return tx.getProp("EdgeProp", true, uint64(id), key)
+}
+
+func (tx *Tx) getProp(op string, edge bool, id uint64, key string) (any, error) {
+	if err := checkIdent(op, "property key", key); err != nil {
+		return nil, err
+	}
+	var v any
+	err := tx.with(op, func(st *txState) (err error) {
+		v, err = cGet(op, edge, st.ptr, id, key)
+		return err
+	})
+	return v, err
+}
+
+// SetNodeProp sets property key of node id to v (nil stores a null, which is not the same
+// as unset).
+func (tx *Tx) SetNodeProp(id NodeID, key string, v any) error {
+	return tx.setProp("SetNodeProp", false, uint64(id), key, v)
+}
+
+// SetEdgeProp sets property key of edge id to v, as SetNodeProp.
+func (tx *Tx) SetEdgeProp(id EdgeID, key string, v any) error {
+	return tx.setProp("SetEdgeProp", true, uint64(id), key, v)
+}
+
+func (tx *Tx) setProp(op string, edge bool, id uint64, key string, v any) error {
+	if err := checkIdent(op, "property key", key); err != nil {
+		return err
+	}
+	val, err := encodeValue(op, v)
+	if err != nil {
+		return err
+	}
+	err = tx.with(op, func(st *txState) error { return cSet(op, edge, st.ptr, id, key, &val) })
+	runtime.KeepAlive(v) // val.p points into v's bytes
+	return err
+}
+
+// UnsetNodeProp removes property key of node id; removing a key that is not set is a
+// no-op.
+func (tx *Tx) UnsetNodeProp(id NodeID, key string) error {
+	return tx.unsetProp("UnsetNodeProp", false, uint64(id), key)
+}
+
+// UnsetEdgeProp removes property key of edge id, as UnsetNodeProp.
+func (tx *Tx) UnsetEdgeProp(id EdgeID, key string) error {
+	return tx.unsetProp("UnsetEdgeProp", true, uint64(id), key)
+}
+
+func (tx *Tx) unsetProp(op string, edge bool, id uint64, key string) error {
+	if err := checkIdent(op, "property key", key); err != nil {
+		return err
+	}
+	return tx.with(op, func(st *txState) error { return cUnset(op, edge, st.ptr, id, key) })
+}
+
+// Degree returns the number of edges of node id in direction dir, of type typ ("" = any
+// type); a self-loop counts once, also for Both.
+func (tx *Tx) Degree(id NodeID, dir Dir, typ string) (uint64, error) {
+	const op = "Degree"
+	if err := checkIdent(op, "edge type", typ); err != nil {
+		return 0, err
+	}
+	var n uint64
+	err := tx.with(op, func(st *txState) (err error) {
+		n, err = cDegree(st.ptr, id, dir, typ)
+		return err
+	})
+	return n, err
+}
+
+// Savepoint starts a savepoint called name in a write transaction. Names may repeat (the
+// most recent of a name is meant). Savepoints still open at commit are committed.
+func (tx *Tx) Savepoint(name string) error { return tx.savepoint("Savepoint", spSet, name) }
+
+// RollbackTo undoes everything the transaction did after the most recent savepoint
+// called name; the savepoint stays.
+func (tx *Tx) RollbackTo(name string) error { return tx.savepoint("RollbackTo", spRollbackTo, name) }
+
+// Release removes the most recent savepoint called name and every later one; their
+// changes stay in the transaction.
+func (tx *Tx) Release(name string) error { return tx.savepoint("Release", spRelease, name) }
+
+func (tx *Tx) savepoint(op string, which int, name string) error {
+	if err := checkIdent(op, "savepoint name", name); err != nil {
+		return err
+	}
+	return tx.with(op, func(st *txState) error { return cSavepoint(op, which, st.ptr, name) })
+}
