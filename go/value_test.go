@@ -1,0 +1,270 @@
+package quiver
+
+import (
+	"bytes"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const maxValueLen = 16 << 20 // QV_MAX_VALUE_LEN
+
+// Every value type a property may be given, and what reading it back gives.
+func TestValuesRoundTrip(t *testing.T) {
+	big := bytes.Repeat([]byte{0xA5, 0x00, 0x5A}, maxValueLen/3+1)[:maxValueLen]
+	bigStr := strings.Repeat("é", maxValueLen/2)
+	cases := []struct {
+		name string
+		in   any
+		want any
+	}{
+		{"nil", nil, nil},
+		{"true", true, true},
+		{"false", false, false},
+		{"int", int(-7), int64(-7)},
+		{"int8", int8(math.MinInt8), int64(math.MinInt8)},
+		{"int16", int16(math.MaxInt16), int64(math.MaxInt16)},
+		{"int32", int32(math.MinInt32), int64(math.MinInt32)},
+		{"int64 min", int64(math.MinInt64), int64(math.MinInt64)},
+		{"int64 max", int64(math.MaxInt64), int64(math.MaxInt64)},
+		{"int zero", 0, int64(0)},
+		{"uint", uint(42), int64(42)},
+		{"uint8", uint8(255), int64(255)},
+		{"uint16", uint16(65535), int64(65535)},
+		{"uint32", uint32(math.MaxUint32), int64(math.MaxUint32)},
+		{"uint64 at MaxInt64", uint64(math.MaxInt64), int64(math.MaxInt64)},
+		{"uintptr", uintptr(9), int64(9)},
+		{"float32", float32(1.5), float64(1.5)},
+		{"float64", 3.25, 3.25},
+		{"float64 -0", math.Copysign(0, -1), math.Copysign(0, -1)},
+		{"float64 +Inf", math.Inf(1), math.Inf(1)},
+		{"float64 smallest", math.SmallestNonzeroFloat64, math.SmallestNonzeroFloat64},
+		{"string", "héllo", "héllo"},
+		{"empty string", "", ""},
+		{"string with NUL", "a\x00b", "a\x00b"},
+		{"bytes", []byte{0, 1, 2, 255}, []byte{0, 1, 2, 255}},
+		{"empty bytes", []byte{}, []byte{}},
+		{"nil bytes", []byte(nil), []byte{}},
+		{"16 MiB bytes", big, big},
+		{"16 MiB string", bigStr, bigStr},
+	}
+	// One node and one edge per case: every set rewrites the record's whole property
+	// blob, so two 16 MiB values on one record would make the test slow.
+	db := openTemp(t, nil)
+	nodes := make([]NodeID, len(cases))
+	edges := make([]EdgeID, len(cases))
+	mustUpdate(t, db, func(tx *Tx) error {
+		for i, c := range cases {
+			nodes[i] = must[NodeID](t)(tx.CreateNode("V", nil))
+			edges[i] = must[EdgeID](t)(tx.CreateEdge(nodes[i], nodes[i], "SELF", nil))
+			if err := tx.SetNodeProp(nodes[i], c.name, c.in); err != nil {
+				t.Errorf("SetNodeProp %s: %v", c.name, err)
+			}
+			if err := tx.SetEdgeProp(edges[i], c.name, c.in); err != nil {
+				t.Errorf("SetEdgeProp %s: %v", c.name, err)
+			}
+		}
+		return nil
+	})
+	check := func(t *testing.T, got any, want any, what string) {
+		t.Helper()
+		if f, ok := want.(float64); ok && math.Signbit(f) {
+			if g, ok := got.(float64); !ok || !math.Signbit(g) || g != 0 {
+				t.Errorf("%s = %#v, want -0", what, got)
+			}
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %.40v (%T), want %.40v (%T)", what, got, got, want, want)
+		}
+	}
+	// Read back in a new read transaction, then keep the values after it ended.
+	kept := map[string]any{}
+	err := db.View(func(tx *Tx) error {
+		for i, c := range cases {
+			v, err := tx.NodeProp(nodes[i], c.name)
+			if err != nil {
+				t.Errorf("NodeProp %s: %v", c.name, err)
+				continue
+			}
+			check(t, v, c.want, "node "+c.name)
+			kept[c.name] = v
+			v, err = tx.EdgeProp(edges[i], c.name)
+			if err != nil {
+				t.Errorf("EdgeProp %s: %v", c.name, err)
+				continue
+			}
+			check(t, v, c.want, "edge "+c.name)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The copies outlive the transaction, and later writes do not change them.
+	mustUpdate(t, db, func(tx *Tx) error {
+		for i, c := range cases {
+			if err := tx.SetNodeProp(nodes[i], c.name, "overwritten"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, c := range cases {
+		check(t, kept[c.name], c.want, "kept "+c.name)
+	}
+}
+
+// Values read inside a write transaction are copies too: a later write in the same
+// transaction (which invalidates the library's pointers) does not change them.
+func TestValuesCopiedBeforeNextWrite(t *testing.T) {
+	db := openTemp(t, nil)
+	mustUpdate(t, db, func(tx *Tx) error {
+		n := must[NodeID](t)(tx.CreateNode("N", Props{"s": "first", "b": []byte("bytes1")}))
+		s := must[any](t)(tx.NodeProp(n, "s"))
+		b := must[any](t)(tx.NodeProp(n, "b"))
+		for i := 0; i < 100; i++ {
+			if err := tx.SetNodeProp(n, "s", strings.Repeat("x", 100+i)); err != nil {
+				return err
+			}
+			if err := tx.SetNodeProp(n, "b", bytes.Repeat([]byte("y"), 100+i)); err != nil {
+				return err
+			}
+		}
+		if s != "first" || !bytes.Equal(b.([]byte), []byte("bytes1")) {
+			t.Errorf("copies changed: %q %q", s, b)
+		}
+		return nil
+	})
+}
+
+// A stored null is not an unset key; unsetting is idempotent.
+func TestNullVersusUnset(t *testing.T) {
+	db := openTemp(t, nil)
+	mustUpdate(t, db, func(tx *Tx) error {
+		n := must[NodeID](t)(tx.CreateNode("N", Props{"null": nil}))
+		v, err := tx.NodeProp(n, "null")
+		if err != nil || v != nil {
+			t.Errorf("stored null: %v, %v", v, err)
+		}
+		_, err = tx.NodeProp(n, "unset")
+		wantErr(t, err, ErrNotFound, "NodeProp", "not set")
+		if err := tx.UnsetNodeProp(n, "null"); err != nil {
+			t.Error(err)
+		}
+		_, err = tx.NodeProp(n, "null")
+		wantErr(t, err, ErrNotFound, "NodeProp", "not set")
+		if err := tx.UnsetNodeProp(n, "never"); err != nil {
+			t.Errorf("unset of a key never set: %v", err)
+		}
+		e := must[EdgeID](t)(tx.CreateEdge(n, n, "E", Props{"null": nil}))
+		if v, err := tx.EdgeProp(e, "null"); err != nil || v != nil {
+			t.Errorf("edge stored null: %v, %v", v, err)
+		}
+		if err := tx.UnsetEdgeProp(e, "null"); err != nil {
+			t.Error(err)
+		}
+		_, err = tx.EdgeProp(e, "null")
+		wantErr(t, err, ErrNotFound, "EdgeProp", "not set")
+		return nil
+	})
+}
+
+// Values and identifiers the package or the library refuses, and what each error says.
+func TestRefusedValuesAndIdentifiers(t *testing.T) {
+	db := openTemp(t, nil)
+	tooBig := make([]byte, maxValueLen+1)
+	long := strings.Repeat("k", 1025)
+	max := strings.Repeat("k", 1024)
+	mustUpdate(t, db, func(tx *Tx) error {
+		n := must[NodeID](t)(tx.CreateNode("N", nil))
+		cases := []struct {
+			name    string
+			key     string
+			v       any
+			target  error
+			msgPart string
+		}{
+			{"uint64 over int64", "k", uint64(math.MaxInt64) + 1, ErrInvalidArgument, "does not fit"},
+			{"uint over int64", "k", uint(math.MaxUint64), ErrInvalidArgument, "does not fit"},
+			{"struct", "k", struct{}{}, ErrInvalidArgument, "struct {}"},
+			{"named int", "k", celsius(3), ErrInvalidArgument, "quiver.celsius"},
+			{"pointer", "k", new(int), ErrInvalidArgument, "*int"},
+			{"map", "k", map[string]any{}, ErrInvalidArgument, "map"},
+			{"16 MiB + 1 bytes", "k", tooBig, ErrInvalidArgument, "16777216"},
+			{"16 MiB + 1 string", "k", string(tooBig), ErrInvalidArgument, "16777216"},
+			{"invalid UTF-8 string", "k", "\xff\xfe", ErrInvalidArgument, "UTF-8"},
+			{"empty key", "", 1, ErrInvalidArgument, "empty"},
+			{"key 1025 bytes", long, 1, ErrInvalidArgument, "1024"},
+			{"NUL in key", "a\x00b", 1, ErrInvalidArgument, "NUL"},
+			{"invalid UTF-8 key", "\xff", 1, ErrInvalidArgument, "UTF-8"},
+		}
+		for _, c := range cases {
+			wantErr(t, tx.SetNodeProp(n, c.key, c.v), c.target, "SetNodeProp", c.msgPart)
+		}
+		// The longest key is fine.
+		if err := tx.SetNodeProp(n, max, 1); err != nil {
+			t.Errorf("1024-byte key: %v", err)
+		}
+		if v, err := tx.NodeProp(n, max); err != nil || v != int64(1) {
+			t.Errorf("1024-byte key read: %v %v", v, err)
+		}
+		// NUL in every kind of identifier, refused before any C call.
+		_, err := tx.CreateNode("La\x00bel", nil)
+		wantErr(t, err, ErrInvalidArgument, "CreateNode", "NUL")
+		_, err = tx.CreateEdge(n, n, "T\x00", nil)
+		wantErr(t, err, ErrInvalidArgument, "CreateEdge", "NUL")
+		_, err = tx.CreateNode("L", Props{"k\x00": 1})
+		wantErr(t, err, ErrInvalidArgument, "CreateNode", "NUL")
+		_, err = tx.NodeProp(n, "\x00")
+		wantErr(t, err, ErrInvalidArgument, "NodeProp", "NUL")
+		wantErr(t, tx.UnsetNodeProp(n, "x\x00"), ErrInvalidArgument, "UnsetNodeProp", "NUL")
+		wantErr(t, tx.Savepoint("s\x00p"), ErrInvalidArgument, "Savepoint", "NUL")
+		_, err = tx.Degree(n, Out, "\x00")
+		wantErr(t, err, ErrInvalidArgument, "Degree", "NUL")
+		for _, err := range tx.Edges(n, Out, "\x00") {
+			wantErr(t, err, ErrInvalidArgument, "Edges", "NUL")
+		}
+		for _, err := range tx.Nodes("\x00") {
+			wantErr(t, err, ErrInvalidArgument, "Nodes", "NUL")
+		}
+		// Labels and types: empty and too long.
+		_, err = tx.CreateNode("", nil)
+		wantErr(t, err, ErrInvalidArgument, "CreateNode", "empty")
+		_, err = tx.CreateNode(long, nil)
+		wantErr(t, err, ErrInvalidArgument, "CreateNode", "1024")
+		_, err = tx.CreateEdge(n, n, "", nil)
+		wantErr(t, err, ErrInvalidArgument, "CreateEdge", "empty")
+		// A bad property in CreateNode leaves no node behind.
+		before := countNodes(t, tx)
+		_, err = tx.CreateNode("L", Props{"ok": 1, "bad": tooBig})
+		wantErr(t, err, ErrInvalidArgument, "CreateNode", "16777216")
+		_, err = tx.CreateNode("L", Props{"ok": 1, "bad": struct{}{}})
+		wantErr(t, err, ErrInvalidArgument, "CreateNode", "struct")
+		_, err = tx.CreateEdge(n, n, "E", Props{"a": 1, "z": "\xff"})
+		wantErr(t, err, ErrInvalidArgument, "CreateEdge", "UTF-8")
+		if after := countNodes(t, tx); after != before {
+			t.Errorf("nodes %d -> %d after refused CreateNode", before, after)
+		}
+		if d := must[uint64](t)(tx.Degree(n, Both, "")); d != 0 {
+			t.Errorf("degree %d after a refused CreateEdge", d)
+		}
+		return nil
+	})
+}
+
+// celsius is a named integer type: not one of the types a value may have.
+type celsius int
+
+func countNodes(t testing.TB, tx *Tx) int {
+	t.Helper()
+	n := 0
+	for _, err := range tx.Nodes("") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
+}
