@@ -51,9 +51,16 @@ typedef struct {
 } qvgo_val;
 
 // A status the library never returns: the shim itself failed to allocate memory.
-#define QVGO_NOMEM (-1)
+#define QVGO_NOMEM 1000
 // A status the library never returns: this libquiver has no such function.
-#define QVGO_MISSING (-2)
+#define QVGO_MISSING 1001
+
+// Whether the header declares qv_backup (API 0.2).
+#ifdef QV_BACKUP_COMPACT
+#define QVGO_HAVE_BACKUP 1
+#else
+#define QVGO_HAVE_BACKUP 0
+#endif
 
 // The message of the last failed call on this thread, malloc'ed; NULL if out of memory.
 static char *qvgo_err(void) {
@@ -141,7 +148,7 @@ static qvgo_st qvgo_last_recovery(qv_db *db, qv_recovery_stats *out) {
 
 static qvgo_st qvgo_backup(qv_db *db, _GoString_ dest, int compact) {
 	qvgo_st r = {0};
-#ifdef QV_BACKUP_COMPACT
+#if QVGO_HAVE_BACKUP
 	QVGO_IDENT(p, dest);
 	QVGO_NOMEM_IF_NULL(r, p);
 	r.st = qv_backup(db, p, compact ? QV_BACKUP_COMPACT : 0, NULL, NULL);
@@ -403,6 +410,7 @@ const (
 	typeString   = C.QV_TYPE_STRING
 	typeBytes    = C.QV_TYPE_BYTES
 	headerVer    = C.QV_VERSION_STRING
+	haveBackup   = C.QVGO_HAVE_BACKUP == 1
 )
 
 // fail turns a shim's failure into an *Error, copying and freeing its message; nil for
