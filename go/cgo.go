@@ -334,29 +334,49 @@ static qvgo_u64 qvgo_degree(qv_txn *t, uint64_t node, int dir, _GoString_ type) 
 	return r;
 }
 
-// Fills buf with up to cap edges: QV_OK with n > 0, or QV_DONE with n == 0 at the end.
+// Batch reads (API 0.2): QV_OK with n > 0, or QV_DONE with n == 0 at the end.
 static qvgo_n qvgo_next_edges(qv_cursor *c, qv_edge *buf, size_t cap) {
 	qvgo_n r = {0};
-	while (r.n < cap) {
-		r.st = qv_cursor_next_edge(c, &buf[r.n]);
-		if (r.st != QV_OK) break;
-		r.n++;
-	}
-	if (r.n > 0 && r.st == QV_DONE) r.st = QV_OK;
+	r.st = qv_cursor_next_edges(c, buf, cap, &r.n);
 	QVGO_FAILED(r);
 	return r;
 }
 
 static qvgo_n qvgo_next_nodes(qv_cursor *c, uint64_t *buf, size_t cap) {
 	qvgo_n r = {0};
-	while (r.n < cap) {
-		qv_node_id id = 0;
-		r.st = qv_cursor_next_node(c, &id);
-		if (r.st != QV_OK) break;
-		buf[r.n++] = id;
-	}
-	if (r.n > 0 && r.st == QV_DONE) r.st = QV_OK;
+	r.st = qv_cursor_next_nodes(c, buf, cap, &r.n);
 	QVGO_FAILED(r);
+	return r;
+}
+
+// A cursor over every property of a node (edge == 0) or an edge.
+static qvgo_ptr qvgo_props(int edge, qv_txn *t, uint64_t id) {
+	qvgo_ptr r = {0};
+	qv_cursor *c = NULL;
+	r.st = edge ? qv_edge_props(t, id, &c) : qv_node_props(t, id, &c);
+	r.h = c;
+	QVGO_FAILED(r);
+	return r;
+}
+
+// The next property: QV_OK, or QV_DONE at the end. key is valid until the transaction
+// ends; a string or bytes value until the next write.
+typedef struct {
+	qvgo_val v;
+	const char *key;
+} qvgo_prop;
+
+static qvgo_prop qvgo_next_prop(qv_cursor *c) {
+	qvgo_prop r;
+	memset(&r, 0, sizeof r);
+	qv_prop p;
+	memset(&p, 0, sizeof p);
+	r.v.st = qv_cursor_next_prop(c, &p);
+	if (r.v.st == QV_OK) {
+		r.key = p.key;
+		qvgo_flatten(&p.value, &r.v);
+	}
+	QVGO_FAILED(r.v);
 	return r;
 }
 
@@ -600,7 +620,8 @@ func cNodes(t *cTxn, label string) (*cCursor, error) {
 
 func cCursorFree(c *cCursor) { C.qv_cursor_free(c) }
 
-// cNextEdges fills buf (len > 0) and returns how many it filled; 0 at the end.
+// cNextEdges fills buf (len > 0) and returns how many it filled; 0 at the end. The type
+// strings in buf stay valid until the transaction ends.
 func cNextEdges(c *cCursor, buf []cEdge) (int, error) {
 	r := C.qvgo_next_edges(c, &buf[0], C.size_t(len(buf)))
 	return int(r.n), fail("Edges", r.st, r.err)
@@ -610,6 +631,24 @@ func cNextEdges(c *cCursor, buf []cEdge) (int, error) {
 func cNextNodes(c *cCursor, buf []uint64) (int, error) {
 	r := C.qvgo_next_nodes(c, (*C.uint64_t)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))
 	return int(r.n), fail("Nodes", r.st, r.err)
+}
+
+func cProps(op string, edge bool, t *cTxn, id uint64) (*cCursor, error) {
+	r := C.qvgo_props(cBool(edge), t, C.uint64_t(id))
+	return (*cCursor)(r.h), fail(op, r.st, r.err)
+}
+
+// cNextProp returns the cursor's next property (key as the library's C string, value
+// copied out), or ok == false at the end.
+func cNextProp(op string, c *cCursor) (key *cChar, v any, ok bool, err error) {
+	r := C.qvgo_next_prop(c)
+	if err := fail(op, r.v.st, r.v.err); err != nil {
+		return nil, nil, false, err
+	}
+	if r.v.st == C.QV_DONE {
+		return nil, nil, false, nil
+	}
+	return r.key, decodeValue(int(r.v._type), int64(r.v.i), float64(r.v.f), unsafe.Pointer(r.v.p), int(r.v.n)), true, nil
 }
 
 func cDegree(t *cTxn, node NodeID, dir Dir, typ string) (uint64, error) {

@@ -109,9 +109,11 @@ func closeUnreachableDB(st *dbState) {
 	if st.ptr == nil || st.open.Load() != 0 {
 		return
 	}
-	err := cClose("Close", st.ptr)
+	log.Printf("quiver: the DB for %s was never closed; closing it as it is garbage-collected", st.path)
+	if err := cClose("Close", st.ptr); err != nil {
+		log.Printf("quiver: closing %s: %v", st.path, err)
+	}
 	st.ptr = nil
-	log.Printf("quiver: the DB for %s was never closed; closed when garbage-collected (err: %v)", st.path, err)
 }
 
 // Path returns the path the database was opened with.

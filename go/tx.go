@@ -61,9 +61,9 @@ func rollbackUnreachableTx(st *txState) {
 	if st.ptr == nil {
 		return
 	}
-	st.end()
 	log.Printf("quiver: BUG: a transaction on %s was never committed or rolled back; "+
-		"rolled back when garbage-collected", st.db.state.path)
+		"rolling it back as it is garbage-collected", st.db.state.path)
+	st.end()
 }
 
 // end rolls back (unless the C side already freed it) and forgets the C transaction.
@@ -279,6 +279,40 @@ func (tx *Tx) getProp(op string, edge bool, id uint64, key string) (any, error) 
 		return err
 	})
 	return v, err
+}
+
+// NodeProps returns every property of node id (an empty Props for a node without any),
+// copied out of the library's memory.
+func (tx *Tx) NodeProps(id NodeID) (Props, error) {
+	return tx.allProps("NodeProps", false, uint64(id))
+}
+
+// EdgeProps returns every property of edge id, as NodeProps.
+func (tx *Tx) EdgeProps(id EdgeID) (Props, error) {
+	return tx.allProps("EdgeProps", true, uint64(id))
+}
+
+func (tx *Tx) allProps(op string, edge bool, id uint64) (Props, error) {
+	var props Props
+	err := tx.with(op, func(st *txState) error {
+		cur, err := cProps(op, edge, st.ptr, id)
+		if err != nil {
+			return err
+		}
+		defer cCursorFree(cur)
+		props = Props{}
+		for {
+			key, v, ok, err := cNextProp(op, cur)
+			if err != nil || !ok {
+				return err
+			}
+			props[st.names.get(key)] = v
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return props, nil
 }
 
 // SetNodeProp sets property key of node id to v (nil stores a null, which is not the same

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -332,9 +333,28 @@ func TestCloseAndClosed(t *testing.T) {
 	})
 }
 
-// captureLog collects what the package logs while fn runs.
-func captureLog(fn func()) string {
-	var buf bytes.Buffer
+// syncBuffer is a bytes.Buffer safe for the cleanup goroutine to write while a test
+// reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// captureLog sends what the package logs to a buffer while fn runs.
+func captureLog(fn func(logged *syncBuffer)) {
+	var buf syncBuffer
 	old, flags := log.Writer(), log.Flags()
 	log.SetOutput(&buf)
 	log.SetFlags(0)
@@ -342,15 +362,14 @@ func captureLog(fn func()) string {
 		log.SetOutput(old)
 		log.SetFlags(flags)
 	}()
-	fn()
-	return buf.String()
+	fn(&buf)
 }
 
 // A Tx that is dropped without Commit or Rollback is rolled back by the garbage
 // collector (and logged), which frees the writer and lets Close succeed.
 func TestUnendedTxRolledBackWhenCollected(t *testing.T) {
 	db := openTemp(t, &Options{BusyTimeout: 50 * time.Millisecond})
-	out := captureLog(func() {
+	captureLog(func(logged *syncBuffer) {
 		func() {
 			tx := must[*Tx](t)(db.Begin(true))
 			must[NodeID](t)(tx.CreateNode("Leaked", nil))
@@ -358,17 +377,15 @@ func TestUnendedTxRolledBackWhenCollected(t *testing.T) {
 			_ = r
 		}()
 		deadline := time.Now().Add(10 * time.Second)
-		for db.state.open.Load() != 0 && time.Now().Before(deadline) {
+		for time.Now().Before(deadline) {
+			if db.state.open.Load() == 0 && strings.Count(logged.String(), "never committed or rolled back") == 2 {
+				return
+			}
 			runtime.GC()
 			time.Sleep(time.Millisecond)
 		}
+		t.Fatalf("%d transactions still open after GC; log: %q", db.state.open.Load(), logged.String())
 	})
-	if n := db.state.open.Load(); n != 0 {
-		t.Fatalf("%d transactions still open after GC", n)
-	}
-	if strings.Count(out, "never committed or rolled back") != 2 {
-		t.Errorf("log: %q", out)
-	}
 	mustUpdate(t, db, func(tx *Tx) error {
 		if n := countNodes(t, tx); n != 0 {
 			t.Errorf("the leaked transaction's node is visible")
@@ -381,7 +398,7 @@ func TestUnendedTxRolledBackWhenCollected(t *testing.T) {
 // which releases its lock.
 func TestUnclosedDBClosedWhenCollected(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "db")
-	out := captureLog(func() {
+	captureLog(func(logged *syncBuffer) {
 		func() {
 			db := must[*DB](t)(Open(path, nil))
 			mustUpdate(t, db, func(tx *Tx) error { _, err := tx.CreateNode("N", nil); return err })
@@ -394,12 +411,12 @@ func TestUnclosedDBClosedWhenCollected(t *testing.T) {
 				if err := db.Close(); err != nil {
 					t.Error(err)
 				}
+				if !strings.Contains(logged.String(), "was never closed") {
+					t.Errorf("log: %q", logged.String())
+				}
 				return
 			}
 		}
 		t.Error("the dropped DB was never closed")
 	})
-	if !strings.Contains(out, "was never closed") {
-		t.Errorf("log: %q", out)
-	}
 }

@@ -96,6 +96,19 @@ func TestValuesRoundTrip(t *testing.T) {
 				continue
 			}
 			check(t, v, c.want, "edge "+c.name)
+			for what, props := range map[string]Props{
+				"NodeProps": must[Props](t)(tx.NodeProps(nodes[i])),
+				"EdgeProps": must[Props](t)(tx.EdgeProps(edges[i])),
+			} {
+				if len(props) != 1 {
+					t.Errorf("%s %s: %d properties", what, c.name, len(props))
+				}
+				got, ok := props[c.name]
+				if !ok {
+					t.Errorf("%s %s: key missing", what, c.name)
+				}
+				check(t, got, c.want, what+" "+c.name)
+			}
 		}
 		return nil
 	})
@@ -137,6 +150,64 @@ func TestValuesCopiedBeforeNextWrite(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// NodeProps and EdgeProps list every property, stored nulls included, as of the call.
+func TestNodePropsEdgeProps(t *testing.T) {
+	db := openTemp(t, nil)
+	var n, bare NodeID
+	var e EdgeID
+	want := Props{"s": "str", "i": int64(-3), "f": 0.5, "b": true, "null": nil, "bytes": []byte{1, 0}}
+	mustUpdate(t, db, func(tx *Tx) error {
+		n = must[NodeID](t)(tx.CreateNode("N", Props{"s": "str", "i": -3, "f": float32(0.5),
+			"b": true, "null": nil, "bytes": []byte{1, 0}, "gone": 1}))
+		if err := tx.UnsetNodeProp(n, "gone"); err != nil {
+			return err
+		}
+		bare = must[NodeID](t)(tx.CreateNode("Bare", nil))
+		e = must[EdgeID](t)(tx.CreateEdge(n, bare, "E", Props(want)))
+		// Inside the writing transaction the listing sees the writes so far.
+		if got := must[Props](t)(tx.NodeProps(n)); !reflect.DeepEqual(got, want) {
+			t.Errorf("NodeProps in the writer = %v", got)
+		}
+		return nil
+	})
+	var kept Props
+	err := db.View(func(tx *Tx) error {
+		kept = must[Props](t)(tx.NodeProps(n))
+		if got := must[Props](t)(tx.EdgeProps(e)); !reflect.DeepEqual(got, want) {
+			t.Errorf("EdgeProps = %v", got)
+		}
+		if got := must[Props](t)(tx.NodeProps(bare)); got == nil || len(got) != 0 {
+			t.Errorf("NodeProps of a node without properties = %#v", got)
+		}
+		_, err := tx.NodeProps(999)
+		wantErr(t, err, ErrNotFound, "NodeProps", "999")
+		_, err = tx.NodeProps(0)
+		wantErr(t, err, ErrNotFound, "NodeProps", "0")
+		_, err = tx.EdgeProps(999)
+		wantErr(t, err, ErrNotFound, "EdgeProps", "999")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The listing is a copy: it outlives the transaction and later writes.
+	mustUpdate(t, db, func(tx *Tx) error {
+		for k := range want {
+			if err := tx.SetNodeProp(n, k, "changed"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if !reflect.DeepEqual(kept, want) {
+		t.Errorf("kept listing = %v", kept)
+	}
+	tx := must[*Tx](t)(db.Begin(false))
+	_ = tx.Rollback()
+	_, err = tx.NodeProps(n)
+	wantErr(t, err, ErrTxDone, "NodeProps", "")
 }
 
 // A stored null is not an unset key; unsetting is idempotent.
