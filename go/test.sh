@@ -29,11 +29,18 @@ esac
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/quiver-go-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-prefix=$work/prefix
+# Go's build cache keys a cgo package on its own files, its directory and the CGO_*
+# variables, not on what pkg-config prints nor on the headers it includes. So the prefix
+# has a fixed path in this checkout (a cached package links with the -L it was built
+# with), and CGO_CFLAGS carries the header's hash (a changed header rebuilds the package).
+prefix=$root/target/go-test-prefix
+rm -rf "$prefix"
 
 echo "--- make install PREFIX=$prefix"
 make -C "$root" --no-print-directory install PREFIX="$prefix" LDCONFIG= >"$work/install.log" 2>&1 ||
   { cat "$work/install.log" >&2; exit 1; }
+header_sha=$(sha256sum "$prefix/include/quiver.h" | cut -c1-16)
+export CGO_CFLAGS="${CGO_CFLAGS:--O2 -g} -DQVGO_HEADER_SHA=$header_sha"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 export LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 echo "pkg-config: $(pkg-config --modversion quiver) $(pkg-config --libs quiver)"
