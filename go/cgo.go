@@ -620,6 +620,19 @@ func cNodes(t *cTxn, label string) (*cCursor, error) {
 
 func cCursorFree(c *cCursor) { C.qv_cursor_free(c) }
 
+// edgeBuffer is a batch buffer in C memory: qv_edge holds a pointer, so a Go-allocated
+// buffer would make cgo's pointer check walk all of it on every call. Free it with
+// freeEdgeBuffer.
+func edgeBuffer(n int) []cEdge {
+	p := C.malloc(C.size_t(n) * C.size_t(unsafe.Sizeof(cEdge{})))
+	if p == nil {
+		panic("quiver: out of memory for an edge buffer")
+	}
+	return unsafe.Slice((*cEdge)(p), n)
+}
+
+func freeEdgeBuffer(buf []cEdge) { C.free(unsafe.Pointer(&buf[0])) }
+
 // cNextEdges fills buf (len > 0) and returns how many it filled; 0 at the end. The type
 // strings in buf stay valid until the transaction ends.
 func cNextEdges(c *cCursor, buf []cEdge) (int, error) {

@@ -29,7 +29,8 @@ func (tx *Tx) Edges(id NodeID, dir Dir, typ string) iter.Seq2[Edge, error] {
 			return
 		}
 		defer tx.freeCursor(cur)
-		cbuf := make([]cEdge, batchSize)
+		cbuf := edgeBuffer(batchSize)
+		defer freeEdgeBuffer(cbuf)
 		out := make([]Edge, 0, batchSize)
 		for {
 			out = out[:0]
