@@ -3,7 +3,8 @@ package quiver
 import (
 	"log"
 	"runtime"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 )
 
@@ -197,7 +198,7 @@ func encodeProps(op string, props Props) ([]keyValue, error) {
 		}
 		kvs = append(kvs, keyValue{k, val})
 	}
-	sort.Slice(kvs, func(i, j int) bool { return kvs[i].key < kvs[j].key })
+	slices.SortFunc(kvs, func(a, b keyValue) int { return strings.Compare(a.key, b.key) })
 	return kvs, nil
 }
 

@@ -14,12 +14,22 @@ trap 'rm -rf "$build"' EXIT
 cc -O2 -Wall -Wextra -Werror -o "$build/bench" "$here/bench.c" $(pkg-config --cflags --libs quiver)
 echo "== C"
 "$build/bench"
-echo "== Go ($(go version | cut -d' ' -f3)), best of 3 (-count=3)"
+echo "== Go ($(go version | cut -d' ' -f3)), best of 3 (-count=3) for each figure"
 cd "$here/.."
-go test -run '^$' -bench . -benchmem -count=3 . |
+go test -run '^$' -bench . -count=3 . |
   awk '/^Benchmark/ {
          name = $1; sub(/-[0-9]+$/, "", name); sub(/^Benchmark/, "", name)
-         if (!(name in best) || $3 < best[name]) { best[name] = $3; line[name] = $0 }
-         if (!(name in order)) { order[name] = ++n; names[n] = name }
+         if (!(name in seen)) { seen[name] = 1; names[++n] = name }
+         for (i = 3; i + 1 <= NF; i += 2) {   # value unit pairs: keep the smallest of each
+           k = name SUBSEP $(i + 1)
+           if (!(k in best) || $i + 0 < best[k]) best[k] = $i + 0
+           if (!((name, "u", $(i + 1)) in have)) { have[name, "u", $(i + 1)] = 1; units[name] = units[name] " " $(i + 1) }
+         }
        }
-       END { for (i = 1; i <= n; i++) print line[names[i]] }'
+       END {
+         for (j = 1; j <= n; j++) {
+           line = sprintf("%-40s", names[j]); m = split(units[names[j]], u, " ")
+           for (i = 1; i <= m; i++) line = line sprintf(" %12.1f %s", best[names[j], u[i]], u[i])
+           print line
+         }
+       }'
