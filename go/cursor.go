@@ -36,8 +36,9 @@ func (tx *Tx) Edges(id NodeID, dir Dir, typ string) iter.Seq2[Edge, error] {
 			out = out[:0]
 			err := tx.with(op, func(st *txState) error {
 				n, err := cNextEdges(cur, cbuf)
-				for i := 0; i < n; i++ {
-					out = append(out, st.edge(&cbuf[i]))
+				out = out[:n]
+				for i := range out {
+					out[i] = st.edge(&cbuf[i])
 				}
 				return err
 			})
@@ -116,10 +117,15 @@ type nameCache struct {
 	m       map[*cChar]string
 }
 
+// get is small enough to inline: a scan mostly meets the same type again.
 func (c *nameCache) get(p *cChar) string {
 	if p == c.lastPtr && p != nil {
 		return c.last
 	}
+	return c.lookup(p)
+}
+
+func (c *nameCache) lookup(p *cChar) string {
 	s, ok := c.m[p]
 	if !ok {
 		s = goString(p)
