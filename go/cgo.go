@@ -37,6 +37,8 @@ package quiver
 #cgo nocallback qvgo_stats
 #cgo noescape qvgo_last_recovery
 #cgo nocallback qvgo_last_recovery
+#cgo noescape qvgo_digest
+#cgo nocallback qvgo_digest
 
 // A status and, on failure, the malloc'ed message of that very call (freed by Go).
 typedef struct { qv_status st; char *err; } qvgo_st;
@@ -380,6 +382,12 @@ static qvgo_prop qvgo_next_prop(qv_cursor *c) {
 	return r;
 }
 
+static qvgo_st qvgo_digest(qv_txn *t, uint8_t *out) {
+	qvgo_st r = {qv_digest(t, out), NULL};
+	QVGO_FAILED(r);
+	return r;
+}
+
 // op: 0 savepoint, 1 rollback to, 2 release.
 static qvgo_st qvgo_savepoint(int op, qv_txn *t, _GoString_ name) {
 	qvgo_st r = {0};
@@ -667,6 +675,12 @@ func cNextProp(op string, c *cCursor) (key *cChar, v any, ok bool, err error) {
 func cDegree(t *cTxn, node NodeID, dir Dir, typ string) (uint64, error) {
 	r := C.qvgo_degree(t, C.uint64_t(node), C.int(dir), typ)
 	return uint64(r.u), fail("Degree", r.st, r.err)
+}
+
+func cDigest(t *cTxn) ([32]byte, error) {
+	var d [32]byte
+	r := C.qvgo_digest(t, (*C.uint8_t)(unsafe.Pointer(&d[0])))
+	return d, fail("Digest", r.st, r.err)
 }
 
 // Savepoint operations, as qvgo_savepoint numbers them.

@@ -373,6 +373,19 @@ func (tx *Tx) Degree(id NodeID, dir Dir, typ string) (uint64, error) {
 	return n, err
 }
 
+// Digest returns the SHA-256 content digest of the transaction's snapshot (its own
+// writes included): equal for two databases exactly when they hold the same nodes and
+// edges, ids included, with the same labels, types and properties. The encoding is
+// documented with qv_digest in quiver.h. It reads every record.
+func (tx *Tx) Digest() ([32]byte, error) {
+	var d [32]byte
+	err := tx.with("Digest", func(st *txState) (err error) {
+		d, err = cDigest(st.ptr)
+		return err
+	})
+	return d, err
+}
+
 // Savepoint starts a savepoint called name in a write transaction. Names may repeat (the
 // most recent of a name is meant). Savepoints still open at commit are committed.
 func (tx *Tx) Savepoint(name string) error { return tx.savepoint("Savepoint", spSet, name) }

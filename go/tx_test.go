@@ -420,3 +420,40 @@ func TestUnclosedDBClosedWhenCollected(t *testing.T) {
 		t.Error("the dropped DB was never closed")
 	})
 }
+
+// Two databases with the same content have the same digest; any difference changes it.
+func TestDigest(t *testing.T) {
+	build := func(db *DB, extra bool) [32]byte {
+		mustUpdate(t, db, func(tx *Tx) error {
+			a := must[NodeID](t)(tx.CreateNode("A", Props{"s": "x", "f": 2.5, "n": nil}))
+			b := must[NodeID](t)(tx.CreateNode("B", nil))
+			must[EdgeID](t)(tx.CreateEdge(a, b, "E", Props{"w": 1}))
+			if extra {
+				return tx.SetNodeProp(b, "k", true)
+			}
+			return nil
+		})
+		var d [32]byte
+		if err := db.View(func(tx *Tx) (err error) { d, err = tx.Digest(); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	d1, d2, d3 := build(openTemp(t, nil), false), build(openTemp(t, nil), false), build(openTemp(t, nil), true)
+	if d1 != d2 {
+		t.Errorf("same content, digests %x and %x", d1, d2)
+	}
+	if d1 == d3 || d1 == ([32]byte{}) {
+		t.Errorf("digests %x and %x", d1, d3)
+	}
+	db := openTemp(t, nil)
+	tx := must[*Tx](t)(db.Begin(true))
+	empty := must[[32]byte](t)(tx.Digest())
+	must[NodeID](t)(tx.CreateNode("N", nil))
+	if withNode := must[[32]byte](t)(tx.Digest()); withNode == empty {
+		t.Error("a write transaction's digest does not include its own writes")
+	}
+	_ = tx.Rollback()
+	_, err := tx.Digest()
+	wantErr(t, err, ErrTxDone, "Digest", "")
+}
