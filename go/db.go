@@ -253,9 +253,9 @@ func (db *DB) Stats() (Stats, error) {
 type RecoveryStats struct {
 	TxnsReplayed   uint64 // committed transactions replayed from the log
 	TxnsDiscarded  uint64 // aborted or incomplete transactions discarded
-	Nodes          uint64 // node records written back by replay
-	Edges          uint64 // edge records written back by replay
-	Props          uint64 // property changes written back by replay
+	Nodes          uint64 // node frames (inserts, deletes) replayed from the log
+	Edges          uint64 // edge frames (inserts, deletes) replayed from the log
+	Props          uint64 // property frames (sets, unsets) replayed from the log
 	WALBytesRead   uint64 // log bytes read
 	BytesTruncated uint64 // bytes of a torn log tail cut off
 	Micros         uint64 // time recovery took
