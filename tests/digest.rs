@@ -4,9 +4,9 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
-mod common;
+mod support;
 
-use common::Scratch;
+use support::Scratch;
 use quiver::{Database, Options, ValueRef};
 use std::path::Path;
 
@@ -59,7 +59,7 @@ fn the_documented_encoding_gives_the_digest() {
     // Computed from the encoding in src/graph/digest.rs (and include/quiver.h) by an
     // independent implementation (Python's hashlib over hand-packed bytes).
     let s = Scratch::new("digest-vector");
-    let db = small(&s.db("a"), false);
+    let db = small(&s.path("a"), false);
     assert_eq!(
         digest(&db),
         "b9b0492deb1f7c187a203d3bb3532894a9be85fc5c520ae73233a7d6b7ce6d14"
@@ -69,7 +69,7 @@ fn the_documented_encoding_gives_the_digest() {
 #[test]
 fn equal_content_gives_equal_digests_whatever_the_history() {
     let s = Scratch::new("digest-history");
-    let (pa, pb) = (s.db("a"), s.db("b"));
+    let (pa, pb) = (s.path("a"), s.path("b"));
     let a = small(&pa, false);
     let b = small(&pb, true);
     let want = digest(&a);
@@ -88,7 +88,7 @@ fn equal_content_gives_equal_digests_whatever_the_history() {
 #[test]
 fn any_difference_changes_the_digest() {
     let s = Scratch::new("digest-diff");
-    let base_path = s.db("base");
+    let base_path = s.path("base");
     let base = small(&base_path, false);
     let want = digest(&base);
     base.close().unwrap();
@@ -143,7 +143,7 @@ fn any_difference_changes_the_digest() {
         }),
     ];
     for (what, change) in changes {
-        let p = s.db(what);
+        let p = s.path(what);
         let db = small(&p, false);
         let mut t = db.begin_write().unwrap();
         change(&mut t);
