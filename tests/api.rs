@@ -7,20 +7,11 @@ mod support;
 
 use quiver::testing::FaultStorage;
 use quiver::{Database, Dir, Options, Txn, ValueRef};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use support::{
-    Scratch, assert_clean, assert_err, dump, edge_ids, edge_set, node_ids, open, open_fault,
+    Scratch, assert_clean, assert_err, dump, edge_ids, edge_set, fresh, node_ids, open, open_fault,
     read_dir_bytes,
 };
-
-/// A new database in a scratch directory (removed at the end of the test): the
-/// directory, the database's path, the database.
-fn fresh(tag: &str) -> (Scratch, PathBuf, Database) {
-    let s = Scratch::new(tag);
-    let path = s.path("db");
-    let db = open(&path);
-    (s, path, db)
-}
 
 /// Closes `db` cleanly and opens `path` again: `check` and the integrity check must pass
 /// on the reopened database, which is returned.

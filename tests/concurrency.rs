@@ -13,7 +13,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::time::{Duration, Instant};
-use support::{RngExt as _, Scratch, assert_clean, assert_err, dump, edge_ids, node_ids, open};
+use support::{
+    RngExt as _, Scratch, assert_clean, assert_err, dump, edge_ids, fresh, node_ids, open,
+};
 
 /// Sets its flag when dropped, so helper threads stop also when the test panics.
 struct SetOnDrop(Arc<AtomicBool>);
@@ -506,9 +508,7 @@ fn many_readers_and_one_writer_keep_the_invariants() {
 
 #[test]
 fn a_second_open_in_this_process_is_locked() {
-    let s = Scratch::new("lock-self");
-    let path = s.path("db");
-    let db = open(&path);
+    let (s, path, db) = fresh("lock-self");
     let mut t = db.begin_write().unwrap();
     t.insert_node("N").unwrap();
     t.commit().unwrap();
@@ -609,9 +609,7 @@ fn run_child(path: &std::path::Path, mode: &str) {
 
 #[test]
 fn another_process_gets_locked() {
-    let s = Scratch::new("lock-proc");
-    let path = s.path("db");
-    let db = open(&path);
+    let (_s, path, db) = fresh("lock-proc");
     let mut t = db.begin_write().unwrap();
     t.insert_node("FromParent").unwrap();
     t.commit().unwrap();

@@ -25,7 +25,7 @@ use quiver::{Database, Error, Options, SyncMode, Value};
 use std::path::Path;
 use std::sync::Arc;
 use support::workload::{
-    History, Spec, Workload, assert_no_failures, continue_after, open_and_read,
+    History, Spec, Workload, assert_no_failures, continue_after, open_and_read, recovers_to,
 };
 use support::{
     Graph, Node, Scratch, V, add_edge, add_node, assert_clean, copy_dir, open_fault, read_graph,
@@ -206,8 +206,8 @@ fn crash_during_recovery() {
     // Clean recovery of a copy: the reference.
     let refdir = s.path("ref");
     copy_dir(&img0, &refdir);
-    let (db, g0) = open_and_read(&refdir, &opts, "clean recovery").unwrap();
-    assert_eq!(g0, g, "clean recovery: {}", g.diff(&g0));
+    let db = recovers_to(&refdir, &opts, "clean recovery", &g);
+    let g0 = g;
     let rs = db.last_recovery();
     eprintln!("recovery of the image: {rs:?}");
     assert_eq!(rs.txns_replayed, 4, "{rs:?}");
@@ -590,9 +590,8 @@ fn torn_tail() {
         bytes.extend_from_slice(&garbage);
         std::fs::write(&seg, &bytes).unwrap();
         let what = format!("{name} garbage after the last frame");
-        let (db, g) = open_and_read(&dir, &opts, &what).unwrap();
+        let db = recovers_to(&dir, &opts, &what, &states[5]);
         let rs = db.last_recovery();
-        assert_eq!(g, states[5], "{what}: {}", states[5].diff(&g));
         assert_eq!(rs.bytes_truncated, garbage.len() as u64, "{what}: {rs:?}");
         assert_eq!(rs.txns_replayed, 5, "{what}: {rs:?}");
         assert_eq!(
@@ -600,7 +599,7 @@ fn torn_tail() {
             l1,
             "{what}: cut back"
         );
-        continue_after(db, &g, &dir, &opts, &what).unwrap();
+        continue_after(db, &states[5], &dir, &opts, &what).unwrap();
     }
 }
 
@@ -759,10 +758,9 @@ fn aborted_spilled_transactions() {
     drop(db);
     drop(fs);
 
-    let (db, got) = open_and_read(&img, &opts, "aborted").unwrap();
+    let db = recovers_to(&img, &opts, "aborted", &g);
     let rs = db.last_recovery();
     eprintln!("aborted: {rs:?}");
-    assert_eq!(got, g, "{}", g.diff(&got));
     assert_eq!(
         rs.txns_replayed, 3,
         "T2, T3, T4 since the checkpoint: {rs:?}"
@@ -775,11 +773,9 @@ fn aborted_spilled_transactions() {
     );
     assert_eq!(rs.bytes_truncated, 0, "{rs:?}");
     assert!(rs.wal_bytes_scanned >= 8 << 20, "{rs:?}");
-    continue_after(db, &got, &img, &opts, "aborted").unwrap();
+    continue_after(db, &g, &img, &opts, "aborted").unwrap();
     // The directory itself, reopened after the clean close.
-    let (db, got) = open_and_read(&dir, &opts, "aborted, directory").unwrap();
-    assert_eq!(got, g, "{}", g.diff(&got));
-    drop(db);
+    recovers_to(&dir, &opts, "aborted, directory", &g);
 }
 
 /// A large transaction whose frames became durable because the log rolled to new segments
@@ -832,10 +828,9 @@ fn incomplete_transaction() {
         "the spilled frames are durable"
     );
 
-    let (db, got) = open_and_read(&img, &opts, "incomplete").unwrap();
+    let db = recovers_to(&img, &opts, "incomplete", &before);
     let rs = db.last_recovery();
     eprintln!("incomplete: {rs:?}");
-    assert_eq!(got, before, "{}", before.diff(&got));
     assert_eq!(rs.txns_replayed, 1, "{rs:?}");
     assert_eq!(rs.txns_discarded, 1, "{rs:?}");
     assert_eq!((rs.nodes, rs.edges, rs.props), (1, 1, 1), "{rs:?}");
@@ -845,11 +840,9 @@ fn incomplete_transaction() {
         1,
         "segments after the valid end are removed"
     );
-    continue_after(db, &got, &img, &opts, "incomplete").unwrap();
+    continue_after(db, &before, &img, &opts, "incomplete").unwrap();
 
-    let (db, got) = open_and_read(&dir, &opts, "committed big transaction").unwrap();
-    assert_eq!(got, g, "{}", g.diff(&got));
-    drop(db);
+    recovers_to(&dir, &opts, "committed big transaction", &g);
 }
 
 // ---------------------------------------------------------------------------------------

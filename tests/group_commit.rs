@@ -48,6 +48,33 @@ fn hold_until_released(reached: &mpsc::Sender<()>, release: &mpsc::Receiver<()>)
     }
 }
 
+/// Installs a sync hook on `fs` that stops at sync `k` (right after it completes if
+/// `completed`, else right before it starts) until the test sends on the returned sender,
+/// and tells the test through the returned receiver that it got there. The hook also
+/// records every sync numbered above `late_after` that completes.
+fn hold_sync(
+    fs: &FaultStorage,
+    k: u64,
+    completed: bool,
+    late_after: u64,
+) -> (mpsc::Receiver<()>, mpsc::Sender<()>, Arc<Mutex<Vec<u64>>>) {
+    let (reached_tx, reached) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let late_syncs = Arc::new(Mutex::new(Vec::new()));
+    let late = Arc::clone(&late_syncs);
+    let mut hold = Some((reached_tx, release_rx));
+    fs.on_sync(move |_, n, done| {
+        if n == k && done == completed {
+            if let Some((tx, rx)) = hold.take() {
+                hold_until_released(&tx, &rx);
+            }
+        } else if n > late_after && done {
+            late.lock().unwrap().push(n);
+        }
+    });
+    (reached, release, late_syncs)
+}
+
 /// Sync mode FULL with the default thresholds.
 fn full() -> Options {
     Options {
@@ -508,22 +535,7 @@ fn a_failed_fsync_fails_every_commit_it_was_to_cover() {
     let (fs, db) = open_shared(&dir, &full());
     commit_tagged(&db, 1).unwrap();
     let p_sync = fs.syncs() + 1;
-    let (synced_tx, synced) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel::<()>();
-    let late_syncs = Arc::new(Mutex::new(Vec::new()));
-    {
-        let late_syncs = Arc::clone(&late_syncs);
-        let mut hold = Some((synced_tx, release_rx));
-        fs.on_sync(move |_, k, completed| {
-            if k == p_sync && completed {
-                if let Some((tx, rx)) = hold.take() {
-                    hold_until_released(&tx, &rx);
-                }
-            } else if k > p_sync + 1 && completed {
-                late_syncs.lock().unwrap().push(k);
-            }
-        });
-    }
+    let (synced, release, late_syncs) = hold_sync(&fs, p_sync, true, p_sync + 1);
     let p = {
         let db = Arc::clone(&db);
         std::thread::spawn(move || commit_tagged(&db, 2).map(|_| ()))
@@ -719,22 +731,7 @@ fn a_writer_open_across_a_failed_fsync_cannot_commit() {
     let (fs, db) = open_shared(&s.path("db"), &opts);
     commit_tagged(&db, 1).unwrap();
     let fail_k = fs.syncs() + 1;
-    let (in_fsync_tx, in_fsync) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel::<()>();
-    let late_syncs = Arc::new(Mutex::new(Vec::new()));
-    {
-        let late_syncs = Arc::clone(&late_syncs);
-        let mut hold = Some((in_fsync_tx, release_rx));
-        fs.on_sync(move |_, k, completed| {
-            if k == fail_k && !completed {
-                if let Some((tx, rx)) = hold.take() {
-                    hold_until_released(&tx, &rx);
-                }
-            } else if k > fail_k && completed {
-                late_syncs.lock().unwrap().push(k);
-            }
-        });
-    }
+    let (in_fsync, release, late_syncs) = hold_sync(&fs, fail_k, false, fail_k);
     fs.fail_sync_at(1, FaultKind::Eio);
     let a = {
         let db = Arc::clone(&db);

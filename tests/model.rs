@@ -355,29 +355,27 @@ impl Run {
                     issued: issued.clone(),
                 });
             }
-            78..=81 => {
+            // Roll back to a savepoint (78..=81) or release one.
+            78..=83 => {
+                let call = if roll < 82 { "rollback_to" } else { "release" };
                 let name = self.savepoint_name(sps);
-                let r = t.rollback_to(name);
-                self.log(format!("rollback_to {name} -> {r:?}"));
+                let r = if roll < 82 {
+                    t.rollback_to(name)
+                } else {
+                    t.release(name)
+                };
+                self.log(format!("{call} {name} -> {r:?}"));
                 match sps.iter().rposition(|s| s.name == name) {
-                    Some(i) => {
-                        self.count("rollback_to");
-                        expect(r, None, "rollback_to")?;
+                    Some(i) if roll < 82 => {
+                        self.count(call);
+                        expect(r, None, call)?;
                         sps.truncate(i + 1);
                         *g = sps[i].graph.clone();
                         *issued = sps[i].issued.clone();
                     }
-                    None => expect(r, Some("NotFound"), "an unknown savepoint")?,
-                }
-            }
-            82..=83 => {
-                let name = self.savepoint_name(sps);
-                let r = t.release(name);
-                self.log(format!("release {name} -> {r:?}"));
-                match sps.iter().rposition(|s| s.name == name) {
                     Some(i) => {
-                        self.count("release");
-                        expect(r, None, "release")?;
+                        self.count(call);
+                        expect(r, None, call)?;
                         sps.truncate(i);
                     }
                     None => expect(r, Some("NotFound"), "an unknown savepoint")?,

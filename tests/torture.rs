@@ -113,6 +113,16 @@ struct Model {
     edge: HashMap<u64, EdgeM>,
 }
 
+/// Adds record `id` (which must not be live) to the model's positions and records.
+fn insert_new<T>(ids: &mut Vec<u64>, records: &mut HashMap<u64, T>, id: u64, rec: T, what: &str) {
+    assert!(
+        !records.contains_key(&id),
+        "{what} id {id} handed out while live"
+    );
+    ids.push(id);
+    records.insert(id, rec);
+}
+
 fn index_of(names: &[&str], s: &str, what: &str) -> Result<usize, String> {
     names
         .iter()
@@ -444,19 +454,12 @@ impl Gen {
             self.pick(LABELS.len())
         };
         let id = be.node_insert(&name_of(&LABELS, "Lbl-", l));
-        assert!(
-            !m.node.contains_key(&id),
-            "node id {id} handed out while live"
-        );
-        m.nodes.push(id);
-        m.node.insert(
-            id,
-            NodeM {
-                label: l,
-                props: BTreeMap::new(),
-                deg: 0,
-            },
-        );
+        let node = NodeM {
+            label: l,
+            props: BTreeMap::new(),
+            deg: 0,
+        };
+        insert_new(&mut m.nodes, &mut m.node, id, node, "node");
     }
 
     fn insert_edge(&mut self, m: &mut Model, be: &mut impl Backend) {
@@ -475,20 +478,13 @@ impl Gen {
             self.pick(TYPES.len())
         };
         let id = be.edge_insert(src, dst, &name_of(&TYPES, "T-", ty));
-        assert!(
-            !m.edge.contains_key(&id),
-            "edge id {id} handed out while live"
-        );
-        m.edges.push(id);
-        m.edge.insert(
-            id,
-            EdgeM {
-                src,
-                dst,
-                ty,
-                props: BTreeMap::new(),
-            },
-        );
+        let edge = EdgeM {
+            src,
+            dst,
+            ty,
+            props: BTreeMap::new(),
+        };
+        insert_new(&mut m.edges, &mut m.edge, id, edge, "edge");
         m.node.get_mut(&src).unwrap().deg += 1;
         m.node.get_mut(&dst).unwrap().deg += 1;
     }

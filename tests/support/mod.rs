@@ -22,7 +22,7 @@ pub use scratch::*;
 
 use quiver::testing::{FaultStorage, SplitMix64};
 use quiver::{Database, Options};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Draws built on [`SplitMix64::below`], consuming its sequence the same way everywhere.
@@ -47,6 +47,16 @@ impl RngExt for SplitMix64 {
 #[track_caller]
 pub fn open(dir: &Path) -> Database {
     Database::open(dir, &Options::default()).expect("open")
+}
+
+/// A new database in a scratch directory (removed at the end of the test): the
+/// directory, the database's path (`db` in it), the database.
+#[track_caller]
+pub fn fresh(tag: &str) -> (Scratch, PathBuf, Database) {
+    let s = Scratch::new(tag);
+    let path = s.path("db");
+    let db = open(&path);
+    (s, path, db)
 }
 
 /// Opens (creating) the database in `dir` through a [`FaultStorage`], which keeps the

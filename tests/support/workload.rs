@@ -398,6 +398,14 @@ pub fn open_and_read(dir: &Path, opts: &Options, what: &str) -> Result<(Database
     Ok((db, g))
 }
 
+/// Opens `dir` as [`open_and_read`] does and asserts that it recovered exactly `want`.
+#[track_caller]
+pub fn recovers_to(dir: &Path, opts: &Options, what: &str, want: &Graph) -> Database {
+    let (db, got) = open_and_read(dir, opts, what).unwrap_or_else(|e| panic!("{e}"));
+    assert!(got == *want, "{what}: {}", want.diff(&got));
+    db
+}
+
 /// After recovery to `g`: one more commit, a clean close, a reopen, and the result must be
 /// `g` plus that commit. Proves the log and data files are usable after recovery.
 pub fn continue_after(
