@@ -178,6 +178,14 @@ uint8_t *qvt_filled_at(size_t len, uint8_t fill, const char *file, int line) {
   return p;
 }
 
+qv_node_id qvt_commit_node_at(qv_db *db, const char *label, const char *file, int line) {
+  qv_txn *t = qvt_begin_at(db, 0, file, line);
+  qv_node_id n = 0;
+  qvt_status(qv_node_insert(t, label, &n), QV_OK, "qvt_commit_node: qv_node_insert", file, line);
+  qvt_status(qv_txn_commit(t), QV_OK, "qvt_commit_node: qv_txn_commit", file, line);
+  return n;
+}
+
 double qvt_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

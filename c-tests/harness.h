@@ -44,6 +44,7 @@ qv_db_stats qvt_stats_at(qv_db *db, const char *file, int line);
 void qvt_check_clean_at(qv_db *db, const char *file, int line);
 void qvt_finish_at(qv_db *db, const char *path, const char *file, int line);
 uint8_t *qvt_filled_at(size_t len, uint8_t fill, const char *file, int line);
+qv_node_id qvt_commit_node_at(qv_db *db, const char *label, const char *file, int line);
 
 /* Opens a new database in a fresh temp directory with `sync` (the other options default)
  * into *db; returns the directory. */
@@ -61,6 +62,8 @@ uint8_t *qvt_filled_at(size_t len, uint8_t fill, const char *file, int line);
 /* `len` bytes of `fill` from malloc, for the caller to free; NULL (a failed check) when
  * out of memory. */
 #define qvt_filled(len, fill) qvt_filled_at((len), (fill), __FILE__, __LINE__)
+/* Commits one new node labelled `label`; returns its id. */
+#define qvt_commit_node(db, label) qvt_commit_node_at((db), (label), __FILE__, __LINE__)
 
 #define CHECK(cond) qvt_check(!!(cond), #cond, __FILE__, __LINE__)
 #define CHECK_STATUS(expr, want) qvt_status((expr), (want), #expr, __FILE__, __LINE__)

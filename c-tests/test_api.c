@@ -520,9 +520,7 @@ void test_api_rollback_discards(void) {
     qv_txn_rollback(r);
     qv_db_stats st = qvt_stats(db);
     CHECK(st.nodes == 1 && st.edges == 0);
-    if (round == 0) {
-      qvt_reopen(&db, path, QV_SYNC_NORMAL);
-    }
+    if (round == 0) qvt_reopen(&db, path, QV_SYNC_NORMAL);
   }
   /* A write transaction with no writes commits fine. */
   CHECK_OK(qv_txn_begin(db, 0, &w));
@@ -618,11 +616,8 @@ void test_api_snapshot_isolation(void) {
 void test_api_read_only_open(void) {
   qv_db *db = NULL;
   const char *path = qvt_fresh_db("rodb", QV_SYNC_FULL, &db);
+  qv_node_id n = qvt_commit_node(db, "Keep");
   qv_txn *t = NULL;
-  qv_node_id n = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &t));
-  CHECK_OK(qv_node_insert(t, "Keep", &n));
-  CHECK_OK(qv_txn_commit(t));
   CHECK_OK(qv_close(db));
 
   qv_options o;
@@ -675,11 +670,8 @@ void test_api_locked_same_process(void) {
   CHECK_STATUS(qv_open(path, &o, &db2), QV_LOCKED);
   CHECK(db2 == NULL);
   /* The first handle is unaffected. */
+  qvt_commit_node(db, "N");
   qv_txn *t = NULL;
-  qv_node_id n = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &t));
-  CHECK_OK(qv_node_insert(t, "N", &n));
-  CHECK_OK(qv_txn_commit(t));
   CHECK_OK(qv_close(db));
   db2 = NULL;
   CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db2));

@@ -76,11 +76,8 @@ void test_proc_locked(void) {
   CHECK(child_open_status(path, 0) == QV_LOCKED);
   CHECK(child_open_status(path, QV_OPEN_READ_ONLY) == QV_LOCKED);
   /* The parent's handle is unaffected. */
+  qvt_commit_node(db, "Parent");
   qv_txn *t = NULL;
-  qv_node_id n = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &t));
-  CHECK_OK(qv_node_insert(t, "Parent", &n));
-  CHECK_OK(qv_txn_commit(t));
   CHECK_OK(qv_close(db));
   CHECK(child_open_status(path, 0) == QV_OK);
   CHECK(child_open_status(path, QV_OPEN_READ_ONLY) == QV_OK);
@@ -546,11 +543,7 @@ static void io_child(const char *path, int wfd) {
 void test_proc_io_error_poisons(void) {
   qv_db *db = NULL;
   const char *path = qvt_fresh_db("ioerr", QV_SYNC_FULL, &db);
-  qv_txn *t = NULL;
-  qv_node_id n;
-  CHECK_OK(qv_txn_begin(db, 0, &t));
-  CHECK_OK(qv_node_insert(t, "Before", &n));
-  CHECK_OK(qv_txn_commit(t));
+  qvt_commit_node(db, "Before");
   CHECK_OK(qv_close(db));
 
   struct io_result res;
@@ -581,7 +574,7 @@ void test_proc_io_error_poisons(void) {
   db = NULL;
   CHECK_OK(qvt_open(path, QV_SYNC_FULL, 0, &db));
   if (db) {
-    CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &t));
+    qv_txn *t = qvt_begin(db, QV_TXN_READ_ONLY);
     CHECK(qvt_count_nodes(t, "Before") == 1);
     CHECK(qvt_count_nodes(t, "Ok1") == 1);
     CHECK(qvt_count_nodes(t, "Lost") == 0);

@@ -239,9 +239,7 @@ void test_sp_interned_names(void) {
     CHECK(qvt_count_nodes(r, "Other") == 1);
     qv_txn_rollback(r);
     qvt_check_clean(db);
-    if (round == 0) {
-      qvt_reopen(&db, path, QV_SYNC_NORMAL);
-    }
+    if (round == 0) qvt_reopen(&db, path, QV_SYNC_NORMAL);
   }
   qvt_finish(db, path);
 }
@@ -333,9 +331,7 @@ void test_sp_rollback_over_spill(void) {
                  : qv_node_label(r, b, &lb) == QV_NOT_FOUND);
     qv_txn_rollback(r);
     qvt_check_clean(db);
-    if (round == 0) {
-      qvt_reopen(&db, path, QV_SYNC_NORMAL);
-    }
+    if (round == 0) qvt_reopen(&db, path, QV_SYNC_NORMAL);
   }
   qvt_finish(db, path);
 }

@@ -295,9 +295,7 @@ void test_values_null_unset_overwrite(void) {
     CHECK_STATUS(qv_edge_get_prop(r, e, "unset-later", &out), QV_NOT_FOUND);
     CHECK_STATUS(qv_node_get(r, m, "k", &out), QV_NOT_FOUND);
     qv_txn_rollback(r);
-    if (round == 0) {
-      qvt_reopen(&db, path, QV_SYNC_NORMAL);
-    }
+    if (round == 0) qvt_reopen(&db, path, QV_SYNC_NORMAL);
   }
   qvt_finish(db, path);
 }
