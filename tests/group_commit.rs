@@ -103,6 +103,12 @@ fn commit_tagged(db: &Database, tag: i64) -> quiver::Result<u64> {
     Ok(id)
 }
 
+/// [`commit_tagged`] on a new thread.
+fn commit_in_thread(db: &Arc<Database>, tag: i64) -> std::thread::JoinHandle<quiver::Result<()>> {
+    let db = Arc::clone(db);
+    std::thread::spawn(move || commit_tagged(&db, tag).map(|_| ()))
+}
+
 /// Integer property `key` of node `id`, None when the node or the property is missing.
 fn int_prop(t: &Txn, id: u64, key: &str) -> Option<i64> {
     match t.node_prop(id, key) {
@@ -536,10 +542,7 @@ fn a_failed_fsync_fails_every_commit_it_was_to_cover() {
     commit_tagged(&db, 1).unwrap();
     let p_sync = fs.syncs() + 1;
     let (synced, release, late_syncs) = hold_sync(&fs, p_sync, true, p_sync + 1);
-    let p = {
-        let db = Arc::clone(&db);
-        std::thread::spawn(move || commit_tagged(&db, 2).map(|_| ()))
-    };
+    let p = commit_in_thread(&db, 2);
     synced
         .recv_timeout(STEP_TIMEOUT)
         .expect("P's fsync completes");
@@ -733,10 +736,7 @@ fn a_writer_open_across_a_failed_fsync_cannot_commit() {
     let fail_k = fs.syncs() + 1;
     let (in_fsync, release, late_syncs) = hold_sync(&fs, fail_k, false, fail_k);
     fs.fail_sync_at(1, FaultKind::Eio);
-    let a = {
-        let db = Arc::clone(&db);
-        std::thread::spawn(move || commit_tagged(&db, 2).map(|_| ()))
-    };
+    let a = commit_in_thread(&db, 2);
     in_fsync
         .recv_timeout(STEP_TIMEOUT)
         .expect("A's commit reaches its fsync");

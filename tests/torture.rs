@@ -1069,7 +1069,17 @@ struct Replay<'a> {
     err: Option<String>,
 }
 
-impl Replay<'_> {
+impl<'a> Replay<'a> {
+    /// A replay of what the child said, with made-up ids beyond what it reported.
+    fn new(said: &'a Said) -> Replay<'a> {
+        Replay {
+            said,
+            ids: VecDeque::new(),
+            fake: 1 << 62,
+            err: None,
+        }
+    }
+
     fn id(&mut self) -> u64 {
         self.ids.pop_front().unwrap_or_else(|| {
             self.fake += 1;
@@ -1155,12 +1165,7 @@ fn prefix_of(start: &Graph, seed: u64, said: &Said, got: &Graph) -> String {
         return "it is no earlier state either".into();
     };
     let mut work = Gen::new(seed);
-    let mut be = Replay {
-        said,
-        ids: VecDeque::new(),
-        fake: 1 << 62,
-        err: None,
-    };
+    let mut be = Replay::new(said);
     for t in 0..=end {
         work.txn(t, &mut m, &mut be);
         if said.pre.contains_key(&t) && m.to_graph() == *got {
@@ -1201,12 +1206,7 @@ fn expected(start: &Graph, seed: u64, said: &Said) -> Result<Expected, String> {
     let inflight = inflight.first().copied();
     let mut m = Model::from_graph(start)?;
     let mut work = Gen::new(seed);
-    let mut be = Replay {
-        said,
-        ids: VecDeque::new(),
-        fake: 1 << 62,
-        err: None,
-    };
+    let mut be = Replay::new(said);
     let mut acked = last_ack.is_none().then(|| start.clone());
     let mut fly = None;
     let end = inflight.or(last_ack);
