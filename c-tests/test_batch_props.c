@@ -295,13 +295,11 @@ void test_props_listing(void) {
 /* qv_digest: the documented encoding's value for a small graph (the same graph and value
  * as tests/digest.rs, computed independently), equal across history, zeroed on failure. */
 void test_digest(void) {
-  const char *path = qvt_tmpdir("digest");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("digest", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id a = 0, b = 0, c = 0;
   qv_edge_id e = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "Person", &a));
   CHECK_OK(qv_node_insert(w, "Tmp", &b));
   CHECK_OK(qv_node_insert(w, "City", &c));
@@ -349,6 +347,5 @@ void test_digest(void) {
   CHECK_STATUS(qv_digest(r, NULL), QV_NULL_ARGUMENT);
   CHECK_ERR_HAS("out");
   qv_txn_rollback(r);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }

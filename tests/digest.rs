@@ -6,9 +6,9 @@
 
 mod support;
 
-use support::Scratch;
 use quiver::{Database, Options, ValueRef};
 use std::path::Path;
+use support::Scratch;
 
 fn hex(d: [u8; 32]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()

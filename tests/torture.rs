@@ -38,6 +38,10 @@
 
 mod support;
 
+use quiver::ffi::{
+    QV_CONSTRAINT, QV_DETACH, QV_OK, QV_OPEN_CREATE, QV_OPEN_READ_ONLY, QV_SYNC_FULL,
+    QV_SYNC_NORMAL, QV_SYNC_OFF, QV_TXN_READ_ONLY,
+};
 use quiver::testing::SplitMix64;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -47,10 +51,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
-use support::capi::{
-    Db, Edge, Graph, Node, QV_CONSTRAINT, QV_DETACH, QV_OK, QV_OPEN_CREATE, QV_OPEN_READ_ONLY,
-    QV_TXN_READ_ONLY, Txn, Val, dump, mix, options, status_name,
-};
+use support::capi::{Db, Edge, Graph, Node, Txn, Val, dump, mix, options, status_name};
 use support::{RngExt as _, Scratch, dir_size, env_u64, try_copy_dir};
 
 const ENV_DB: &str = "QUIVER_TORTURE_CHILD_DB";
@@ -72,8 +73,6 @@ const KEYS: [&str; 7] = ["k0", "k1", "k2", "k3", "name", "blob", "ключ"];
 /// Keys the large values of big transactions go to.
 const BIG_KEYS: [usize; 3] = [0, 4, 5];
 const SAVEPOINTS: [&str; 3] = ["a", "b", "sp-c"];
-
-use quiver::ffi::{QV_SYNC_FULL, QV_SYNC_NORMAL, QV_SYNC_OFF};
 
 fn sync_name(s: u32) -> &'static str {
     match s {

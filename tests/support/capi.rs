@@ -21,6 +21,10 @@ use quiver::ffi::types::{
     qv_bytes, qv_check_report, qv_edge, qv_options, qv_recovery_stats, qv_status, qv_value,
     qv_value_as,
 };
+use quiver::ffi::{
+    QV_BOTH, QV_DONE, QV_IN, QV_NOT_FOUND, QV_OK, QV_OUT, QV_TYPE_BOOL, QV_TYPE_BYTES,
+    QV_TYPE_FLOAT, QV_TYPE_INT, QV_TYPE_NULL, QV_TYPE_STRING,
+};
 use quiver::ffi::{qv_cursor, qv_db, qv_txn};
 use quiver::testing::SplitMix64;
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,15 +33,6 @@ use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
-
-use quiver::ffi::{
-    QV_BOTH, QV_IN, QV_OUT, QV_TYPE_BOOL, QV_TYPE_BYTES, QV_TYPE_FLOAT, QV_TYPE_INT, QV_TYPE_NULL,
-    QV_TYPE_STRING,
-};
-pub use quiver::ffi::{
-    QV_CONSTRAINT, QV_DETACH, QV_DONE, QV_NOT_FOUND, QV_OK, QV_OPEN_CREATE, QV_OPEN_READ_ONLY,
-    QV_TXN_READ_ONLY,
-};
 
 /// Mixes two numbers into a seed.
 pub fn mix(a: u64, b: u64) -> u64 {
