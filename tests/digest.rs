@@ -6,7 +6,7 @@
 
 mod support;
 
-use quiver::{Database, Options, ValueRef};
+use quiver::{Database, Options, Txn, ValueRef};
 use std::path::Path;
 use support::Scratch;
 
@@ -16,6 +16,18 @@ fn hex(d: [u8; 32]) -> String {
 
 fn digest(db: &Database) -> String {
     hex(db.begin_read().unwrap().digest().unwrap())
+}
+
+/// Gives edge `e` the properties of the edge of [`small`].
+fn set_edge_props(t: &mut Txn, e: u64) {
+    for (k, v) in [
+        ("since", ValueRef::Float(-0.0)),
+        ("note", ValueRef::Null),
+        ("raw", ValueRef::Bytes(&[0, 1])),
+        ("ok", ValueRef::Bool(true)),
+    ] {
+        t.set_edge_prop(e, k, v).unwrap();
+    }
 }
 
 /// Node 1 "Person" {age: 34, name: "Ann"}, node 2 deleted, node 3 "City", edge 1 from 1 to
@@ -42,14 +54,7 @@ fn small(path: &Path, history: bool) -> Database {
     }
     t.delete_node(b, true).unwrap();
     let e = t.insert_edge(a, c, "LIVES_IN").unwrap();
-    for (k, v) in [
-        ("since", ValueRef::Float(-0.0)),
-        ("note", ValueRef::Null),
-        ("raw", ValueRef::Bytes(&[0, 1])),
-        ("ok", ValueRef::Bool(true)),
-    ] {
-        t.set_edge_prop(e, k, v).unwrap();
-    }
+    set_edge_props(&mut t, e);
     t.commit().unwrap();
     db
 }
@@ -128,14 +133,7 @@ fn any_difference_changes_the_digest() {
         ("an edge's id", |t| {
             t.delete_edge(1).unwrap();
             let e = t.insert_edge(1, 3, "LIVES_IN").unwrap();
-            for (k, v) in [
-                ("since", ValueRef::Float(-0.0)),
-                ("note", ValueRef::Null),
-                ("raw", ValueRef::Bytes(&[0, 1])),
-                ("ok", ValueRef::Bool(true)),
-            ] {
-                t.set_edge_prop(e, k, v).unwrap();
-            }
+            set_edge_props(t, e);
         }),
         ("an endpoint", |t| {
             t.delete_edge(1).unwrap();
