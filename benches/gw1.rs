@@ -6,6 +6,7 @@
 //! end. Output: one line per metric on stdout, `quiver PHASE METRIC VALUE`; progress notes
 //! go to stderr.
 
+use quiver::testing::SplitMix64;
 use quiver::{Database, Dir, Options, ValueRef};
 use std::error::Error;
 use std::fmt::Write as _;
@@ -28,22 +29,10 @@ const RAW_WRITE_BYTES: usize = 4096;
 const W3_READS: usize = 1_000_000;
 const W4_STARTS: usize = 100_000;
 
-/// SplitMix64, the workload's only source of randomness.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A random node index below `n` (`rnd() % N`, as the workload says).
-    fn node(&mut self, n: usize) -> u32 {
-        (self.next() % n as u64) as u32
-    }
+/// A random node index below `n` (`rnd() % N`, as the workload says). SplitMix64 is the
+/// workload's only source of randomness, with the constants of `bench/gw1.c`.
+fn node(rng: &mut SplitMix64, n: usize) -> u32 {
+    rng.below(n as u64) as u32
 }
 
 /// Every number the workload draws, in the workload's order, made before any timing.
@@ -59,17 +48,17 @@ struct Workload {
 
 impl Workload {
     fn generate(n: usize, m: usize) -> Workload {
-        let mut rng = SplitMix64(SEED);
+        let mut rng = SplitMix64::new(SEED);
         let edges = (0..m)
             .map(|_| {
-                let src = rng.node(n);
-                let dst = rng.node(n);
+                let src = node(&mut rng, n);
+                let dst = node(&mut rng, n);
                 (src, dst)
             })
             .collect();
-        let w2_dst = (0..W2_TXNS).map(|_| rng.node(n)).collect();
-        let w3_nodes = (0..W3_READS).map(|_| rng.node(n)).collect();
-        let w4_starts = (0..W4_STARTS).map(|_| rng.node(n)).collect();
+        let w2_dst = (0..W2_TXNS).map(|_| node(&mut rng, n)).collect();
+        let w3_nodes = (0..W3_READS).map(|_| node(&mut rng, n)).collect();
+        let w4_starts = (0..W4_STARTS).map(|_| node(&mut rng, n)).collect();
         Workload {
             n,
             edges,

@@ -82,26 +82,26 @@ qv_status qvt_open(const char *path, qv_sync sync, uint32_t busy_ms, qv_db **out
   return qv_open(path, &o, out);
 }
 
-uint64_t qvt_count_nodes(qv_txn *txn, const char *label) {
-  qv_cursor *c = NULL;
-  if (qv_nodes(txn, label, &c) != QV_OK) return UINT64_MAX;
+/* What a node (`edges` 0) or edge cursor yields before QV_DONE, or UINT64_MAX on an error;
+ * frees the cursor. */
+static uint64_t count_and_free(qv_cursor *c, int edges) {
   uint64_t n = 0;
   qv_node_id id;
+  qv_edge e;
   qv_status s;
-  while ((s = qv_cursor_next_node(c, &id)) == QV_OK) n++;
+  while ((s = edges ? qv_cursor_next_edge(c, &e) : qv_cursor_next_node(c, &id)) == QV_OK) n++;
   qv_cursor_free(c);
   return s == QV_DONE ? n : UINT64_MAX;
 }
 
+uint64_t qvt_count_nodes(qv_txn *txn, const char *label) {
+  qv_cursor *c = NULL;
+  return qv_nodes(txn, label, &c) == QV_OK ? count_and_free(c, 0) : UINT64_MAX;
+}
+
 uint64_t qvt_count_edges(qv_txn *txn, qv_node_id node, qv_dir dir, const char *type) {
   qv_cursor *c = NULL;
-  if (qv_edges(txn, node, dir, type, &c) != QV_OK) return UINT64_MAX;
-  uint64_t n = 0;
-  qv_edge e;
-  qv_status s;
-  while ((s = qv_cursor_next_edge(c, &e)) == QV_OK) n++;
-  qv_cursor_free(c);
-  return s == QV_DONE ? n : UINT64_MAX;
+  return qv_edges(txn, node, dir, type, &c) == QV_OK ? count_and_free(c, 1) : UINT64_MAX;
 }
 
 qv_value qvt_int(int64_t i) {
@@ -119,6 +119,71 @@ qv_value qvt_str(const char *s) {
   v.as.bytes.ptr = (const uint8_t *)s;
   v.as.bytes.len = strlen(s);
   return v;
+}
+
+qv_value qvt_bytes(const void *ptr, size_t len) {
+  qv_value v;
+  memset(&v, 0, sizeof v);
+  v.type = QV_TYPE_BYTES;
+  v.as.bytes.ptr = ptr;
+  v.as.bytes.len = len;
+  return v;
+}
+
+const char *qvt_fresh_db_at(const char *tag, qv_sync sync, qv_db **db, const char *file,
+                            int line) {
+  const char *path = qvt_tmpdir(tag);
+  *db = NULL;
+  qvt_status(qvt_open(path, sync, 0, db), QV_OK, "qvt_fresh_db: qv_open", file, line);
+  return path;
+}
+
+void qvt_reopen_at(qv_db **db, const char *path, qv_sync sync, const char *file, int line) {
+  qvt_status(qv_close(*db), QV_OK, "qvt_reopen: qv_close", file, line);
+  *db = NULL;
+  qvt_status(qvt_open(path, sync, 0, db), QV_OK, "qvt_reopen: qv_open", file, line);
+}
+
+qv_txn *qvt_begin_at(qv_db *db, uint32_t flags, const char *file, int line) {
+  qv_txn *t = NULL;
+  qvt_status(qv_txn_begin(db, flags, &t), QV_OK, "qvt_begin: qv_txn_begin", file, line);
+  return t;
+}
+
+qv_db_stats qvt_stats_at(qv_db *db, const char *file, int line) {
+  qv_db_stats st;
+  memset(&st, 0, sizeof st);
+  qvt_status(qv_stats(db, &st), QV_OK, "qvt_stats: qv_stats", file, line);
+  return st;
+}
+
+void qvt_check_clean_at(qv_db *db, const char *file, int line) {
+  qv_check_report rep;
+  memset(&rep, 0, sizeof rep);
+  if (qvt_status(qv_check(db, &rep), QV_OK, "qv_check", file, line) &&
+      !qvt_check(rep.problems == 0, "qv_check finds no problem", file, line))
+    printf("#   %llu problem(s), first: %s\n", (unsigned long long)rep.problems,
+           rep.first_problem);
+}
+
+void qvt_finish_at(qv_db *db, const char *path, const char *file, int line) {
+  qvt_check_clean_at(db, file, line);
+  qvt_status(qv_close(db), QV_OK, "qvt_finish: qv_close", file, line);
+  qvt_rmtree(path);
+}
+
+uint8_t *qvt_filled_at(size_t len, uint8_t fill, const char *file, int line) {
+  uint8_t *p = malloc(len);
+  if (qvt_check(p != NULL, "qvt_filled: malloc", file, line)) memset(p, fill, len);
+  return p;
+}
+
+qv_node_id qvt_commit_node_at(qv_db *db, const char *label, const char *file, int line) {
+  qv_txn *t = qvt_begin_at(db, 0, file, line);
+  qv_node_id n = 0;
+  qvt_status(qv_node_insert(t, label, &n), QV_OK, "qvt_commit_node: qv_node_insert", file, line);
+  qvt_status(qv_txn_commit(t), QV_OK, "qvt_commit_node: qv_txn_commit", file, line);
+  return n;
 }
 
 double qvt_now_ms(void) {

@@ -4,6 +4,7 @@
 
 #include "quiver.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -29,8 +30,40 @@ uint64_t qvt_count_edges(qv_txn *txn, qv_node_id node, qv_dir dir, const char *t
 /* An int / string value. */
 qv_value qvt_int(int64_t i);
 qv_value qvt_str(const char *s);
+/* A bytes value over `len` bytes at `ptr`. */
+qv_value qvt_bytes(const void *ptr, size_t len);
 /* Milliseconds on a monotonic clock. */
 double qvt_now_ms(void);
+
+/* Set-up and tear-down steps that check what they do; each is a macro over a qvt_*_at
+ * function, so that a failure names the caller's file and line. */
+const char *qvt_fresh_db_at(const char *tag, qv_sync sync, qv_db **db, const char *file, int line);
+void qvt_reopen_at(qv_db **db, const char *path, qv_sync sync, const char *file, int line);
+qv_txn *qvt_begin_at(qv_db *db, uint32_t flags, const char *file, int line);
+qv_db_stats qvt_stats_at(qv_db *db, const char *file, int line);
+void qvt_check_clean_at(qv_db *db, const char *file, int line);
+void qvt_finish_at(qv_db *db, const char *path, const char *file, int line);
+uint8_t *qvt_filled_at(size_t len, uint8_t fill, const char *file, int line);
+qv_node_id qvt_commit_node_at(qv_db *db, const char *label, const char *file, int line);
+
+/* Opens a new database in a fresh temp directory with `sync` (the other options default)
+ * into *db; returns the directory. */
+#define qvt_fresh_db(tag, sync, db) qvt_fresh_db_at((tag), (sync), (db), __FILE__, __LINE__)
+/* Closes *db and opens `path` again with `sync`. */
+#define qvt_reopen(db, path, sync) qvt_reopen_at((db), (path), (sync), __FILE__, __LINE__)
+/* Begins a transaction (`flags`: 0 or QV_TXN_READ_ONLY); NULL if that fails. */
+#define qvt_begin(db, flags) qvt_begin_at((db), (flags), __FILE__, __LINE__)
+/* The database's statistics (zeroed if qv_stats fails). */
+#define qvt_stats(db) qvt_stats_at((db), __FILE__, __LINE__)
+/* qv_check runs and finds no problem. */
+#define qvt_check_clean(db) qvt_check_clean_at((db), __FILE__, __LINE__)
+/* The end of a test: qv_check finds no problem, the database closes, its directory goes. */
+#define qvt_finish(db, path) qvt_finish_at((db), (path), __FILE__, __LINE__)
+/* `len` bytes of `fill` from malloc, for the caller to free; NULL (a failed check) when
+ * out of memory. */
+#define qvt_filled(len, fill) qvt_filled_at((len), (fill), __FILE__, __LINE__)
+/* Commits one new node labelled `label`; returns its id. */
+#define qvt_commit_node(db, label) qvt_commit_node_at((db), (label), __FILE__, __LINE__)
 
 #define CHECK(cond) qvt_check(!!(cond), #cond, __FILE__, __LINE__)
 #define CHECK_STATUS(expr, want) qvt_status((expr), (want), #expr, __FILE__, __LINE__)

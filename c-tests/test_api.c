@@ -93,79 +93,39 @@ void test_api_open_errors(void) {
   qv_options o;
   qv_db *db;
 
-  /* A missing database without QV_OPEN_CREATE: QV_NOT_FOUND, nothing created. */
-  qv_options_init(&o);
-  o.flags = 0;
-  db = GARBAGE;
-  CHECK_STATUS(qv_open(path, &o, &db), QV_NOT_FOUND);
-  CHECK(db == NULL);
-  CHECK(!path_exists(path));
-  CHECK(qvt_contains(qvt_errmsg(), path));
-
-  o.flags = QV_OPEN_READ_ONLY;
-  db = GARBAGE;
-  CHECK_STATUS(qv_open(path, &o, &db), QV_NOT_FOUND);
-  CHECK(db == NULL);
-  CHECK(!path_exists(path));
-
-  o.flags = QV_OPEN_READ_ONLY | QV_OPEN_CREATE;
-  db = GARBAGE;
-  CHECK_STATUS(qv_open(path, &o, &db), QV_NOT_FOUND);
-  CHECK(db == NULL);
-  CHECK(!path_exists(path));
-
-  /* An empty existing directory is no database either. */
-  CHECK(mkdir(path, 0755) == 0);
-  o.flags = 0;
-  db = GARBAGE;
-  CHECK_STATUS(qv_open(path, &o, &db), QV_NOT_FOUND);
-  CHECK(db == NULL);
-  o.flags = QV_OPEN_READ_ONLY;
-  db = GARBAGE;
-  CHECK_STATUS(qv_open(path, &o, &db), QV_NOT_FOUND);
-  CHECK(db == NULL);
-  o.flags = QV_OPEN_READ_ONLY | QV_OPEN_CREATE;
-  db = GARBAGE;
-  CHECK_STATUS(qv_open(path, &o, &db), QV_NOT_FOUND);
-  CHECK(db == NULL);
+  /* A missing database without QV_OPEN_CREATE: QV_NOT_FOUND, nothing created; then an
+   * empty existing directory, which is no database either. */
+  static const uint32_t no_create[] = {0, QV_OPEN_READ_ONLY, QV_OPEN_READ_ONLY | QV_OPEN_CREATE};
+  for (int dir_exists = 0; dir_exists < 2; dir_exists++) {
+    for (size_t i = 0; i < sizeof no_create / sizeof no_create[0]; i++) {
+      qv_options_init(&o);
+      o.flags = no_create[i];
+      db = GARBAGE;
+      CHECK_STATUS(qv_open(path, &o, &db), QV_NOT_FOUND);
+      CHECK(db == NULL);
+      if (!dir_exists) CHECK(!path_exists(path));
+      if (!dir_exists && i == 0) CHECK(qvt_contains(qvt_errmsg(), path));
+    }
+    if (!dir_exists) CHECK(mkdir(path, 0755) == 0);
+  }
   qvt_rmtree(path);
 
   /* Bad options: QV_INVALID_ARGUMENT, nothing created. */
-  qv_options_init(&o);
-  o.struct_size = 0;
-  db = GARBAGE;
-  CHECK_STATUS(qv_open(path, &o, &db), QV_INVALID_ARGUMENT);
-  CHECK(db == NULL);
-  CHECK(!path_exists(path));
-  CHECK_ERR_HAS("struct_size");
-
-  qv_options_init(&o);
-  o.struct_size = 4;
-  db = GARBAGE;
-  CHECK_STATUS(qv_open(path, &o, &db), QV_INVALID_ARGUMENT);
-  CHECK(db == NULL);
-  CHECK(!path_exists(path));
-
-  qv_options_init(&o);
-  o.flags |= 4;
-  db = GARBAGE;
-  CHECK_STATUS(qv_open(path, &o, &db), QV_INVALID_ARGUMENT);
-  CHECK(db == NULL);
-  CHECK(!path_exists(path));
-  CHECK_ERR_HAS("flags");
-
-  qv_options_init(&o);
-  o.flags = 0x80000000u | QV_OPEN_CREATE;
-  db = GARBAGE;
-  CHECK_STATUS(qv_open(path, &o, &db), QV_INVALID_ARGUMENT);
-  CHECK(db == NULL);
-
-  qv_options_init(&o);
-  o.sync = (qv_sync)3;
-  db = GARBAGE;
-  CHECK_STATUS(qv_open(path, &o, &db), QV_INVALID_ARGUMENT);
-  CHECK(db == NULL);
-  CHECK(!path_exists(path));
+  qv_options bad[5];
+  for (size_t i = 0; i < 5; i++) qv_options_init(&bad[i]);
+  bad[0].struct_size = 0;
+  bad[1].struct_size = 4;
+  bad[2].flags |= 4;
+  bad[3].flags = 0x80000000u | QV_OPEN_CREATE;
+  bad[4].sync = (qv_sync)3;
+  static const char *const named[5] = {"struct_size", NULL, "flags", NULL, NULL};
+  for (size_t i = 0; i < 5; i++) {
+    db = GARBAGE;
+    CHECK_STATUS(qv_open(path, &bad[i], &db), QV_INVALID_ARGUMENT);
+    CHECK(db == NULL);
+    CHECK(!path_exists(path));
+    if (named[i]) CHECK(qvt_contains(qvt_errmsg(), named[i]));
+  }
 
   qv_options_init(&o);
   db = GARBAGE;
@@ -303,14 +263,12 @@ void test_api_open_close_reopen(void) {
   qv_check_report rep;
   CHECK_OK(qv_check(db, &rep));
   CHECK(rep.problems == 0 && rep.first_problem[0] == 0);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_api_stats_check_checkpoint(void) {
-  const char *path = qvt_tmpdir("stats");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_FULL, 0, &db));
+  const char *path = qvt_fresh_db("stats", QV_SYNC_FULL, &db);
   qv_db_stats st;
   memset(&st, 0x5A, sizeof st);
   CHECK_OK(qv_stats(db, &st));
@@ -318,10 +276,9 @@ void test_api_stats_check_checkpoint(void) {
   CHECK(st.data_bytes > 0);
   uint64_t lsn0 = st.last_commit_lsn;
 
-  qv_txn *w = NULL;
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id n[3];
   qv_edge_id e[2];
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   for (int i = 0; i < 3; i++) CHECK_OK(qv_node_insert(w, "N", &n[i]));
   CHECK_OK(qv_edge_insert(w, n[0], n[1], "E", &e[0]));
   CHECK_OK(qv_edge_insert(w, n[0], n[2], "E", &e[1]));
@@ -387,28 +344,23 @@ void test_api_stats_check_checkpoint(void) {
   CHECK(rep.problems == 0);
   CHECK(rep.first_problem[0] == 0);
   CHECK(rep.nodes_checked >= 3);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_api_close_busy(void) {
-  const char *path = qvt_tmpdir("closebusy");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
+  const char *path = qvt_fresh_db("closebusy", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   CHECK_STATUS(qv_close(db), QV_BUSY);
   CHECK_ERR_HAS("transaction");
   /* The handle and the transaction still work. */
   qv_node_id n = 0;
   CHECK_OK(qv_node_insert(w, "N", &n));
   CHECK_OK(qv_txn_commit(w));
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.nodes == 1);
 
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   CHECK_STATUS(qv_close(db), QV_BUSY);
   CHECK(qvt_count_nodes(r, NULL) == 1);
   qv_txn_rollback(r);
@@ -430,18 +382,15 @@ void test_api_close_busy(void) {
   CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
   CHECK(qvt_count_nodes(r, "N") == 1);
   qv_txn_rollback(r);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_api_graph_basics(void) {
-  const char *path = qvt_tmpdir("graph");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("graph", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id a, b, c;
   qv_edge_id e1, e2, e3;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "Person", &a));
   CHECK_OK(qv_node_insert(w, "Person", &b));
   CHECK_OK(qv_node_insert(w, "City", &c));
@@ -491,8 +440,7 @@ void test_api_graph_basics(void) {
   CHECK(strcmp(la, "Person") == 0 && strcmp(lc, "City") == 0 && strcmp(etype, "LIVES_IN") == 0);
   CHECK_OK(qv_txn_commit(w));
 
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   CHECK_OK(qv_node_label(r, b, &la));
   CHECK(la && strcmp(la, "Person") == 0);
   CHECK_OK(qv_edge_get(r, e1, &e));
@@ -531,24 +479,17 @@ void test_api_graph_basics(void) {
   CHECK_STATUS(qv_edge_get(r, e2, &e), QV_NOT_FOUND);
   CHECK_OK(qv_edge_get(r, e3, &e));
   qv_txn_rollback(r);
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.nodes == 2 && st.edges == 1);
-  qv_check_report rep;
-  CHECK_OK(qv_check(db, &rep));
-  CHECK(rep.problems == 0);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_api_rollback_discards(void) {
-  const char *path = qvt_tmpdir("rollback");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("rollback", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id x = 0, y = 0;
   qv_value v = qvt_int(1);
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "X", &x));
   CHECK_OK(qv_node_set(w, x, "p", &v));
   CHECK_OK(qv_txn_commit(w));
@@ -577,26 +518,19 @@ void test_api_rollback_discards(void) {
     CHECK_STATUS(qv_edge_get(r, e, &(qv_edge){0}), QV_NOT_FOUND);
     CHECK(qvt_count_nodes(r, NULL) == 1);
     qv_txn_rollback(r);
-    qv_db_stats st;
-    CHECK_OK(qv_stats(db, &st));
+    qv_db_stats st = qvt_stats(db);
     CHECK(st.nodes == 1 && st.edges == 0);
-    if (round == 0) {
-      CHECK_OK(qv_close(db));
-      db = NULL;
-      CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-    }
+    if (round == 0) qvt_reopen(&db, path, QV_SYNC_NORMAL);
   }
   /* A write transaction with no writes commits fine. */
   CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_txn_commit(w));
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_api_snapshot_isolation(void) {
-  const char *path = qvt_tmpdir("snap");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
+  const char *path = qvt_fresh_db("snap", QV_SYNC_NORMAL, &db);
   qv_txn *w = NULL, *r1 = NULL, *r2 = NULL;
   qv_node_id a = 0, b = 0;
   qv_value v = qvt_int(1), out;
@@ -658,8 +592,7 @@ void test_api_snapshot_isolation(void) {
     CHECK_OK(qv_node_label(r2, b, &l));
     CHECK(l && strcmp(l, "B") == 0);
     /* A new reader sees the latest state. */
-    qv_txn *r3 = NULL;
-    CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r3));
+    qv_txn *r3 = qvt_begin(db, QV_TXN_READ_ONLY);
     CHECK_OK(qv_node_get(r3, a, "v", &out));
     CHECK(out.type == QV_TYPE_INT && out.as.i == 3 + i);
     CHECK(qvt_count_nodes(r3, NULL) == 1);
@@ -674,23 +607,17 @@ void test_api_snapshot_isolation(void) {
   }
   qv_txn_rollback(r2);
   CHECK_OK(qv_checkpoint(db));
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.checkpoint_lsn == st.last_commit_lsn);
   CHECK(st.readers == 0);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_api_read_only_open(void) {
-  const char *path = qvt_tmpdir("rodb");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_FULL, 0, &db));
+  const char *path = qvt_fresh_db("rodb", QV_SYNC_FULL, &db);
+  qv_node_id n = qvt_commit_node(db, "Keep");
   qv_txn *t = NULL;
-  qv_node_id n = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &t));
-  CHECK_OK(qv_node_insert(t, "Keep", &n));
-  CHECK_OK(qv_txn_commit(t));
   CHECK_OK(qv_close(db));
 
   qv_options o;
@@ -711,11 +638,8 @@ void test_api_read_only_open(void) {
     CHECK(x == 0);
     CHECK_OK(qv_txn_commit(t));
     CHECK_STATUS(qv_checkpoint(db), QV_READ_ONLY);
-    qv_check_report rep;
-    CHECK_OK(qv_check(db, &rep));
-    CHECK(rep.problems == 0);
-    qv_db_stats st;
-    CHECK_OK(qv_stats(db, &st));
+    qvt_check_clean(db);
+    qv_db_stats st = qvt_stats(db);
     CHECK(st.nodes == 1);
     CHECK_OK(qv_close(db));
   }
@@ -724,8 +648,7 @@ void test_api_read_only_open(void) {
   CHECK_OK(qv_txn_begin(db, 0, &t));
   CHECK(qvt_count_nodes(t, NULL) == 1);
   qv_txn_rollback(t);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_api_locked_same_process(void) {
@@ -747,11 +670,8 @@ void test_api_locked_same_process(void) {
   CHECK_STATUS(qv_open(path, &o, &db2), QV_LOCKED);
   CHECK(db2 == NULL);
   /* The first handle is unaffected. */
+  qvt_commit_node(db, "N");
   qv_txn *t = NULL;
-  qv_node_id n = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &t));
-  CHECK_OK(qv_node_insert(t, "N", &n));
-  CHECK_OK(qv_txn_commit(t));
   CHECK_OK(qv_close(db));
   db2 = NULL;
   CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db2));

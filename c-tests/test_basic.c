@@ -8,8 +8,7 @@ void test_basic_graph(void) {
   qv_options_init(&opts);
   qv_db *db = NULL;
   CHECK_OK(qv_open(path, &opts, &db));
-  qv_txn *txn = NULL;
-  CHECK_OK(qv_txn_begin(db, 0, &txn));
+  qv_txn *txn = qvt_begin(db, 0);
   qv_node_id a = 0, b = 0;
   CHECK_OK(qv_node_insert(txn, "Person", &a));
   CHECK_OK(qv_node_insert(txn, "Person", &b));
@@ -33,6 +32,5 @@ void test_basic_graph(void) {
   qv_txn_rollback(txn);
   CHECK_STATUS(qv_cursor_next_edge(c, &edge), QV_MISUSE);
   qv_cursor_free(c);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }

@@ -24,12 +24,10 @@ static int same_edge(const qv_edge *a, const qv_edge *b) {
 }
 
 void test_batch_edges_and_nodes(void) {
-  const char *path = qvt_tmpdir("batch");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("batch", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id hub = 0, leaf[50];
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "Hub", &hub));
   for (int i = 0; i < 50; i++) CHECK_OK(qv_node_insert(w, i % 2 ? "Odd" : "Even", &leaf[i]));
   int ins_ok = 1;
@@ -40,8 +38,7 @@ void test_batch_edges_and_nodes(void) {
   CHECK(ins_ok);
   CHECK_OK(qv_txn_commit(w));
 
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   static qv_edge want[HUB_EDGES + 1], got[HUB_EDGES + 1];
   size_t nwant = read_one_by_one(r, hub, QV_OUT, NULL, want, HUB_EDGES + 1);
   CHECK(nwant == HUB_EDGES);
@@ -162,8 +159,7 @@ void test_batch_edges_and_nodes(void) {
     qv_cursor_free(ec);
     qv_cursor_free(nc);
   }
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 /* Reads every property through a qv_node_props / qv_edge_props cursor into parallel
@@ -190,13 +186,11 @@ static int list_props(qv_txn *t, int edge, uint64_t id, char keys[][32], qv_valu
 }
 
 void test_props_listing(void) {
-  const char *path = qvt_tmpdir("props");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("props", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id a = 0, b = 0, bare = 0;
   qv_edge_id e = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "N", &a));
   CHECK_OK(qv_node_insert(w, "N", &b));
   CHECK_OK(qv_node_insert(w, "N", &bare));
@@ -224,8 +218,7 @@ void test_props_listing(void) {
   qv_value vals[16];
   for (int pass = 0; pass < 2; pass++) {
     /* Before and after a checkpoint (in memory, then from the data files). */
-    qv_txn *r = NULL;
-    CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+    qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
     int n = list_props(r, 0, a, keys, vals, bufs, 16);
     CHECK(n == 6);
     const char *order[] = {"s", "n", "f", "y", "e", "i"};
@@ -296,20 +289,17 @@ void test_props_listing(void) {
   CHECK_ERR_HAS("ended");
   qv_cursor_free(ec);
   qv_cursor_free(pc);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 /* qv_digest: the documented encoding's value for a small graph (the same graph and value
  * as tests/digest.rs, computed independently), equal across history, zeroed on failure. */
 void test_digest(void) {
-  const char *path = qvt_tmpdir("digest");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("digest", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id a = 0, b = 0, c = 0;
   qv_edge_id e = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "Person", &a));
   CHECK_OK(qv_node_insert(w, "Tmp", &b));
   CHECK_OK(qv_node_insert(w, "City", &c));
@@ -357,6 +347,5 @@ void test_digest(void) {
   CHECK_STATUS(qv_digest(r, NULL), QV_NULL_ARGUMENT);
   CHECK_ERR_HAS("out");
   qv_txn_rollback(r);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }

@@ -104,8 +104,7 @@ void test_conc_busy(void) {
   CHECK_OK(qv_txn_commit(w));
 
   /* Now a second writer gets the lock, while this thread holds a read transaction. */
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   CHECK(pthread_create(&th, NULL, second_writer, &a) == 0);
   CHECK(pthread_join(th, NULL) == 0);
   CHECK(qvt_count_nodes(r, NULL) == 2); /* its snapshot */
@@ -113,11 +112,9 @@ void test_conc_busy(void) {
   CHECK(a.write_status == QV_OK);
   CHECK(a.commit_status == QV_OK);
   CHECK(a.write_nodes == 3);
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.nodes == 3);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 /* busy_timeout_ms = 0: no waiting at all. */
@@ -129,8 +126,7 @@ void test_conc_busy_zero_timeout(void) {
   o.sync = QV_SYNC_NORMAL;
   o.busy_timeout_ms = 0;
   CHECK_OK(qv_open(path, &o, &db));
-  qv_txn *w = NULL;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
+  qv_txn *w = qvt_begin(db, 0);
   struct busy_arg a;
   memset(&a, 0, sizeof a);
   a.db = db;
@@ -143,8 +139,7 @@ void test_conc_busy_zero_timeout(void) {
   CHECK(a.read_status == QV_OK);
   qv_txn_rollback(w);
   CHECK_OK(qv_checkpoint(db)); /* free now */
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 struct wait_arg {
@@ -176,8 +171,7 @@ void test_conc_writer_waits(void) {
   const char *path = qvt_tmpdir("wait");
   qv_db *db = NULL;
   CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 20000, &db));
-  qv_txn *w = NULL;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
+  qv_txn *w = qvt_begin(db, 0);
   struct wait_arg a;
   memset(&a, 0, sizeof a);
   a.db = db;
@@ -193,11 +187,9 @@ void test_conc_writer_waits(void) {
   CHECK(a.nodes_seen == 1); /* it began after the first writer committed */
   CHECK(a.commit_status == QV_OK);
   if (!CHECK(a.waited_ms >= 50)) printf("#   waited %.1f ms\n", a.waited_ms);
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.nodes == 2);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 struct move_arg {
@@ -224,9 +216,8 @@ static void *use_moved_cursor(void *p) {
 }
 
 void test_conc_txn_moves_between_threads(void) {
-  const char *path = qvt_tmpdir("move");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
+  const char *path = qvt_fresh_db("move", QV_SYNC_NORMAL, &db);
   struct move_arg a;
   memset(&a, 0, sizeof a);
   CHECK_OK(qv_txn_begin(db, 0, &a.txn));
@@ -244,8 +235,7 @@ void test_conc_txn_moves_between_threads(void) {
   CHECK(a.yielded == 10);
   qv_cursor_free(a.cur);
   qv_txn_rollback(a.txn);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 /* ----------------------------------------------------------------------------------- */
@@ -378,10 +368,9 @@ void test_conc_readers_stable(void) {
   o.sync = QV_SYNC_OFF;
   o.checkpoint_bytes = 8192; /* automatic checkpoints under the readers too */
   CHECK_OK(qv_open(path, &o, &db));
-  qv_txn *w = NULL;
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id hub = 0;
   qv_value v;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "Hub", &hub));
   v = qvt_int(0);
   CHECK_OK(qv_node_set(w, hub, "counter", &v));
@@ -464,22 +453,16 @@ void test_conc_readers_stable(void) {
   if (!CHECK(ca.failures == 0)) printf("#   last status %s\n", qv_status_str(ca.bad_status));
 
   /* The final state. */
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   struct snapshot_view s;
   CHECK(look(r, hub, &s));
   CHECK(s.counter == COMMITS);
   CHECK(s.leaves == (uint64_t)(COMMITS - COMMITS / 3));
   CHECK(s.degree == s.leaves && s.nodes == s.leaves + 1);
   qv_txn_rollback(r);
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.readers == 0);
   CHECK(st.nodes == (uint64_t)(COMMITS - COMMITS / 3 + 1));
   CHECK(st.edges == (uint64_t)(COMMITS - COMMITS / 3));
-  qv_check_report rep;
-  CHECK_OK(qv_check(db, &rep));
-  CHECK(rep.problems == 0);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }

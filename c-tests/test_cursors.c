@@ -9,18 +9,15 @@
 #define GARBAGE_ID ((uint64_t)0x5a5a5a5a5a5a5a5aull)
 
 void test_cur_nodes(void) {
-  const char *path = qvt_tmpdir("curnodes");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("curnodes", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id ids[30];
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   for (int i = 0; i < 30; i++) CHECK_OK(qv_node_insert(w, i % 3 == 0 ? "Three" : "Other", &ids[i]));
   for (int i = 0; i < 30; i += 4) CHECK_OK(qv_node_delete(w, ids[i], 0));
   CHECK_OK(qv_txn_commit(w));
 
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   qv_cursor *c = NULL;
   CHECK_OK(qv_nodes(r, NULL, &c));
   qv_node_id id, prev = 0;
@@ -86,8 +83,7 @@ void test_cur_nodes(void) {
   qv_txn_rollback(r);
   CHECK_OK(qv_close(db2));
   qvt_rmtree(path2);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 static int edge_in(const qv_edge *e, qv_edge_id id, qv_node_id src, qv_node_id dst,
@@ -96,13 +92,11 @@ static int edge_in(const qv_edge *e, qv_edge_id id, qv_node_id src, qv_node_id d
 }
 
 void test_cur_edges_and_self_loops(void) {
-  const char *path = qvt_tmpdir("curedges");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("curedges", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id a, b, c;
   qv_edge_id ab, ab2, ca, aa, bb;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "N", &a));
   CHECK_OK(qv_node_insert(w, "N", &b));
   CHECK_OK(qv_node_insert(w, "N", &c));
@@ -117,37 +111,28 @@ void test_cur_edges_and_self_loops(void) {
     qv_txn *t = NULL;
     CHECK_OK(qv_txn_begin(db, pass == 0 ? QV_TXN_READ_ONLY : 0, &t));
     printf("# %s transaction\n", pass == 0 ? "read" : "write");
-    uint64_t d;
-    /* a: out ab, ab2, aa; in ca, aa. */
-    CHECK(qvt_count_edges(t, a, QV_OUT, NULL) == 3);
-    CHECK(qvt_count_edges(t, a, QV_IN, NULL) == 2);
-    CHECK(qvt_count_edges(t, a, QV_BOTH, NULL) == 4); /* the self-loop once */
-    CHECK_OK(qv_degree(t, a, QV_OUT, NULL, &d));
-    CHECK(d == 3);
-    CHECK_OK(qv_degree(t, a, QV_IN, NULL, &d));
-    CHECK(d == 2);
-    CHECK_OK(qv_degree(t, a, QV_BOTH, NULL, &d));
-    CHECK(d == 4);
-    CHECK_OK(qv_degree(t, a, QV_BOTH, "LOOP", &d));
-    CHECK(d == 1);
-    CHECK_OK(qv_degree(t, a, QV_OUT, "LOOP", &d));
-    CHECK(d == 1);
-    CHECK_OK(qv_degree(t, a, QV_IN, "LOOP", &d));
-    CHECK(d == 1);
-    CHECK_OK(qv_degree(t, a, QV_BOTH, "T1", &d));
-    CHECK(d == 2);
-    CHECK_OK(qv_degree(t, a, QV_OUT, "T1", &d));
-    CHECK(d == 1);
-    CHECK_OK(qv_degree(t, a, QV_IN, "T2", &d));
-    CHECK(d == 0);
-    CHECK_OK(qv_degree(t, b, QV_BOTH, NULL, &d));
-    CHECK(d == 3); /* ab, ab2, bb */
-    CHECK_OK(qv_degree(t, b, QV_IN, NULL, &d));
-    CHECK(d == 3);
-    CHECK_OK(qv_degree(t, c, QV_BOTH, "LOOP", &d));
-    CHECK(d == 0);
-    CHECK(qvt_count_edges(t, b, QV_BOTH, "LOOP") == 1);
-    CHECK(qvt_count_edges(t, c, QV_IN, NULL) == 0);
+    /* a: out ab, ab2, aa; in ca, aa; both: the self-loop once. b: in ab, ab2, bb. Every
+     * degree, and as many edges from a cursor. */
+    const struct {
+      qv_node_id node;
+      qv_dir dir;
+      const char *type;
+      uint64_t want;
+    } degrees[] = {
+        {a, QV_OUT, NULL, 3},     {a, QV_IN, NULL, 2},      {a, QV_BOTH, NULL, 4},
+        {a, QV_BOTH, "LOOP", 1},  {a, QV_OUT, "LOOP", 1},   {a, QV_IN, "LOOP", 1},
+        {a, QV_BOTH, "T1", 2},    {a, QV_OUT, "T1", 1},     {a, QV_IN, "T2", 0},
+        {b, QV_BOTH, NULL, 3},    {b, QV_IN, NULL, 3},      {b, QV_BOTH, "LOOP", 1},
+        {c, QV_BOTH, "LOOP", 0},  {c, QV_IN, NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof degrees / sizeof degrees[0]; i++) {
+      uint64_t d = UINT64_MAX;
+      CHECK_OK(qv_degree(t, degrees[i].node, degrees[i].dir, degrees[i].type, &d));
+      uint64_t n = qvt_count_edges(t, degrees[i].node, degrees[i].dir, degrees[i].type);
+      if (!CHECK(d == degrees[i].want && n == degrees[i].want))
+        printf("#   case %zu: degree %llu, cursor %llu\n", i, (unsigned long long)d,
+               (unsigned long long)n);
+    }
 
     /* Every edge of a in QV_BOTH exactly once, with the right fields. */
     qv_cursor *cur = NULL;
@@ -200,24 +185,17 @@ void test_cur_edges_and_self_loops(void) {
   CHECK(d == 1);
   CHECK_OK(qv_node_delete(w, b, QV_DETACH));
   CHECK_OK(qv_txn_commit(w));
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.nodes == 2 && st.edges == 1);
-  qv_check_report rep;
-  CHECK_OK(qv_check(db, &rep));
-  CHECK(rep.problems == 0);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_cur_misuse(void) {
-  const char *path = qvt_tmpdir("curmisuse");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("curmisuse", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id a, b;
   qv_edge_id e;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "N", &a));
   CHECK_OK(qv_node_insert(w, "N", &b));
   CHECK_OK(qv_edge_insert(w, a, b, "E", &e));
@@ -269,22 +247,18 @@ void test_cur_misuse(void) {
     qv_cursor_free(ce);
     qv_cursor_free(cfresh);
   }
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.readers == 0 && st.nodes == 2 && st.edges == 1);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_cur_delete_while_iterating(void) {
-  const char *path = qvt_tmpdir("curdelete");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("curdelete", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id hub = 0;
   enum { N = 40 };
   qv_node_id leaf[N];
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "Hub", &hub));
   for (int i = 0; i < N; i++) {
     qv_edge_id e;
@@ -334,19 +308,13 @@ void test_cur_delete_while_iterating(void) {
   CHECK(d == 0);
   CHECK_OK(qv_txn_commit(w));
 
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   CHECK(qvt_count_nodes(r, NULL) == 1 + N / 10);
   CHECK(qvt_count_edges(r, hub, QV_BOTH, NULL) == 0);
   qv_txn_rollback(r);
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.nodes == 1 + N / 10 && st.edges == 0);
-  qv_check_report rep;
-  CHECK_OK(qv_check(db, &rep));
-  CHECK(rep.problems == 0);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_cur_snapshot_vs_commits(void) {
@@ -357,12 +325,11 @@ void test_cur_snapshot_vs_commits(void) {
   o.sync = QV_SYNC_NORMAL;
   o.checkpoint_bytes = 4096; /* checkpoint often */
   CHECK_OK(qv_open(path, &o, &db));
-  qv_txn *w = NULL;
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id hub = 0;
   enum { N = 30 };
   qv_node_id leaf[N];
   qv_edge_id edge[N];
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "Hub", &hub));
   for (int i = 0; i < N; i++) {
     CHECK_OK(qv_node_insert(w, "Leaf", &leaf[i]));
@@ -375,8 +342,7 @@ void test_cur_snapshot_vs_commits(void) {
   CHECK_OK(qv_node_set(w, hub, "held", &sv));
   CHECK_OK(qv_txn_commit(w));
 
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   qv_value held;
   CHECK_OK(qv_node_get(r, hub, "held", &held));
   CHECK(held.type == QV_TYPE_STRING && held.as.bytes.len == strlen("a value the reader holds on to"));
@@ -460,24 +426,18 @@ void test_cur_snapshot_vs_commits(void) {
   CHECK(qvt_count_nodes(r, "New") == 50);
   CHECK(qvt_count_edges(r, hub, QV_OUT, NULL) == 50);
   qv_txn_rollback(r);
-  qv_check_report rep;
-  CHECK_OK(qv_check(db, &rep));
-  CHECK(rep.problems == 0);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 /* A node whose edges are mostly self-loops: QV_BOTH walks the outgoing and the incoming
  * chain, each holding every loop once; it must yield each loop once, not fail. */
 void test_cur_many_self_loops(void) {
-  const char *path = qvt_tmpdir("curloops");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("curloops", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id a = 0, b = 0;
   qv_edge_id e;
   uint64_t d;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "A", &a));
   CHECK_OK(qv_node_insert(w, "B", &b));
   /* Two self-loops made in this write transaction. */
@@ -493,8 +453,7 @@ void test_cur_many_self_loops(void) {
   CHECK_OK(qv_txn_commit(w));
 
   /* Three self-loops, committed, in a read transaction. */
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   d = 99;
   CHECK_OK(qv_degree(r, a, QV_BOTH, NULL, &d));
   CHECK(d == 3);
@@ -517,14 +476,9 @@ void test_cur_many_self_loops(void) {
   CHECK_OK(qv_node_delete(w, c, QV_DETACH));
   CHECK_OK(qv_txn_commit(w));
 
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.nodes == 1 && st.edges == 0);
-  qv_check_report rep;
-  CHECK_OK(qv_check(db, &rep));
-  CHECK(rep.problems == 0);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 /* ----------------------------------------------------------------------------------- */
@@ -725,12 +679,7 @@ void test_cur_model(void) {
   CHECK(cmp_w == 0);
   CHECK(cmp_r == 0);
   CHECK(cmp_reopen == 0);
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.nodes == m.nodes && st.edges == m.edges);
-  qv_check_report rep;
-  CHECK_OK(qv_check(db, &rep));
-  CHECK(rep.problems == 0);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }

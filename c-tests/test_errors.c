@@ -28,11 +28,9 @@ static int edge_is_cleared(const qv_edge *e) {
  * committed; returns it open. */
 static qv_db *setup(const char *tag, const char **path, qv_node_id *n, qv_node_id *m,
                     qv_edge_id *e) {
-  *path = qvt_tmpdir(tag);
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(*path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
+  *path = qvt_fresh_db(tag, QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   CHECK_OK(qv_node_insert(w, "N", n));
   CHECK_OK(qv_node_insert(w, "M", m));
   CHECK_OK(qv_edge_insert(w, *n, *m, "E", e));
@@ -40,20 +38,17 @@ static qv_db *setup(const char *tag, const char **path, qv_node_id *n, qv_node_i
   return db;
 }
 
-static void teardown(qv_db *db, const char *path) {
-  qv_check_report rep;
-  CHECK_OK(qv_check(db, &rep));
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
-}
+/* Declares `path`, `db`, `n`, `m` and `e` of a database set up as above. */
+#define SETUP(tag)                                                                         \
+  const char *path;                                                                        \
+  qv_node_id n, m;                                                                         \
+  qv_edge_id e;                                                                            \
+  qv_db *db = setup((tag), &path, &n, &m, &e)
 
 /* ----------------------------------------------------------------------------------- */
 
 void test_err_null_arguments(void) {
-  const char *path;
-  qv_node_id n, m;
-  qv_edge_id e;
-  qv_db *db = setup("nullargs", &path, &n, &m, &e);
+  SETUP("nullargs");
 
   /* Database-level functions. */
   qv_options o;
@@ -102,8 +97,7 @@ void test_err_null_arguments(void) {
   CHECK_STATUS(qv_txn_commit(NULL), QV_NULL_ARGUMENT);
 
   /* Transaction-level functions, in a write transaction. */
-  qv_txn *w = NULL;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
+  qv_txn *w = qvt_begin(db, 0);
   CHECK_STATUS(qv_savepoint(NULL, "s"), QV_NULL_ARGUMENT);
   CHECK_STATUS(qv_savepoint(w, NULL), QV_NULL_ARGUMENT);
   CHECK_ERR_HAS("name");
@@ -274,8 +268,7 @@ void test_err_null_arguments(void) {
   CHECK_OK(qv_txn_commit(w));
 
   /* In a read transaction, NULL comes before QV_READ_ONLY. */
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   CHECK_STATUS(qv_node_insert(r, "L", NULL), QV_NULL_ARGUMENT);
   CHECK_STATUS(qv_node_insert(r, NULL, &id), QV_NULL_ARGUMENT);
   CHECK_STATUS(qv_node_set(r, n, "k", NULL), QV_NULL_ARGUMENT);
@@ -296,7 +289,7 @@ void test_err_null_arguments(void) {
   qv_cursor_free(cn);
   qv_cursor_free(ce);
 
-  teardown(db, path);
+  qvt_finish(db, path);
 }
 
 /* ----------------------------------------------------------------------------------- */
@@ -349,10 +342,7 @@ static void ident_calls(qv_txn *w, qv_txn *r, qv_node_id n, qv_node_id m, qv_edg
 }
 
 void test_err_bad_identifiers(void) {
-  const char *path;
-  qv_node_id n, m;
-  qv_edge_id e;
-  qv_db *db = setup("badident", &path, &n, &m, &e);
+  SETUP("badident");
   qv_txn *w = NULL, *r = NULL;
   CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
@@ -444,16 +434,13 @@ void test_err_bad_identifiers(void) {
   CHECK(qvt_count_nodes(r, longid) >= 1);
   CHECK(qvt_count_nodes(r, "\xf0\x9f\x8e\x89 f\xc3\xaate") == 1);
   qv_txn_rollback(r);
-  teardown(db, path);
+  qvt_finish(db, path);
 }
 
 /* ----------------------------------------------------------------------------------- */
 
 void test_err_bad_values(void) {
-  const char *path;
-  qv_node_id n, m;
-  qv_edge_id e;
-  qv_db *db = setup("badvalue", &path, &n, &m, &e);
+  SETUP("badvalue");
   qv_txn *w = NULL, *r = NULL;
   CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
@@ -561,16 +548,13 @@ void test_err_bad_values(void) {
   CHECK_STATUS(qv_edge_get_prop(w, e, "big", &out), QV_NOT_FOUND);
   qv_txn_rollback(r);
   CHECK_OK(qv_txn_commit(w));
-  teardown(db, path);
+  qvt_finish(db, path);
 }
 
 /* ----------------------------------------------------------------------------------- */
 
 void test_err_check_order(void) {
-  const char *path;
-  qv_node_id n, m;
-  qv_edge_id e;
-  qv_db *db = setup("order", &path, &n, &m, &e);
+  SETUP("order");
   const qv_node_id missing = 9999;
   qv_txn *w = NULL, *r = NULL;
   CHECK_OK(qv_txn_begin(db, 0, &w));
@@ -678,16 +662,13 @@ void test_err_check_order(void) {
   CHECK(qvt_count_edges(r, n, QV_BOTH, NULL) == 1);
   CHECK_STATUS(qv_node_get(r, n, "k", &out), QV_NOT_FOUND);
   qv_txn_rollback(r);
-  teardown(db, path);
+  qvt_finish(db, path);
 }
 
 /* ----------------------------------------------------------------------------------- */
 
 void test_err_unknown_flags_and_dirs(void) {
-  const char *path;
-  qv_node_id n, m;
-  qv_edge_id e;
-  qv_db *db = setup("flags", &path, &n, &m, &e);
+  SETUP("flags");
   qv_txn *t;
   static const unsigned txn_flags[] = {2, 3, 4, 0x80000000u, 0xffffffffu};
   for (size_t i = 0; i < sizeof txn_flags / sizeof txn_flags[0]; i++) {
@@ -697,12 +678,10 @@ void test_err_unknown_flags_and_dirs(void) {
   }
   CHECK_ERR_HAS("flags");
   /* Nothing was left open. */
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.readers == 0);
 
-  qv_txn *w = NULL;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
+  qv_txn *w = qvt_begin(db, 0);
   static const unsigned del_flags[] = {2, 3, 0x100, 0xffffffffu};
   for (size_t i = 0; i < sizeof del_flags / sizeof del_flags[0]; i++) {
     CHECK_STATUS(qv_node_delete(w, n, del_flags[i]), QV_INVALID_ARGUMENT);
@@ -728,16 +707,13 @@ void test_err_unknown_flags_and_dirs(void) {
   CHECK_OK(qv_txn_commit(w));
   CHECK_OK(qv_stats(db, &st));
   CHECK(st.nodes == 2 && st.edges == 1);
-  teardown(db, path);
+  qvt_finish(db, path);
 }
 
 /* ----------------------------------------------------------------------------------- */
 
 void test_err_not_found(void) {
-  const char *path;
-  qv_node_id n, m;
-  qv_edge_id e;
-  qv_db *db = setup("notfound", &path, &n, &m, &e);
+  SETUP("notfound");
   qv_txn *w = NULL;
   /* A committed-then-deleted node and edge. */
   qv_node_id dn = 0;
@@ -760,8 +736,7 @@ void test_err_not_found(void) {
   CHECK_OK(qv_edge_delete(w, te));
   CHECK_OK(qv_node_delete(w, tn, 0));
 
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   const qv_node_id nodes[] = {0, dn, tn, 9999, UINT64_MAX};
   const qv_edge_id edges[] = {0, de, te, 9999, UINT64_MAX};
   qv_value v = qvt_int(3), out;
@@ -848,7 +823,7 @@ void test_err_not_found(void) {
   CHECK(qvt_count_nodes(r, "Gone") == 0); /* stored, but its node is gone */
   CHECK_OK(qv_node_get(r, m, "only-m", &out2));
   qv_txn_rollback(r);
-  teardown(db, path);
+  qvt_finish(db, path);
 }
 
 /* ----------------------------------------------------------------------------------- */
@@ -874,12 +849,8 @@ static void *fresh_thread(void *arg) {
 }
 
 void test_err_last_error(void) {
-  const char *path;
-  qv_node_id n, m;
-  qv_edge_id e;
-  qv_db *db = setup("lasterr", &path, &n, &m, &e);
-  qv_txn *w = NULL;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
+  SETUP("lasterr");
+  qv_txn *w = qvt_begin(db, 0);
   const char *l;
   CHECK_STATUS(qv_node_label(w, 123456789, &l), QV_NOT_FOUND);
   char full[512];
@@ -965,7 +936,7 @@ void test_err_last_error(void) {
   CHECK(te.after_status == QV_OK);
   CHECK(qvt_contains(te.after_msg, "txn"));
   CHECK(strcmp(qvt_errmsg(), before) == 0); /* this thread's message is unchanged */
-  teardown(db, path);
+  qvt_finish(db, path);
 }
 
 /* ----------------------------------------------------------------------------------- */
@@ -1045,8 +1016,7 @@ void test_err_damaged_files(void) {
     printf("# first problem: %s\n", rep.first_problem);
     CHECK_ERR_HAS("problem");
     CHECK(qvt_contains(qvt_errmsg(), rep.first_problem)); /* qv_last_error has it too */
-    qv_txn *r = NULL;
-    CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+    qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
     qv_value out;
     memset(&out, 0x5A, sizeof out);
     CHECK_STATUS(qv_node_get(r, n, "s", &out), QV_CORRUPT);
@@ -1106,8 +1076,7 @@ void test_err_damaged_files(void) {
     db = NULL;
     CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
     if (db) {
-      qv_txn *r = NULL;
-      CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+      qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
       CHECK(qvt_count_nodes(r, NULL) == 2);
       qv_txn_rollback(r);
       CHECK_OK(qv_close(db));

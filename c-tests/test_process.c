@@ -45,19 +45,39 @@ static int read_full(int fd, void *buf, size_t n) {
   return 1;
 }
 
+/* Runs child(path, write end of a pipe) in a forked process (it leaves with _exit()), reads
+ * the `n` bytes it reports into `out`, and waits for it: it must have reported them and
+ * exited with status 0. Returns whether the report came whole. */
+static int run_child(void (*child)(const char *, int), const char *path, void *out, size_t n) {
+  int fds[2];
+  CHECK(pipe(fds) == 0);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    child(path, fds[1]);
+    _exit(127);
+  }
+  close(fds[1]);
+  int got = read_full(fds[0], out, n);
+  close(fds[0]);
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid);
+  if (!CHECK(got == 1 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
+    printf("#   child status %d signal %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+           WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  return got == 1;
+}
+
 void test_proc_locked(void) {
-  const char *path = qvt_tmpdir("plocked");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
+  const char *path = qvt_fresh_db("plocked", QV_SYNC_NORMAL, &db);
   CHECK(child_open_status(path, QV_OPEN_CREATE) == QV_LOCKED);
   CHECK(child_open_status(path, 0) == QV_LOCKED);
   CHECK(child_open_status(path, QV_OPEN_READ_ONLY) == QV_LOCKED);
   /* The parent's handle is unaffected. */
+  qvt_commit_node(db, "Parent");
   qv_txn *t = NULL;
-  qv_node_id n = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &t));
-  CHECK_OK(qv_node_insert(t, "Parent", &n));
-  CHECK_OK(qv_txn_commit(t));
   CHECK_OK(qv_close(db));
   CHECK(child_open_status(path, 0) == QV_OK);
   CHECK(child_open_status(path, QV_OPEN_READ_ONLY) == QV_OK);
@@ -114,8 +134,7 @@ void test_proc_locked(void) {
   CHECK(qvt_count_nodes(t, "Parent") == 1);
   CHECK(qvt_count_nodes(t, "Child") == 1);
   qv_txn_rollback(t);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 /* ----------------------------------------------------------------------------------- */
@@ -231,9 +250,8 @@ static void verify_sequence(qv_db *db, uint64_t acked, uint64_t *max_seq, qv_nod
 }
 
 void test_proc_crash_recovery(void) {
-  const char *path = qvt_tmpdir("crash");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_FULL, 0, &db));
+  const char *path = qvt_fresh_db("crash", QV_SYNC_FULL, &db);
   CHECK_OK(qv_close(db));
 
   /* Kill points: after so many acknowledgements plus a delay; with each sync mode (a
@@ -360,11 +378,7 @@ static void spill_child(const char *path, int wfd) {
   uint8_t *buf = malloc(big);
   if (!buf) _exit(101);
   memset(buf, 0xCD, big);
-  qv_value bv;
-  memset(&bv, 0, sizeof bv);
-  bv.type = QV_TYPE_BYTES;
-  bv.as.bytes.ptr = buf;
-  bv.as.bytes.len = big;
+  qv_value bv = qvt_bytes(buf, big);
   qv_txn *t = NULL;
   qv_node_id a, b, c, d;
   qv_value v = qvt_int(1);
@@ -401,22 +415,8 @@ static void spill_child(const char *path, int wfd) {
 
 void test_proc_exit_without_close(void) {
   const char *path = qvt_tmpdir("spillcrash");
-  int fds[2];
-  CHECK(pipe(fds) == 0);
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    spill_child(path, fds[1]);
-  }
-  close(fds[1]);
   qv_node_id z = 0;
-  CHECK(read_full(fds[0], &z, sizeof z) == 1);
-  close(fds[0]);
-  int st = 0;
-  CHECK(waitpid(pid, &st, 0) == pid);
-  if (!CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-    printf("#   child status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+  run_child(spill_child, path, &z, sizeof z);
 
   qv_db *db = NULL;
   CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
@@ -429,8 +429,7 @@ void test_proc_exit_without_close(void) {
   CHECK(rs.txns_replayed == 3);
   CHECK(rs.txns_discarded >= 1);
   for (int round = 0; round < 2; round++) {
-    qv_txn *r = NULL;
-    CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+    qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
     CHECK(qvt_count_nodes(r, NULL) == 2);
     CHECK(qvt_count_nodes(r, "A") == 1);
     CHECK(qvt_count_nodes(r, "C") == 1);
@@ -448,26 +447,20 @@ void test_proc_exit_without_close(void) {
     CHECK_STATUS(qv_node_get(r, a, "big4", &v), QV_NOT_FOUND);
     CHECK(qvt_count_edges(r, a, QV_OUT, "AC") == 1);
     qv_txn_rollback(r);
-    qv_check_report rep;
-    CHECK_OK(qv_check(db, &rep));
-    CHECK(rep.problems == 0);
+    qvt_check_clean(db);
     /* The log continues cleanly after the discarded tail. */
-    qv_txn *w = NULL;
+    qv_txn *w = qvt_begin(db, 0);
     qv_node_id x;
-    CHECK_OK(qv_txn_begin(db, 0, &w));
     CHECK_OK(qv_node_insert(w, round == 0 ? "E" : "F", &x));
     CHECK(x > z); /* a committed id is never handed out again */
     CHECK_OK(qv_txn_commit(w));
     CHECK_OK(qv_txn_begin(db, 0, &w));
     CHECK_OK(qv_node_delete(w, x, 0));
     CHECK_OK(qv_txn_commit(w));
-    CHECK_OK(qv_close(db));
-    db = NULL;
-    CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
+    qvt_reopen(&db, path, QV_SYNC_NORMAL);
     if (!db) return;
   }
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 /* ----------------------------------------------------------------------------------- */
@@ -497,11 +490,7 @@ static void io_child(const char *path, int wfd) {
   /* The next commit needs more log than the limit allows. */
   size_t big = 256 * 1024;
   uint8_t *buf = calloc(1, big);
-  qv_value v;
-  memset(&v, 0, sizeof v);
-  v.type = QV_TYPE_BYTES;
-  v.as.bytes.ptr = buf;
-  v.as.bytes.len = big;
+  qv_value v = qvt_bytes(buf, big);
   if (!buf || qv_txn_begin(db, 0, &t) != QV_OK || qv_node_insert(t, "Lost", &n) != QV_OK ||
       qv_node_set(t, n, "big", &v) != QV_OK)
     _exit(102);
@@ -552,35 +541,14 @@ static void io_child(const char *path, int wfd) {
 }
 
 void test_proc_io_error_poisons(void) {
-  const char *path = qvt_tmpdir("ioerr");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_FULL, 0, &db));
-  qv_txn *t = NULL;
-  qv_node_id n;
-  CHECK_OK(qv_txn_begin(db, 0, &t));
-  CHECK_OK(qv_node_insert(t, "Before", &n));
-  CHECK_OK(qv_txn_commit(t));
+  const char *path = qvt_fresh_db("ioerr", QV_SYNC_FULL, &db);
+  qvt_commit_node(db, "Before");
   CHECK_OK(qv_close(db));
 
-  int fds[2];
-  CHECK(pipe(fds) == 0);
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    io_child(path, fds[1]);
-  }
-  close(fds[1]);
   struct io_result res;
   memset(&res, 0, sizeof res);
-  int got = read_full(fds[0], &res, sizeof res);
-  close(fds[0]);
-  int st = 0;
-  CHECK(waitpid(pid, &st, 0) == pid);
-  if (!CHECK(got == 1 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
-    printf("#   child status %d signal %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1,
-           WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-  if (got == 1) {
+  if (run_child(io_child, path, &res, sizeof res)) {
     printf("# failed commit: %s: %s\n", qv_status_str(res.commit2), res.commit2_msg);
     printf("# after it: begin %s, read %s, old reader %s, checkpoint %s, check %s, close "
            "%s/%s, reopen %s\n",
@@ -606,7 +574,7 @@ void test_proc_io_error_poisons(void) {
   db = NULL;
   CHECK_OK(qvt_open(path, QV_SYNC_FULL, 0, &db));
   if (db) {
-    CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &t));
+    qv_txn *t = qvt_begin(db, QV_TXN_READ_ONLY);
     CHECK(qvt_count_nodes(t, "Before") == 1);
     CHECK(qvt_count_nodes(t, "Ok1") == 1);
     CHECK(qvt_count_nodes(t, "Lost") == 0);

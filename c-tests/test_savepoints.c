@@ -18,13 +18,11 @@ static int64_t int_prop(qv_txn *t, qv_node_id id, const char *key) {
 }
 
 void test_sp_basic(void) {
-  const char *path = qvt_tmpdir("sp");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("sp", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id a = 0, b = 0, c = 0;
   qv_value v = qvt_int(1);
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "A", &a));
   CHECK_OK(qv_node_set(w, a, "p", &v));
   CHECK_OK(qv_savepoint(w, "s"));
@@ -69,29 +67,22 @@ void test_sp_basic(void) {
   CHECK(has_node(w, k));
   CHECK_OK(qv_txn_commit(w));
 
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   CHECK(has_node(r, a) && has_node(r, k));
   CHECK(qvt_count_nodes(r, NULL) == 2);
   CHECK(int_prop(r, a, "p") == 1);
   CHECK_STATUS(qv_node_get(r, a, "q", &out), QV_NOT_FOUND);
   qv_txn_rollback(r);
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.nodes == 2 && st.edges == 0);
-  qv_check_report rep;
-  CHECK_OK(qv_check(db, &rep));
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_sp_repeated_and_nested(void) {
-  const char *path = qvt_tmpdir("sp2");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("sp2", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id a = 0, b = 0, c = 0, x = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
 
   /* Repeated names: the most recent is meant. */
   CHECK_OK(qv_savepoint(w, "x"));
@@ -129,33 +120,26 @@ void test_sp_repeated_and_nested(void) {
   CHECK_OK(qv_node_insert(w, "Y", &y));
   CHECK_OK(qv_txn_commit(w));
 
-  qv_txn *r = NULL;
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
+  CHECK(has_node(r, x) && has_node(r, y));
+  CHECK(qvt_count_nodes(r, NULL) == 2);
+  qv_txn_rollback(r);
+  qvt_reopen(&db, path, QV_SYNC_NORMAL);
   CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
   CHECK(has_node(r, x) && has_node(r, y));
   CHECK(qvt_count_nodes(r, NULL) == 2);
   qv_txn_rollback(r);
-  CHECK_OK(qv_close(db));
-  db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
-  CHECK(has_node(r, x) && has_node(r, y));
-  CHECK(qvt_count_nodes(r, NULL) == 2);
-  qv_txn_rollback(r);
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.nodes == 2);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_sp_edges_and_detach(void) {
-  const char *path = qvt_tmpdir("sp3");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("sp3", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id hub = 0, n[5];
   qv_edge_id e[5];
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "Hub", &hub));
   for (int i = 0; i < 5; i++) {
     CHECK_OK(qv_node_insert(w, "Leaf", &n[i]));
@@ -189,28 +173,21 @@ void test_sp_edges_and_detach(void) {
   CHECK_OK(qv_rollback_to(w, "mid"));
   CHECK_OK(qv_txn_commit(w));
 
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   CHECK(qvt_count_edges(r, hub, QV_OUT, NULL) == 5); /* 4 HAS + the self-loop */
   CHECK(qvt_count_edges(r, hub, QV_BOTH, NULL) == 5);
   CHECK(qvt_count_nodes(r, NULL) == 6);
   CHECK(has_node(r, n[1]));
   CHECK_STATUS(qv_edge_get(r, e[0], &ed), QV_NOT_FOUND);
   qv_txn_rollback(r);
-  qv_check_report rep;
-  CHECK_OK(qv_check(db, &rep));
-  CHECK(rep.problems == 0);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_sp_interned_names(void) {
-  const char *path = qvt_tmpdir("sp4");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("sp4", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id a = 0, f = 0, o = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "Old", &a));
   CHECK_OK(qv_savepoint(w, "s"));
   CHECK_OK(qv_node_insert(w, "Fresh", &f));
@@ -248,8 +225,7 @@ void test_sp_interned_names(void) {
   CHECK_OK(qv_txn_commit(w));
 
   for (int round = 0; round < 2; round++) {
-    qv_txn *r = NULL;
-    CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+    qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
     CHECK_OK(qv_node_label(r, o, &ol));
     CHECK(ol && strcmp(ol, "Other") == 0);
     CHECK_OK(qv_node_label(r, a, &ol));
@@ -262,33 +238,23 @@ void test_sp_interned_names(void) {
     CHECK(qvt_count_nodes(r, "Fresh") == 0);
     CHECK(qvt_count_nodes(r, "Other") == 1);
     qv_txn_rollback(r);
-    qv_check_report rep;
-    CHECK_OK(qv_check(db, &rep));
-    CHECK(rep.problems == 0);
-    if (round == 0) {
-      CHECK_OK(qv_close(db));
-      db = NULL;
-      CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-    }
+    qvt_check_clean(db);
+    if (round == 0) qvt_reopen(&db, path, QV_SYNC_NORMAL);
   }
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_sp_read_only_and_invalid(void) {
-  const char *path = qvt_tmpdir("sp5");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  const char *path = qvt_fresh_db("sp5", QV_SYNC_NORMAL, &db);
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   CHECK_STATUS(qv_savepoint(r, "s"), QV_READ_ONLY);
   CHECK_STATUS(qv_rollback_to(r, "s"), QV_READ_ONLY);
   CHECK_STATUS(qv_release(r, "s"), QV_READ_ONLY);
   CHECK_STATUS(qv_savepoint(r, ""), QV_INVALID_ARGUMENT);
   qv_txn_rollback(r);
 
-  qv_txn *w = NULL;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
+  qv_txn *w = qvt_begin(db, 0);
   CHECK_STATUS(qv_rollback_to(w, "nothing"), QV_NOT_FOUND);
   CHECK_STATUS(qv_release(w, "nothing"), QV_NOT_FOUND);
   CHECK_STATUS(qv_savepoint(w, ""), QV_INVALID_ARGUMENT);
@@ -313,34 +279,24 @@ void test_sp_read_only_and_invalid(void) {
   CHECK_OK(qv_rollback_to(w, "Sp"));
   CHECK(qvt_count_nodes(w, "X") == 0);
   CHECK_OK(qv_txn_commit(w));
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.nodes == 0);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 /* A transaction that writes more than the in-memory log buffer after a savepoint (so its
  * frames reach the log file before commit), then rolls back to it. */
 void test_sp_rollback_over_spill(void) {
-  const char *path = qvt_tmpdir("sp6");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
+  const char *path = qvt_fresh_db("sp6", QV_SYNC_NORMAL, &db);
   size_t big = 3u << 20;
-  uint8_t *buf = malloc(big);
-  CHECK(buf != NULL);
+  uint8_t *buf = qvt_filled(big, 0xAB);
   if (!buf) return;
-  memset(buf, 0xAB, big);
-  qv_value bv;
-  memset(&bv, 0, sizeof bv);
-  bv.type = QV_TYPE_BYTES;
-  bv.as.bytes.ptr = buf;
-  bv.as.bytes.len = big;
+  qv_value bv = qvt_bytes(buf, big);
 
-  qv_txn *w = NULL;
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id a = 0, b = 0, c = 0;
   qv_value v = qvt_int(1);
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "A", &a));
   CHECK_OK(qv_node_set(w, a, "p", &v));
   CHECK_OK(qv_savepoint(w, "s"));
@@ -362,8 +318,7 @@ void test_sp_rollback_over_spill(void) {
   free(buf);
 
   for (int round = 0; round < 2; round++) {
-    qv_txn *r = NULL;
-    CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+    qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
     CHECK(has_node(r, a) && has_node(r, c));
     CHECK(qvt_count_nodes(r, NULL) == 2);
     CHECK(int_prop(r, a, "p") == 1);
@@ -375,29 +330,20 @@ void test_sp_rollback_over_spill(void) {
     CHECK(b == c ? qv_node_label(r, b, &lb) == QV_OK && strcmp(lb, "C") == 0
                  : qv_node_label(r, b, &lb) == QV_NOT_FOUND);
     qv_txn_rollback(r);
-    qv_check_report rep;
-    CHECK_OK(qv_check(db, &rep));
-    CHECK(rep.problems == 0);
-    if (round == 0) {
-      CHECK_OK(qv_close(db));
-      db = NULL;
-      CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-    }
+    qvt_check_clean(db);
+    if (round == 0) qvt_reopen(&db, path, QV_SYNC_NORMAL);
   }
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 /* A cursor yields the state as of its opening, also when the transaction rolls back to a
  * savepoint afterwards: the edges it collected keep their type names (even if the type
  * was created after the savepoint and its name is gone from the transaction now). */
 void test_sp_cursor_across_rollback(void) {
-  const char *path = qvt_tmpdir("spcur");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("spcur", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id a = 0, b = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "A", &a));
   CHECK_OK(qv_node_insert(w, "B", &b));
   qv_edge_id old = 0, fresh = 0;
@@ -437,8 +383,5 @@ void test_sp_cursor_across_rollback(void) {
   CHECK(fresh_ok == 1 && old_ok == 1 && other == 0);
   qv_cursor_free(c2);
   CHECK_OK(qv_txn_commit(w));
-  qv_check_report rep;
-  CHECK_OK(qv_check(db, &rep));
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }

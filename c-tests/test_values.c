@@ -174,13 +174,11 @@ void test_values_round_trip(void) {
   static struct vcase cs[64];
   size_t count = build_cases(cs);
   CHECK(count > 30 && count < 64);
-  const char *path = qvt_tmpdir("values");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("values", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id n = 0, m = 0;
   qv_edge_id e = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "V", &n));
   CHECK_OK(qv_node_insert(w, "V", &m));
   CHECK_OK(qv_edge_insert(w, n, m, "VE", &e));
@@ -197,17 +195,14 @@ void test_values_round_trip(void) {
   CHECK_STATUS(qv_node_get(w, m, cs[0].key, &out), QV_NOT_FOUND);
   CHECK_OK(qv_txn_commit(w));
 
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   check_cases(r, n, e, cs, count, "after commit");
   qv_txn_rollback(r);
   CHECK_OK(qv_checkpoint(db));
   CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
   check_cases(r, n, e, cs, count, "after checkpoint");
   qv_txn_rollback(r);
-  CHECK_OK(qv_close(db));
-  db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
+  qvt_reopen(&db, path, QV_SYNC_NORMAL);
   CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
   check_cases(r, n, e, cs, count, "after reopen");
   qv_txn_rollback(r);
@@ -217,21 +212,15 @@ void test_values_round_trip(void) {
   CHECK_OK(qv_node_set(w, m, "other", &v));
   check_cases(w, n, e, cs, count, "in a later write transaction");
   CHECK_OK(qv_txn_commit(w));
-  qv_check_report rep;
-  CHECK_OK(qv_check(db, &rep));
-  CHECK(rep.problems == 0);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_values_null_unset_overwrite(void) {
-  const char *path = qvt_tmpdir("overwrite");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("overwrite", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id n = 0, m = 0;
   qv_edge_id e = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "N", &n));
   CHECK_OK(qv_node_insert(w, "N", &m));
   CHECK_OK(qv_edge_insert(w, n, m, "E", &e));
@@ -293,8 +282,7 @@ void test_values_null_unset_overwrite(void) {
   CHECK_OK(qv_edge_unset(w, e, "unset-later"));
   CHECK_OK(qv_txn_commit(w));
   for (int round = 0; round < 2; round++) {
-    qv_txn *r = NULL;
-    CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+    qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
     CHECK_OK(qv_node_get(r, n, "null-kept", &out));
     CHECK(out.type == QV_TYPE_NULL);
     CHECK_OK(qv_edge_get_prop(r, e, "null-kept", &out));
@@ -307,23 +295,16 @@ void test_values_null_unset_overwrite(void) {
     CHECK_STATUS(qv_edge_get_prop(r, e, "unset-later", &out), QV_NOT_FOUND);
     CHECK_STATUS(qv_node_get(r, m, "k", &out), QV_NOT_FOUND);
     qv_txn_rollback(r);
-    if (round == 0) {
-      CHECK_OK(qv_close(db));
-      db = NULL;
-      CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-    }
+    if (round == 0) qvt_reopen(&db, path, QV_SYNC_NORMAL);
   }
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 void test_values_many_keys(void) {
-  const char *path = qvt_tmpdir("manykeys");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *w = NULL;
+  const char *path = qvt_fresh_db("manykeys", QV_SYNC_NORMAL, &db);
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id n = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "Many", &n));
   char key[32];
   int bad = 0;
@@ -344,11 +325,8 @@ void test_values_many_keys(void) {
   }
   CHECK(bad == 0);
   CHECK_OK(qv_txn_commit(w));
-  CHECK_OK(qv_close(db));
-  db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
-  qv_txn *r = NULL;
-  CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
+  qvt_reopen(&db, path, QV_SYNC_NORMAL);
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   for (int i = 0; i < 200; i++) {
     snprintf(key, sizeof key, "key-%03d", i);
     qv_value out;
@@ -365,28 +343,23 @@ void test_values_many_keys(void) {
   }
   CHECK(bad == 0);
   qv_txn_rollback(r);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }
 
 /* QV_MAX_PROPS_LEN bounds all properties of one record: adding past it is refused, and
  * an overwrite is judged by the size the record will have, not old + new. */
 void test_values_props_limit(void) {
-  const char *path = qvt_tmpdir("propslimit");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_OFF, 0, &db));
+  const char *path = qvt_fresh_db("propslimit", QV_SYNC_OFF, &db);
   size_t mib = 1u << 20;
-  uint8_t *big = malloc(QV_MAX_VALUE_LEN);
-  CHECK(big != NULL);
+  uint8_t *big = qvt_filled(QV_MAX_VALUE_LEN, 0x42);
   if (!big) return;
-  memset(big, 0x42, QV_MAX_VALUE_LEN);
   qv_value v;
   memset(&v, 0, sizeof v);
   v.type = QV_TYPE_BYTES;
   v.as.bytes.ptr = big;
-  qv_txn *w = NULL;
+  qv_txn *w = qvt_begin(db, 0);
   qv_node_id n = 0;
-  CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "Big", &n));
   v.as.bytes.len = QV_MAX_VALUE_LEN;
   CHECK_OK(qv_node_set(w, n, "k1", &v));
@@ -409,9 +382,7 @@ void test_values_props_limit(void) {
   (void)mib;
   qv_txn_rollback(w);
   free(big);
-  qv_db_stats st;
-  CHECK_OK(qv_stats(db, &st));
+  qv_db_stats st = qvt_stats(db);
   CHECK(st.nodes == 0);
-  CHECK_OK(qv_close(db));
-  qvt_rmtree(path);
+  qvt_finish(db, path);
 }

@@ -4,35 +4,18 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
-mod common;
+mod support;
 
-use common::{Scratch, assert_clean, assert_err, dump, node_ids, open};
+use quiver::testing::SplitMix64;
 use quiver::{Database, Dir, Options, SyncMode, Txn, ValueRef};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::time::{Duration, Instant};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick(&mut self, v: &[u64]) -> u64 {
-        v[self.below(v.len() as u64) as usize]
-    }
-}
+use support::{
+    RngExt as _, Scratch, assert_clean, assert_err, dump, edge_ids, fresh, node_ids, open,
+};
 
 /// Sets its flag when dropped, so helper threads stop also when the test panics.
 struct SetOnDrop(Arc<AtomicBool>);
@@ -56,8 +39,8 @@ fn small_checkpoints() -> Options {
 #[test]
 fn a_long_reader_keeps_its_snapshot_while_the_writer_commits_and_checkpoints() {
     let s = Scratch::new("long-reader");
-    let db = Arc::new(Database::open(s.db("db"), &small_checkpoints()).unwrap());
-    let mut rng = Rng(0x5EED);
+    let db = Arc::new(Database::open(s.path("db"), &small_checkpoints()).unwrap());
+    let mut rng = SplitMix64::new(0x5EED);
     let mut t = db.begin_write().unwrap();
     let mut nodes: Vec<u64> = (0..120).map(|_| t.insert_node("N").unwrap()).collect();
     for (i, n) in nodes.iter().enumerate() {
@@ -67,7 +50,7 @@ fn a_long_reader_keeps_its_snapshot_while_the_writer_commits_and_checkpoints() {
     }
     let mut edges = Vec::new();
     for _ in 0..300 {
-        let (a, b) = (rng.pick(&nodes), rng.pick(&nodes));
+        let (a, b) = (*rng.pick(&nodes), *rng.pick(&nodes));
         let e = t.insert_edge(a, b, "E").unwrap();
         t.set_edge_prop(e, "w", ValueRef::Int(e as i64)).unwrap();
         edges.push(e);
@@ -86,7 +69,7 @@ fn a_long_reader_keeps_its_snapshot_while_the_writer_commits_and_checkpoints() {
         );
         std::thread::spawn(move || {
             let t = db.begin_read().unwrap();
-            let first = dump(&t, &["w"]);
+            let first = dump(&t);
             let count = node_ids(&t, None).len();
             ready.wait();
             let mut passes = 0u64;
@@ -95,10 +78,12 @@ fn a_long_reader_keeps_its_snapshot_while_the_writer_commits_and_checkpoints() {
                 // last commit and checkpoint.
                 let finished = done.load(Ordering::Acquire);
                 assert_eq!(node_ids(&t, None).len(), count, "pass {passes}: node count");
-                let now = dump(&t, &["w"]);
-                if now != first {
-                    report_difference(&first, &now, passes);
-                }
+                let now = dump(&t);
+                assert!(
+                    now == first,
+                    "pass {passes}: the snapshot changed under a reader: {}",
+                    first.diff(&now)
+                );
                 passes += 1;
                 if finished {
                     break;
@@ -122,16 +107,16 @@ fn a_long_reader_keeps_its_snapshot_while_the_writer_commits_and_checkpoints() {
                     let n = t.insert_node("N").unwrap();
                     t.set_node_prop(n, "s", ValueRef::Str(&big)).unwrap();
                     // New edges change the chain heads of existing nodes.
-                    let old = rng.pick(&nodes);
+                    let old = *rng.pick(&nodes);
                     edges.push(t.insert_edge(n, old, "E").unwrap());
                     edges.push(t.insert_edge(old, n, "E").unwrap());
                     nodes.push(n);
                 }
                 for _ in 0..3 {
-                    let n = rng.pick(&nodes);
+                    let n = *rng.pick(&nodes);
                     t.set_node_prop(n, "v", ValueRef::Int(-(i as i64))).unwrap();
                 }
-                let e = rng.pick(&edges);
+                let e = *rng.pick(&edges);
                 if t.get_edge(e).is_ok() {
                     t.set_edge_prop(e, "w", ValueRef::Str("changed")).unwrap();
                     if i % 2 == 0 {
@@ -167,7 +152,7 @@ fn a_long_reader_keeps_its_snapshot_while_the_writer_commits_and_checkpoints() {
     // The commits are there for a new reader; the checkpoint catches up once no reader
     // holds it back.
     let t = db.begin_read().unwrap();
-    assert_ne!(dump(&t, &["w"]), first);
+    assert_ne!(dump(&t), first);
     assert!(node_ids(&t, None).len() > first.nodes.len());
     drop(t);
     db.checkpoint().unwrap();
@@ -176,33 +161,13 @@ fn a_long_reader_keeps_its_snapshot_while_the_writer_commits_and_checkpoints() {
     assert_clean(&db);
 }
 
-fn report_difference(first: &common::Dump, now: &common::Dump, pass: u64) -> ! {
-    for (id, n) in &first.nodes {
-        if now.nodes.get(id) != Some(n) {
-            panic!(
-                "pass {pass}: node {id} changed under a reader:\n  was {n:?}\n  now {:?}",
-                now.nodes.get(id)
-            );
-        }
-    }
-    for (id, e) in &first.edges {
-        if now.edges.get(id) != Some(e) {
-            panic!(
-                "pass {pass}: edge {id} changed under a reader: was {e:?}, now {:?}",
-                now.edges.get(id)
-            );
-        }
-    }
-    panic!("pass {pass}: records appeared under a reader");
-}
-
 /// Cursors of a read transaction walk the records lazily: a cursor half way through must
 /// finish on its snapshot although, between two steps, the writer deletes and inserts edges
 /// of the same node, deletes neighbours, and checkpoints move the snapshot into the files.
 #[test]
 fn a_read_cursor_keeps_its_snapshot_across_commits_and_checkpoints() {
     let s = Scratch::new("cursor-snap");
-    let db = Database::open(s.db("db"), &small_checkpoints()).unwrap();
+    let db = Database::open(s.path("db"), &small_checkpoints()).unwrap();
     let mut t = db.begin_write().unwrap();
     let hub = t.insert_node("Hub").unwrap();
     let spokes: Vec<u64> = (0..150).map(|_| t.insert_node("Spoke").unwrap()).collect();
@@ -218,14 +183,14 @@ fn a_read_cursor_keeps_its_snapshot_across_commits_and_checkpoints() {
     t.commit().unwrap();
 
     let r = db.begin_read().unwrap();
-    let want_edges: Vec<u64> = common::edge_ids(&r, hub, Dir::Both, None);
-    let want_typed: Vec<u64> = common::edge_ids(&r, hub, Dir::In, Some("IN"));
+    let want_edges: Vec<u64> = edge_ids(&r, hub, Dir::Both, None);
+    let want_typed: Vec<u64> = edge_ids(&r, hub, Dir::In, Some("IN"));
     let want_nodes = node_ids(&r, None);
     let mut ec = r.edges(hub, Dir::Both, None).unwrap();
     let mut tc = r.edges(hub, Dir::In, Some("IN")).unwrap();
     let mut nc = r.nodes(None).unwrap();
     let (mut got_edges, mut got_typed, mut got_nodes) = (Vec::new(), Vec::new(), Vec::new());
-    let mut rng = Rng(7);
+    let mut rng = SplitMix64::new(7);
     for round in 0..8 {
         for _ in 0..30 {
             if let Some(e) = ec.next(&r).unwrap() {
@@ -239,7 +204,7 @@ fn a_read_cursor_keeps_its_snapshot_across_commits_and_checkpoints() {
             got_typed.push(e.id);
         }
         let mut w = db.begin_write().unwrap();
-        let live: Vec<u64> = common::edge_ids(&w, hub, Dir::Both, None);
+        let live: Vec<u64> = edge_ids(&w, hub, Dir::Both, None);
         for e in live.iter().filter(|_| rng.below(3) == 0) {
             w.delete_edge(*e).unwrap();
         }
@@ -282,7 +247,7 @@ type DbCall = Box<dyn FnOnce(&Database) -> Result<(), quiver::Error> + Send>;
 #[test]
 fn a_second_writer_gets_busy_after_the_busy_timeout() {
     let s = Scratch::new("busy");
-    let path = s.db("db");
+    let path = s.path("db");
     let opts = Options {
         busy_timeout: Duration::from_millis(100),
         ..Options::default()
@@ -388,7 +353,7 @@ fn check_invariants(t: &Txn, meta: u64) -> u64 {
 #[test]
 fn many_readers_and_one_writer_keep_the_invariants() {
     let s = Scratch::new("stress");
-    let path = s.db("db");
+    let path = s.path("db");
     let opts = Options {
         sync: SyncMode::Off,
         ..small_checkpoints()
@@ -409,7 +374,7 @@ fn many_readers_and_one_writer_keep_the_invariants() {
     for r in 0..4u64 {
         let (db, stop) = (Arc::clone(&db), Arc::clone(&stop));
         readers.push(std::thread::spawn(move || {
-            let mut rng = Rng(r);
+            let mut rng = SplitMix64::new(r);
             let (mut txns, mut max_gen) = (0u64, 0u64);
             while !stop.load(Ordering::Acquire) {
                 let t = db.begin_read().unwrap();
@@ -417,10 +382,10 @@ fn many_readers_and_one_writer_keep_the_invariants() {
                 assert!(g >= max_gen, "a later reader saw an older snapshot");
                 max_gen = g;
                 // Hold the snapshot across some commits and checkpoints: nothing moves.
-                let first = dump(&t, &["gen"]);
+                let first = dump(&t);
                 std::thread::sleep(Duration::from_millis(rng.below(20)));
                 assert_eq!(check_invariants(&t, meta), g);
-                assert!(dump(&t, &["gen"]) == first, "snapshot at gen {g} moved");
+                assert!(dump(&t) == first, "snapshot at gen {g} moved");
                 txns += 1;
             }
             (txns, max_gen)
@@ -430,7 +395,7 @@ fn many_readers_and_one_writer_keep_the_invariants() {
     let writer = {
         let (db, commits) = (Arc::clone(&db), Arc::clone(&commits));
         std::thread::spawn(move || {
-            let mut rng = Rng(0xC0FFEE);
+            let mut rng = SplitMix64::new(0xC0FFEE);
             let mut accts: Vec<u64> = Vec::new();
             let mut edges: Vec<u64> = Vec::new();
             let mut generation = 0i64;
@@ -466,7 +431,7 @@ fn many_readers_and_one_writer_keep_the_invariants() {
                 }
                 // Transfers.
                 for _ in 0..3 {
-                    let (a, b) = (rng.pick(&accts), rng.pick(&accts));
+                    let (a, b) = (*rng.pick(&accts), *rng.pick(&accts));
                     let x = rng.below(100) as i64;
                     let bal = |t: &Txn, n| match t.node_prop(n, "bal").unwrap() {
                         Some(ValueRef::Int(i)) => i,
@@ -488,7 +453,7 @@ fn many_readers_and_one_writer_keep_the_invariants() {
                 }
                 if accts.len() > 8 && rng.below(4) == 0 {
                     let gone = accts.swap_remove(rng.below(accts.len() as u64) as usize);
-                    let heir = rng.pick(&accts);
+                    let heir = *rng.pick(&accts);
                     let bal = |t: &Txn, n| match t.node_prop(n, "bal").unwrap() {
                         Some(ValueRef::Int(i)) => i,
                         v => panic!("{v:?}"),
@@ -543,9 +508,7 @@ fn many_readers_and_one_writer_keep_the_invariants() {
 
 #[test]
 fn a_second_open_in_this_process_is_locked() {
-    let s = Scratch::new("lock-self");
-    let path = s.db("db");
-    let db = open(&path);
+    let (s, path, db) = fresh("lock-self");
     let mut t = db.begin_write().unwrap();
     t.insert_node("N").unwrap();
     t.commit().unwrap();
@@ -646,9 +609,7 @@ fn run_child(path: &std::path::Path, mode: &str) {
 
 #[test]
 fn another_process_gets_locked() {
-    let s = Scratch::new("lock-proc");
-    let path = s.db("db");
-    let db = open(&path);
+    let (_s, path, db) = fresh("lock-proc");
     let mut t = db.begin_write().unwrap();
     t.insert_node("FromParent").unwrap();
     t.commit().unwrap();

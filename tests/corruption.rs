@@ -6,18 +6,16 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
-mod common;
+mod support;
 
-use common::{Dump, Scratch, dump};
 use quiver::{Database, Error, Options, ValueRef};
 use std::path::Path;
-
-const EDGE_KEYS: &[&str] = &["w", "note"];
+use support::{Graph, Scratch, copy_dir, dump, segments};
 
 /// A small graph with labels, properties of several types, edges (parallel and
 /// self-loops), deletions, and a second checkpoint so both meta slots are in use; closed
 /// cleanly.
-fn build(path: &Path) -> Dump {
+fn build(path: &Path) -> Graph {
     let db = Database::open(path, &Options::default()).unwrap();
     let mut t = db.begin_write().unwrap();
     let mut ids = Vec::new();
@@ -52,21 +50,13 @@ fn build(path: &Path) -> Dump {
     t.set_node_prop(ids[8], "name", ValueRef::Str("renamed"))
         .unwrap();
     t.commit().unwrap();
-    let want = dump(&db.begin_read().unwrap(), EDGE_KEYS);
+    let want = dump(&db.begin_read().unwrap());
     db.close().unwrap();
     want
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
-}
-
 /// Opens a damaged copy and judges the outcome; returns a description of a failure.
-fn judge(dir: &Path, file: &str, want: &Dump, what: &str) -> Option<String> {
+fn judge(dir: &Path, file: &str, want: &Graph, what: &str) -> Option<String> {
     let outcome = std::panic::catch_unwind(|| match Database::open(dir, &Options::default()) {
         Err(Error::Corrupt(m)) if m.contains(file) || file.starts_with("wal-") => {
             Ok("corrupt at open")
@@ -88,7 +78,7 @@ fn judge(dir: &Path, file: &str, want: &Dump, what: &str) -> Option<String> {
                     ))
                 };
             }
-            let got = dump(&db.begin_read().map_err(|e| e.to_string())?, EDGE_KEYS);
+            let got = dump(&db.begin_read().map_err(|e| e.to_string())?);
             if &got == want {
                 Ok("no effect")
             } else {
@@ -105,14 +95,11 @@ fn judge(dir: &Path, file: &str, want: &Dump, what: &str) -> Option<String> {
 
 fn damage_each(file: &str, stride: usize, damage: impl Fn(&mut [u8], usize) -> bool) {
     let s = Scratch::new(&format!("corrupt-{file}"));
-    let clean = s.db("clean");
+    let clean = s.path("clean");
     let want = build(&clean);
     let name = if file == "wal" {
-        std::fs::read_dir(&clean)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .find(|n| n.starts_with("wal-"))
-            .unwrap()
+        let first = segments(&clean).into_iter().next().unwrap();
+        first.file_name().unwrap().to_str().unwrap().to_string()
     } else {
         file.to_string()
     };
@@ -125,7 +112,7 @@ fn damage_each(file: &str, stride: usize, damage: impl Fn(&mut [u8], usize) -> b
             continue;
         }
         tried += 1;
-        let dir = s.db(&format!("case{at}"));
+        let dir = s.path(&format!("case{at}"));
         copy_dir(&clean, &dir);
         std::fs::write(dir.join(&name), &bytes).unwrap();
         if let Some(f) = judge(&dir, &name, &want, &format!("{name} damaged at {at}")) {
@@ -196,7 +183,7 @@ fn zeroed_ranges() {
 #[test]
 fn both_meta_slots_damaged_is_corrupt() {
     let s = Scratch::new("corrupt-meta-both");
-    let dir = s.db("db");
+    let dir = s.path("db");
     build(&dir);
     let mut m = std::fs::read(dir.join("meta")).unwrap();
     m[20] ^= 1;

@@ -3,7 +3,7 @@
 //! Every scenario drives a real database through [`FaultStorage`], which keeps the
 //! *durable image* (what a power loss would leave) and injects failures, and compares what
 //! recovery rebuilds with an in-memory model of the graph after each acknowledged commit
-//! (`crash_support`). Each recovered database must also pass `check_integrity`.
+//! (`support::workload`). Each recovered database must also pass `check_integrity`.
 //!
 //! 1. `durable_image_sweep`: a power loss after every sync of a mixed workload.
 //! 2. `crash_during_recovery`: a power loss after every sync of recovery itself.
@@ -18,16 +18,18 @@
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
-#[path = "crash_support/mod.rs"]
 mod support;
 
-use quiver::testing::{FaultKind, FaultStorage};
+use quiver::testing::{FaultKind, FaultStorage, SplitMix64};
 use quiver::{Database, Error, Options, SyncMode, Value};
 use std::path::Path;
 use std::sync::Arc;
+use support::workload::{
+    History, Spec, Workload, assert_no_failures, continue_after, open_and_read, recovers_to,
+};
 use support::{
-    Graph, History, MNode, Scratch, Spec, SplitMix64, Workload, add_edge, add_node, assert_clean,
-    continue_after, copy_dir, open_and_read, read_graph, segments, set_node,
+    Graph, Node, Scratch, V, add_edge, add_node, assert_clean, copy_dir, open_fault, read_graph,
+    segments, set_edge, set_node,
 };
 
 /// Small thresholds: automatic checkpoints every 16 KiB of log, segments of 8 KiB.
@@ -37,30 +39,6 @@ fn small_opts() -> Options {
         checkpoint_bytes: 16 << 10,
         segment_bytes: 8 << 10,
         ..Options::default()
-    }
-}
-
-fn open_fault(dir: &Path, opts: &Options) -> (FaultStorage, Database) {
-    let fs = FaultStorage::open(dir).expect("fault storage");
-    let db = quiver::testing::open_storage(Arc::new(fs.clone()), opts)
-        .expect("open through fault storage");
-    (fs, db)
-}
-
-#[track_caller]
-fn assert_no_failures(failures: &[String], runs: usize) {
-    if std::env::var_os("QUIVER_CRASH_ALL").is_some() {
-        for f in failures {
-            eprintln!("FAILURE: {f}");
-        }
-    }
-    if !failures.is_empty() {
-        let shown: Vec<&str> = failures.iter().take(12).map(String::as_str).collect();
-        panic!(
-            "{} of {runs} runs failed; the first ones:\n  {}",
-            failures.len(),
-            shown.join("\n  ")
-        );
     }
 }
 
@@ -103,7 +81,7 @@ fn durable_image_sweep() {
     let opts = small_opts();
     let (fs, db, w) = run_fresh(&s.path("base"), &opts, SWEEP, None);
     assert_eq!(read_graph(&db).expect("read"), w.model);
-    assert_clean(&db, "baseline");
+    assert_clean(&db);
     let nsegs = segments(&s.path("base"))
         .last()
         .map(|p| p.file_name().unwrap().to_str().unwrap().to_string());
@@ -151,7 +129,7 @@ fn durable_image_sweep() {
             match base.find(&g, lo, lo + 1) {
                 Some(_) => continue_after(db, &g, &img, &opts, &what),
                 None => {
-                    let near = base.states.get(lo).map(|st| g.diff(st)).unwrap_or_default();
+                    let near = base.states.get(lo).map(|st| st.diff(&g)).unwrap_or_default();
                     Err(format!(
                         "{what}: recovered graph ({} nodes, {} edges) is the state after neither {lo} nor {} commits; vs state {lo}: {near}",
                         lo + 1,
@@ -228,8 +206,8 @@ fn crash_during_recovery() {
     // Clean recovery of a copy: the reference.
     let refdir = s.path("ref");
     copy_dir(&img0, &refdir);
-    let (db, g0) = open_and_read(&refdir, &opts, "clean recovery").unwrap();
-    assert_eq!(g0, g, "clean recovery: {}", g0.diff(&g));
+    let db = recovers_to(&refdir, &opts, "clean recovery", &g);
+    let g0 = g;
     let rs = db.last_recovery();
     eprintln!("recovery of the image: {rs:?}");
     assert_eq!(rs.txns_replayed, 4, "{rs:?}");
@@ -284,7 +262,7 @@ fn crash_during_recovery() {
         let what = format!("power loss after recovery sync {j} of {n_total}");
         let r = open_and_read(&img, &opts, &what).and_then(|(db, got)| {
             if got != g0 {
-                return Err(format!("{what}: graph differs: {}", got.diff(&g0)));
+                return Err(format!("{what}: graph differs: {}", g0.diff(&got)));
             }
             continue_after(db, &got, &img, &opts, &what)
         });
@@ -428,7 +406,7 @@ fn fault_run(s: &Scratch, base: &History, op: Op, kind: FaultKind, n: u64) -> Re
         if base.find(&g, lo, hi).is_none() {
             return Err(format!(
                 "{what}: the graph is no state after {lo}..={hi} commits; vs state {lo}: {}",
-                g.diff(&base.states[lo])
+                base.states[lo].diff(&g)
             ));
         }
         continue_after(db, &g, d, &opts, &what)?;
@@ -501,13 +479,7 @@ fn five_commits(s: &Scratch, opts: &Options) -> (std::path::PathBuf, Vec<Graph>,
         set_node(&mut t, &mut g, a, "age", Value::Int(20 + i as i64)).unwrap();
         if let Some(&b) = ids.last() {
             let e = add_edge(&mut t, &mut g, a, b, "KNOWS").unwrap();
-            t.set_edge_prop(e, "w", quiver::ValueRef::Float(0.5))
-                .unwrap();
-            g.edges
-                .get_mut(&e)
-                .unwrap()
-                .props
-                .insert("w".into(), support::V(Value::Float(0.5)));
+            set_edge(&mut t, &mut g, e, "w", Value::Float(0.5)).unwrap();
         }
         if i == 4 {
             set_node(&mut t, &mut g, a, "flag", Value::Bool(true)).unwrap();
@@ -564,7 +536,7 @@ fn torn_tail() {
         let r = open_and_read(&dir, &opts, &what).and_then(|(db, g)| {
             let rs = db.last_recovery();
             if g != *want {
-                return Err(format!("{what}: {}", g.diff(want)));
+                return Err(format!("{what}: {}", want.diff(&g)));
             }
             if rs.bytes_truncated != cut || rs.txns_replayed != replayed || rs.txns_discarded > 1 {
                 return Err(format!("{what}: implausible recovery stats {rs:?}"));
@@ -590,7 +562,7 @@ fn torn_tail() {
             drop(db);
             let _ = std::fs::remove_dir_all(&crashed);
             if g != *want {
-                return Err(format!("{what}: {}", g.diff(want)));
+                return Err(format!("{what}: {}", want.diff(&g)));
             }
             Ok(())
         });
@@ -618,9 +590,8 @@ fn torn_tail() {
         bytes.extend_from_slice(&garbage);
         std::fs::write(&seg, &bytes).unwrap();
         let what = format!("{name} garbage after the last frame");
-        let (db, g) = open_and_read(&dir, &opts, &what).unwrap();
+        let db = recovers_to(&dir, &opts, &what, &states[5]);
         let rs = db.last_recovery();
-        assert_eq!(g, states[5], "{what}: {}", g.diff(&states[5]));
         assert_eq!(rs.bytes_truncated, garbage.len() as u64, "{what}: {rs:?}");
         assert_eq!(rs.txns_replayed, 5, "{what}: {rs:?}");
         assert_eq!(
@@ -628,7 +599,7 @@ fn torn_tail() {
             l1,
             "{what}: cut back"
         );
-        continue_after(db, &g, &dir, &opts, &what).unwrap();
+        continue_after(db, &states[5], &dir, &opts, &what).unwrap();
     }
 }
 
@@ -759,13 +730,7 @@ fn aborted_spilled_transactions() {
     // T3: one edge with a prop.
     let mut t = db.begin_write().unwrap();
     let e = add_edge(&mut t, &mut g, a, c, "LIVES_IN").unwrap();
-    t.set_edge_prop(e, "since", quiver::ValueRef::Int(2001))
-        .unwrap();
-    g.edges
-        .get_mut(&e)
-        .unwrap()
-        .props
-        .insert("since".into(), support::V(Value::Int(2001)));
+    set_edge(&mut t, &mut g, e, "since", Value::Int(2001)).unwrap();
     t.commit().unwrap();
     // The log grew by the spilled frames (and T3) though nothing of them was published.
     let spilled = db.stats().wal_bytes - wal_before;
@@ -793,10 +758,9 @@ fn aborted_spilled_transactions() {
     drop(db);
     drop(fs);
 
-    let (db, got) = open_and_read(&img, &opts, "aborted").unwrap();
+    let db = recovers_to(&img, &opts, "aborted", &g);
     let rs = db.last_recovery();
     eprintln!("aborted: {rs:?}");
-    assert_eq!(got, g, "{}", got.diff(&g));
     assert_eq!(
         rs.txns_replayed, 3,
         "T2, T3, T4 since the checkpoint: {rs:?}"
@@ -809,11 +773,9 @@ fn aborted_spilled_transactions() {
     );
     assert_eq!(rs.bytes_truncated, 0, "{rs:?}");
     assert!(rs.wal_bytes_scanned >= 8 << 20, "{rs:?}");
-    continue_after(db, &got, &img, &opts, "aborted").unwrap();
+    continue_after(db, &g, &img, &opts, "aborted").unwrap();
     // The directory itself, reopened after the clean close.
-    let (db, got) = open_and_read(&dir, &opts, "aborted, directory").unwrap();
-    assert_eq!(got, g, "{}", got.diff(&g));
-    drop(db);
+    recovers_to(&dir, &opts, "aborted, directory", &g);
 }
 
 /// A large transaction whose frames became durable because the log rolled to new segments
@@ -849,9 +811,9 @@ fn incomplete_transaction() {
     for (i, id) in ids.iter().enumerate() {
         g.nodes.insert(
             *id,
-            MNode {
+            Node {
                 label: "Big".into(),
-                props: [("blob".to_string(), support::V(big_value(i)))].into(),
+                props: [("blob".to_string(), V(big_value(i)))].into(),
             },
         );
     }
@@ -866,10 +828,9 @@ fn incomplete_transaction() {
         "the spilled frames are durable"
     );
 
-    let (db, got) = open_and_read(&img, &opts, "incomplete").unwrap();
+    let db = recovers_to(&img, &opts, "incomplete", &before);
     let rs = db.last_recovery();
     eprintln!("incomplete: {rs:?}");
-    assert_eq!(got, before, "{}", got.diff(&before));
     assert_eq!(rs.txns_replayed, 1, "{rs:?}");
     assert_eq!(rs.txns_discarded, 1, "{rs:?}");
     assert_eq!((rs.nodes, rs.edges, rs.props), (1, 1, 1), "{rs:?}");
@@ -879,11 +840,9 @@ fn incomplete_transaction() {
         1,
         "segments after the valid end are removed"
     );
-    continue_after(db, &got, &img, &opts, "incomplete").unwrap();
+    continue_after(db, &before, &img, &opts, "incomplete").unwrap();
 
-    let (db, got) = open_and_read(&dir, &opts, "committed big transaction").unwrap();
-    assert_eq!(got, g, "{}", got.diff(&g));
-    drop(db);
+    recovers_to(&dir, &opts, "committed big transaction", &g);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -962,7 +921,7 @@ fn resumed_log_after_process_crash() {
     assert!(
         got == after_t3 || got == after_a || got == after_b,
         "{}",
-        got.diff(&after_t3)
+        after_t3.diff(&got)
     );
     continue_after(db, &got, &crashed, &opts, "after the power loss").unwrap();
 }

@@ -15,14 +15,13 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
-mod common;
+mod support;
 
-use common::{Dump, Scratch, dump, try_dump};
+use quiver::testing::SplitMix64;
 use quiver::{Database, Error, Options, ValueRef};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-const EDGE_KEYS: &[&str] = &["w"];
+use support::{Graph, Scratch, dump, read_dir_bytes, read_txn, write_dir_bytes};
 
 fn options() -> Options {
     Options {
@@ -45,8 +44,8 @@ struct LastTxn {
 struct Image {
     dir: PathBuf,
     /// The graph after every commit but the last, and after the last.
-    before_last: Dump,
-    full: Dump,
+    before_last: Graph,
+    full: Graph,
     last: LastTxn,
 }
 
@@ -64,33 +63,13 @@ fn wal_files(dir: &Path) -> BTreeMap<String, u64> {
         .collect()
 }
 
-fn read_dir_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .map(|e| {
-            (
-                e.file_name().into_string().unwrap(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn write_dir_bytes(dir: &Path, files: &BTreeMap<String, Vec<u8>>) {
-    std::fs::create_dir_all(dir).unwrap();
-    for (name, bytes) in files {
-        std::fs::write(dir.join(name), bytes).unwrap();
-    }
-}
-
 /// Builds a graph over `txns` small transactions (new labels, types and keys along the
 /// way, property updates, deletions) with a checkpoint half-way, then one last transaction
 /// larger than 4 KiB (so no 4 KiB block copy covers both its start and what vouches for
 /// the one before), and abandons the handle without closing it: the data files hold the
 /// first half, the log (several segments) the second.
 fn build(s: &Scratch, name: &str, txns: usize) -> Image {
-    let live = s.db(&format!("{name}-live"));
+    let live = s.path(&format!("{name}-live"));
     let db = Database::open(&live, &options()).unwrap();
     let mut nodes: Vec<u64> = Vec::new();
     for i in 0..txns {
@@ -128,7 +107,7 @@ fn build(s: &Scratch, name: &str, txns: usize) -> Image {
             db.checkpoint().unwrap();
         }
     }
-    let before_last = dump(&db.begin_read().unwrap(), EDGE_KEYS);
+    let before_last = dump(&db.begin_read().unwrap());
     let before = wal_files(&live);
     let mut t = db.begin_write().unwrap();
     let id = t.insert_node("Last").unwrap();
@@ -136,7 +115,7 @@ fn build(s: &Scratch, name: &str, txns: usize) -> Image {
         .unwrap();
     t.insert_edge(id, nodes[0], "LAST").unwrap();
     t.commit().unwrap();
-    let full = dump(&db.begin_read().unwrap(), EDGE_KEYS);
+    let full = dump(&db.begin_read().unwrap());
     let after = wal_files(&live);
     let (segment, end) = after
         .iter()
@@ -156,10 +135,10 @@ fn build(s: &Scratch, name: &str, txns: usize) -> Image {
     // A crash: the handle is never closed, so the log still holds the commits since the
     // last checkpoint. The copy is what the disk holds (every commit was fsynced).
     std::mem::forget(db);
-    let dir = s.db(&format!("{name}-image"));
+    let dir = s.path(&format!("{name}-image"));
     write_dir_bytes(&dir, &read_dir_bytes(&live));
     // The undamaged image recovers every commit since the checkpoint from the log.
-    let check = s.db(&format!("{name}-check"));
+    let check = s.path(&format!("{name}-check"));
     write_dir_bytes(&check, &read_dir_bytes(&dir));
     let db = Database::open(&check, &Options::default()).unwrap();
     assert!(
@@ -167,7 +146,7 @@ fn build(s: &Scratch, name: &str, txns: usize) -> Image {
         "{:?}",
         db.last_recovery()
     );
-    assert_eq!(dump(&db.begin_read().unwrap(), EDGE_KEYS), full);
+    assert_eq!(dump(&db.begin_read().unwrap()), full);
     db.close().unwrap();
     Image {
         dir,
@@ -230,7 +209,7 @@ fn judge(dir: &Path, files: &[&str], span: Span, img: &Image) -> Result<&'static
             Err(e) => return Err(format!("check failed without naming the file: {e}")),
             Ok(_) => {}
         }
-        let got = match try_dump(&db.begin_read().unwrap(), EDGE_KEYS) {
+        let got = match read_txn(&db.begin_read().unwrap()) {
             Ok(g) => g,
             Err(e) if names_file(&e.to_string()) => return Ok("reported by a read"),
             Err(e) => return Err(format!("a read failed without naming the file: {e}")),
@@ -245,7 +224,7 @@ fn judge(dir: &Path, files: &[&str], span: Span, img: &Image) -> Result<&'static
         db.close().unwrap();
         let again = Database::open(dir, &Options::default())
             .map_err(|e| format!("reopen after a good open failed: {e}"))?;
-        let got2 = dump(&again.begin_read().unwrap(), EDGE_KEYS);
+        let got2 = dump(&again.begin_read().unwrap());
         if got2 != got {
             return Err("the second open reads another graph".into());
         }
@@ -275,7 +254,7 @@ impl Tally {
         span: Span,
         damage: impl FnOnce(&Path),
     ) {
-        let dir = s.db("case");
+        let dir = s.path("case");
         write_dir_bytes(&dir, &read_dir_bytes(&img.dir));
         damage(&dir);
         match judge(&dir, files, span, img) {
@@ -310,22 +289,6 @@ impl Tally {
     }
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
-
 fn edit(dir: &Path, file: &str, f: impl FnOnce(&mut Vec<u8>)) {
     let p = dir.join(file);
     let mut b = std::fs::read(&p).unwrap();
@@ -345,7 +308,7 @@ fn missing_or_empty_meta_is_corrupt_and_nothing_is_rewritten() {
     let s = Scratch::new("damage-meta");
     let img = build(&s, "m", 40);
     for how in ["deleted", "emptied"] {
-        let dir = s.db(how);
+        let dir = s.path(how);
         write_dir_bytes(&dir, &read_dir_bytes(&img.dir));
         if how == "deleted" {
             std::fs::remove_file(dir.join("meta")).unwrap();
@@ -373,7 +336,7 @@ fn missing_or_empty_meta_is_corrupt_and_nothing_is_rewritten() {
         );
     }
     // A database in which nothing was ever committed may still be created over.
-    let fresh = s.db("fresh");
+    let fresh = s.path("fresh");
     Database::open(&fresh, &options()).unwrap().close().unwrap();
     std::fs::remove_file(fresh.join("meta")).unwrap();
     let db = Database::open(&fresh, &Options::default()).unwrap();
@@ -382,7 +345,7 @@ fn missing_or_empty_meta_is_corrupt_and_nothing_is_rewritten() {
     t.commit().unwrap();
     db.close().unwrap();
     let db = Database::open(&fresh, &Options::default()).unwrap();
-    assert_eq!(common::node_ids(&db.begin_read().unwrap(), None).len(), 1);
+    assert_eq!(support::node_ids(&db.begin_read().unwrap(), None).len(), 1);
     db.close().unwrap();
 }
 
@@ -410,7 +373,7 @@ fn zeroed_string_entries_never_read_as_identifiers() {
     let mut cases: Vec<(usize, usize)> = vec![entries[entries.len() - 1], entries[0]];
     cases.push(entries[last_type.unwrap()]);
     for (at, len) in cases {
-        let dir = s.db(&format!("zero{at}"));
+        let dir = s.path(&format!("zero{at}"));
         write_dir_bytes(&dir, &read_dir_bytes(&img.dir));
         edit(&dir, "strings", |b| b[at..at + len].fill(0));
         let e = open_err(&dir);
@@ -428,13 +391,15 @@ fn garbage_after_a_segment_that_is_not_the_last_keeps_the_last_one() {
     let segs: Vec<String> = wal_files(&img.dir).into_keys().collect();
     for victim in &segs[..segs.len() - 1] {
         for n in [8usize, 3000] {
-            let dir = s.db("case");
+            let dir = s.path("case");
             write_dir_bytes(&dir, &read_dir_bytes(&img.dir));
-            edit(&dir, victim, |b| b.extend(Rng(n as u64).bytes(n)));
+            edit(&dir, victim, |b| {
+                b.extend(SplitMix64::new(n as u64).bytes(n))
+            });
             let db = Database::open(&dir, &Options::default())
                 .unwrap_or_else(|e| panic!("{victim} + {n} bytes of garbage: {e}"));
             assert_eq!(
-                dump(&db.begin_read().unwrap(), EDGE_KEYS),
+                dump(&db.begin_read().unwrap()),
                 img.full,
                 "{victim} + {n} bytes of garbage"
             );
@@ -449,7 +414,7 @@ fn a_missing_data_file_is_corrupt_not_not_found() {
     let s = Scratch::new("damage-missing");
     let img = build(&s, "d", 40);
     for file in ["nodes", "edges", "props", "strings"] {
-        let dir = s.db(file);
+        let dir = s.path(file);
         write_dir_bytes(&dir, &read_dir_bytes(&img.dir));
         std::fs::remove_file(dir.join(file)).unwrap();
         let e = open_err(&dir);
@@ -473,7 +438,7 @@ fn every_damage_kind_in_every_file() {
         wal_files(&img.dir),
         img.last
     );
-    let mut rng = Rng(42);
+    let mut rng = SplitMix64::new(42);
     let mut t = Tally::default();
     for (name, bytes) in &files {
         let f = name.as_str();

@@ -4,11 +4,11 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
-mod common;
+mod support;
 
-use common::Scratch;
-use quiver::{Database, Options, ValueRef};
+use quiver::{Database, Options, Txn, ValueRef};
 use std::path::Path;
+use support::Scratch;
 
 fn hex(d: [u8; 32]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
@@ -16,6 +16,18 @@ fn hex(d: [u8; 32]) -> String {
 
 fn digest(db: &Database) -> String {
     hex(db.begin_read().unwrap().digest().unwrap())
+}
+
+/// Gives edge `e` the properties of the edge of [`small`].
+fn set_edge_props(t: &mut Txn, e: u64) {
+    for (k, v) in [
+        ("since", ValueRef::Float(-0.0)),
+        ("note", ValueRef::Null),
+        ("raw", ValueRef::Bytes(&[0, 1])),
+        ("ok", ValueRef::Bool(true)),
+    ] {
+        t.set_edge_prop(e, k, v).unwrap();
+    }
 }
 
 /// Node 1 "Person" {age: 34, name: "Ann"}, node 2 deleted, node 3 "City", edge 1 from 1 to
@@ -42,14 +54,7 @@ fn small(path: &Path, history: bool) -> Database {
     }
     t.delete_node(b, true).unwrap();
     let e = t.insert_edge(a, c, "LIVES_IN").unwrap();
-    for (k, v) in [
-        ("since", ValueRef::Float(-0.0)),
-        ("note", ValueRef::Null),
-        ("raw", ValueRef::Bytes(&[0, 1])),
-        ("ok", ValueRef::Bool(true)),
-    ] {
-        t.set_edge_prop(e, k, v).unwrap();
-    }
+    set_edge_props(&mut t, e);
     t.commit().unwrap();
     db
 }
@@ -59,7 +64,7 @@ fn the_documented_encoding_gives_the_digest() {
     // Computed from the encoding in src/graph/digest.rs (and include/quiver.h) by an
     // independent implementation (Python's hashlib over hand-packed bytes).
     let s = Scratch::new("digest-vector");
-    let db = small(&s.db("a"), false);
+    let db = small(&s.path("a"), false);
     assert_eq!(
         digest(&db),
         "b9b0492deb1f7c187a203d3bb3532894a9be85fc5c520ae73233a7d6b7ce6d14"
@@ -69,7 +74,7 @@ fn the_documented_encoding_gives_the_digest() {
 #[test]
 fn equal_content_gives_equal_digests_whatever_the_history() {
     let s = Scratch::new("digest-history");
-    let (pa, pb) = (s.db("a"), s.db("b"));
+    let (pa, pb) = (s.path("a"), s.path("b"));
     let a = small(&pa, false);
     let b = small(&pb, true);
     let want = digest(&a);
@@ -88,7 +93,7 @@ fn equal_content_gives_equal_digests_whatever_the_history() {
 #[test]
 fn any_difference_changes_the_digest() {
     let s = Scratch::new("digest-diff");
-    let base_path = s.db("base");
+    let base_path = s.path("base");
     let base = small(&base_path, false);
     let want = digest(&base);
     base.close().unwrap();
@@ -128,14 +133,7 @@ fn any_difference_changes_the_digest() {
         ("an edge's id", |t| {
             t.delete_edge(1).unwrap();
             let e = t.insert_edge(1, 3, "LIVES_IN").unwrap();
-            for (k, v) in [
-                ("since", ValueRef::Float(-0.0)),
-                ("note", ValueRef::Null),
-                ("raw", ValueRef::Bytes(&[0, 1])),
-                ("ok", ValueRef::Bool(true)),
-            ] {
-                t.set_edge_prop(e, k, v).unwrap();
-            }
+            set_edge_props(t, e);
         }),
         ("an endpoint", |t| {
             t.delete_edge(1).unwrap();
@@ -143,7 +141,7 @@ fn any_difference_changes_the_digest() {
         }),
     ];
     for (what, change) in changes {
-        let p = s.db(what);
+        let p = s.path(what);
         let db = small(&p, false);
         let mut t = db.begin_write().unwrap();
         change(&mut t);

@@ -24,9 +24,8 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
-mod common;
+mod support;
 
-use common::{Scratch, assert_clean, assert_err, node_ids, variant};
 use quiver::testing::{FaultKind, FaultStorage};
 use quiver::{Database, Dir, Options, SyncMode, Txn, ValueRef};
 use std::collections::BTreeSet;
@@ -34,6 +33,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::time::{Duration, Instant};
+use support::{Scratch, assert_clean, assert_err, node_ids, open_fault, variant};
 
 /// How long a test waits for a step another thread must reach before calling it a hang.
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -48,6 +48,33 @@ fn hold_until_released(reached: &mpsc::Sender<()>, release: &mpsc::Receiver<()>)
     }
 }
 
+/// Installs a sync hook on `fs` that stops at sync `k` (right after it completes if
+/// `completed`, else right before it starts) until the test sends on the returned sender,
+/// and tells the test through the returned receiver that it got there. The hook also
+/// records every sync numbered above `late_after` that completes.
+fn hold_sync(
+    fs: &FaultStorage,
+    k: u64,
+    completed: bool,
+    late_after: u64,
+) -> (mpsc::Receiver<()>, mpsc::Sender<()>, Arc<Mutex<Vec<u64>>>) {
+    let (reached_tx, reached) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let late_syncs = Arc::new(Mutex::new(Vec::new()));
+    let late = Arc::clone(&late_syncs);
+    let mut hold = Some((reached_tx, release_rx));
+    fs.on_sync(move |_, n, done| {
+        if n == k && done == completed {
+            if let Some((tx, rx)) = hold.take() {
+                hold_until_released(&tx, &rx);
+            }
+        } else if n > late_after && done {
+            late.lock().unwrap().push(n);
+        }
+    });
+    (reached, release, late_syncs)
+}
+
 /// Sync mode FULL with the default thresholds.
 fn full() -> Options {
     Options {
@@ -56,10 +83,9 @@ fn full() -> Options {
     }
 }
 
-/// Creates a database in `dir` on fault storage.
-fn open_fault(dir: &Path, opts: &Options) -> (FaultStorage, Arc<Database>) {
-    let fs = FaultStorage::open(dir).unwrap();
-    let db = quiver::testing::open_storage(Arc::new(fs.clone()), opts).unwrap();
+/// Creates a database in `dir` on fault storage, to share between threads.
+fn open_shared(dir: &Path, opts: &Options) -> (FaultStorage, Arc<Database>) {
+    let (fs, db) = open_fault(dir, opts);
     (fs, Arc::new(db))
 }
 
@@ -75,6 +101,12 @@ fn commit_tagged(db: &Database, tag: i64) -> quiver::Result<u64> {
     t.set_node_prop(id, "k", ValueRef::Int(tag))?;
     t.commit()?;
     Ok(id)
+}
+
+/// [`commit_tagged`] on a new thread.
+fn commit_in_thread(db: &Arc<Database>, tag: i64) -> std::thread::JoinHandle<quiver::Result<()>> {
+    let db = Arc::clone(db);
+    std::thread::spawn(move || commit_tagged(&db, tag).map(|_| ()))
 }
 
 /// Integer property `key` of node `id`, None when the node or the property is missing.
@@ -135,7 +167,7 @@ fn a_commit_is_durable_when_it_returns() {
     const THREADS: i64 = 8;
     const COMMITS: i64 = 40;
     let s = Scratch::new("gc-durable");
-    let (fs, db) = open_fault(&s.db("db"), &full());
+    let (fs, db) = open_shared(&s.path("db"), &full());
     fs.on_sync(|_, _, _| std::thread::sleep(Duration::from_micros(200)));
     let acked = Arc::new(Mutex::new(Vec::new()));
     let images = Arc::new(Mutex::new(Vec::new()));
@@ -195,7 +227,7 @@ fn concurrent_commits_share_fsyncs() {
     const THREADS: i64 = 8;
     const COMMITS: i64 = 25;
     let s = Scratch::new("gc-share");
-    let (fs, db) = open_fault(&s.db("db"), &full());
+    let (fs, db) = open_shared(&s.path("db"), &full());
     fs.on_sync(|_, _, completed| {
         if !completed {
             std::thread::sleep(Duration::from_millis(2));
@@ -233,7 +265,7 @@ fn concurrent_commits_share_fsyncs() {
         syncs < 150,
         "{syncs} fsyncs for {commits} concurrent commits: commits do not share fsyncs"
     );
-    let img = s.db("image");
+    let img = s.path("image");
     fs.write_durable_image(&img).unwrap();
     let want: Vec<i64> = (0..THREADS)
         .flat_map(|th| (0..COMMITS).map(move |i| tag(th, i)))
@@ -256,7 +288,7 @@ fn concurrent_commits_share_fsyncs() {
 #[test]
 fn a_commit_is_visible_once_durable_and_the_next_writer_builds_on_it() {
     let s = Scratch::new("gc-visible");
-    let (fs, db) = open_fault(&s.db("db"), &full());
+    let (fs, db) = open_shared(&s.path("db"), &full());
     // Node ids of X and Y, 0 until known.
     let ids = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
     // What a reader begun at each fsync saw: (X, Y).
@@ -383,7 +415,7 @@ fn a_commit_is_visible_once_durable_and_the_next_writer_builds_on_it() {
     assert_eq!(r.degree(x, Dir::Out, Some("E")).unwrap(), 1);
     assert_eq!(int_prop(&r, y, "k"), Some(2));
     r.rollback();
-    let img = s.db("image");
+    let img = s.path("image");
     fs.write_durable_image(&img).unwrap();
     assert_eq!(tags_in(&img), BTreeSet::from([1, 2]));
 }
@@ -404,7 +436,7 @@ fn a_reader_begun_during_an_automatic_checkpoint_keeps_its_snapshot() {
         checkpoint_bytes: 1,
         ..full()
     };
-    let (fs, db) = open_fault(&s.db("db"), &opts);
+    let (fs, db) = open_shared(&s.path("db"), &opts);
     let mut t = db.begin_write().unwrap();
     let n = t.insert_node("N").unwrap();
     t.set_node_prop(n, "v", ValueRef::Int(1)).unwrap();
@@ -505,30 +537,12 @@ fn attempt(db: &Database, k: i64) -> Outcome {
 fn a_failed_fsync_fails_every_commit_it_was_to_cover() {
     const WAITERS: i64 = 5;
     let s = Scratch::new("gc-fail-group");
-    let dir = s.db("db");
-    let (fs, db) = open_fault(&dir, &full());
+    let dir = s.path("db");
+    let (fs, db) = open_shared(&dir, &full());
     commit_tagged(&db, 1).unwrap();
     let p_sync = fs.syncs() + 1;
-    let (synced_tx, synced) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel::<()>();
-    let late_syncs = Arc::new(Mutex::new(Vec::new()));
-    {
-        let late_syncs = Arc::clone(&late_syncs);
-        let mut hold = Some((synced_tx, release_rx));
-        fs.on_sync(move |_, k, completed| {
-            if k == p_sync && completed {
-                if let Some((tx, rx)) = hold.take() {
-                    hold_until_released(&tx, &rx);
-                }
-            } else if k > p_sync + 1 && completed {
-                late_syncs.lock().unwrap().push(k);
-            }
-        });
-    }
-    let p = {
-        let db = Arc::clone(&db);
-        std::thread::spawn(move || commit_tagged(&db, 2).map(|_| ()))
-    };
+    let (synced, release, late_syncs) = hold_sync(&fs, p_sync, true, p_sync + 1);
+    let p = commit_in_thread(&db, 2);
     synced
         .recv_timeout(STEP_TIMEOUT)
         .expect("P's fsync completes");
@@ -578,7 +592,7 @@ fn a_failed_fsync_fails_every_commit_it_was_to_cover() {
     );
 
     drop(db);
-    let img = s.db("image");
+    let img = s.path("image");
     fs.write_durable_image(&img).unwrap();
     drop(fs);
     assert_eq!(tags_in(&img), BTreeSet::from([1, 2]), "the durable image");
@@ -600,15 +614,15 @@ fn a_failed_fsync_fails_every_commit_it_was_to_cover() {
 fn commits_racing_a_failed_fsync_return_ok_only_if_durable_before_it() {
     const THREADS: i64 = 6;
     let s = Scratch::new("gc-fail");
-    let dir = s.db("db");
-    let (fs, db) = open_fault(&dir, &full());
+    let dir = s.path("db");
+    let (fs, db) = open_shared(&dir, &full());
     let mut ok = Vec::new();
     for i in 0..5 {
         commit_tagged(&db, tag(99, i)).unwrap();
         ok.push(tag(99, i));
     }
     let fail_k = fs.syncs() + 8;
-    let at_failure = s.db("at-failure");
+    let at_failure = s.path("at-failure");
     let late_syncs = Arc::new(Mutex::new(Vec::new()));
     {
         let (at_failure, late_syncs) = (at_failure.clone(), Arc::clone(&late_syncs));
@@ -691,7 +705,7 @@ fn commits_racing_a_failed_fsync_return_ok_only_if_durable_before_it() {
         "durable image as the failed fsync began",
     );
     drop(db);
-    let now = s.db("durable-now");
+    let now = s.path("durable-now");
     fs.write_durable_image(&now).unwrap();
     drop(fs);
     assert_holds(&tags_in(&now), &ok, "durable image after the failure");
@@ -717,30 +731,12 @@ fn a_writer_open_across_a_failed_fsync_cannot_commit() {
         checkpoint_bytes: 64 << 10,
         ..full()
     };
-    let (fs, db) = open_fault(&s.db("db"), &opts);
+    let (fs, db) = open_shared(&s.path("db"), &opts);
     commit_tagged(&db, 1).unwrap();
     let fail_k = fs.syncs() + 1;
-    let (in_fsync_tx, in_fsync) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel::<()>();
-    let late_syncs = Arc::new(Mutex::new(Vec::new()));
-    {
-        let late_syncs = Arc::clone(&late_syncs);
-        let mut hold = Some((in_fsync_tx, release_rx));
-        fs.on_sync(move |_, k, completed| {
-            if k == fail_k && !completed {
-                if let Some((tx, rx)) = hold.take() {
-                    hold_until_released(&tx, &rx);
-                }
-            } else if k > fail_k && completed {
-                late_syncs.lock().unwrap().push(k);
-            }
-        });
-    }
+    let (in_fsync, release, late_syncs) = hold_sync(&fs, fail_k, false, fail_k);
     fs.fail_sync_at(1, FaultKind::Eio);
-    let a = {
-        let db = Arc::clone(&db);
-        std::thread::spawn(move || commit_tagged(&db, 2).map(|_| ()))
-    };
+    let a = commit_in_thread(&db, 2);
     in_fsync
         .recv_timeout(STEP_TIMEOUT)
         .expect("A's commit reaches its fsync");

@@ -7,206 +7,49 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
-mod common;
+mod support;
 
-use common::{Scratch, assert_clean, edge_set, node_ids, variant};
-use quiver::testing::FaultStorage;
-use quiver::{Database, Dir, Error, Options, Txn, Value, ValueRef};
+use quiver::testing::{FaultStorage, SplitMix64};
+use quiver::{Database, Dir, Options, Txn, Value, ValueRef};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
-use std::sync::Arc;
+use support::{
+    Edge, Graph, Names, Node, RngExt as _, Scratch, assert_clean, check_counts, compare, env_u64,
+    expect, open_fault, set_prop, short, unset_prop,
+};
 
 const LABELS: [&str; 4] = ["A", "B", "Ünïcode", "D"];
 const TYPES: [&str; 3] = ["X", "Y", "Z"];
 const KEYS: [&str; 5] = ["k1", "k2", "k3", "name", "blob"];
 const SAVEPOINTS: [&str; 3] = ["s1", "s2", "s3"];
+const NAMES: Names<'static> = Names {
+    labels: &LABELS,
+    types: &TYPES,
+    keys: &KEYS,
+};
 
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[self.below(v.len() as u64) as usize]
-    }
-
-    fn value(&mut self) -> Value {
-        match self.below(100) {
-            0..=7 => Value::Null,
-            8..=17 => Value::Bool(self.chance(50)),
-            18..=37 => Value::Int(match self.below(4) {
-                0 => i64::MIN,
-                1 => i64::MAX,
-                _ => self.next() as i64 % 1000,
-            }),
-            38..=49 => Value::Float((self.next() as i64 % 100_000) as f64 / 7.0),
-            50..=74 => {
-                let alphabet = ['a', 'z', ' ', 'é', '日', '🦀', '\0'];
-                let n = self.below(20);
-                Value::String((0..n).map(|_| *self.pick(&alphabet)).collect())
-            }
-            75..=97 => Value::Bytes((0..self.below(40)).map(|_| self.next() as u8).collect()),
-            // Now and then a large value (64 to 320 KiB) grows the heap file.
-            _ => {
-                let n = (64 << 10) + self.below(256 << 10) as usize;
-                let b = self.next() as u8;
-                Value::Bytes((0..n).map(|i| b.wrapping_add(i as u8)).collect())
-            }
+fn value(rng: &mut SplitMix64) -> Value {
+    match rng.below(100) {
+        0..=7 => Value::Null,
+        8..=17 => Value::Bool(rng.chance(50)),
+        18..=37 => Value::Int(match rng.below(4) {
+            0 => i64::MIN,
+            1 => i64::MAX,
+            _ => rng.next_u64() as i64 % 1000,
+        }),
+        38..=49 => Value::Float((rng.next_u64() as i64 % 100_000) as f64 / 7.0),
+        50..=74 => {
+            let alphabet = ['a', 'z', ' ', 'é', '日', '🦀', '\0'];
+            let n = rng.below(20);
+            Value::String((0..n).map(|_| *rng.pick(&alphabet)).collect())
         }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct MNode {
-    label: String,
-    props: BTreeMap<String, Value>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct MEdge {
-    src: u64,
-    dst: u64,
-    etype: String,
-    props: BTreeMap<String, Value>,
-}
-
-/// The model: the graph, plus the ids a transaction handed out (so that ids of committed
-/// transactions can be checked never to come back).
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Graph {
-    nodes: BTreeMap<u64, MNode>,
-    edges: BTreeMap<u64, MEdge>,
-}
-
-impl Graph {
-    fn has_edges(&self, n: u64) -> bool {
-        self.edges.values().any(|e| e.src == n || e.dst == n)
-    }
-
-    fn adjacent(&self, n: u64, dir: Dir, etype: Option<&str>) -> Vec<u64> {
-        self.edges
-            .iter()
-            .filter(|(_, e)| match dir {
-                Dir::Out => e.src == n,
-                Dir::In => e.dst == n,
-                Dir::Both => e.src == n || e.dst == n,
-            })
-            .filter(|(_, e)| etype.is_none_or(|t| e.etype == t))
-            .map(|(id, _)| *id)
-            .collect()
-    }
-}
-
-fn as_value(v: Option<ValueRef<'_>>) -> Option<Value> {
-    v.map(|v| v.to_owned())
-}
-
-/// Compares everything `t` sees with `g`. `full` also checks every adjacency filter.
-fn compare(t: &Txn, g: &Graph, rng: &mut Rng, full: bool) -> Result<(), String> {
-    macro_rules! ensure_eq {
-        ($got:expr, $want:expr, $($what:tt)*) => {{
-            let (got, want) = ($got, $want);
-            if got != want {
-                return Err(format!("{}: engine {:?}, model {:?}", format!($($what)*), got, want));
-            }
-        }};
-    }
-    let ids: Vec<u64> = g.nodes.keys().copied().collect();
-    ensure_eq!(node_ids(t, None), ids, "node ids");
-    for l in LABELS {
-        let want: Vec<u64> = g
-            .nodes
-            .iter()
-            .filter(|(_, n)| n.label == l)
-            .map(|(id, _)| *id)
-            .collect();
-        ensure_eq!(node_ids(t, Some(l)), want, "nodes labelled {l}");
-    }
-    for (id, n) in &g.nodes {
-        ensure_eq!(
-            t.node_label(*id).unwrap().to_str().unwrap(),
-            n.label.as_str(),
-            "label of node {id}"
-        );
-        let props: BTreeMap<String, Value> = t
-            .node_props(*id)
-            .unwrap()
-            .into_iter()
-            .map(|(k, v)| (k.to_str().unwrap().to_string(), v.to_owned()))
-            .collect();
-        ensure_eq!(&props, &n.props, "properties of node {id}");
-        for k in KEYS {
-            ensure_eq!(
-                as_value(t.node_prop(*id, k).unwrap()),
-                n.props.get(k).cloned(),
-                "node {id} key {k}"
-            );
+        75..=97 => Value::Bytes((0..rng.below(40)).map(|_| rng.next_u64() as u8).collect()),
+        // Now and then a large value (64 to 320 KiB) grows the heap file.
+        _ => {
+            let n = (64 << 10) + rng.below(256 << 10) as usize;
+            let b = rng.next_u64() as u8;
+            Value::Bytes((0..n).map(|i| b.wrapping_add(i as u8)).collect())
         }
-        let types: Vec<Option<&str>> = if full {
-            [None].into_iter().chain(TYPES.map(Some)).collect()
-        } else {
-            vec![None, Some(*rng.pick(&TYPES))]
-        };
-        for dir in [Dir::Out, Dir::In, Dir::Both] {
-            for ty in &types {
-                let want = g.adjacent(*id, dir, *ty);
-                ensure_eq!(
-                    edge_set(t, *id, dir, *ty),
-                    want.clone(),
-                    "edges of node {id} {dir:?} {ty:?}"
-                );
-                ensure_eq!(
-                    t.degree(*id, dir, *ty).unwrap(),
-                    want.len() as u64,
-                    "degree of node {id} {dir:?} {ty:?}"
-                );
-            }
-        }
-    }
-    for (id, e) in &g.edges {
-        let info = t.get_edge(*id).map_err(|err| format!("edge {id}: {err}"))?;
-        ensure_eq!(
-            (info.src, info.dst),
-            (e.src, e.dst),
-            "endpoints of edge {id}"
-        );
-        ensure_eq!(
-            t.name_of(info.etype).unwrap().to_str().unwrap(),
-            e.etype.as_str(),
-            "type of edge {id}"
-        );
-        for k in KEYS {
-            ensure_eq!(
-                as_value(t.edge_prop(*id, k).unwrap()),
-                e.props.get(k).cloned(),
-                "edge {id} key {k}"
-            );
-        }
-    }
-    Ok(())
-}
-
-/// What must happen to one call: it succeeds, or fails with this error.
-fn expect(r: Result<(), Error>, want: Option<&str>) -> Result<(), String> {
-    match (r, want) {
-        (Ok(()), None) => Ok(()),
-        (Err(e), Some(w)) if variant(&e) == w => Ok(()),
-        (r, w) => Err(format!("expected {w:?}, got {r:?}")),
     }
 }
 
@@ -231,7 +74,7 @@ struct Issued {
 }
 
 struct Run {
-    rng: Rng,
+    rng: SplitMix64,
     scratch: Scratch,
     dir: PathBuf,
     fs: FaultStorage,
@@ -262,12 +105,6 @@ impl Run {
         self.db.as_ref().unwrap()
     }
 
-    fn open(dir: &std::path::Path, opts: &Options) -> (FaultStorage, Database) {
-        let fs = FaultStorage::open(dir).unwrap();
-        let db = quiver::testing::open_storage(Arc::new(fs.clone()), opts).unwrap();
-        (fs, db)
-    }
-
     /// Closes and reopens: cleanly, or from the durable image (a power loss now).
     fn reopen(&mut self) -> Result<(), String> {
         self.reopens += 1;
@@ -278,13 +115,13 @@ impl Run {
         } else {
             self.log("reopen (crash image)".into());
             self.count("reopen crash");
-            let next = self.scratch.db(&format!("db{}", self.reopens));
+            let next = self.scratch.path(&format!("db{}", self.reopens));
             self.fs.write_durable_image(&next).unwrap();
             drop(self.db.take());
             let _ = std::fs::remove_dir_all(&self.dir);
             self.dir = next;
         }
-        let (fs, db) = Run::open(&self.dir, &self.opts);
+        let (fs, db) = open_fault(&self.dir, &self.opts);
         self.fs = fs;
         self.db = Some(db);
         Ok(())
@@ -341,22 +178,12 @@ impl Run {
             if self.rng.chance(50) {
                 self.db().checkpoint().map_err(|e| e.to_string())?;
             }
-            let seed = self.rng.next();
-            compare(&r, &old, &mut Rng(seed), true)
+            compare(&r, &old, &NAMES, None)
                 .map_err(|e| format!("reader held across the transaction: {e}"))?;
         }
         let r = self.db().begin_read().unwrap();
-        let seed = self.rng.next();
-        compare(&r, &self.committed, &mut Rng(seed), true)?;
-        let st = self.db().stats();
-        let want = (
-            self.committed.nodes.len() as u64,
-            self.committed.edges.len() as u64,
-        );
-        if (st.nodes, st.edges) != want {
-            return Err(format!("stats {:?}, model {want:?}", (st.nodes, st.edges)));
-        }
-        Ok(())
+        compare(&r, &self.committed, &NAMES, None)?;
+        check_counts(self.db(), &self.committed)
     }
 
     /// Mostly the name of an open savepoint, sometimes any name.
@@ -414,13 +241,7 @@ impl Run {
                 self.count("insert_node");
                 self.check_new_id(id, g.nodes.contains_key(&id), &self.spent_nodes)?;
                 issued.nodes.insert(id);
-                g.nodes.insert(
-                    id,
-                    MNode {
-                        label: label.into(),
-                        props: BTreeMap::new(),
-                    },
-                );
+                g.nodes.insert(id, Node::new(label));
             }
             // Insert an edge (a self-loop now and then).
             0..=29 => {
@@ -434,15 +255,7 @@ impl Run {
                 self.count("insert_edge");
                 self.check_new_id(id, g.edges.contains_key(&id), &self.spent_edges)?;
                 issued.edges.insert(id);
-                g.edges.insert(
-                    id,
-                    MEdge {
-                        src,
-                        dst,
-                        etype: etype.into(),
-                        props: BTreeMap::new(),
-                    },
-                );
+                g.edges.insert(id, Edge::new(src, dst, etype));
             }
             // Delete an edge.
             30..=37 => {
@@ -465,18 +278,18 @@ impl Run {
                 self.log(format!("delete_node {n} detach={detach} -> {r:?}"));
                 if !detach && g.has_edges(n) {
                     self.count("delete_node constraint");
-                    expect(r, Some("Constraint"))?;
+                    expect(r, Some("Constraint"), "delete_node of a node with edges")?;
                 } else {
                     self.count("delete_node");
-                    expect(r, None)?;
-                    g.edges.retain(|_, e| e.src != n && e.dst != n);
-                    g.nodes.remove(&n);
+                    expect(r, None, "delete_node")?;
+                    g.remove_node(n);
                 }
             }
-            // Set a property.
-            45..=62 => {
+            // Set or unset a property (set or not).
+            45..=68 => {
+                let set = roll <= 62;
                 let key = *self.rng.pick(&KEYS);
-                let v = self.rng.value();
+                let v = set.then(|| value(&mut self.rng));
                 let on_node = self.rng.chance(60);
                 let target = if on_node {
                     self.live_node(g)
@@ -486,39 +299,19 @@ impl Run {
                 let Some(id) = target else {
                     return Ok(());
                 };
-                self.log(format!("set {} {id} {key} = {}", kind(on_node), short(&v)));
-                self.count("set");
-                if on_node {
-                    t.set_node_prop(id, key, v.as_ref())
-                        .map_err(|e| e.to_string())?;
-                    g.nodes.get_mut(&id).unwrap().props.insert(key.into(), v);
-                } else {
-                    t.set_edge_prop(id, key, v.as_ref())
-                        .map_err(|e| e.to_string())?;
-                    g.edges.get_mut(&id).unwrap().props.insert(key.into(), v);
-                }
-            }
-            // Unset a property (set or not).
-            63..=68 => {
-                let key = *self.rng.pick(&KEYS);
-                let on_node = self.rng.chance(60);
-                let target = if on_node {
-                    self.live_node(g)
-                } else {
-                    self.live_edge(g)
+                let r = match v {
+                    Some(v) => {
+                        self.log(format!("set {} {id} {key} = {}", kind(on_node), short(&v)));
+                        self.count("set");
+                        set_prop(t, g, on_node, id, key, v)
+                    }
+                    None => {
+                        self.log(format!("unset {} {id} {key}", kind(on_node)));
+                        self.count("unset");
+                        unset_prop(t, g, on_node, id, key)
+                    }
                 };
-                let Some(id) = target else {
-                    return Ok(());
-                };
-                self.log(format!("unset {} {id} {key}", kind(on_node)));
-                self.count("unset");
-                if on_node {
-                    t.unset_node_prop(id, key).map_err(|e| e.to_string())?;
-                    g.nodes.get_mut(&id).unwrap().props.remove(key);
-                } else {
-                    t.unset_edge_prop(id, key).map_err(|e| e.to_string())?;
-                    g.edges.get_mut(&id).unwrap().props.remove(key);
-                }
+                r.map_err(|e| e.to_string())?;
             }
             // Calls naming records that do not exist: NotFound, no effect.
             69..=72 => {
@@ -530,17 +323,25 @@ impl Run {
                 self.count("not found");
                 let nf = Some("NotFound");
                 let any = self.live_node(g).unwrap_or(n);
-                expect(t.insert_edge(n, any, "X").map(|_| ()), nf)?;
-                expect(t.insert_edge(any, n, "Y").map(|_| ()), nf)?;
-                expect(t.delete_node(n, true), nf)?;
-                expect(t.set_node_prop(n, "k1", ValueRef::Int(1)), nf)?;
-                expect(t.unset_node_prop(n, "k1"), nf)?;
-                expect(t.node_label(n).map(|_| ()), nf)?;
-                expect(t.degree(n, Dir::Both, None).map(|_| ()), nf)?;
-                expect(t.delete_edge(e), nf)?;
-                expect(t.get_edge(e).map(|_| ()), nf)?;
-                expect(t.set_edge_prop(e, "k1", ValueRef::Null), nf)?;
-                expect(t.edge_prop(e, "k1").map(|_| ()), nf)?;
+                expect(t.insert_edge(n, any, "X"), nf, "insert_edge from it")?;
+                expect(t.insert_edge(any, n, "Y"), nf, "insert_edge to it")?;
+                expect(t.delete_node(n, true), nf, "delete_node")?;
+                expect(
+                    t.set_node_prop(n, "k1", ValueRef::Int(1)),
+                    nf,
+                    "set_node_prop",
+                )?;
+                expect(t.unset_node_prop(n, "k1"), nf, "unset_node_prop")?;
+                expect(t.node_label(n), nf, "node_label")?;
+                expect(t.degree(n, Dir::Both, None), nf, "degree")?;
+                expect(t.delete_edge(e), nf, "delete_edge")?;
+                expect(t.get_edge(e), nf, "get_edge")?;
+                expect(
+                    t.set_edge_prop(e, "k1", ValueRef::Null),
+                    nf,
+                    "set_edge_prop",
+                )?;
+                expect(t.edge_prop(e, "k1"), nf, "edge_prop")?;
             }
             // Savepoints.
             73..=77 => {
@@ -554,39 +355,39 @@ impl Run {
                     issued: issued.clone(),
                 });
             }
-            78..=81 => {
+            // Roll back to a savepoint (78..=81) or release one.
+            78..=83 => {
+                let call = if roll < 82 { "rollback_to" } else { "release" };
                 let name = self.savepoint_name(sps);
-                let r = t.rollback_to(name);
-                self.log(format!("rollback_to {name} -> {r:?}"));
+                let r = if roll < 82 {
+                    t.rollback_to(name)
+                } else {
+                    t.release(name)
+                };
+                self.log(format!("{call} {name} -> {r:?}"));
                 match sps.iter().rposition(|s| s.name == name) {
-                    Some(i) => {
-                        self.count("rollback_to");
-                        expect(r, None)?;
+                    Some(i) if roll < 82 => {
+                        self.count(call);
+                        expect(r, None, call)?;
                         sps.truncate(i + 1);
                         *g = sps[i].graph.clone();
                         *issued = sps[i].issued.clone();
                     }
-                    None => expect(r, Some("NotFound"))?,
-                }
-            }
-            82..=83 => {
-                let name = self.savepoint_name(sps);
-                let r = t.release(name);
-                self.log(format!("release {name} -> {r:?}"));
-                match sps.iter().rposition(|s| s.name == name) {
                     Some(i) => {
-                        self.count("release");
-                        expect(r, None)?;
+                        self.count(call);
+                        expect(r, None, call)?;
                         sps.truncate(i);
                     }
-                    None => expect(r, Some("NotFound"))?,
+                    None => expect(r, Some("NotFound"), "an unknown savepoint")?,
                 }
             }
             // Read-your-writes: the transaction sees the model, now.
             84..=87 => {
                 self.log("compare inside the write transaction".into());
                 self.count("compare in txn");
-                compare(t, g, &mut self.rng, false)
+                let rng = &mut self.rng;
+                let mut pick = |_| rng.below(TYPES.len() as u64) as usize;
+                compare(t, g, &NAMES, Some(&mut pick))
                     .map_err(|e| format!("in the transaction: {e}"))?;
             }
             // Delete while iterating over a cursor opened earlier.
@@ -627,24 +428,17 @@ fn kind(on_node: bool) -> &'static str {
     if on_node { "node" } else { "edge" }
 }
 
-fn short(v: &Value) -> String {
-    match v {
-        Value::Bytes(b) if b.len() > 16 => format!("Bytes(len {})", b.len()),
-        other => format!("{other:?}"),
-    }
-}
-
 fn run(seed: u64, ops: u64) {
     let scratch = Scratch::new("model");
-    let dir = scratch.db("db0");
+    let dir = scratch.path("db0");
     let opts = Options {
         checkpoint_bytes: 256 << 10,
         segment_bytes: 1 << 20,
         ..Options::default()
     };
-    let (fs, db) = Run::open(&dir, &opts);
+    let (fs, db) = open_fault(&dir, &opts);
     let mut r = Run {
-        rng: Rng(seed),
+        rng: SplitMix64::new(seed),
         scratch,
         dir,
         fs,
@@ -687,14 +481,8 @@ fn run(seed: u64, ops: u64) {
     let report = r.db().check_integrity().unwrap();
     assert_eq!(report.problems, 0, "seed {seed}: {}", report.first_problem);
     r.reopen().unwrap();
-    let seed2 = r.rng.next();
-    compare(
-        &r.db().begin_read().unwrap(),
-        &r.committed,
-        &mut Rng(seed2),
-        true,
-    )
-    .unwrap_or_else(|e| panic!("seed {seed}: after the final reopen: {e}"));
+    compare(&r.db().begin_read().unwrap(), &r.committed, &NAMES, None)
+        .unwrap_or_else(|e| panic!("seed {seed}: after the final reopen: {e}"));
     assert_clean(r.db());
     println!(
         "seed {seed}: {txns} transactions, {} nodes, {} edges at the end, {:?}; {:?}",
@@ -703,10 +491,6 @@ fn run(seed: u64, ops: u64) {
         started.elapsed(),
         r.stats
     );
-}
-
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().map(|s| s.parse().unwrap())
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //!
 //! 1. `power_loss_image_model`: the simulation itself: what an image may and may not
 //!    contain, on a hand-made history.
-//! 2. `power_loss_sweep`: the reference workload of `tests/crash.rs` (`crash_support`),
+//! 2. `power_loss_sweep`: the reference workload of `tests/crash.rs` (`support::workload`),
 //!    run once; right before and right after every sync (creation and close included),
 //!    several power-loss images of that moment (`QUIVER_POWERLOSS_SEEDS`, default 4). Each
 //!    must open (no `Corrupt`), pass `check_integrity`, hold exactly the graph after `c`
@@ -15,7 +15,7 @@
 //!    last checkpoint may be lost but recovery must still reach the state after some
 //!    number of commits, with no corruption (README, "Durability: sync modes").
 //!
-//! Environment: `QUIVER_CRASH_DIR` (scratch directory; `/dev/shm` is faster),
+//! Environment: `QUIVER_TEST_DIR` (scratch directory; `/dev/shm` is faster),
 //! `QUIVER_POWERLOSS_SEEDS` (images per crash point), `QUIVER_POWERLOSS_WORKLOAD` (another
 //! seed for the workload's generator), `QUIVER_POWERLOSS_ONLY=k` (only sync
 //! point `k`; its images are kept, untouched, beside the recovered copies, with the
@@ -23,19 +23,18 @@
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
-#[path = "crash_support/mod.rs"]
 mod support;
 
 use quiver::Options;
-use quiver::testing::{FaultStorage, Storage as _};
+use quiver::testing::{FaultStorage, SplitMix64, Storage as _};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use support::{
-    Graph, History, REFERENCE, Scratch, SplitMix64, Workload, assert_clean, continue_after,
-    copy_dir, open_and_read, read_graph, reference_opts,
+use support::workload::{
+    History, REFERENCE, Workload, assert_no_failures, continue_after, open_and_read, reference_opts,
 };
+use support::{Graph, Scratch, assert_clean, copy_dir, env_u64, read_graph};
 
 // ---------------------------------------------------------------------------------------
 // 1. The model
@@ -251,10 +250,6 @@ fn seed_of(k: u64, done: bool, i: u64) -> u64 {
     SplitMix64::new(0x51EE_D000 ^ (k << 20) ^ (u64::from(done) << 16) ^ i).next_u64()
 }
 
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
-}
-
 /// Checks one image: recovery, integrity, the graph against the history, and life after.
 fn check(
     job: &Job,
@@ -276,7 +271,11 @@ fn check(
     let hi = base.acked();
     let (db, g) = open_and_read(&job.dir, opts, "power-loss image")?;
     let Some(c) = base.find(&g, lo, hi) else {
-        let near = base.states.get(lo).map(|st| g.diff(st)).unwrap_or_default();
+        let near = base
+            .states
+            .get(lo)
+            .map(|st| st.diff(&g))
+            .unwrap_or_default();
         return Err(format!(
             "recovered graph ({} nodes, {} edges) is the state after no number of commits in {lo}..={hi}; vs state {lo}: {near}",
             g.nodes.len(),
@@ -356,7 +355,7 @@ fn run_reference(fs: &FaultStorage, opts: &Options) -> (History, Graph) {
     w.run(&db, fs, &mut || false)
         .expect("workload without faults");
     assert_eq!(read_graph(&db).expect("read"), w.model);
-    assert_clean(&db, "end of the workload");
+    assert_clean(&db);
     db.close().expect("close");
     (w.hist, w.model)
 }
@@ -453,20 +452,7 @@ fn sweep(tag: &str, opts: &Options, promise: Promise) {
             "every image was checked"
         );
     }
-    if std::env::var_os("QUIVER_CRASH_ALL").is_some() {
-        for f in &t.failures {
-            eprintln!("FAILURE: {f}");
-        }
-    }
-    if !t.failures.is_empty() {
-        let shown: Vec<&str> = t.failures.iter().take(6).map(String::as_str).collect();
-        panic!(
-            "{} of {} power-loss images failed; the first ones:\n  {}",
-            t.failures.len(),
-            t.images,
-            shown.join("\n  ")
-        );
-    }
+    assert_no_failures(&t.failures, t.images);
 }
 
 /// Sync FULL: a power loss right before and right after every sync of the reference

@@ -36,20 +36,23 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
-mod torture_support;
+mod support;
 
+use quiver::ffi::{
+    QV_CONSTRAINT, QV_DETACH, QV_OK, QV_OPEN_CREATE, QV_OPEN_READ_ONLY, QV_SYNC_FULL,
+    QV_SYNC_NORMAL, QV_SYNC_OFF, QV_TXN_READ_ONLY,
+};
+use quiver::testing::SplitMix64;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
-use torture_support::{
-    Db, EdgeD, Graph, NodeD, QV_CONSTRAINT, QV_DETACH, QV_OK, QV_OPEN_CREATE, QV_OPEN_READ_ONLY,
-    QV_TXN_READ_ONLY, Rng, Txn, Val, dump, mix, options, status_name,
-};
+use support::capi::{Db, Edge, Graph, Node, Txn, Val, dump, mix, options, status_name};
+use support::{RngExt as _, Scratch, dir_size, env_u64, try_copy_dir};
 
 const ENV_DB: &str = "QUIVER_TORTURE_CHILD_DB";
 const ENV_SEED: &str = "QUIVER_TORTURE_CHILD_SEED";
@@ -70,8 +73,6 @@ const KEYS: [&str; 7] = ["k0", "k1", "k2", "k3", "name", "blob", "ключ"];
 /// Keys the large values of big transactions go to.
 const BIG_KEYS: [usize; 3] = [0, 4, 5];
 const SAVEPOINTS: [&str; 3] = ["a", "b", "sp-c"];
-
-use quiver::ffi::{QV_SYNC_FULL, QV_SYNC_NORMAL, QV_SYNC_OFF};
 
 fn sync_name(s: u32) -> &'static str {
     match s {
@@ -109,6 +110,16 @@ struct Model {
     node: HashMap<u64, NodeM>,
     edges: Vec<u64>,
     edge: HashMap<u64, EdgeM>,
+}
+
+/// Adds record `id` (which must not be live) to the model's positions and records.
+fn insert_new<T>(ids: &mut Vec<u64>, records: &mut HashMap<u64, T>, id: u64, rec: T, what: &str) {
+    assert!(
+        !records.contains_key(&id),
+        "{what} id {id} handed out while live"
+    );
+    ids.push(id);
+    records.insert(id, rec);
 }
 
 fn index_of(names: &[&str], s: &str, what: &str) -> Result<usize, String> {
@@ -169,7 +180,7 @@ impl Model {
                 EdgeM {
                     src: e.src,
                     dst: e.dst,
-                    ty: name_index(&TYPES, "T-", &e.ty, "edge type")?,
+                    ty: name_index(&TYPES, "T-", &e.etype, "edge type")?,
                     props: props_m(&e.props)?,
                 },
             );
@@ -183,18 +194,18 @@ impl Model {
         Ok(m)
     }
 
-    fn node_d(n: &NodeM) -> NodeD {
-        NodeD {
+    fn node_d(n: &NodeM) -> Node {
+        Node {
             label: name_of(&LABELS, "Lbl-", n.label),
             props: props_d(&n.props),
         }
     }
 
-    fn edge_d(e: &EdgeM) -> EdgeD {
-        EdgeD {
+    fn edge_d(e: &EdgeM) -> Edge {
+        Edge {
             src: e.src,
             dst: e.dst,
-            ty: name_of(&TYPES, "T-", e.ty),
+            etype: name_of(&TYPES, "T-", e.ty),
             props: props_d(&e.props),
         }
     }
@@ -303,7 +314,7 @@ struct Cfg {
 
 impl Cfg {
     fn new(seed: u64) -> Cfg {
-        let mut r = Rng(mix(seed, 1));
+        let mut r = SplitMix64(mix(seed, 1));
         Cfg {
             sync: match r.below(20) {
                 0..=2 => QV_SYNC_NORMAL,
@@ -318,7 +329,11 @@ impl Cfg {
             reader_pct: [0, 3, 10][r.below(3) as usize],
             rollback_pct: [4, 10][r.below(2) as usize],
             ops_max: [4, 10, 24][r.below(3) as usize],
-            max_txns: if r.pct(8) { r.range(1, 150) } else { 1 << 40 },
+            max_txns: if r.chance(8) {
+                r.range(1, 150)
+            } else {
+                1 << 40
+            },
             bg_ckpt_us: [0, 0, 0, 300, 3000][r.below(5) as usize],
         }
     }
@@ -330,11 +345,11 @@ impl Cfg {
 
 /// Bytes of length `len`: a random 509-byte pattern repeated, stamped every 4 KiB so that
 /// no two places look alike. Cheap even in a debug build.
-fn gen_bytes(r: &mut Rng, len: usize) -> Arc<[u8]> {
-    let seed = r.next();
+fn gen_bytes(r: &mut SplitMix64, len: usize) -> Arc<[u8]> {
+    let seed = r.next_u64();
     let mut chunk = Vec::with_capacity(512);
     while chunk.len() < 509 {
-        chunk.extend_from_slice(&r.next().to_le_bytes());
+        chunk.extend_from_slice(&r.next_u64().to_le_bytes());
     }
     chunk.truncate(509.min(len));
     let mut v = Vec::with_capacity(len);
@@ -351,7 +366,7 @@ fn gen_bytes(r: &mut Rng, len: usize) -> Arc<[u8]> {
 }
 
 /// UTF-8 text of about `len` bytes (multi-byte characters at the start, then ASCII).
-fn gen_text(r: &mut Rng, len: usize) -> Arc<[u8]> {
+fn gen_text(r: &mut SplitMix64, len: usize) -> Arc<[u8]> {
     const CHARS: [&str; 10] = ["a", "Z", " ", "é", "ß", "日本", "🦀", "\u{0}", "\n", "Ω"];
     let mut s = String::new();
     while s.len() < len.min(24) {
@@ -370,7 +385,7 @@ fn gen_text(r: &mut Rng, len: usize) -> Arc<[u8]> {
 }
 
 struct Gen {
-    r: Rng,
+    r: SplitMix64,
     cfg: Cfg,
     /// The open read transaction: write transactions left before it ends, and the model
     /// of its snapshot.
@@ -380,7 +395,7 @@ struct Gen {
 impl Gen {
     fn new(seed: u64) -> Gen {
         Gen {
-            r: Rng(mix(seed, 2)),
+            r: SplitMix64(mix(seed, 2)),
             cfg: Cfg::new(seed),
             reader: None,
         }
@@ -403,7 +418,7 @@ impl Gen {
                 0 => r.below(100) as i64,
                 1 => i64::MIN,
                 2 => i64::MAX,
-                _ => r.next() as i64,
+                _ => r.next_u64() as i64,
             }),
             3 => Val::Float(
                 match r.below(7) {
@@ -412,7 +427,7 @@ impl Gen {
                     2 => f64::INFINITY,
                     3 => f64::NAN,
                     4 => f64::MIN_POSITIVE,
-                    _ => (r.next() >> 11) as f64 / 3.0 - 1e15,
+                    _ => (r.next_u64() >> 11) as f64 / 3.0 - 1e15,
                 }
                 .to_bits(),
             ),
@@ -432,25 +447,18 @@ impl Gen {
     }
 
     fn insert_node(&mut self, m: &mut Model, be: &mut impl Backend) {
-        let l = if self.r.pct(20) {
+        let l = if self.r.chance(20) {
             LABELS.len() + self.pick(DYNAMIC_NAMES)
         } else {
             self.pick(LABELS.len())
         };
         let id = be.node_insert(&name_of(&LABELS, "Lbl-", l));
-        assert!(
-            !m.node.contains_key(&id),
-            "node id {id} handed out while live"
-        );
-        m.nodes.push(id);
-        m.node.insert(
-            id,
-            NodeM {
-                label: l,
-                props: BTreeMap::new(),
-                deg: 0,
-            },
-        );
+        let node = NodeM {
+            label: l,
+            props: BTreeMap::new(),
+            deg: 0,
+        };
+        insert_new(&mut m.nodes, &mut m.node, id, node, "node");
     }
 
     fn insert_edge(&mut self, m: &mut Model, be: &mut impl Backend) {
@@ -458,31 +466,24 @@ impl Gen {
             return self.insert_node(m, be);
         }
         let src = m.nodes[self.pick(m.nodes.len())];
-        let dst = if self.r.pct(8) {
+        let dst = if self.r.chance(8) {
             src
         } else {
             m.nodes[self.pick(m.nodes.len())]
         };
-        let ty = if self.r.pct(10) {
+        let ty = if self.r.chance(10) {
             TYPES.len() + self.pick(DYNAMIC_NAMES)
         } else {
             self.pick(TYPES.len())
         };
         let id = be.edge_insert(src, dst, &name_of(&TYPES, "T-", ty));
-        assert!(
-            !m.edge.contains_key(&id),
-            "edge id {id} handed out while live"
-        );
-        m.edges.push(id);
-        m.edge.insert(
-            id,
-            EdgeM {
-                src,
-                dst,
-                ty,
-                props: BTreeMap::new(),
-            },
-        );
+        let edge = EdgeM {
+            src,
+            dst,
+            ty,
+            props: BTreeMap::new(),
+        };
+        insert_new(&mut m.edges, &mut m.edge, id, edge, "edge");
         m.node.get_mut(&src).unwrap().deg += 1;
         m.node.get_mut(&dst).unwrap().deg += 1;
     }
@@ -554,7 +555,7 @@ impl Gen {
     fn big_set(&mut self, m: &mut Model, be: &mut impl Backend) -> usize {
         // Large values go to the first few records only, so that the database does not
         // accumulate them (every property read parses the record's whole blob).
-        let (edge, id) = if self.r.pct(30) && !m.edges.is_empty() {
+        let (edge, id) = if self.r.chance(30) && !m.edges.is_empty() {
             (true, m.edges[self.pick(m.edges.len().min(3))])
         } else if !m.nodes.is_empty() {
             (false, m.nodes[self.pick(m.nodes.len().min(3))])
@@ -628,12 +629,12 @@ impl Gen {
     /// Transaction number `t`: generated, run on `be`, and applied to `m` (unless it ends
     /// in a rollback), possibly followed by an explicit checkpoint.
     fn txn(&mut self, t: u64, m: &mut Model, be: &mut impl Backend) {
-        if self.reader.is_none() && self.r.pct(self.cfg.reader_pct) {
+        if self.reader.is_none() && self.r.chance(self.cfg.reader_pct) {
             be.reader_begin();
             self.reader = Some((self.r.range(1, 40), m.clone()));
         }
         let big = self.r.below(1000) < self.cfg.big_permille;
-        let rollback = self.r.pct(self.cfg.rollback_pct);
+        let rollback = self.r.chance(self.cfg.rollback_pct);
         let start = rollback.then(|| m.clone());
         be.begin(t, big);
         let mut sps = Vec::new();
@@ -660,7 +661,7 @@ impl Gen {
             }
             None => be.commit(t, self.r.0),
         }
-        if self.r.pct(self.cfg.ckpt_pct) {
+        if self.r.chance(self.cfg.ckpt_pct) {
             be.checkpoint(t);
         }
         if let Some((left, snap)) = &mut self.reader {
@@ -748,7 +749,7 @@ impl Backend for ChildBackend {
                 "qv_node_delete({id}, {flags}) returned {}, expected {} ({})",
                 status_name(s),
                 status_name(want),
-                torture_support::last_error()
+                support::capi::last_error()
             ));
         }
     }
@@ -801,7 +802,7 @@ impl Backend for ChildBackend {
 
     fn verify_node(&mut self, id: u64, want: &NodeM) {
         let label = self.txn().node_label(id).map_err(|f| f.to_string());
-        let props = self.txn().node_props(id, &KEYS);
+        let props = self.txn().props(false, id, &KEYS);
         let want = Model::node_d(want);
         match (label, props) {
             (Ok(Some(label)), Ok(props)) if label == want.label && props == want.props => {}
@@ -813,11 +814,11 @@ impl Backend for ChildBackend {
 
     fn verify_edge(&mut self, id: u64, want: &EdgeM) {
         let e = self.txn().edge_get(id).map_err(|f| f.to_string());
-        let props = self.txn().edge_props(id, &KEYS);
+        let props = self.txn().props(true, id, &KEYS);
         let want = Model::edge_d(want);
         match (e, props) {
             (Ok(Some(e)), Ok(props))
-                if (e.src, e.dst, e.ty.as_str()) == (want.src, want.dst, want.ty.as_str())
+                if (e.src, e.dst, e.ty.as_str()) == (want.src, want.dst, want.etype.as_str())
                     && props == want.props => {}
             (e, p) => self.fail(format!(
                 "reading edge {id} in its write transaction: got {e:?} props {p:?}, expected {want:?}"
@@ -855,7 +856,7 @@ impl Backend for ChildBackend {
     fn reader_check(&mut self, id: u64, want: &NodeM) {
         let r = self.reader.as_mut().unwrap();
         let label = r.node_label(id).map_err(|f| f.to_string());
-        let props = r.node_props(id, &KEYS);
+        let props = r.props(false, id, &KEYS);
         let want = Model::node_d(want);
         match (label, props) {
             (Ok(Some(label)), Ok(props)) if label == want.label && props == want.props => {}
@@ -1067,7 +1068,17 @@ struct Replay<'a> {
     err: Option<String>,
 }
 
-impl Replay<'_> {
+impl<'a> Replay<'a> {
+    /// A replay of what the child said, with made-up ids beyond what it reported.
+    fn new(said: &'a Said) -> Replay<'a> {
+        Replay {
+            said,
+            ids: VecDeque::new(),
+            fake: 1 << 62,
+            err: None,
+        }
+    }
+
     fn id(&mut self) -> u64 {
         self.ids.pop_front().unwrap_or_else(|| {
             self.fake += 1;
@@ -1153,12 +1164,7 @@ fn prefix_of(start: &Graph, seed: u64, said: &Said, got: &Graph) -> String {
         return "it is no earlier state either".into();
     };
     let mut work = Gen::new(seed);
-    let mut be = Replay {
-        said,
-        ids: VecDeque::new(),
-        fake: 1 << 62,
-        err: None,
-    };
+    let mut be = Replay::new(said);
     for t in 0..=end {
         work.txn(t, &mut m, &mut be);
         if said.pre.contains_key(&t) && m.to_graph() == *got {
@@ -1199,12 +1205,7 @@ fn expected(start: &Graph, seed: u64, said: &Said) -> Result<Expected, String> {
     let inflight = inflight.first().copied();
     let mut m = Model::from_graph(start)?;
     let mut work = Gen::new(seed);
-    let mut be = Replay {
-        said,
-        ids: VecDeque::new(),
-        fake: 1 << 62,
-        err: None,
-    };
+    let mut be = Replay::new(said);
     let mut acked = last_ack.is_none().then(|| start.clone());
     let mut fly = None;
     let end = inflight.or(last_ack);
@@ -1253,9 +1254,9 @@ enum Plan {
 }
 
 impl Plan {
-    fn new(r: &mut Rng, cfg: &Cfg) -> Plan {
-        let us = |r: &mut Rng, max: u64| Duration::from_micros(r.below(max));
-        if cfg.max_txns < 1 << 40 && r.pct(50) {
+    fn new(r: &mut SplitMix64, cfg: &Cfg) -> Plan {
+        let us = |r: &mut SplitMix64, max: u64| Duration::from_micros(r.below(max));
+        if cfg.max_txns < 1 << 40 && r.chance(50) {
             return Plan::InClose(us(r, 30_000));
         }
         match r.below(100) {
@@ -1306,28 +1307,6 @@ impl Drop for ChildGuard {
     }
 }
 
-fn dir_bytes(p: &Path) -> u64 {
-    std::fs::read_dir(p)
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
-/// Copies the files of directory `from` into a new directory `to`.
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        if e.file_type()?.is_file() {
-            std::fs::copy(e.path(), to.join(e.file_name()))?;
-        }
-    }
-    Ok(())
-}
-
 struct Round<'a> {
     seed: u64,
     path: &'a Path,
@@ -1363,7 +1342,7 @@ fn spawn_child(path: &Path, seed: u64, open_only: bool) -> Result<ChildGuard, St
 /// Children that open the database and are killed just after they call qv_open (within
 /// 5 ms, often while recovery runs; now and then up to 50 ms). Each that got the database
 /// open must have found the verified graph.
-fn recovery_kills(rd: &Round<'_>, pr: &mut Rng, tot: &mut Totals) -> Result<(), String> {
+fn recovery_kills(rd: &Round<'_>, pr: &mut SplitMix64, tot: &mut Totals) -> Result<(), String> {
     use std::os::unix::process::ExitStatusExt;
     for i in 0..rd.recovery_kills {
         let mut child = spawn_child(rd.path, rd.seed, true)?;
@@ -1375,7 +1354,7 @@ fn recovery_kills(rd: &Round<'_>, pr: &mut Rng, tot: &mut Totals) -> Result<(), 
                 Ok(_) => {}
             }
         }
-        let max = if pr.pct(20) { 50_000 } else { 5_000 };
+        let max = if pr.chance(20) { 50_000 } else { 5_000 };
         std::thread::sleep(Duration::from_micros(pr.below(max)));
         let _ = child.0.kill();
         let _ = stdout.read_to_string(&mut out);
@@ -1423,7 +1402,7 @@ fn verify(
     said: &Said,
     plan: Plan,
     read_only: bool,
-    pr: &mut Rng,
+    pr: &mut SplitMix64,
     tot: &mut Totals,
 ) -> Result<(Graph, (u64, u64)), String> {
     let rec = db.last_recovery();
@@ -1458,12 +1437,12 @@ fn verify(
              killed by plan {plan:?}):\n{}",
             exp.acks,
             said.acks.last(),
-            exp.acked.diff(&got, 12)
+            exp.acked.diff(&got)
         );
         if let Some((t, g)) = &exp.inflight {
             msg += &format!(
                 "\nnor the state with transaction {t} (in flight):\n{}",
-                g.diff(&got, 12)
+                g.diff(&got)
             );
         }
         msg += &format!("\n{}", prefix_of(rd.start, rd.seed, said, &got));
@@ -1472,7 +1451,7 @@ fn verify(
     tot.acks += exp.acks;
     if read_only {
         tot.ro_verifies += 1;
-    } else if pr.pct(25) {
+    } else if pr.chance(25) {
         // A checkpoint of the recovered state, then the same graph again.
         db.checkpoint()
             .map_err(|f| format!("checkpoint after recovery: {f}"))?;
@@ -1482,7 +1461,7 @@ fn verify(
         if again != got {
             return Err(format!(
                 "a checkpoint after recovery changed the graph:\n{}",
-                got.diff(&again, 12)
+                got.diff(&again)
             ));
         }
     }
@@ -1493,7 +1472,7 @@ fn verify(
 /// was verified read-only (leaving the crashed log for the next child to recover).
 fn run_round(rd: &Round<'_>, tot: &mut Totals) -> Result<(Graph, bool), String> {
     let cfg = Cfg::new(rd.seed);
-    let mut pr = Rng(mix(rd.seed, 3));
+    let mut pr = SplitMix64(mix(rd.seed, 3));
     let plan = Plan::new(&mut pr, &cfg);
     recovery_kills(rd, &mut pr, tot)?;
     let mut child = spawn_child(rd.path, rd.seed, false)?;
@@ -1651,7 +1630,7 @@ fn run_round(rd: &Round<'_>, tot: &mut Totals) -> Result<(Graph, bool), String> 
 
     // Verify: reopen through the C API (read-only now and then, when the database exists
     // for sure), check, dump, compare.
-    let read_only = rd.existed && pr.pct(40);
+    let read_only = rd.existed && pr.chance(40);
     let flags = if read_only {
         QV_OPEN_READ_ONLY
     } else {
@@ -1662,7 +1641,7 @@ fn run_round(rd: &Round<'_>, tot: &mut Totals) -> Result<(Graph, bool), String> 
     // verification's recovery repairs the log in place).
     let image = rd.path.with_file_name("crash-image");
     let _ = std::fs::remove_dir_all(&image);
-    let note = if dir_bytes(rd.path) <= 32 << 20 && copy_dir(rd.path, &image).is_ok() {
+    let note = if dir_size(rd.path) <= 32 << 20 && try_copy_dir(rd.path, &image).is_ok() {
         format!("\nthe files as the kill left them: {}", image.display())
     } else {
         String::new()
@@ -1678,7 +1657,7 @@ fn run_round(rd: &Round<'_>, tot: &mut Totals) -> Result<(Graph, bool), String> 
     };
     db.close()
         .map_err(|f| format!("close after verifying: {f}"))?;
-    if !read_only && pr.pct(15) {
+    if !read_only && pr.chance(15) {
         // Closed cleanly (final checkpoint): the same graph once more.
         let db = Db::open(rd.path, &opts).map_err(|f| format!("second reopen: {f}"))?;
         db.check()
@@ -1687,7 +1666,7 @@ fn run_round(rd: &Round<'_>, tot: &mut Totals) -> Result<(Graph, bool), String> 
         if again != got {
             return Err(format!(
                 "close and reopen changed the graph:\n{}",
-                got.diff(&again, 12)
+                got.diff(&again)
             ));
         }
         db.close().map_err(|f| format!("second close: {f}"))?;
@@ -1697,28 +1676,6 @@ fn run_round(rd: &Round<'_>, tot: &mut Totals) -> Result<(Graph, bool), String> 
     tot.rounds += 1;
     tot.by_sync[cfg.sync as usize] += 1;
     Ok((got, read_only))
-}
-
-fn env_u64(name: &str) -> Option<u64> {
-    let v = std::env::var(name).ok()?;
-    let v = v.trim();
-    match v.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16).ok(),
-        None => v.parse().ok(),
-    }
-}
-
-/// Removes the directory on success; keeps it when the test fails.
-struct KeepOnPanic(PathBuf);
-
-impl Drop for KeepOnPanic {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("torture: database directories kept in {}", self.0.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
 
 #[test]
@@ -1735,11 +1692,8 @@ fn kill9_torture() {
         "torture: master seed {master:#x} (QUIVER_TORTURE_SEED={master:#x} repeats the workloads; \
          kill timing is not reproducible)"
     );
-    let root =
-        std::env::temp_dir().join(format!("qv-torture-{}-{master:016x}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(&root).unwrap();
-    let keep = KeepOnPanic(root.clone());
+    let scratch = Scratch::new(&format!("torture-{master:016x}"));
+    let root = scratch.root.clone();
     let started = Instant::now();
     let mut tot = Totals::default();
     let mut state: Option<Graph> = None;
@@ -1755,13 +1709,13 @@ fn kill9_torture() {
             _ => {}
         }
         let seed = mix(master, round);
-        let mut pr = Rng(mix(seed, 4));
+        let mut pr = SplitMix64(mix(seed, 4));
         // Fresh databases now and then, and whenever the graph has grown large (the
         // verification reads every property, which costs time in a debug build).
         let too_big = state.as_ref().is_some_and(|g| {
-            g.nodes.len() > 700 || g.prop_bytes() > (3 << 20) || dir_bytes(&path) > (64 << 20)
+            g.nodes.len() > 700 || g.prop_bytes() > (3 << 20) || dir_size(&path) > (64 << 20)
         });
-        if state.is_none() || too_big || pr.pct(12) {
+        if state.is_none() || too_big || pr.chance(12) {
             let _ = std::fs::remove_dir_all(&path);
             db_no += 1;
             path = root.join(format!("db-{db_no}"));
@@ -1776,10 +1730,10 @@ fn kill9_torture() {
             path: &path,
             start: &start,
             existed,
-            recovery_kills: if crashed_log && pr.pct(50) {
+            recovery_kills: if crashed_log && pr.chance(50) {
                 pr.range(1, 3)
             } else {
-                u64::from(pr.pct(4))
+                u64::from(pr.chance(4))
             },
         };
         match run_round(&rd, &mut tot) {
@@ -1835,5 +1789,5 @@ fn kill9_torture() {
         tot.t_verify.as_secs_f64(),
         tot.max_nodes
     );
-    drop(keep);
+    drop(scratch);
 }

@@ -13,6 +13,7 @@
 //!
 //! Every file it writes is named `seed-*`; files of other names are left alone.
 
+use quiver::testing::SplitMix64;
 use quiver::testing::format::frame::{SEGMENT_HEADER, Target};
 use quiver::testing::format::meta::{META_LEN, META_SLOT_OFFSETS};
 use quiver::testing::format::record::{EDGE_SIZE, FLAG_DELETED, FLAG_LIVE, MAX_48, NODE_SIZE};
@@ -21,25 +22,9 @@ use quiver::{Database, Options, SyncMode};
 use quiver_fuzz::crc32;
 use std::path::{Path, PathBuf};
 
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
+/// One random byte.
+fn byte(rng: &mut SplitMix64) -> u8 {
+    rng.next_u64() as u8
 }
 
 struct Out {
@@ -281,12 +266,12 @@ fn gen_frames(out: &mut Out, real: &RealDb) {
 
 fn gen_headers(out: &mut Out, real: &RealDb) {
     out.put("segment_header", "real", &real.wal[..SEGMENT_HEADER]);
-    let mut rng = Rng(7);
+    let mut rng = SplitMix64::new(7);
     for i in 0..12 {
         let h = SegmentHeader {
-            db_id: if i % 3 == 0 { 1 } else { rng.next() | 1 },
+            db_id: if i % 3 == 0 { 1 } else { rng.next_u64() | 1 },
             number: [1, 2, 0x10, u64::MAX][i % 4],
-            base_lsn: [0, 64, 1 << 20, rng.next()][i / 3 % 4],
+            base_lsn: [0, 64, 1 << 20, rng.next_u64()][i / 3 % 4],
         };
         out.put("segment_header", &format!("h{i:02}"), &h.encode());
     }
@@ -307,11 +292,11 @@ fn gen_meta(out: &mut Out, real: &RealDb) {
             out.put("meta", &format!("real-slot{i}"), slot);
         }
     }
-    let mut rng = Rng(11);
+    let mut rng = SplitMix64::new(11);
     for i in 0..14 {
         let m = Meta {
             generation: 1 + i,
-            db_id: rng.next() | 1,
+            db_id: rng.next_u64() | 1,
             checkpoint_lsn: rng.below(1 << 30),
             last_txn: i * 3,
             next_node: 1 + rng.below(1000),
@@ -350,11 +335,11 @@ fn gen_records(out: &mut Out, real: &RealDb) {
     for (i, chunk) in real.edges.chunks_exact(EDGE_SIZE).enumerate().take(6) {
         out.put("records", &format!("real-edge{i}"), chunk);
     }
-    let mut rng = Rng(13);
+    let mut rng = SplitMix64::new(13);
     for i in 0..8u64 {
         let n = NodeRec {
             flags: if i % 3 == 2 { FLAG_DELETED } else { FLAG_LIVE },
-            label: rng.byte() as u32,
+            label: byte(&mut rng) as u32,
             out_head: if i == 7 { MAX_48 } else { rng.below(100) },
             in_head: rng.below(100),
             props: if i % 2 == 0 {
@@ -364,10 +349,14 @@ fn gen_records(out: &mut Out, real: &RealDb) {
             },
         };
         // The records target takes the slot id from the flags byte (see its comment).
-        out.put("records", &format!("node{i}"), &n.encode(u64::from(n.flags)));
+        out.put(
+            "records",
+            &format!("node{i}"),
+            &n.encode(u64::from(n.flags)),
+        );
         let e = EdgeRec {
             flags: if i % 3 == 2 { FLAG_DELETED } else { FLAG_LIVE },
-            etype: rng.byte() as u32,
+            etype: byte(&mut rng) as u32,
             src: 1 + rng.below(100),
             dst: 1 + rng.below(100),
             next_out: rng.below(100),
@@ -380,7 +369,11 @@ fn gen_records(out: &mut Out, real: &RealDb) {
                 16 + rng.below(1 << 20)
             },
         };
-        out.put("records", &format!("edge{i}"), &e.encode(u64::from(e.flags)));
+        out.put(
+            "records",
+            &format!("edge{i}"),
+            &e.encode(u64::from(e.flags)),
+        );
     }
     out.put("records", "empty-node", &[0u8; NODE_SIZE]);
     out.put("records", "empty-edge", &[0u8; EDGE_SIZE]);
@@ -460,33 +453,33 @@ mod op {
 }
 
 /// The bytes `api_model`'s value decoder reads for a value.
-fn model_value(rng: &mut Rng) -> Vec<u8> {
+fn model_value(rng: &mut SplitMix64) -> Vec<u8> {
     let kind = rng.below(8) as u8;
-    let mut b = vec![kind | (rng.byte() & 0x80)];
+    let mut b = vec![kind | (byte(rng) & 0x80)];
     match kind {
         2 => {
             let sub = rng.below(4) as u8;
             b[0] = 2 | (sub << 3);
             match sub {
-                2 => b.push(rng.byte()),
-                3 => b.extend(rng.next().to_le_bytes()),
+                2 => b.push(byte(rng)),
+                3 => b.extend(rng.next_u64().to_le_bytes()),
                 _ => {}
             }
         }
-        3 => b.extend(rng.next().to_le_bytes()),
+        3 => b.extend(rng.next_u64().to_le_bytes()),
         4 | 5 => {
             let n = rng.below(8) as u8;
             b.push(n);
-            b.extend((0..n).map(|_| rng.byte()));
+            b.extend((0..n).map(|_| byte(rng)));
         }
         6 => {
             let n = rng.below(12) as u8;
             b.push(n);
-            b.extend((0..n).map(|_| rng.byte()));
+            b.extend((0..n).map(|_| byte(rng)));
         }
         7 => {
             b.push(rng.below(40) as u8);
-            b.push(rng.byte());
+            b.push(byte(rng));
         }
         _ => {}
     }
@@ -494,33 +487,33 @@ fn model_value(rng: &mut Rng) -> Vec<u8> {
 }
 
 /// A random operation sequence for `api_model`, weighted towards building a graph.
-fn model_ops(rng: &mut Rng, cfg: u8, n: usize, power: bool) -> Vec<u8> {
+fn model_ops(rng: &mut SplitMix64, cfg: u8, n: usize, power: bool) -> Vec<u8> {
     let mut b = vec![cfg];
     for _ in 0..n {
         let r = rng.below(100);
         match r {
-            0..=17 => b.extend([op::INSERT_NODE, rng.byte()]),
-            18..=35 => b.extend([op::INSERT_EDGE, rng.byte(), rng.byte(), rng.byte()]),
-            36..=39 => b.extend([op::DELETE_EDGE, rng.byte()]),
-            40..=43 => b.extend([op::DELETE_NODE, rng.byte(), rng.byte()]),
+            0..=17 => b.extend([op::INSERT_NODE, byte(rng)]),
+            18..=35 => b.extend([op::INSERT_EDGE, byte(rng), byte(rng), byte(rng)]),
+            36..=39 => b.extend([op::DELETE_EDGE, byte(rng)]),
+            40..=43 => b.extend([op::DELETE_NODE, byte(rng), byte(rng)]),
             44..=55 => {
-                b.extend([op::SET, rng.byte(), rng.byte(), rng.byte()]);
+                b.extend([op::SET, byte(rng), byte(rng), byte(rng)]);
                 b.extend(model_value(rng));
             }
-            56..=58 => b.extend([op::UNSET, rng.byte(), rng.byte(), rng.byte()]),
-            59..=60 => b.extend([op::POINT_READ, rng.byte(), rng.byte()]),
-            61..=63 => b.extend([op::SAVEPOINT, rng.byte()]),
-            64..=65 => b.extend([op::ROLLBACK_TO, rng.byte()]),
-            66 => b.extend([op::RELEASE, rng.byte()]),
+            56..=58 => b.extend([op::UNSET, byte(rng), byte(rng), byte(rng)]),
+            59..=60 => b.extend([op::POINT_READ, byte(rng), byte(rng)]),
+            61..=63 => b.extend([op::SAVEPOINT, byte(rng)]),
+            64..=65 => b.extend([op::ROLLBACK_TO, byte(rng)]),
+            66 => b.extend([op::RELEASE, byte(rng)]),
             67..=78 => b.push(op::COMMIT),
-            79..=80 => b.extend([op::ROLLBACK, rng.byte()]),
+            79..=80 => b.extend([op::ROLLBACK, byte(rng)]),
             81..=83 => b.push(op::CHECKPOINT),
-            84..=86 => b.extend([op::READER, rng.byte()]),
+            84..=86 => b.extend([op::READER, byte(rng)]),
             87..=88 => b.push(op::REOPEN),
-            89..=90 if power => b.extend([op::CRASH, rng.byte()]),
+            89..=90 if power => b.extend([op::CRASH, byte(rng)]),
             91..=92 => b.push(op::COMPARE),
-            93..=94 => b.extend([op::DELETE_ITER, rng.byte(), rng.byte(), rng.byte()]),
-            95..=96 => b.extend([op::MISUSE, rng.byte(), rng.byte()]),
+            93..=94 => b.extend([op::DELETE_ITER, byte(rng), byte(rng), byte(rng)]),
+            95..=96 => b.extend([op::MISUSE, byte(rng), byte(rng)]),
             _ => b.push(op::COMMIT),
         }
     }
@@ -656,7 +649,7 @@ fn gen_model(out: &mut Out) {
         ],
     );
     // Random sequences over every configuration (sync mode, segment and checkpoint sizes).
-    let mut rng = Rng(0x5EED);
+    let mut rng = SplitMix64::new(0x5EED);
     for i in 0..32u8 {
         let len = 20 + rng.below(120) as usize;
         let power = i % 4 != 3;

@@ -19,10 +19,21 @@
 //! panics with the last operations.
 #![no_main]
 
+/// The graph model, the full read of a transaction and the comparison the Rust tests use.
+#[path = "../../tests/support/model.rs"]
+mod model;
+/// Copies of database directories, as the Rust tests make them.
+#[path = "../../tests/support/scratch.rs"]
+mod scratch;
+
 use libfuzzer_sys::fuzz_target;
+use model::{
+    Edge, Graph, Names, Node, V, check_clean, check_counts, compare, expect, ok, read_props,
+    read_txn, short, utf8, variant,
+};
 use quiver::testing::FaultStorage;
-use quiver::{Database, Dir, Error, Options, SyncMode, Txn, Value, ValueRef};
-use std::collections::BTreeMap;
+use quiver::{Database, Dir, Options, SyncMode, Txn, Value, ValueRef};
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +45,11 @@ const TYPES: [&str; 3] = ["X", "Y", "Z"];
 const KEYS: [&str; 5] = ["k1", "k2", "A", "X", "ключ"];
 const SAVEPOINTS: [&str; 3] = ["s1", "s2", "s3"];
 const DIRS: [Dir; 3] = [Dir::Out, Dir::In, Dir::Both];
+const NAMES: Names<'static> = Names {
+    labels: &LABELS,
+    types: &TYPES,
+    keys: &KEYS,
+};
 
 /// Bounds that keep one input fast.
 const MAX_OPS: usize = 300;
@@ -106,92 +122,40 @@ impl Bytes<'_> {
 // ---------------------------------------------------------------------------------------
 // The model
 
-/// A value compared by bits (NaN equals itself; 0.0 and -0.0 differ).
-#[derive(Clone, Debug)]
-struct V(Value);
-
-impl PartialEq for V {
-    fn eq(&self, o: &V) -> bool {
-        match (&self.0, &o.0) {
-            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
-            (a, b) => a == b,
-        }
-    }
-}
-
-fn short(v: &Value) -> String {
-    match v {
-        Value::Bytes(b) if b.len() > 12 => format!("Bytes(len {})", b.len()),
-        Value::String(s) if s.len() > 24 => format!("String(len {})", s.len()),
-        v => format!("{v:?}"),
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-struct MNode {
-    label: String,
-    props: BTreeMap<String, V>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-struct MEdge {
-    src: u64,
-    dst: u64,
-    etype: String,
-    props: BTreeMap<String, V>,
-}
-
+/// The model's graph and the ids the next inserts get (None: not known, after a power
+/// loss).
 #[derive(Clone, Debug, Default)]
-struct Graph {
-    nodes: BTreeMap<u64, MNode>,
-    edges: BTreeMap<u64, MEdge>,
-    /// The ids the next inserts get (None: not known, after a power loss).
+struct State {
+    graph: Graph,
     next_node: Option<u64>,
     next_edge: Option<u64>,
 }
 
-impl Graph {
-    fn same(&self, o: &Graph) -> bool {
-        self.nodes == o.nodes && self.edges == o.edges
-    }
+impl Deref for State {
+    type Target = Graph;
 
-    fn has_edges(&self, n: u64) -> bool {
-        self.edges.values().any(|e| e.src == n || e.dst == n)
+    fn deref(&self) -> &Graph {
+        &self.graph
     }
+}
 
-    fn adjacent(&self, n: u64, dir: Dir, etype: Option<&str>) -> Vec<u64> {
-        self.edges
-            .iter()
-            .filter(|(_, e)| match dir {
-                Dir::Out => e.src == n,
-                Dir::In => e.dst == n,
-                Dir::Both => e.src == n || e.dst == n,
-            })
-            .filter(|(_, e)| etype.is_none_or(|t| e.etype == t))
-            .map(|(id, _)| *id)
-            .collect()
+impl DerefMut for State {
+    fn deref_mut(&mut self) -> &mut Graph {
+        &mut self.graph
     }
+}
 
-    fn props_mut(&mut self, node: bool, id: u64) -> &mut BTreeMap<String, V> {
-        if node {
-            &mut self.nodes.get_mut(&id).expect("live node").props
-        } else {
-            &mut self.edges.get_mut(&id).expect("live edge").props
-        }
+/// Checks an id handed out for a new node or edge and advances the expected next id.
+fn take_id(next: &mut Option<u64>, live: bool, got: u64, what: &str) -> Result<(), String> {
+    let ok = match *next {
+        Some(n) => got == n,
+        None => got != 0 && !live,
+    };
+    if !ok {
+        return Err(format!("new {what} got id {got}, model expects {next:?}"));
     }
-
-    /// Checks an id handed out for a new node or edge and advances the expected next id.
-    fn take_id(next: &mut Option<u64>, live: bool, got: u64, what: &str) -> Result<(), String> {
-        let ok = match *next {
-            Some(n) => got == n,
-            None => got != 0 && !live,
-        };
-        if !ok {
-            return Err(format!("new {what} got id {got}, model expects {next:?}"));
-        }
-        *next = Some(got + 1);
-        Ok(())
-    }
+    *next = Some(got + 1);
+    Ok(())
 }
 
 /// A live id (most bytes) or one that names nothing.
@@ -218,230 +182,24 @@ fn edge_ids(g: &Graph) -> Vec<u64> {
     g.edges.keys().copied().collect()
 }
 
-// ---------------------------------------------------------------------------------------
-// Reading the database back
-
-fn variant(e: &Error) -> &'static str {
-    match e {
-        Error::NotFound(_) => "NotFound",
-        Error::InvalidArgument(_) => "InvalidArgument",
-        Error::Misuse(_) => "Misuse",
-        Error::Busy(_) => "Busy",
-        Error::Locked(_) => "Locked",
-        Error::ReadOnly(_) => "ReadOnly",
-        Error::Constraint(_) => "Constraint",
-        Error::Io { .. } => "Io",
-        Error::Full { .. } => "Full",
-        Error::Corrupt(_) => "Corrupt",
-        Error::Format(_) => "Format",
-        Error::Poisoned(_) => "Poisoned",
-        Error::Internal(_) => "Internal",
-    }
-}
-
-fn ok<T>(r: Result<T, Error>, what: &str) -> Result<T, String> {
-    r.map_err(|e| format!("{what}: unexpected error {}: {e}", variant(&e)))
-}
-
-/// `r` must be the error `want` (None: success).
-fn expect<T: std::fmt::Debug>(
-    r: Result<T, Error>,
-    want: Option<&str>,
-    what: &str,
-) -> Result<(), String> {
-    match (&r, want) {
-        (Ok(_), None) => Ok(()),
-        (Err(e), Some(w)) if variant(e) == w => Ok(()),
-        (Err(e), _) => Err(format!(
-            "{what}: expected {want:?}, got {}: {e}",
-            variant(e)
-        )),
-        (Ok(v), Some(w)) => Err(format!("{what}: expected {w}, got Ok({v:?})")),
-    }
-}
-
-fn text(c: &std::ffi::CStr, what: &str) -> Result<String, String> {
-    c.to_str()
-        .map(str::to_owned)
-        .map_err(|_| format!("{what}: not UTF-8: {c:?}"))
-}
-
-fn props_of(
-    pairs: Vec<(&std::ffi::CStr, ValueRef<'_>)>,
-    what: &str,
-) -> Result<BTreeMap<String, V>, String> {
-    let mut m = BTreeMap::new();
-    for (k, v) in pairs {
-        let k = text(k, what)?;
-        if m.insert(k.clone(), V(v.to_owned())).is_some() {
-            return Err(format!("{what}: key {k:?} listed twice"));
-        }
-    }
-    Ok(m)
-}
-
-fn edge_list(t: &Txn, node: u64, dir: Dir, etype: Option<&str>) -> Result<Vec<u64>, String> {
-    let what = format!("edges of node {node} {dir:?} {etype:?}");
-    let mut c = ok(t.edges(node, dir, etype), &what)?;
-    let mut v = Vec::new();
-    while let Some(e) = ok(c.next(t), &what)? {
-        v.push(e.id);
-    }
-    v.sort_unstable();
-    Ok(v)
-}
-
-fn node_list(t: &Txn, label: Option<&str>) -> Result<Vec<u64>, String> {
-    let what = format!("nodes {label:?}");
-    let mut c = ok(t.nodes(label), &what)?;
-    let mut v = Vec::new();
-    while let Some(id) = ok(c.next(t), &what)? {
-        v.push(id);
-    }
-    if !v.is_sorted_by(|a, b| a < b) {
-        return Err(format!("{what}: not in id order: {v:?}"));
-    }
-    Ok(v)
-}
-
-/// The graph as `t` sees it (edge properties: the model's keys; the API lists no edge keys).
-fn dump(t: &Txn) -> Result<Graph, String> {
-    let mut g = Graph::default();
-    for id in node_list(t, None)? {
-        let what = format!("node {id}");
-        let label = text(ok(t.node_label(id), &what)?, &what)?;
-        let props = props_of(ok(t.node_props(id), &what)?, &what)?;
-        g.nodes.insert(id, MNode { label, props });
-        let mut c = ok(t.edges(id, Dir::Out, None), &what)?;
-        while let Some(e) = ok(c.next(t), &what)? {
-            let info = ok(t.get_edge(e.id), &format!("edge {}", e.id))?;
-            if info != e || e.src != id {
-                return Err(format!("node {id}'s cursor gives {e:?}, get_edge {info:?}"));
-            }
-            let etype = text(ok(t.name_of(e.etype), "edge type")?, "edge type")?;
-            let mut props = BTreeMap::new();
-            for k in KEYS {
-                if let Some(v) = ok(t.edge_prop(e.id, k), &format!("edge {} key {k}", e.id))? {
-                    props.insert(k.to_string(), V(v.to_owned()));
-                }
-            }
-            let me = MEdge {
-                src: e.src,
-                dst: e.dst,
-                etype,
-                props,
-            };
-            if g.edges.insert(e.id, me).is_some() {
-                return Err(format!("edge {} twice in node {id}'s outgoing chain", e.id));
-            }
-        }
-    }
-    Ok(g)
-}
-
-/// Everything `t` shows must equal `g`. Without `full`, each node's property lookups and
-/// typed adjacency are sampled (one key, one type) to keep the per-commit check cheap.
-fn compare(t: &Txn, g: &Graph, full: bool) -> Result<(), String> {
-    let got = dump(t)?;
-    if !got.same(g) {
-        return Err(format!("graph differs from the model:\n{}", diff(&got, g)));
-    }
-    let (n, e) = t.live_counts();
-    if (n, e) != (g.nodes.len() as u64, g.edges.len() as u64) {
-        return Err(format!(
-            "live counts {:?}, model {:?}",
-            (n, e),
-            (g.nodes.len(), g.edges.len())
-        ));
-    }
-    for l in LABELS {
-        let want: Vec<u64> = g
-            .nodes
-            .iter()
-            .filter(|(_, x)| x.label == l)
-            .map(|(id, _)| *id)
-            .collect();
-        let have = node_list(t, Some(l))?;
-        if have != want {
-            return Err(format!(
-                "nodes labelled {l}: engine {have:?}, model {want:?}"
-            ));
-        }
-    }
-    for (&id, node) in &g.nodes {
-        let sample = id as usize;
-        let keys = if full {
-            &KEYS[..]
-        } else {
-            &KEYS[sample % KEYS.len()..][..1]
-        };
-        let types = if full {
-            &[None, Some("X"), Some("Y"), Some("Z")][..]
-        } else {
-            &[None, Some(TYPES[sample % TYPES.len()])][..]
-        };
-        for &k in keys {
-            let v = ok(t.node_prop(id, k), &format!("node {id} key {k}"))?.map(|v| V(v.to_owned()));
-            if v.as_ref() != node.props.get(k) {
-                return Err(format!(
-                    "node {id} key {k}: engine {v:?}, model {:?}",
-                    node.props.get(k)
-                ));
-            }
-        }
-        for dir in DIRS {
-            for &ty in types {
-                let want = g.adjacent(id, dir, ty);
-                let have = edge_list(t, id, dir, ty)?;
-                if have != want {
-                    return Err(format!(
-                        "edges of node {id} {dir:?} {ty:?}: engine {have:?}, model {want:?}"
-                    ));
-                }
-                let d = ok(t.degree(id, dir, ty), "degree")?;
-                if d != want.len() as u64 {
-                    return Err(format!(
-                        "degree of node {id} {dir:?} {ty:?}: {d}, model {}",
-                        want.len()
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn diff(got: &Graph, want: &Graph) -> String {
-    let mut s = String::new();
-    for (id, n) in &got.nodes {
-        match want.nodes.get(id) {
-            None => s += &format!("  engine has node {id} {n:?}, model not\n"),
-            Some(m) if m != n => s += &format!("  node {id}: engine {n:?}, model {m:?}\n"),
-            _ => {}
-        }
-    }
-    for id in want.nodes.keys().filter(|id| !got.nodes.contains_key(id)) {
-        s += &format!("  model has node {id} {:?}, engine not\n", want.nodes[id]);
-    }
-    for (id, e) in &got.edges {
-        match want.edges.get(id) {
-            None => s += &format!("  engine has edge {id} {e:?}, model not\n"),
-            Some(m) if m != e => s += &format!("  edge {id}: engine {e:?}, model {m:?}\n"),
-            _ => {}
-        }
-    }
-    for id in want.edges.keys().filter(|id| !got.edges.contains_key(id)) {
-        s += &format!("  model has edge {id} {:?}, engine not\n", want.edges[id]);
-    }
-    s
+/// Everything `t` shows must equal `g`. Without `full`, each node's typed adjacency is
+/// sampled (one type) to keep the per-commit check cheap.
+fn compare_state(t: &Txn, g: &Graph, full: bool) -> Result<(), String> {
+    let mut by_id = |id: u64| id as usize;
+    compare(
+        t,
+        g,
+        &NAMES,
+        (!full).then_some(&mut by_id as &mut dyn FnMut(u64) -> usize),
+    )
 }
 
 // ---------------------------------------------------------------------------------------
 // The run
 
 struct TxnModel {
-    g: Graph,
-    savepoints: Vec<(&'static str, Graph)>,
+    g: State,
+    savepoints: Vec<(&'static str, State)>,
 }
 
 struct Run<'a> {
@@ -454,9 +212,9 @@ struct Run<'a> {
     db: Option<Database>,
     w: Option<(Txn, TxnModel)>,
     reader: Option<(Txn, Graph)>,
-    committed: Graph,
+    committed: State,
     /// The states a power loss now may leave, oldest first (the last is `committed`).
-    durable: Vec<Graph>,
+    durable: Vec<State>,
     checkpoint_lsn: u64,
     trace: Vec<String>,
 }
@@ -473,18 +231,6 @@ fn scratch_root() -> PathBuf {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     ))
-}
-
-/// Copies the files of a database directory as they are now (a process crash leaves them so).
-fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(to).map_err(|e| format!("mkdir {}: {e}", to.display()))?;
-    let entries = std::fs::read_dir(from).map_err(|e| format!("list {}: {e}", from.display()))?;
-    for e in entries {
-        let e = e.map_err(|e| format!("list {}: {e}", from.display()))?;
-        std::fs::copy(e.path(), to.join(e.file_name()))
-            .map_err(|err| format!("copy {}: {err}", e.path().display()))?;
-    }
-    Ok(())
 }
 
 fn open_db(dir: &Path, opts: &Options) -> Result<(FaultStorage, Database), String> {
@@ -527,27 +273,12 @@ impl Run<'_> {
     /// Checks a fresh reader, the stats and (when due) the integrity of the committed state.
     fn check_committed(&mut self, integrity: bool) -> Result<(), String> {
         let r = ok(self.db().begin_read(), "begin_read")?;
-        compare(&r, &self.committed, integrity).map_err(|e| format!("committed state: {e}"))?;
+        compare_state(&r, &self.committed, integrity)
+            .map_err(|e| format!("committed state: {e}"))?;
         drop(r);
-        let st = self.db().stats();
-        let want = (
-            self.committed.nodes.len() as u64,
-            self.committed.edges.len() as u64,
-        );
-        if (st.nodes, st.edges) != want {
-            return Err(format!(
-                "stats count {:?}, model {want:?}",
-                (st.nodes, st.edges)
-            ));
-        }
+        check_counts(self.db(), &self.committed)?;
         if integrity {
-            let rep = ok(self.db().check_integrity(), "check_integrity")?;
-            if rep.problems != 0 {
-                return Err(format!(
-                    "integrity check: {} problem(s): {}",
-                    rep.problems, rep.first_problem
-                ));
-            }
+            check_clean(self.db())?;
         }
         Ok(())
     }
@@ -583,18 +314,7 @@ impl Run<'_> {
         } else {
             drop(t);
         }
-        let st = self.db().stats();
-        let want = (
-            self.committed.nodes.len() as u64,
-            self.committed.edges.len() as u64,
-        );
-        if (st.nodes, st.edges) != want {
-            return Err(format!(
-                "after rollback, stats count {:?}, model {want:?}",
-                (st.nodes, st.edges)
-            ));
-        }
-        Ok(())
+        check_counts(self.db(), &self.committed).map_err(|e| format!("after rollback: {e}"))
     }
 
     fn checkpoint(&mut self) -> Result<(), String> {
@@ -616,11 +336,12 @@ impl Run<'_> {
             None => {
                 let t = ok(self.db().begin_read(), "begin_read")?;
                 self.log("reader: begin".into());
-                self.reader = Some((t, self.committed.clone()));
+                self.reader = Some((t, self.committed.graph.clone()));
             }
             Some((t, g)) => {
                 self.log("reader: compare".into());
-                compare(&t, &g, true).map_err(|e| format!("reader held across commits: {e}"))?;
+                compare_state(&t, &g, true)
+                    .map_err(|e| format!("reader held across commits: {e}"))?;
                 match b % 3 {
                     0 => self.reader = Some((t, g)),
                     1 => ok(t.commit(), "reader commit")?,
@@ -671,7 +392,9 @@ impl Run<'_> {
         self.images += 1;
         let img = self.root.join(format!("db{}", self.images));
         if kill {
-            copy_dir(&self.dir, &img)?;
+            // The files as they are now: a process crash leaves them so.
+            scratch::try_copy_dir(&self.dir, &img)
+                .map_err(|e| format!("copy {} to {}: {e}", self.dir.display(), img.display()))?;
             self.durable = vec![self.committed.clone()];
         } else {
             self.fs
@@ -695,19 +418,22 @@ impl Run<'_> {
         self.fs = fs;
         self.db = Some(db);
         let r = ok(self.db().begin_read(), "begin_read")?;
-        let got = dump(&r).map_err(|e| format!("after a {what}: {e}"))?;
+        let got = read_txn(&r).map_err(|e| format!("after a {what}: {e}"))?;
         drop(r);
-        let matches: Vec<&Graph> = self.durable.iter().filter(|g| g.same(&got)).collect();
+        let matches: Vec<&State> = self.durable.iter().filter(|g| g.graph == got).collect();
         let Some(first) = matches.first() else {
             let last = self.durable.last().cloned().unwrap_or_default();
             return Err(format!(
                 "after a {what} the graph is none of the {} acceptable state(s); against the \
                  latest commit:\n{}",
                 self.durable.len(),
-                diff(&got, &last)
+                last.diff(&got)
             ));
         };
-        let mut g = got;
+        let mut g = State {
+            graph: got,
+            ..State::default()
+        };
         g.next_node = first
             .next_node
             .filter(|_| matches.iter().all(|m| m.next_node == first.next_node));
@@ -727,14 +453,9 @@ impl Run<'_> {
             return Ok(());
         }
         let id = ok(t.insert_node(label), "insert_node")?;
-        Graph::take_id(&mut m.g.next_node, m.g.nodes.contains_key(&id), id, "node")?;
-        m.g.nodes.insert(
-            id,
-            MNode {
-                label: label.into(),
-                props: BTreeMap::new(),
-            },
-        );
+        let live = m.g.nodes.contains_key(&id);
+        take_id(&mut m.g.next_node, live, id, "node")?;
+        m.g.nodes.insert(id, Node::new(label));
         self.log(format!("insert_node {label} -> {id}"));
         Ok(())
     }
@@ -759,16 +480,9 @@ impl Run<'_> {
             return expect(r, Some("NotFound"), "insert_edge naming a missing node");
         }
         let id = ok(r, "insert_edge")?;
-        Graph::take_id(&mut m.g.next_edge, m.g.edges.contains_key(&id), id, "edge")?;
-        m.g.edges.insert(
-            id,
-            MEdge {
-                src,
-                dst,
-                etype: ty.into(),
-                props: BTreeMap::new(),
-            },
-        );
+        let live = m.g.edges.contains_key(&id);
+        take_id(&mut m.g.next_edge, live, id, "edge")?;
+        m.g.edges.insert(id, Edge::new(src, dst, ty));
         self.trace.push(desc);
         Ok(())
     }
@@ -805,8 +519,7 @@ impl Run<'_> {
             return expect(r, Some("Constraint"), "delete_node of a node with edges");
         }
         ok(r, "delete_node")?;
-        m.g.edges.retain(|_, e| e.src != id && e.dst != id);
-        m.g.nodes.remove(&id);
+        m.g.remove_node(id);
         Ok(())
     }
 
@@ -884,11 +597,11 @@ impl Run<'_> {
                 )?;
             }
             Some(node) => {
-                let l = text(ok(t.node_label(n), "node_label")?, "label")?;
+                let l = utf8(ok(t.node_label(n), "node_label")?, "label")?;
                 if l != node.label {
                     return Err(format!("label of node {n}: {l:?}, model {:?}", node.label));
                 }
-                let p = props_of(ok(t.node_props(n), "node_props")?, "node_props")?;
+                let p = read_props(t, true, n)?;
                 if p != node.props {
                     return Err(format!(
                         "properties of node {n}: {p:?}, model {:?}",
@@ -921,7 +634,7 @@ impl Run<'_> {
             }
             Some(edge) => {
                 let info = ok(t.get_edge(e), "get_edge")?;
-                let ty = text(ok(t.name_of(info.etype), "name_of")?, "type")?;
+                let ty = utf8(ok(t.name_of(info.etype), "name_of")?, "type")?;
                 if (info.src, info.dst, ty.as_str()) != (edge.src, edge.dst, edge.etype.as_str()) {
                     return Err(format!("edge {e}: {info:?} type {ty:?}, model {edge:?}"));
                 }
@@ -1015,7 +728,7 @@ impl Run<'_> {
         let Some((t, m)) = &self.w else {
             return Ok(());
         };
-        compare(t, &m.g, false).map_err(|e| format!("inside the write transaction: {e}"))?;
+        compare_state(t, &m.g, false).map_err(|e| format!("inside the write transaction: {e}"))?;
         self.log("compare inside the write transaction".into());
         Ok(())
     }
@@ -1151,7 +864,7 @@ impl Run<'_> {
 
     fn finish(&mut self) -> Result<(), String> {
         if let Some((t, g)) = self.reader.take() {
-            compare(&t, &g, true).map_err(|e| format!("reader at the end: {e}"))?;
+            compare_state(&t, &g, true).map_err(|e| format!("reader at the end: {e}"))?;
         }
         self.w = None;
         self.log("end: rollback, integrity check, close, reopen".into());
@@ -1182,10 +895,10 @@ fn run(data: &[u8]) {
     std::fs::create_dir_all(&root).unwrap_or_else(|e| panic!("{}: {e}", root.display()));
     let dir = root.join("db0");
     let (fs, db) = open_db(&dir, &opts).unwrap_or_else(|e| panic!("create: {e}"));
-    let graph = Graph {
+    let graph = State {
         next_node: Some(1),
         next_edge: Some(1),
-        ..Graph::default()
+        ..State::default()
     };
     let mut r = Run {
         input: Bytes { data: ops, pos: 0 },

@@ -9,27 +9,11 @@
 use libfuzzer_sys::fuzz_target;
 use quiver::testing::format::Meta;
 use quiver::testing::format::meta::{FORMAT_VERSION, META_LEN, MetaError};
-use quiver_fuzz::{crc32, differs_outside};
+use quiver_fuzz::{check_round_trip, crc32};
 
 fuzz_target!(|data: &[u8]| {
     match Meta::decode(data) {
-        Ok(m) => {
-            let enc = m.encode();
-            assert_eq!(Meta::decode(&enc), Ok(m), "decode(encode({m:?}))");
-            assert!(
-                data.len() >= META_LEN,
-                "accepted {m:?} from {} bytes; a slot is {META_LEN}",
-                data.len()
-            );
-            if let Some(at) = differs_outside(&enc, &data[..META_LEN], &[]) {
-                panic!(
-                    "decode accepted a slot the encoder does not write ({m:?}), first \
-                     difference at byte {at}:\n input {:02x?}\n again {:02x?}",
-                    &data[..META_LEN],
-                    enc
-                );
-            }
-        }
+        Ok(m) => check_round_trip(&m, &m.encode(), data, META_LEN, Meta::decode),
         Err(MetaError::Version(v)) => {
             assert_ne!(v, FORMAT_VERSION, "Version error for the current version");
             assert!(data.len() >= META_LEN, "Version error from a short slot");

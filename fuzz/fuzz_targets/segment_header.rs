@@ -9,26 +9,11 @@
 use libfuzzer_sys::fuzz_target;
 use quiver::testing::format::SegmentHeader;
 use quiver::testing::format::frame::SEGMENT_HEADER;
-use quiver_fuzz::differs_outside;
+use quiver_fuzz::check_round_trip;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(h) = SegmentHeader::decode(data) else {
         return;
     };
-    let enc = h.encode();
-    assert_eq!(SegmentHeader::decode(&enc), Ok(h), "decode(encode({h:?}))");
-    assert!(
-        data.len() >= SEGMENT_HEADER,
-        "accepted {h:?} from {} bytes; a header is {SEGMENT_HEADER}: {data:02x?}",
-        data.len()
-    );
-    let n = data.len().min(SEGMENT_HEADER);
-    if let Some(at) = differs_outside(&enc[..n], &data[..n], &[]) {
-        panic!(
-            "decode accepted a header the encoder does not write ({h:?}), first difference at \
-             byte {at}:\n input {:02x?}\n again {:02x?}",
-            &data[..n],
-            enc
-        );
-    }
+    check_round_trip(&h, &h.encode(), data, SEGMENT_HEADER, SegmentHeader::decode);
 });

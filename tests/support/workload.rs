@@ -1,301 +1,18 @@
-//! Support for `tests/crash.rs`: a SplitMix64 generator, an in-memory model of the graph,
-//! a deterministic mixed workload that drives a database and the model side by side
-//! (recording the model after every acknowledged commit and the sync count at which the
-//! commit returned), a reader that dumps a whole database, and directory helpers.
+//! The deterministic crash workload (`tests/crash.rs`, `tests/powerloss.rs`): a mixed
+//! workload that drives a database and the model side by side, recording the model after
+//! every acknowledged commit and the sync count at which the commit returned; and the
+//! checks a recovered database must pass (the graph, integrity and counts on open; one
+//! more commit and a reopen after).
 
-#![allow(dead_code, reason = "not every test uses every helper")]
-
-use quiver::testing::FaultStorage;
-use quiver::{Database, Dir, Error, Options, Txn, Value, ValueRef};
+use super::RngExt as _;
+use super::model::{
+    Graph, add_edge, add_node, check_clean, check_counts, read_graph, set_edge, set_node,
+    unset_prop,
+};
+use quiver::testing::{FaultStorage, SplitMix64};
+use quiver::{Database, Error, Options, Txn, Value};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// SplitMix64: a small, fast, deterministic generator.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// A generator seeded with `seed`.
-    pub fn new(seed: u64) -> SplitMix64 {
-        SplitMix64(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    /// True with probability `pct` percent.
-    pub fn chance(&mut self, pct: u64) -> bool {
-        self.below(100) < pct
-    }
-
-    /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-
-    /// One element of `items`.
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-
-    /// `n` random bytes.
-    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next_u64() as u8).collect()
-    }
-}
-
-/// A property value compared bit for bit (so NaN equals itself and -0.0 differs from 0.0).
-#[derive(Debug, Clone)]
-pub struct V(pub Value);
-
-impl PartialEq for V {
-    fn eq(&self, other: &V) -> bool {
-        match (&self.0, &other.0) {
-            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
-            (a, b) => a == b,
-        }
-    }
-}
-
-/// A node of the model.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MNode {
-    /// Label.
-    pub label: String,
-    /// Properties.
-    pub props: BTreeMap<String, V>,
-}
-
-/// An edge of the model.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MEdge {
-    /// Source node.
-    pub src: u64,
-    /// Destination node.
-    pub dst: u64,
-    /// Edge type.
-    pub etype: String,
-    /// Properties.
-    pub props: BTreeMap<String, V>,
-}
-
-/// The whole graph: live nodes and live edges by id.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Graph {
-    /// Live nodes.
-    pub nodes: BTreeMap<u64, MNode>,
-    /// Live edges.
-    pub edges: BTreeMap<u64, MEdge>,
-}
-
-impl Graph {
-    /// Edges with `node` as source or destination.
-    pub fn incident(&self, node: u64) -> Vec<u64> {
-        self.edges
-            .iter()
-            .filter(|(_, e)| e.src == node || e.dst == node)
-            .map(|(id, _)| *id)
-            .collect()
-    }
-
-    /// A short description of how `self` differs from `other` (empty when equal).
-    pub fn diff(&self, other: &Graph) -> String {
-        let mut out = Vec::new();
-        for (id, n) in &self.nodes {
-            match other.nodes.get(id) {
-                None => out.push(format!("node {id} only on the left")),
-                Some(m) if m != n => out.push(format!("node {id}: {n:?} vs {m:?}")),
-                _ => {}
-            }
-        }
-        for id in other.nodes.keys() {
-            if !self.nodes.contains_key(id) {
-                out.push(format!("node {id} only on the right"));
-            }
-        }
-        for (id, e) in &self.edges {
-            match other.edges.get(id) {
-                None => out.push(format!("edge {id} only on the left")),
-                Some(f) if f != e => out.push(format!("edge {id}: {e:?} vs {f:?}")),
-                _ => {}
-            }
-        }
-        for id in other.edges.keys() {
-            if !self.edges.contains_key(id) {
-                out.push(format!("edge {id} only on the right"));
-            }
-        }
-        let n = out.len();
-        out.truncate(6);
-        if n > 6 {
-            out.push(format!("... {} more", n - 6));
-        }
-        out.join("; ")
-    }
-}
-
-fn name(c: &std::ffi::CStr) -> String {
-    c.to_str().expect("identifier is UTF-8").to_string()
-}
-
-/// Reads the whole graph a transaction sees through the public API: nodes with labels and
-/// every property, edges (from the outgoing chains) with endpoints, type and every
-/// property. Cross-checks the incoming chains and point lookups on the way.
-pub fn read_txn(t: &Txn) -> quiver::Result<Graph> {
-    let mut g = Graph::default();
-    let mut ids = Vec::new();
-    let mut c = t.nodes(None)?;
-    while let Some(id) = c.next(t)? {
-        ids.push(id);
-    }
-    let mut incoming = BTreeMap::new();
-    for &id in &ids {
-        let label = name(t.node_label(id)?);
-        let mut props = BTreeMap::new();
-        for (k, v) in t.node_props(id)? {
-            props.insert(name(k), V(v.to_owned()));
-        }
-        for (k, v) in &props {
-            let got = t.node_prop(id, k)?.map(|v| V(v.to_owned()));
-            assert_eq!(got.as_ref(), Some(v), "node {id} prop {k}: point lookup");
-        }
-        g.nodes.insert(id, MNode { label, props });
-        let mut c = t.edges(id, Dir::Out, None)?;
-        while let Some(e) = c.next(t)? {
-            assert_eq!(e.src, id, "edge {} in node {id}'s outgoing chain", e.id);
-            let mut props = BTreeMap::new();
-            for (k, v) in t.edge_props(e.id)? {
-                props.insert(name(k), V(v.to_owned()));
-            }
-            for (k, v) in &props {
-                let got = t.edge_prop(e.id, k)?.map(|v| V(v.to_owned()));
-                assert_eq!(
-                    got.as_ref(),
-                    Some(v),
-                    "edge {} prop {k}: point lookup",
-                    e.id
-                );
-            }
-            let etype = name(t.name_of(e.etype)?);
-            let prev = g.edges.insert(
-                e.id,
-                MEdge {
-                    src: e.src,
-                    dst: e.dst,
-                    etype,
-                    props,
-                },
-            );
-            assert!(prev.is_none(), "edge {} yielded twice", e.id);
-        }
-        let mut c = t.edges(id, Dir::In, None)?;
-        while let Some(e) = c.next(t)? {
-            assert_eq!(e.dst, id, "edge {} in node {id}'s incoming chain", e.id);
-            incoming.insert(e.id, (e.src, e.dst));
-        }
-    }
-    let outgoing: BTreeMap<u64, (u64, u64)> = g
-        .edges
-        .iter()
-        .map(|(id, e)| (*id, (e.src, e.dst)))
-        .collect();
-    assert_eq!(outgoing, incoming, "outgoing and incoming chains disagree");
-    Ok(g)
-}
-
-/// The graph of the latest snapshot of `db`.
-pub fn read_graph(db: &Database) -> quiver::Result<Graph> {
-    let t = db.begin_read()?;
-    read_txn(&t)
-}
-
-/// Asserts that `db`'s integrity check finds nothing.
-#[track_caller]
-pub fn assert_clean(db: &Database, what: &str) {
-    let r = db.check_integrity().expect("check_integrity runs");
-    assert_eq!(
-        r.problems, 0,
-        "{what}: integrity check: {} problem(s), first: {}",
-        r.problems, r.first_problem
-    );
-}
-
-/// A scratch directory, removed on drop unless the test failed.
-pub struct Scratch {
-    /// Its path.
-    pub root: PathBuf,
-}
-
-impl Scratch {
-    /// A new empty scratch directory (under `$QUIVER_CRASH_DIR` if set, else the system
-    /// temporary directory).
-    pub fn new(tag: &str) -> Scratch {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let base = std::env::var_os("QUIVER_CRASH_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(std::env::temp_dir);
-        let root = base.join(format!(
-            "qv-crash-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(&root).expect("create scratch directory");
-        Scratch { root }
-    }
-
-    /// A path inside the scratch directory.
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.root.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.root);
-        } else {
-            eprintln!("scratch directory kept: {}", self.root.display());
-        }
-    }
-}
-
-/// Copies the files of directory `src` into a new directory `dst` (replacing it).
-pub fn copy_dir(src: &Path, dst: &Path) {
-    let _ = std::fs::remove_dir_all(dst);
-    std::fs::create_dir_all(dst).expect("mkdir");
-    for e in std::fs::read_dir(src).expect("read_dir") {
-        let e = e.expect("dir entry");
-        std::fs::copy(e.path(), dst.join(e.file_name())).expect("copy");
-    }
-}
-
-/// The log segment files in `dir`, sorted by name (that is, by number).
-pub fn segments(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("wal-"))
-        })
-        .collect();
-    v.sort();
-    v
-}
+use std::path::Path;
 
 /// What a workload run recorded.
 #[derive(Debug, Clone, Default)]
@@ -531,30 +248,13 @@ impl Workload {
     /// Operations that intern new strings.
     fn fresh_ops(&mut self, t: &mut Txn, w: &mut Graph) -> quiver::Result<()> {
         let label = self.fresh_name("L");
-        let id = t.insert_node(&label)?;
-        w.nodes.insert(
-            id,
-            MNode {
-                label,
-                props: BTreeMap::new(),
-            },
-        );
+        let id = add_node(t, w, &label)?;
         let key = self.fresh_name("k");
         let v = self.value();
-        t.set_node_prop(id, &key, v.as_ref())?;
-        w.nodes.get_mut(&id).expect("node").props.insert(key, V(v));
+        set_node(t, w, id, &key, v)?;
         if let Some(&dst) = w.nodes.keys().next() {
             let etype = self.fresh_name("T");
-            let e = t.insert_edge(id, dst, &etype)?;
-            w.edges.insert(
-                e,
-                MEdge {
-                    src: id,
-                    dst,
-                    etype,
-                    props: BTreeMap::new(),
-                },
-            );
+            add_edge(t, w, id, dst, &etype)?;
         }
         Ok(())
     }
@@ -584,20 +284,21 @@ impl Workload {
         }
     }
 
-    fn pick_node(&mut self, w: &Graph) -> Option<u64> {
-        if w.nodes.is_empty() {
+    /// The id of a random record of `records` (None if there is none).
+    fn pick_id<T>(&mut self, records: &BTreeMap<u64, T>) -> Option<u64> {
+        if records.is_empty() {
             return None;
         }
-        let i = self.rng.below(w.nodes.len() as u64) as usize;
-        w.nodes.keys().nth(i).copied()
+        let i = self.rng.below(records.len() as u64) as usize;
+        records.keys().nth(i).copied()
+    }
+
+    fn pick_node(&mut self, w: &Graph) -> Option<u64> {
+        self.pick_id(&w.nodes)
     }
 
     fn pick_edge(&mut self, w: &Graph) -> Option<u64> {
-        if w.edges.is_empty() {
-            return None;
-        }
-        let i = self.rng.below(w.edges.len() as u64) as usize;
-        w.edges.keys().nth(i).copied()
+        self.pick_id(&w.edges)
     }
 
     fn key(&mut self) -> String {
@@ -619,13 +320,7 @@ impl Workload {
         } else {
             Value::Bytes(self.rng.bytes(n))
         };
-        t.set_node_prop(id, "data", v.as_ref())?;
-        w.nodes
-            .get_mut(&id)
-            .expect("node")
-            .props
-            .insert("data".into(), V(v));
-        Ok(())
+        set_node(t, w, id, "data", v)
     }
 
     /// One random graph operation, applied to the transaction and to the model `w`.
@@ -638,14 +333,7 @@ impl Workload {
             } else {
                 self.rng.pick(&LABELS).to_string()
             };
-            let id = t.insert_node(&label)?;
-            w.nodes.insert(
-                id,
-                MNode {
-                    label,
-                    props: BTreeMap::new(),
-                },
-            );
+            add_node(t, w, &label)?;
         } else if r < 40 {
             let src = self.pick_node(w).expect("nodes");
             let dst = if self.rng.chance(10) {
@@ -658,16 +346,7 @@ impl Workload {
             } else {
                 self.rng.pick(&ETYPES).to_string()
             };
-            let id = t.insert_edge(src, dst, &etype)?;
-            w.edges.insert(
-                id,
-                MEdge {
-                    src,
-                    dst,
-                    etype,
-                    props: BTreeMap::new(),
-                },
-            );
+            add_edge(t, w, src, dst, &etype)?;
         } else if r < 47 {
             if let Some(e) = self.pick_edge(w) {
                 t.delete_edge(e)?;
@@ -675,123 +354,56 @@ impl Workload {
             }
         } else if r < 53 || (crowded && r < 60) {
             let id = self.pick_node(w).expect("nodes");
-            let inc = w.incident(id);
-            if !inc.is_empty() && self.rng.chance(30) {
+            if w.has_edges(id) && self.rng.chance(30) {
                 match t.delete_node(id, false) {
                     Err(Error::Constraint(_)) => {}
                     other => panic!("delete_node without detach on a node with edges: {other:?}"),
                 }
             }
             t.delete_node(id, true)?;
-            for e in inc {
-                w.edges.remove(&e);
-            }
-            w.nodes.remove(&id);
+            w.remove_node(id);
         } else if r < 75 {
             let id = self.pick_node(w).expect("nodes");
             let (k, v) = (self.key(), self.value());
-            t.set_node_prop(id, &k, v.as_ref())?;
-            w.nodes.get_mut(&id).expect("node").props.insert(k, V(v));
+            set_node(t, w, id, &k, v)?;
         } else if r < 82 {
             let id = self.pick_node(w).expect("nodes");
             let k = match w.nodes[&id].props.keys().next() {
                 Some(k) if self.rng.chance(70) => k.clone(),
                 _ => self.rng.pick(&KEYS).to_string(),
             };
-            t.unset_node_prop(id, &k)?;
-            w.nodes.get_mut(&id).expect("node").props.remove(&k);
+            unset_prop(t, w, true, id, &k)?;
         } else if r < 94 {
             if let Some(e) = self.pick_edge(w) {
                 let (k, v) = (self.key(), self.value());
-                t.set_edge_prop(e, &k, v.as_ref())?;
-                w.edges.get_mut(&e).expect("edge").props.insert(k, V(v));
+                set_edge(t, w, e, &k, v)?;
             }
         } else if let Some(e) = self.pick_edge(w) {
             let k = match w.edges[&e].props.keys().next() {
                 Some(k) if self.rng.chance(70) => k.clone(),
                 _ => self.rng.pick(&KEYS).to_string(),
             };
-            t.unset_edge_prop(e, &k)?;
-            w.edges.get_mut(&e).expect("edge").props.remove(&k);
+            unset_prop(t, w, false, e, &k)?;
         }
         Ok(())
     }
-}
-
-/// Sets `key` of node `id` to `v` in the transaction and in the model.
-pub fn set_node(t: &mut Txn, w: &mut Graph, id: u64, key: &str, v: Value) -> quiver::Result<()> {
-    t.set_node_prop(id, key, v.as_ref())?;
-    w.nodes
-        .get_mut(&id)
-        .expect("node in model")
-        .props
-        .insert(key.to_string(), V(v));
-    Ok(())
-}
-
-/// Inserts a node in the transaction and in the model.
-pub fn add_node(t: &mut Txn, w: &mut Graph, label: &str) -> quiver::Result<u64> {
-    let id = t.insert_node(label)?;
-    w.nodes.insert(
-        id,
-        MNode {
-            label: label.to_string(),
-            props: BTreeMap::new(),
-        },
-    );
-    Ok(id)
-}
-
-/// Inserts an edge in the transaction and in the model.
-pub fn add_edge(
-    t: &mut Txn,
-    w: &mut Graph,
-    src: u64,
-    dst: u64,
-    etype: &str,
-) -> quiver::Result<u64> {
-    let id = t.insert_edge(src, dst, etype)?;
-    w.edges.insert(
-        id,
-        MEdge {
-            src,
-            dst,
-            etype: etype.to_string(),
-            props: BTreeMap::new(),
-        },
-    );
-    Ok(id)
-}
-
-/// A value reference to a string (shorthand).
-pub fn s(v: &str) -> ValueRef<'_> {
-    ValueRef::Str(v)
 }
 
 /// Opens `dir`, returning the recovered graph and the database (integrity checked).
 pub fn open_and_read(dir: &Path, opts: &Options, what: &str) -> Result<(Database, Graph), String> {
     let db = Database::open(dir, opts).map_err(|e| format!("{what}: open failed: {e}"))?;
     let g = read_graph(&db).map_err(|e| format!("{what}: reading the graph failed: {e}"))?;
-    let r = db
-        .check_integrity()
-        .map_err(|e| format!("{what}: check_integrity failed: {e}"))?;
-    if r.problems != 0 {
-        return Err(format!(
-            "{what}: integrity check found {} problem(s): {}",
-            r.problems, r.first_problem
-        ));
-    }
-    let st = db.stats();
-    if (st.nodes, st.edges) != (g.nodes.len() as u64, g.edges.len() as u64) {
-        return Err(format!(
-            "{what}: stats count {} nodes and {} edges, the graph has {} and {}",
-            st.nodes,
-            st.edges,
-            g.nodes.len(),
-            g.edges.len()
-        ));
-    }
+    check_clean(&db).map_err(|e| format!("{what}: {e}"))?;
+    check_counts(&db, &g).map_err(|e| format!("{what}: {e}"))?;
     Ok((db, g))
+}
+
+/// Opens `dir` as [`open_and_read`] does and asserts that it recovered exactly `want`.
+#[track_caller]
+pub fn recovers_to(dir: &Path, opts: &Options, what: &str, want: &Graph) -> Database {
+    let (db, got) = open_and_read(dir, opts, what).unwrap_or_else(|e| panic!("{e}"));
+    assert!(got == *want, "{what}: {}", want.diff(&got));
+    db
 }
 
 /// After recovery to `g`: one more commit, a clean close, a reopen, and the result must be
@@ -826,8 +438,27 @@ pub fn continue_after(
     if got != want {
         return Err(format!(
             "{what}: after recovery + commit + reopen the graph differs: {}",
-            got.diff(&want)
+            want.diff(&got)
         ));
     }
     Ok(())
+}
+
+/// Panics with the first of `failures` (all of them printed with `QUIVER_CRASH_ALL` set),
+/// if there are any, out of `runs` runs.
+#[track_caller]
+pub fn assert_no_failures(failures: &[String], runs: usize) {
+    if std::env::var_os("QUIVER_CRASH_ALL").is_some() {
+        for f in failures {
+            eprintln!("FAILURE: {f}");
+        }
+    }
+    if !failures.is_empty() {
+        let shown: Vec<&str> = failures.iter().take(12).map(String::as_str).collect();
+        panic!(
+            "{} of {runs} runs failed; the first ones:\n  {}",
+            failures.len(),
+            shown.join("\n  ")
+        );
+    }
 }

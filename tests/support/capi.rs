@@ -21,7 +21,12 @@ use quiver::ffi::types::{
     qv_bytes, qv_check_report, qv_edge, qv_options, qv_recovery_stats, qv_status, qv_value,
     qv_value_as,
 };
+use quiver::ffi::{
+    QV_BOTH, QV_DONE, QV_IN, QV_NOT_FOUND, QV_OK, QV_OUT, QV_TYPE_BOOL, QV_TYPE_BYTES,
+    QV_TYPE_FLOAT, QV_TYPE_INT, QV_TYPE_NULL, QV_TYPE_STRING,
+};
 use quiver::ffi::{qv_cursor, qv_db, qv_txn};
+use quiver::testing::SplitMix64;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{CStr, CString, c_char};
 use std::fmt;
@@ -29,47 +34,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use quiver::ffi::{
-    QV_BOTH, QV_IN, QV_OUT, QV_TYPE_BOOL, QV_TYPE_BYTES, QV_TYPE_FLOAT, QV_TYPE_INT, QV_TYPE_NULL,
-    QV_TYPE_STRING,
-};
-pub use quiver::ffi::{
-    QV_CONSTRAINT, QV_DETACH, QV_DONE, QV_NOT_FOUND, QV_OK, QV_OPEN_CREATE, QV_OPEN_READ_ONLY,
-    QV_TXN_READ_ONLY,
-};
-
-/// SplitMix64.
-#[derive(Clone, Debug)]
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// True with probability `pct` percent.
-    pub fn pct(&mut self, pct: u64) -> bool {
-        self.below(100) < pct
-    }
-
-    /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-}
-
 /// Mixes two numbers into a seed.
 pub fn mix(a: u64, b: u64) -> u64 {
-    Rng(a ^ b.wrapping_mul(0xA24B_AED4_963E_E407)).next()
+    SplitMix64::new(a ^ b.wrapping_mul(0xA24B_AED4_963E_E407)).next_u64()
 }
 
 /// The name of a status.
@@ -568,22 +535,16 @@ impl Txn {
             .map_err(|e| format!("{what} {id} property {key:?}: {e}"))
     }
 
-    /// Every property of node `id` among `keys`.
-    pub fn node_props(&mut self, id: u64, keys: &[&str]) -> Result<BTreeMap<String, Val>, String> {
+    /// Every property of edge (`edge`) or node `id` among `keys`.
+    pub fn props(
+        &mut self,
+        edge: bool,
+        id: u64,
+        keys: &[&str],
+    ) -> Result<BTreeMap<String, Val>, String> {
         let mut m = BTreeMap::new();
         for k in keys {
-            if let Some(v) = self.prop(false, id, k)? {
-                m.insert(k.to_string(), v);
-            }
-        }
-        Ok(m)
-    }
-
-    /// Every property of edge `id` among `keys`.
-    pub fn edge_props(&mut self, id: u64, keys: &[&str]) -> Result<BTreeMap<String, Val>, String> {
-        let mut m = BTreeMap::new();
-        for k in keys {
-            if let Some(v) = self.prop(true, id, k)? {
+            if let Some(v) = self.prop(edge, id, k)? {
                 m.insert(k.to_string(), v);
             }
         }
@@ -648,28 +609,10 @@ impl Drop for Txn {
     }
 }
 
-/// A node as the dump holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeD {
-    pub label: String,
-    pub props: BTreeMap<String, Val>,
-}
-
-/// An edge as the dump holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EdgeD {
-    pub src: u64,
-    pub dst: u64,
-    pub ty: String,
-    pub props: BTreeMap<String, Val>,
-}
-
-/// The whole graph: live nodes and edges with every property.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Graph {
-    pub nodes: BTreeMap<u64, NodeD>,
-    pub edges: BTreeMap<u64, EdgeD>,
-}
+/// The graph as the C ABI tests hold it: values as [`Val`].
+pub type Graph = super::model::Graph<Val>;
+pub type Node = super::model::Node<Val>;
+pub type Edge = super::model::Edge<Val>;
 
 impl Graph {
     pub fn hash(&self) -> u64 {
@@ -687,7 +630,7 @@ impl Graph {
             fnv(&mut h, &id.to_le_bytes());
             fnv(&mut h, &e.src.to_le_bytes());
             fnv(&mut h, &e.dst.to_le_bytes());
-            fnv(&mut h, e.ty.as_bytes());
+            fnv(&mut h, e.etype.as_bytes());
             for (k, v) in &e.props {
                 fnv(&mut h, k.as_bytes());
                 v.hash_into(&mut h);
@@ -708,44 +651,6 @@ impl Graph {
         };
         self.nodes.values().map(|n| sz(&n.props)).sum::<usize>()
             + self.edges.values().map(|e| sz(&e.props)).sum::<usize>()
-    }
-
-    /// A readable account of how `got` differs from `self` (at most `max` lines).
-    pub fn diff(&self, got: &Graph, max: usize) -> String {
-        let mut out = Vec::new();
-        let ids: BTreeSet<u64> = self.nodes.keys().chain(got.nodes.keys()).copied().collect();
-        for id in ids {
-            match (self.nodes.get(&id), got.nodes.get(&id)) {
-                (Some(a), Some(b)) if a == b => {}
-                (Some(a), Some(b)) => out.push(format!("node {id}: expected {a:?}, got {b:?}")),
-                (Some(a), None) => out.push(format!("node {id}: expected {a:?}, missing")),
-                (None, Some(b)) => out.push(format!("node {id}: unexpected {b:?}")),
-                (None, None) => {}
-            }
-        }
-        let ids: BTreeSet<u64> = self.edges.keys().chain(got.edges.keys()).copied().collect();
-        for id in ids {
-            match (self.edges.get(&id), got.edges.get(&id)) {
-                (Some(a), Some(b)) if a == b => {}
-                (Some(a), Some(b)) => out.push(format!("edge {id}: expected {a:?}, got {b:?}")),
-                (Some(a), None) => out.push(format!("edge {id}: expected {a:?}, missing")),
-                (None, Some(b)) => out.push(format!("edge {id}: unexpected {b:?}")),
-                (None, None) => {}
-            }
-        }
-        let n = out.len();
-        out.truncate(max);
-        if n > max {
-            out.push(format!("... {} more differences", n - max));
-        }
-        format!(
-            "expected {} nodes {} edges, got {} nodes {} edges; {n} differences:\n  {}",
-            self.nodes.len(),
-            self.edges.len(),
-            got.nodes.len(),
-            got.edges.len(),
-            out.join("\n  ")
-        )
     }
 }
 
@@ -773,8 +678,8 @@ pub fn dump(
             .node_label(id)
             .map_err(e)?
             .ok_or_else(|| format!("node {id} from qv_nodes: qv_node_label says not found"))?;
-        let props = t.node_props(id, keys)?;
-        g.nodes.insert(id, NodeD { label, props });
+        let props = t.props(false, id, keys)?;
+        g.nodes.insert(id, Node { label, props });
     }
     let mut incoming: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
     for &id in &ids {
@@ -791,11 +696,11 @@ pub fn dump(
                     ei.id, ei.dst
                 ));
             }
-            let props = t.edge_props(ei.id, keys)?;
-            let d = EdgeD {
+            let props = t.props(true, ei.id, keys)?;
+            let d = Edge {
                 src: ei.src,
                 dst: ei.dst,
-                ty: ei.ty.clone(),
+                etype: ei.ty.clone(),
                 props,
             };
             if g.edges.insert(ei.id, d).is_some() {
@@ -821,7 +726,7 @@ pub fn dump(
             ));
         }
         for x in &ins {
-            if g.edges.get(&x.id).map(|d| (d.src, d.dst, d.ty.as_str()))
+            if g.edges.get(&x.id).map(|d| (d.src, d.dst, d.etype.as_str()))
                 != Some((x.src, x.dst, x.ty.as_str()))
             {
                 return Err(format!(
