@@ -70,35 +70,53 @@ struct Replay<'a> {
     strings: &'a mut StringTable,
 }
 
+impl Replay<'_> {
+    /// A record read from a data file: an id below the checkpoint's bound was committed
+    /// before the checkpoint, so its slot must hold it; above, an empty slot means the
+    /// record is created by the log.
+    fn checkpointed<T>(
+        &self,
+        found: Option<T>,
+        what: &str,
+        id: u64,
+        bound: u64,
+    ) -> Result<Option<T>> {
+        match found {
+            None if id < bound => Err(self.store.missing_record(
+                what,
+                id,
+                "the slot of a checkpointed record is empty or missing",
+            )),
+            found => Ok(found),
+        }
+    }
+}
+
 impl RecordStore for Replay<'_> {
     fn node(&self, id: u64) -> Result<Option<Node>> {
         if let Some(n) = self.nodes.get(&id) {
             return Ok(Some(n.clone()));
         }
-        match self.store.read_node(&self.maps, id)? {
-            Some(r) => Ok(Some(Node::from_disk(&r))),
-            None if id < self.checkpointed.0 => Err(self.store.missing_record(
-                "node",
-                id,
-                "the slot of a checkpointed record is empty or missing",
-            )),
-            None => Ok(None),
-        }
+        let r = self.store.read_node(&self.maps, id)?;
+        self.checkpointed(
+            r.as_ref().map(Node::from_disk),
+            "node",
+            id,
+            self.checkpointed.0,
+        )
     }
 
     fn edge(&self, id: u64) -> Result<Option<Edge>> {
         if let Some(e) = self.edges.get(&id) {
             return Ok(Some(e.clone()));
         }
-        match self.store.read_edge(&self.maps, id)? {
-            Some(r) => Ok(Some(Edge::from_disk(&r))),
-            None if id < self.checkpointed.1 => Err(self.store.missing_record(
-                "edge",
-                id,
-                "the slot of a checkpointed record is empty or missing",
-            )),
-            None => Ok(None),
-        }
+        let r = self.store.read_edge(&self.maps, id)?;
+        self.checkpointed(
+            r.as_ref().map(Edge::from_disk),
+            "edge",
+            id,
+            self.checkpointed.1,
+        )
     }
 
     fn put_node(&mut self, id: u64, n: Node) {

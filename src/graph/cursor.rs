@@ -10,6 +10,16 @@ use crate::store::{Node, Props};
 use crate::txn::Txn;
 use std::ffi::CStr;
 
+/// Everything a cursor yields from here on: how a cursor in a write transaction takes its
+/// results when opened, so later writes in the transaction do not change them.
+fn drain<T>(mut next: impl FnMut() -> Result<Option<T>>) -> Result<std::vec::IntoIter<T>> {
+    let mut all = Vec::new();
+    while let Some(x) = next()? {
+        all.push(x);
+    }
+    Ok(all.into_iter())
+}
+
 /// Direction of edges relative to a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dir {
@@ -79,11 +89,8 @@ impl EdgeCursor {
             },
         };
         if txn.is_write() {
-            let mut all = Vec::new();
-            while let Some(e) = c.next(txn)? {
-                all.push(e);
-            }
-            c.state = EdgeState::List(all.into_iter());
+            let all = drain(|| c.next(txn))?;
+            c.state = EdgeState::List(all);
         }
         Ok(c)
     }
@@ -174,11 +181,8 @@ impl NodeCursor {
             state: NodeState::Scan { next: 1, bound },
         };
         if txn.is_write() {
-            let mut all = Vec::new();
-            while let Some(id) = c.next(txn)? {
-                all.push(id);
-            }
-            c.state = NodeState::List(all.into_iter());
+            let all = drain(|| c.next(txn))?;
+            c.state = NodeState::List(all);
         }
         Ok(c)
     }

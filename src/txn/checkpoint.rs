@@ -86,25 +86,14 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         .newest_upto(p.txn);
     let heap_at = w.meta.heap_len.max(store.heap.physical_len()?);
     let mut heap_buf = Vec::new();
+    let mut place = |props: &Props| place(props, heap_at, &mut heap_buf);
     let node_recs: Vec<(u64, [u8; NODE_SIZE])> = nodes
         .iter()
-        .map(|(id, n)| {
-            (
-                *id,
-                n.to_disk(place(&n.props, heap_at, &mut heap_buf))
-                    .encode(*id),
-            )
-        })
+        .map(|(id, n)| (*id, n.to_disk(place(&n.props)).encode(*id)))
         .collect();
     let edge_recs: Vec<(u64, [u8; EDGE_SIZE])> = edges
         .iter()
-        .map(|(id, e)| {
-            (
-                *id,
-                e.to_disk(place(&e.props, heap_at, &mut heap_buf))
-                    .encode(*id),
-            )
-        })
+        .map(|(id, e)| (*id, e.to_disk(place(&e.props)).encode(*id)))
         .collect();
     drop((nodes, edges));
 

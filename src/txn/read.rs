@@ -57,10 +57,10 @@ impl SnapshotReader {
         if let Some(n) = read(&self.shared.versions).node(id, self.snap.txn) {
             return Ok(Some(n));
         }
-        match self.shared.store.read_node(&self.maps, id)? {
-            Some(r) => Ok(Some(Node::from_disk(&r))),
-            None => Err(self.missing("node", id)),
-        }
+        let r = self.shared.store.read_node(&self.maps, id)?;
+        Ok(Some(Node::from_disk(
+            &r.ok_or_else(|| self.missing("node", id))?,
+        )))
     }
 
     /// Edge `id` as committed in this snapshot.
@@ -71,10 +71,10 @@ impl SnapshotReader {
         if let Some(e) = read(&self.shared.versions).edge(id, self.snap.txn) {
             return Ok(Some(e));
         }
-        match self.shared.store.read_edge(&self.maps, id)? {
-            Some(r) => Ok(Some(Edge::from_disk(&r))),
-            None => Err(self.missing("edge", id)),
-        }
+        let r = self.shared.store.read_edge(&self.maps, id)?;
+        Ok(Some(Edge::from_disk(
+            &r.ok_or_else(|| self.missing("edge", id))?,
+        )))
     }
 
     /// Every id below the snapshot's bound was committed (rolled-back ids are handed out
