@@ -24,7 +24,6 @@ from typing import (
 )
 
 from . import _ffi
-from ._scope import Scoped
 from ._errors import (
     InvalidArgumentError,
     MisuseError,
@@ -32,6 +31,7 @@ from ._errors import (
     last_error_message,
     raise_status,
 )
+from ._scope import Scoped
 from ._values import Value, decode, encode, ident, object_id, opt_ident
 
 if TYPE_CHECKING:
