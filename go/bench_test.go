@@ -38,33 +38,17 @@ func BenchmarkCgoCrossing(b *testing.B) {
 }
 
 // CreateNode without properties, in write transactions of 10,000 inserts.
-func BenchmarkCreateNode(b *testing.B) {
-	db := openTemp(b, &Options{Sync: SyncOff})
-	tx := must[*Tx](b)(db.Begin(true))
-	i := 0
-	start := cpuTime()
-	for b.Loop() {
-		if _, err := tx.CreateNode("Person", nil); err != nil {
-			b.Fatal(err)
-		}
-		if i++; i%10000 == 0 {
-			if err := tx.Commit(); err != nil {
-				b.Fatal(err)
-			}
-			tx = must[*Tx](b)(db.Begin(true))
-		}
-	}
-	reportCPU(b, start, 1)
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
-	}
-}
+func BenchmarkCreateNode(b *testing.B) { benchCreateNode(b, nil) }
 
 // CreateNode with two properties (a string and an int): three C calls.
 func BenchmarkCreateNodeProps(b *testing.B) {
+	benchCreateNode(b, Props{"name": "Ada Lovelace", "born": 1815})
+}
+
+// benchCreateNode creates nodes with props, in write transactions of 10,000 inserts.
+func benchCreateNode(b *testing.B, props Props) {
 	db := openTemp(b, &Options{Sync: SyncOff})
 	tx := must[*Tx](b)(db.Begin(true))
-	props := Props{"name": "Ada Lovelace", "born": 1815}
 	i := 0
 	start := cpuTime()
 	for b.Loop() {

@@ -77,6 +77,13 @@ static char *qvgo_err(void) {
 }
 #define QVGO_FAILED(r) do { if ((r).st != QV_OK && (r).st != QV_DONE) (r).err = qvgo_err(); } while (0)
 
+// The result of a call that returns only its status st: call it straight after that call.
+static qvgo_st qvgo_status(qv_status st) {
+	qvgo_st r = {st, NULL};
+	QVGO_FAILED(r);
+	return r;
+}
+
 // A NUL-terminated copy of s: in buf (QV_MAX_IDENT_LEN + 1 bytes) when it fits, else
 // malloc'ed (the library then refuses it as too long, with its own message). NULL only
 // when out of memory. Release with qvgo_cstr_done.
@@ -95,6 +102,9 @@ static void qvgo_cstr_done(const char *p, const char *buf) {
 	char name##_buf[QV_MAX_IDENT_LEN + 1]; \
 	const char *name = qvgo_cstr(s, name##_buf)
 #define QVGO_NOMEM_IF_NULL(r, p) do { if ((p) == NULL) { (r).st = QVGO_NOMEM; return (r); } } while (0)
+// An empty type or label means "any": NULL for the library. (The Go side refused NUL
+// bytes, so only the empty string starts with one.)
+static const char *qvgo_any(const char *ident) { return ident[0] != 0 ? ident : NULL; }
 
 static const char *qvgo_version(void) { return qv_version(); }
 
@@ -119,33 +129,23 @@ static qvgo_ptr qvgo_open(_GoString_ path, uint32_t flags, int sync, uint32_t bu
 }
 
 static qvgo_st qvgo_close(qv_db *db) {
-	qvgo_st r = {qv_close(db), NULL};
-	QVGO_FAILED(r);
-	return r;
+	return qvgo_status(qv_close(db));
 }
 
 static qvgo_st qvgo_checkpoint(qv_db *db) {
-	qvgo_st r = {qv_checkpoint(db), NULL};
-	QVGO_FAILED(r);
-	return r;
+	return qvgo_status(qv_checkpoint(db));
 }
 
 static qvgo_st qvgo_check(qv_db *db, qv_check_report *out) {
-	qvgo_st r = {qv_check(db, out), NULL};
-	QVGO_FAILED(r);
-	return r;
+	return qvgo_status(qv_check(db, out));
 }
 
 static qvgo_st qvgo_stats(qv_db *db, qv_db_stats *out) {
-	qvgo_st r = {qv_stats(db, out), NULL};
-	QVGO_FAILED(r);
-	return r;
+	return qvgo_status(qv_stats(db, out));
 }
 
 static qvgo_st qvgo_last_recovery(qv_db *db, qv_recovery_stats *out) {
-	qvgo_st r = {qv_last_recovery(db, out), NULL};
-	QVGO_FAILED(r);
-	return r;
+	return qvgo_status(qv_last_recovery(db, out));
 }
 
 static qvgo_st qvgo_backup(qv_db *db, _GoString_ dest, int compact) {
@@ -173,9 +173,7 @@ static qvgo_ptr qvgo_begin(qv_db *db, uint32_t flags) {
 }
 
 static qvgo_st qvgo_commit(qv_txn *t) {
-	qvgo_st r = {qv_txn_commit(t), NULL};
-	QVGO_FAILED(r);
-	return r;
+	return qvgo_status(qv_txn_commit(t));
 }
 
 static qvgo_u64 qvgo_node_insert(qv_txn *t, _GoString_ label) {
@@ -191,9 +189,7 @@ static qvgo_u64 qvgo_node_insert(qv_txn *t, _GoString_ label) {
 }
 
 static qvgo_st qvgo_node_delete(qv_txn *t, uint64_t id, uint32_t flags) {
-	qvgo_st r = {qv_node_delete(t, id, flags), NULL};
-	QVGO_FAILED(r);
-	return r;
+	return qvgo_status(qv_node_delete(t, id, flags));
 }
 
 static qvgo_str qvgo_node_label(qv_txn *t, uint64_t id) {
@@ -216,9 +212,7 @@ static qvgo_u64 qvgo_edge_insert(qv_txn *t, uint64_t src, uint64_t dst, _GoStrin
 }
 
 static qvgo_st qvgo_edge_delete(qv_txn *t, uint64_t id) {
-	qvgo_st r = {qv_edge_delete(t, id), NULL};
-	QVGO_FAILED(r);
-	return r;
+	return qvgo_status(qv_edge_delete(t, id));
 }
 
 static qvgo_edge qvgo_edge_get(qv_txn *t, uint64_t id) {
@@ -287,51 +281,38 @@ static qvgo_st qvgo_unset(int edge, qv_txn *t, uint64_t id, _GoString_ key) {
 	return r;
 }
 
-// An empty type or label means "any": NULL for the library.
 static qvgo_ptr qvgo_edges(qv_txn *t, uint64_t node, int dir, _GoString_ type) {
 	qvgo_ptr r = {0};
-	const char *ty = NULL;
-	char ty_buf[QV_MAX_IDENT_LEN + 1];
-	if (_GoStringLen(type) > 0) {
-		ty = qvgo_cstr(type, ty_buf);
-		QVGO_NOMEM_IF_NULL(r, ty);
-	}
+	QVGO_IDENT(ty, type);
+	QVGO_NOMEM_IF_NULL(r, ty);
 	qv_cursor *c = NULL;
-	r.st = qv_edges(t, node, (qv_dir)dir, ty, &c);
+	r.st = qv_edges(t, node, (qv_dir)dir, qvgo_any(ty), &c);
 	r.h = c;
-	if (ty != NULL) qvgo_cstr_done(ty, ty_buf);
+	qvgo_cstr_done(ty, ty_buf);
 	QVGO_FAILED(r);
 	return r;
 }
 
 static qvgo_ptr qvgo_nodes(qv_txn *t, _GoString_ label) {
 	qvgo_ptr r = {0};
-	const char *l = NULL;
-	char l_buf[QV_MAX_IDENT_LEN + 1];
-	if (_GoStringLen(label) > 0) {
-		l = qvgo_cstr(label, l_buf);
-		QVGO_NOMEM_IF_NULL(r, l);
-	}
+	QVGO_IDENT(l, label);
+	QVGO_NOMEM_IF_NULL(r, l);
 	qv_cursor *c = NULL;
-	r.st = qv_nodes(t, l, &c);
+	r.st = qv_nodes(t, qvgo_any(l), &c);
 	r.h = c;
-	if (l != NULL) qvgo_cstr_done(l, l_buf);
+	qvgo_cstr_done(l, l_buf);
 	QVGO_FAILED(r);
 	return r;
 }
 
 static qvgo_u64 qvgo_degree(qv_txn *t, uint64_t node, int dir, _GoString_ type) {
 	qvgo_u64 r = {0};
-	const char *ty = NULL;
-	char ty_buf[QV_MAX_IDENT_LEN + 1];
-	if (_GoStringLen(type) > 0) {
-		ty = qvgo_cstr(type, ty_buf);
-		QVGO_NOMEM_IF_NULL(r, ty);
-	}
+	QVGO_IDENT(ty, type);
+	QVGO_NOMEM_IF_NULL(r, ty);
 	uint64_t n = 0;
-	r.st = qv_degree(t, node, (qv_dir)dir, ty, &n);
+	r.st = qv_degree(t, node, (qv_dir)dir, qvgo_any(ty), &n);
 	r.u = n;
-	if (ty != NULL) qvgo_cstr_done(ty, ty_buf);
+	qvgo_cstr_done(ty, ty_buf);
 	QVGO_FAILED(r);
 	return r;
 }
@@ -383,9 +364,7 @@ static qvgo_prop qvgo_next_prop(qv_cursor *c) {
 }
 
 static qvgo_st qvgo_digest(qv_txn *t, uint8_t *out) {
-	qvgo_st r = {qv_digest(t, out), NULL};
-	QVGO_FAILED(r);
-	return r;
+	return qvgo_status(qv_digest(t, out));
 }
 
 // op: 0 savepoint, 1 rollback to, 2 release.

@@ -19,11 +19,7 @@ func (tx *Tx) Edges(id NodeID, dir Dir, typ string) iter.Seq2[Edge, error] {
 			yield(Edge{}, err)
 			return
 		}
-		var cur *cCursor
-		err := tx.with(op, func(st *txState) (err error) {
-			cur, err = cEdges(st.ptr, id, dir, typ)
-			return err
-		})
+		cur, err := withResult(tx, op, func(st *txState) (*cCursor, error) { return cEdges(st.ptr, id, dir, typ) })
 		if err != nil {
 			yield(Edge{}, err)
 			return
@@ -67,11 +63,7 @@ func (tx *Tx) Nodes(label string) iter.Seq2[NodeID, error] {
 			yield(0, err)
 			return
 		}
-		var cur *cCursor
-		err := tx.with(op, func(st *txState) (err error) {
-			cur, err = cNodes(st.ptr, label)
-			return err
-		})
+		cur, err := withResult(tx, op, func(st *txState) (*cCursor, error) { return cNodes(st.ptr, label) })
 		if err != nil {
 			yield(0, err)
 			return
@@ -79,11 +71,7 @@ func (tx *Tx) Nodes(label string) iter.Seq2[NodeID, error] {
 		defer tx.freeCursor(cur)
 		buf := make([]uint64, batchSize)
 		for {
-			var n int
-			err := tx.with(op, func(*txState) (err error) {
-				n, err = cNextNodes(cur, buf)
-				return err
-			})
+			n, err := withResult(tx, op, func(*txState) (int, error) { return cNextNodes(cur, buf) })
 			for _, id := range buf[:n] {
 				if !yield(NodeID(id), nil) {
 					return

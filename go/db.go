@@ -154,26 +154,40 @@ func (db *DB) with(op string, f func(p *cDB) error) error {
 	return f(st.ptr)
 }
 
+// withHandle is what DB and Tx have in common: with, which runs f on the C handle (S)
+// under the lock, or returns the error for a closed DB or an ended Tx.
+type withHandle[S any] interface {
+	with(op string, f func(S) error) error
+}
+
+// withResult is h.with for a call that returns a result besides the error; the result is
+// returned also when the error is not nil (Check's report comes with ErrCorrupt).
+func withResult[H withHandle[S], S, T any](h H, op string, f func(S) (T, error)) (T, error) {
+	var out T
+	err := h.with(op, func(s S) (err error) {
+		out, err = f(s)
+		return err
+	})
+	return out, err
+}
+
 // Begin starts a transaction: the write transaction when writable (one at a time per
 // database: Begin waits up to BusyTimeout for the current writer, then returns ErrBusy),
 // else a read transaction on a snapshot of everything committed so far. End it with
 // Commit or Rollback; prefer Update and View, which always do.
 func (db *DB) Begin(writable bool) (*Tx, error) {
-	var tx *Tx
-	err := db.with("Begin", func(p *cDB) error {
+	return withResult(db, "Begin", func(p *cDB) (*Tx, error) {
 		flags := uint32(0)
 		if !writable {
 			flags = txnReadOnly
 		}
 		t, err := cBegin(p, flags)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		db.state.open.Add(1)
-		tx = newTx(db, t, writable)
-		return nil
+		return newTx(db, t, writable), nil
 	})
-	return tx, err
 }
 
 // Update runs fn in a write transaction and commits it if fn returns nil. If fn returns
@@ -226,12 +240,7 @@ type CheckReport struct {
 // Check verifies every invariant of the latest committed state. When it finds problems
 // it returns the report together with an error with ErrCorrupt.
 func (db *DB) Check() (CheckReport, error) {
-	var rep CheckReport
-	err := db.with("Check", func(p *cDB) (err error) {
-		rep, err = cCheck(p)
-		return err
-	})
-	return rep, err
+	return withResult(db, "Check", cCheck)
 }
 
 // Stats are counts (as of the latest commit), file sizes and log positions.
@@ -241,12 +250,7 @@ type Stats struct {
 
 // Stats returns the database's counts and sizes.
 func (db *DB) Stats() (Stats, error) {
-	var s Stats
-	err := db.with("Stats", func(p *cDB) (err error) {
-		s, err = cStats(p)
-		return err
-	})
-	return s, err
+	return withResult(db, "Stats", cStats)
 }
 
 // RecoveryStats says what recovery did when the database was opened.
@@ -263,12 +267,7 @@ type RecoveryStats struct {
 
 // LastRecovery returns what recovery did when this DB was opened.
 func (db *DB) LastRecovery() (RecoveryStats, error) {
-	var s RecoveryStats
-	err := db.with("LastRecovery", func(p *cDB) (err error) {
-		s, err = cLastRecovery(p)
-		return err
-	})
-	return s, err
+	return withResult(db, "LastRecovery", cLastRecovery)
 }
 
 // Backup copies the database, as of the latest commit when it starts, into dest (which

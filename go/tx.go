@@ -127,26 +127,9 @@ func (tx *Tx) Rollback() error {
 // If a property is refused, no node is left behind.
 func (tx *Tx) CreateNode(label string, props Props) (NodeID, error) {
 	const op = "CreateNode"
-	if err := checkIdent(op, "label", label); err != nil {
-		return 0, err
-	}
-	vals, err := encodeProps(op, props)
-	if err != nil {
-		return 0, err
-	}
-	var id NodeID
-	err = tx.with(op, func(st *txState) error {
-		var err error
-		if id, err = cNodeInsert(op, st.ptr, label); err != nil {
-			return err
-		}
-		if err = setAll(op, false, st.ptr, uint64(id), vals); err != nil {
-			_ = cNodeDelete(op, st.ptr, id, detachFlag) // undo; the node has no edges
-			id = 0
-		}
-		return err
-	})
-	return id, err
+	return create(tx, op, "label", label, props,
+		func(t *cTxn) (NodeID, error) { return cNodeInsert(op, t, label) },
+		func(t *cTxn, id NodeID) error { return cNodeDelete(op, t, id, detachFlag) }) // the node has no edges
 }
 
 // CreateEdge creates an edge src -> dst of type typ with props (which may be nil) and
@@ -154,26 +137,36 @@ func (tx *Tx) CreateNode(label string, props Props) (NodeID, error) {
 // no edge is left behind.
 func (tx *Tx) CreateEdge(src, dst NodeID, typ string, props Props) (EdgeID, error) {
 	const op = "CreateEdge"
-	if err := checkIdent(op, "edge type", typ); err != nil {
+	return create(tx, op, "edge type", typ, props,
+		func(t *cTxn) (EdgeID, error) { return cEdgeInsert(op, t, src, dst, typ) },
+		func(t *cTxn, id EdgeID) error { return cEdgeDelete(op, t, id) })
+}
+
+// create checks name (what it is, for the message) and props, then, in one hold of the
+// Tx's mutex, inserts a node or an edge (as ID says) and sets its properties; if the
+// library refuses a property, del deletes the new node or edge again.
+func create[ID NodeID | EdgeID](tx *Tx, op, what, name string, props Props,
+	insert func(t *cTxn) (ID, error), del func(t *cTxn, id ID) error) (ID, error) {
+	if err := checkIdent(op, what, name); err != nil {
 		return 0, err
 	}
 	vals, err := encodeProps(op, props)
 	if err != nil {
 		return 0, err
 	}
-	var id EdgeID
-	err = tx.with(op, func(st *txState) error {
-		var err error
-		if id, err = cEdgeInsert(op, st.ptr, src, dst, typ); err != nil {
-			return err
+	var zero ID
+	_, edge := any(zero).(EdgeID)
+	return withResult(tx, op, func(st *txState) (ID, error) {
+		id, err := insert(st.ptr)
+		if err != nil {
+			return 0, err
 		}
-		if err = setAll(op, true, st.ptr, uint64(id), vals); err != nil {
-			_ = cEdgeDelete(op, st.ptr, id) // undo
-			id = 0
+		if err := setAll(op, edge, st.ptr, uint64(id), vals); err != nil {
+			_ = del(st.ptr, id) // undo
+			return 0, err
 		}
-		return err
+		return id, nil
 	})
-	return id, err
 }
 
 type keyValue struct {
@@ -230,28 +223,24 @@ func (tx *Tx) DeleteEdge(id EdgeID) error {
 
 // Label returns the label of node id (ErrNotFound if there is no such node).
 func (tx *Tx) Label(id NodeID) (string, error) {
-	var label string
-	err := tx.with("Label", func(st *txState) error {
+	return withResult(tx, "Label", func(st *txState) (string, error) {
 		p, err := cNodeLabel(st.ptr, id)
-		if err == nil {
-			label = st.names.get(p)
+		if err != nil {
+			return "", err
 		}
-		return err
+		return st.names.get(p), nil
 	})
-	return label, err
 }
 
 // Edge returns edge id (ErrNotFound if there is no such edge).
 func (tx *Tx) Edge(id EdgeID) (Edge, error) {
-	var e Edge
-	err := tx.with("Edge", func(st *txState) error {
+	return withResult(tx, "Edge", func(st *txState) (Edge, error) {
 		ce, err := cEdgeGet(st.ptr, id)
-		if err == nil {
-			e = st.edge(&ce)
+		if err != nil {
+			return Edge{}, err
 		}
-		return err
+		return st.edge(&ce), nil
 	})
-	return e, err
 }
 
 func (st *txState) edge(ce *cEdge) Edge {
@@ -274,12 +263,7 @@ func (tx *Tx) getProp(op string, edge bool, id uint64, key string) (any, error) 
 	if err := checkIdent(op, "property key", key); err != nil {
 		return nil, err
 	}
-	var v any
-	err := tx.with(op, func(st *txState) (err error) {
-		v, err = cGet(op, edge, st.ptr, id, key)
-		return err
-	})
-	return v, err
+	return withResult(tx, op, func(st *txState) (any, error) { return cGet(op, edge, st.ptr, id, key) })
 }
 
 // NodeProps returns every property of node id (an empty Props for a node without any),
@@ -294,26 +278,24 @@ func (tx *Tx) EdgeProps(id EdgeID) (Props, error) {
 }
 
 func (tx *Tx) allProps(op string, edge bool, id uint64) (Props, error) {
-	var props Props
-	err := tx.with(op, func(st *txState) error {
+	return withResult(tx, op, func(st *txState) (Props, error) {
 		cur, err := cProps(op, edge, st.ptr, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer cCursorFree(cur)
-		props = Props{}
+		props := Props{}
 		for {
 			key, v, ok, err := cNextProp(op, cur)
-			if err != nil || !ok {
-				return err
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return props, nil
 			}
 			props[st.names.get(key)] = v
 		}
 	})
-	if err != nil {
-		return nil, err
-	}
-	return props, nil
 }
 
 // SetNodeProp sets property key of node id to v (nil stores a null, which is not the same
@@ -365,12 +347,7 @@ func (tx *Tx) Degree(id NodeID, dir Dir, typ string) (uint64, error) {
 	if err := checkIdent(op, "edge type", typ); err != nil {
 		return 0, err
 	}
-	var n uint64
-	err := tx.with(op, func(st *txState) (err error) {
-		n, err = cDegree(st.ptr, id, dir, typ)
-		return err
-	})
-	return n, err
+	return withResult(tx, op, func(st *txState) (uint64, error) { return cDegree(st.ptr, id, dir, typ) })
 }
 
 // Digest returns the SHA-256 content digest of the transaction's snapshot (its own
@@ -378,12 +355,7 @@ func (tx *Tx) Degree(id NodeID, dir Dir, typ string) (uint64, error) {
 // edges, ids included, with the same labels, types and properties. The encoding is
 // documented with qv_digest in quiver.h. It reads every record.
 func (tx *Tx) Digest() ([32]byte, error) {
-	var d [32]byte
-	err := tx.with("Digest", func(st *txState) (err error) {
-		d, err = cDigest(st.ptr)
-		return err
-	})
-	return d, err
+	return withResult(tx, "Digest", func(st *txState) ([32]byte, error) { return cDigest(st.ptr) })
 }
 
 // Savepoint starts a savepoint called name in a write transaction. Names may repeat (the

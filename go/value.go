@@ -3,6 +3,7 @@ package quiver
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"unsafe"
 )
@@ -33,28 +34,10 @@ func encodeValue(op string, v any) (value, error) {
 			return value{typ: typeBool, i: 1}, nil
 		}
 		return value{typ: typeBool}, nil
-	case int:
-		return value{typ: typeInt, i: int64(x)}, nil
-	case int8:
-		return value{typ: typeInt, i: int64(x)}, nil
-	case int16:
-		return value{typ: typeInt, i: int64(x)}, nil
-	case int32:
-		return value{typ: typeInt, i: int64(x)}, nil
-	case int64:
-		return value{typ: typeInt, i: x}, nil
-	case uint:
-		return encodeUint(op, uint64(x))
-	case uint8:
-		return value{typ: typeInt, i: int64(x)}, nil
-	case uint16:
-		return value{typ: typeInt, i: int64(x)}, nil
-	case uint32:
-		return value{typ: typeInt, i: int64(x)}, nil
-	case uint64:
-		return encodeUint(op, x)
-	case uintptr:
-		return encodeUint(op, uint64(x))
+	case int, int8, int16, int32, int64:
+		return value{typ: typeInt, i: reflect.ValueOf(x).Int()}, nil
+	case uint, uint8, uint16, uint32, uint64, uintptr:
+		return encodeUint(op, reflect.ValueOf(x).Uint())
 	case float32:
 		return value{typ: typeFloat, f: float64(x)}, nil
 	case float64:

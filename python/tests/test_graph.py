@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Iterator, Tuple
 
 import pytest
 
@@ -124,7 +124,12 @@ def test_iterator_close_and_garbage_collection(db: quiver.Database) -> None:
     db.close()  # nothing left open
 
 
-def test_iterator_after_the_transaction_ended(db: quiver.Database) -> None:
+def started_iterators(
+    db: quiver.Database,
+) -> Tuple[quiver.Transaction, Iterator[Edge], Iterator[int], int]:
+    """Commits a node with 600 self-loops (more than one batch), then opens a read
+    transaction with an edges iterator over them that has read its first batch and a
+    nodes iterator not yet started; returns those and the node."""
     with db.write() as tx:
         a = tx.create_node("A")
         for _ in range(600):
@@ -133,6 +138,11 @@ def test_iterator_after_the_transaction_ended(db: quiver.Database) -> None:
     it = tx.edges(a)
     unread = tx.nodes()
     assert next(it).src == a
+    return tx, it, unread, a
+
+
+def test_iterator_after_the_transaction_ended(db: quiver.Database) -> None:
+    tx, it, unread, _ = started_iterators(db)
     tx.rollback()
     with pytest.raises(quiver.MisuseError, match="ended"):
         for _ in it:  # the first batch was read; the next read fails
@@ -243,14 +253,7 @@ def test_edge_properties(db: quiver.Database) -> None:
 
 def test_cursor_outliving_its_transaction_and_database(db_path: Path) -> None:
     db = quiver.open(db_path)
-    with db.write() as tx:
-        a = tx.create_node("A")
-        for _ in range(600):
-            tx.create_edge(a, a, "L")
-    tx = db.read()
-    it = tx.edges(a)
-    nodes = tx.nodes()
-    assert next(it).src == a
+    tx, it, nodes, a = started_iterators(db)
     tx.commit()
     db.close()  # the cursors are still to be freed: after the database closed
     del it, nodes

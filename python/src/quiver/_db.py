@@ -6,8 +6,7 @@ import ctypes
 import os
 import threading
 from ctypes import byref
-from types import TracebackType
-from typing import Callable, NamedTuple, Optional, Type, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 from . import _ffi
 from ._errors import (
@@ -20,6 +19,7 @@ from ._errors import (
     NotSupportedError,
     raise_status,
 )
+from ._scope import Scoped
 from ._txn import Transaction
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -46,6 +46,8 @@ class CheckReport(NamedTuple):
 class Stats(NamedTuple):
     """Counts (as of the latest commit), file sizes, log positions, open readers."""
 
+    # The fields of qv_db_stats, in its order.
+
     nodes: int
     edges: int
     data_bytes: int
@@ -57,6 +59,8 @@ class Stats(NamedTuple):
 
 class RecoveryStats(NamedTuple):
     """What recovery did when the database was opened."""
+
+    # The fields of qv_recovery_stats, in its order.
 
     txns_replayed: int
     txns_discarded: int
@@ -133,7 +137,7 @@ def open(
     return Database(out.value, os.fsdecode(raw), read_only)
 
 
-class Database:
+class Database(Scoped):
     """An open database; see quiver.open(). Threads may share it.
 
     As a context manager it closes on exit. close() raises BusyError while transactions
@@ -175,6 +179,17 @@ class Database:
             if self._calls == 0:
                 self._cond.notify_all()
 
+    def _call(self, fn: Callable[..., int], *args: Any, ok: int = _ffi.QV_OK) -> None:
+        """fn(handle, *args) as a database-level call (see _enter), raising its failure
+        unless its status is `ok`."""
+        h = self._enter()
+        try:
+            st = fn(h, *args)
+            if st and st != ok:
+                raise_status(st)
+        finally:
+            self._leave()
+
     def close(self) -> None:
         """Closes the database (a final checkpoint first). BusyError, and the database
         stays open, while transactions are open. Closing twice is allowed."""
@@ -196,15 +211,7 @@ class Database:
                 self._closing = False
                 self._cond.notify_all()
 
-    def __enter__(self) -> Database:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
+    def _exit(self, failed: bool) -> None:
         self.close()
 
     def __del__(self) -> None:
@@ -215,16 +222,10 @@ class Database:
                 pass
 
     def _begin(self, flags: int) -> int:
-        h = self._enter()
-        try:
-            out = ctypes.c_void_p()
-            st = _ffi.qv_txn_begin(h, flags, byref(out))
-            if st:
-                raise_status(st)
-            assert out.value is not None
-            return out.value
-        finally:
-            self._leave()
+        out = ctypes.c_void_p()
+        self._call(_ffi.qv_txn_begin, flags, byref(out))
+        assert out.value is not None
+        return out.value
 
     def read(self) -> Transaction:
         """Begins a read transaction: a snapshot of everything committed so far, for its
@@ -241,25 +242,14 @@ class Database:
         """Moves committed changes from the log into the data files (as far as open
         readers allow). Waits for the writer lock: do not call it from a thread that holds
         the write transaction."""
-        h = self._enter()
-        try:
-            st = _ffi.qv_checkpoint(h)
-            if st:
-                raise_status(st)
-        finally:
-            self._leave()
+        self._call(_ffi.qv_checkpoint)
 
     def check(self) -> CheckReport:
         """Checks every invariant of the latest committed state. Problems are reported in
         the result (problems > 0), not raised."""
-        h = self._enter()
-        try:
-            rep = _ffi.CheckReport()
-            st = _ffi.qv_check(h, byref(rep))
-            if st and st != CorruptError.STATUS:  # QV_CORRUPT: the report says what was found
-                raise_status(st)
-        finally:
-            self._leave()
+        rep = _ffi.CheckReport()
+        # QV_CORRUPT: the report says what was found.
+        self._call(_ffi.qv_check, byref(rep), ok=CorruptError.STATUS)
         return CheckReport(
             rep.nodes_checked,
             rep.edges_checked,
@@ -269,44 +259,15 @@ class Database:
 
     def stats(self) -> Stats:
         """Counts and sizes, as of the latest commit."""
-        h = self._enter()
-        try:
-            s = _ffi.DbStats()
-            st = _ffi.qv_stats(h, byref(s))
-            if st:
-                raise_status(st)
-        finally:
-            self._leave()
-        return Stats(
-            s.nodes,
-            s.edges,
-            s.data_bytes,
-            s.wal_bytes,
-            s.last_commit_lsn,
-            s.checkpoint_lsn,
-            s.readers,
-        )
+        s = _ffi.DbStats()
+        self._call(_ffi.qv_stats, byref(s))
+        return Stats._make(getattr(s, f) for f in Stats._fields)
 
     def last_recovery(self) -> RecoveryStats:
         """What recovery did when this database was opened."""
-        h = self._enter()
-        try:
-            r = _ffi.RecoveryStats()
-            st = _ffi.qv_last_recovery(h, byref(r))
-            if st:
-                raise_status(st)
-        finally:
-            self._leave()
-        return RecoveryStats(
-            r.txns_replayed,
-            r.txns_discarded,
-            r.nodes,
-            r.edges,
-            r.props,
-            r.wal_bytes_scanned,
-            r.bytes_truncated,
-            r.micros,
-        )
+        r = _ffi.RecoveryStats()
+        self._call(_ffi.qv_last_recovery, byref(r))
+        return RecoveryStats._make(getattr(r, f) for f in RecoveryStats._fields)
 
     def backup(
         self,
@@ -341,18 +302,12 @@ class Database:
                 return 1
 
         callback = _ffi.PROGRESS_FN(call_progress) if progress is not None else _ffi.PROGRESS_FN()
-        h = self._enter()
         try:
-            st = fn(h, raw, _ffi.QV_BACKUP_COMPACT if compact else 0, callback, None)
-            if st:
-                try:
-                    raise_status(st)
-                except Interrupted as e:
-                    if raised:
-                        raise raised[0] from e
-                    raise
-        finally:
-            self._leave()
+            self._call(fn, raw, _ffi.QV_BACKUP_COMPACT if compact else 0, callback, None)
+        except Interrupted as e:
+            if raised:
+                raise raised[0] from e
+            raise
 
 
 __all__ = ["CheckReport", "Database", "Error", "RecoveryStats", "Stats", "open"]

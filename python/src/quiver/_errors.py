@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Dict, NoReturn, Optional, Type
+from typing import Any, Dict, NoReturn, Optional, Type
 
 from . import _ffi
 
@@ -36,6 +36,10 @@ def status_name(status: int) -> str:
     return STATUS_NAMES.get(status, "QV_UNKNOWN")
 
 
+# The exception class of each status, filled in as the classes below are defined.
+ERROR_CLASSES: Dict[int, Type[Error]] = {}
+
+
 class Error(Exception):
     """Base of every error the package raises.
 
@@ -44,7 +48,7 @@ class Error(Exception):
     for errors found before calling the library).
     """
 
-    STATUS: int = -1  # set on each subclass; -1 on Error itself means "no particular status"
+    STATUS: int = -1  # set by status=N on each subclass; -1 means "no particular status"
 
     status: int
     status_name: str
@@ -56,108 +60,83 @@ class Error(Exception):
         self.message = message
         super().__init__(message)
 
+    def __init_subclass__(cls, status: Optional[int] = None, **kwargs: Any) -> None:
+        """`class XError(Error, status=N)` makes XError the exception of status N."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.STATUS = status
+            ERROR_CLASSES[status] = cls
+
     def __str__(self) -> str:
         return f"{self.status_name}: {self.message}" if self.message else self.status_name
 
 
-class NotFoundError(Error, KeyError):
+class NotFoundError(Error, KeyError, status=2):
     """No such node, edge, property, savepoint or database (QV_NOT_FOUND)."""
 
-    STATUS = 2
 
-
-class NullArgumentError(Error):
+class NullArgumentError(Error, status=10):
     """A NULL pointer reached the library (QV_NULL_ARGUMENT): a bug in this package."""
 
-    STATUS = 10
 
-
-class InvalidArgumentError(Error, ValueError):
+class InvalidArgumentError(Error, ValueError, status=11):
     """A malformed argument: bad identifier, value of an unsupported type, a limit exceeded
     (QV_INVALID_ARGUMENT)."""
 
-    STATUS = 11
 
-
-class MisuseError(Error):
+class MisuseError(Error, status=12):
     """A call not allowed now: on a closed database, an ended transaction or a cursor of
     one (QV_MISUSE)."""
 
-    STATUS = 12
 
-
-class BufferTooSmallError(Error):
+class BufferTooSmallError(Error, status=13):
     """A result did not fit its buffer (QV_BUFFER_TOO_SMALL): a bug in this package."""
 
-    STATUS = 13
 
-
-class BusyError(Error):
+class BusyError(Error, status=20):
     """The writer lock was not had within busy_timeout, or close() found transactions
     still open (QV_BUSY)."""
 
-    STATUS = 20
 
-
-class LockedError(Error):
+class LockedError(Error, status=21):
     """The database is open elsewhere, in this process or another (QV_LOCKED)."""
 
-    STATUS = 21
 
-
-class ReadOnlyError(Error):
+class ReadOnlyError(Error, status=22):
     """A write in a read transaction or a read-only database (QV_READ_ONLY)."""
 
-    STATUS = 22
 
-
-class ConstraintError(Error):
+class ConstraintError(Error, status=23):
     """A constraint would be violated: deleting a node that has edges (QV_CONSTRAINT)."""
 
-    STATUS = 23
 
-
-class Interrupted(Error):
+class Interrupted(Error, status=24):
     """A progress callback asked to stop (QV_INTERRUPTED)."""
 
-    STATUS = 24
 
-
-class DiskIOError(Error):
+class DiskIOError(Error, status=30):
     """An I/O error; after a failed write or fsync the database is poisoned (QV_IO)."""
 
-    STATUS = 30
 
-
-class DiskFullError(Error):
+class DiskFullError(Error, status=31):
     """The disk is full; the database is poisoned (QV_FULL)."""
 
-    STATUS = 31
 
-
-class CorruptError(Error):
+class CorruptError(Error, status=32):
     """On-disk data fails a check (QV_CORRUPT)."""
 
-    STATUS = 32
 
-
-class FormatError(Error):
+class FormatError(Error, status=33):
     """The database has an unknown format version (QV_FORMAT)."""
 
-    STATUS = 33
 
-
-class PoisonedError(Error):
+class PoisonedError(Error, status=40):
     """An earlier failure poisoned this database handle: close it and open it again, which
     runs recovery (QV_POISONED)."""
 
-    STATUS = 40
 
-
-class InternalError(Error):
+class InternalError(Error, status=41):
     """A bug in Quiver (a caught panic); the database is poisoned (QV_INTERNAL)."""
-
-    STATUS = 41
 
 
 class NotSupportedError(Error, NotImplementedError):
@@ -168,29 +147,6 @@ class NotSupportedError(Error, NotImplementedError):
     def __init__(self, message: str = "", status: Optional[int] = None) -> None:
         super().__init__(message, status)
         self.status_name = "NOT_SUPPORTED"
-
-
-ERROR_CLASSES: Dict[int, Type[Error]] = {
-    cls.STATUS: cls
-    for cls in (
-        NotFoundError,
-        NullArgumentError,
-        InvalidArgumentError,
-        MisuseError,
-        BufferTooSmallError,
-        BusyError,
-        LockedError,
-        ReadOnlyError,
-        ConstraintError,
-        Interrupted,
-        DiskIOError,
-        DiskFullError,
-        CorruptError,
-        FormatError,
-        PoisonedError,
-        InternalError,
-    )
-}
 
 
 def error_for(status: int, message: str) -> Error:

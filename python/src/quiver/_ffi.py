@@ -31,7 +31,7 @@ from ctypes import (
     c_void_p,
 )
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 # The library series this package is written for: libquiver MAJOR.MINOR (its SONAME,
 # libquiver.so.0.1). A patch release of the series is compatible; another series is not.
@@ -168,65 +168,6 @@ def _to(target: Any) -> Any:
     return c_void_p
 
 
-# name -> (restype, argtypes, required). A required function missing from the library
-# refuses it at import; an optional one is None here and its Python method says so.
-_SIGNATURES: Dict[str, Tuple[Any, List[Any], bool]] = {
-    "qv_options_init": (None, [_to(Options)], True),
-    "qv_open": (_status, [c_char_p, _to(Options), _to(c_void_p)], True),
-    "qv_close": (_status, [_db], True),
-    "qv_checkpoint": (_status, [_db], True),
-    "qv_check": (_status, [_db, _to(CheckReport)], True),
-    "qv_last_recovery": (_status, [_db, _to(RecoveryStats)], True),
-    "qv_stats": (_status, [_db, _to(DbStats)], True),
-    "qv_status_str": (c_char_p, [c_uint32], True),
-    "qv_last_error": (_status, [c_void_p, c_size_t, _to(c_size_t)], True),
-    "qv_version": (c_char_p, [], True),
-    "qv_node_insert": (_status, [_txn, c_char_p, _to(c_uint64)], True),
-    "qv_node_delete": (_status, [_txn, c_uint64, c_uint32], True),
-    "qv_node_label": (_status, [_txn, c_uint64, _to(c_char_p)], True),
-    "qv_edge_insert": (_status, [_txn, c_uint64, c_uint64, c_char_p, _to(c_uint64)], True),
-    "qv_edge_delete": (_status, [_txn, c_uint64], True),
-    "qv_edge_get": (_status, [_txn, c_uint64, _to(Edge)], True),
-    "qv_node_set": (_status, [_txn, c_uint64, c_char_p, _to(Value)], True),
-    "qv_node_get": (_status, [_txn, c_uint64, c_char_p, _to(Value)], True),
-    "qv_node_unset": (_status, [_txn, c_uint64, c_char_p], True),
-    "qv_edge_set": (_status, [_txn, c_uint64, c_char_p, _to(Value)], True),
-    "qv_edge_get_prop": (_status, [_txn, c_uint64, c_char_p, _to(Value)], True),
-    "qv_edge_unset": (_status, [_txn, c_uint64, c_char_p], True),
-    "qv_edges": (_status, [_txn, c_uint64, c_uint32, c_char_p, _to(c_void_p)], True),
-    "qv_cursor_next_edge": (_status, [_cur, _to(Edge)], True),
-    "qv_nodes": (_status, [_txn, c_char_p, _to(c_void_p)], True),
-    "qv_cursor_next_node": (_status, [_cur, _to(c_uint64)], True),
-    "qv_cursor_free": (None, [_cur], True),
-    "qv_degree": (_status, [_txn, c_uint64, c_uint32, c_char_p, _to(c_uint64)], True),
-    "qv_txn_begin": (_status, [_db, c_uint32, _to(c_void_p)], True),
-    "qv_txn_commit": (_status, [_txn], True),
-    "qv_txn_rollback": (None, [_txn], True),
-    "qv_savepoint": (_status, [_txn, c_char_p], True),
-    "qv_rollback_to": (_status, [_txn, c_char_p], True),
-    "qv_release": (_status, [_txn, c_char_p], True),
-    # API.md "Version 0.2 additions": the batch reads and property listing are required;
-    # the rest is optional (None when the library lacks it).
-    "qv_cursor_next_edges": (_status, [_cur, _to(Edge), c_size_t, _to(c_size_t)], True),
-    "qv_cursor_next_nodes": (_status, [_cur, _to(c_uint64), c_size_t, _to(c_size_t)], True),
-    "qv_node_props": (_status, [_txn, c_uint64, _to(c_void_p)], True),
-    "qv_edge_props": (_status, [_txn, c_uint64, _to(c_void_p)], True),
-    "qv_cursor_next_prop": (_status, [_cur, _to(Prop)], True),
-    "qv_node_insert_with": (
-        _status,
-        [_txn, c_char_p, _to(Prop), c_size_t, _to(c_uint64)],
-        False,
-    ),
-    "qv_edge_insert_with": (
-        _status,
-        [_txn, c_uint64, c_uint64, c_char_p, _to(Prop), c_size_t, _to(c_uint64)],
-        False,
-    ),
-    "qv_backup": (_status, [_db, c_char_p, c_uint32, PROGRESS_FN, c_void_p], False),
-    "qv_digest": (_status, [_txn, _to(c_uint8 * 32)], False),
-}
-
-
 def _library_path() -> str:
     explicit = os.environ.get(LIBRARY_ENV)
     if explicit:
@@ -269,72 +210,100 @@ def _load() -> Tuple[ctypes.CDLL, str, str]:
             f"{want}.x (a library of another series has another ABI). Reinstall the package "
             f"from a matching build, or point {LIBRARY_ENV} at a {want} build."
         )
-    missing = [name for name, (_, _, req) in _SIGNATURES.items() if req and not hasattr(lib, name)]
-    if missing:
-        raise ImportError(
-            f"quiver: {path} (libquiver {version}) lacks {', '.join(missing)}: it is older "
-            "than this package needs. Rebuild the library from the same source tree."
-        )
     return lib, path, version
 
 
 _lib, LIBRARY_PATH, LIBRARY_VERSION = _load()
 
 
-def _declare(name: str) -> Any:
-    restype, argtypes, _ = _SIGNATURES[name]
+_missing: List[str] = []
+
+
+def _fn(name: str, restype: Any, argtypes: List[Any], required: bool = True) -> Any:
+    """Library function `name` with its restype and argtypes, or None if the library lacks
+    it (noted in _missing when it is required)."""
     fn = getattr(_lib, name, None)
     if fn is None:
+        if required:
+            _missing.append(name)
         return None
     fn.restype = restype
     fn.argtypes = argtypes
     return fn
 
 
-# Typed names for the declared functions. Pointer arguments are ctypes.byref(...) objects,
-# typed Any; statuses come back as int.
+# Every function the package calls, declared once: its Python type, then its C signature.
+# Pointer arguments are ctypes.byref(...) objects, typed Any; statuses come back as int. A
+# required function missing from the library refuses it at import (below); an optional
+# one is None here and its Python method says so.
 _Status = Callable[..., int]
 
-qv_options_init: Callable[[Any], None] = _declare("qv_options_init")
-qv_open: _Status = _declare("qv_open")
-qv_close: _Status = _declare("qv_close")
-qv_checkpoint: _Status = _declare("qv_checkpoint")
-qv_check: _Status = _declare("qv_check")
-qv_last_recovery: _Status = _declare("qv_last_recovery")
-qv_stats: _Status = _declare("qv_stats")
-qv_status_str: Callable[[int], Optional[bytes]] = _declare("qv_status_str")
-qv_last_error: _Status = _declare("qv_last_error")
-qv_version: Callable[[], Optional[bytes]] = _declare("qv_version")
-qv_node_insert: _Status = _declare("qv_node_insert")
-qv_node_delete: _Status = _declare("qv_node_delete")
-qv_node_label: _Status = _declare("qv_node_label")
-qv_edge_insert: _Status = _declare("qv_edge_insert")
-qv_edge_delete: _Status = _declare("qv_edge_delete")
-qv_edge_get: _Status = _declare("qv_edge_get")
-qv_node_set: _Status = _declare("qv_node_set")
-qv_node_get: _Status = _declare("qv_node_get")
-qv_node_unset: _Status = _declare("qv_node_unset")
-qv_edge_set: _Status = _declare("qv_edge_set")
-qv_edge_get_prop: _Status = _declare("qv_edge_get_prop")
-qv_edge_unset: _Status = _declare("qv_edge_unset")
-qv_edges: _Status = _declare("qv_edges")
-qv_cursor_next_edge: _Status = _declare("qv_cursor_next_edge")
-qv_nodes: _Status = _declare("qv_nodes")
-qv_cursor_next_node: _Status = _declare("qv_cursor_next_node")
-qv_cursor_free: Callable[[int], None] = _declare("qv_cursor_free")
-qv_degree: _Status = _declare("qv_degree")
-qv_txn_begin: _Status = _declare("qv_txn_begin")
-qv_txn_commit: _Status = _declare("qv_txn_commit")
-qv_txn_rollback: Callable[[int], None] = _declare("qv_txn_rollback")
-qv_savepoint: _Status = _declare("qv_savepoint")
-qv_rollback_to: _Status = _declare("qv_rollback_to")
-qv_release: _Status = _declare("qv_release")
-qv_cursor_next_edges: _Status = _declare("qv_cursor_next_edges")
-qv_cursor_next_nodes: _Status = _declare("qv_cursor_next_nodes")
-qv_node_props: _Status = _declare("qv_node_props")
-qv_edge_props: _Status = _declare("qv_edge_props")
-qv_cursor_next_prop: _Status = _declare("qv_cursor_next_prop")
-qv_node_insert_with: Optional[_Status] = _declare("qv_node_insert_with")
-qv_edge_insert_with: Optional[_Status] = _declare("qv_edge_insert_with")
-qv_backup: Optional[_Status] = _declare("qv_backup")
-qv_digest: Optional[_Status] = _declare("qv_digest")
+qv_options_init: Callable[[Any], None] = _fn("qv_options_init", None, [_to(Options)])
+qv_open: _Status = _fn("qv_open", _status, [c_char_p, _to(Options), _to(c_void_p)])
+qv_close: _Status = _fn("qv_close", _status, [_db])
+qv_checkpoint: _Status = _fn("qv_checkpoint", _status, [_db])
+qv_check: _Status = _fn("qv_check", _status, [_db, _to(CheckReport)])
+qv_last_recovery: _Status = _fn("qv_last_recovery", _status, [_db, _to(RecoveryStats)])
+qv_stats: _Status = _fn("qv_stats", _status, [_db, _to(DbStats)])
+qv_status_str: Callable[[int], Optional[bytes]] = _fn("qv_status_str", c_char_p, [c_uint32])
+qv_last_error: _Status = _fn("qv_last_error", _status, [c_void_p, c_size_t, _to(c_size_t)])
+qv_version: Callable[[], Optional[bytes]] = _fn("qv_version", c_char_p, [])
+qv_node_insert: _Status = _fn("qv_node_insert", _status, [_txn, c_char_p, _to(c_uint64)])
+qv_node_delete: _Status = _fn("qv_node_delete", _status, [_txn, c_uint64, c_uint32])
+qv_node_label: _Status = _fn("qv_node_label", _status, [_txn, c_uint64, _to(c_char_p)])
+qv_edge_insert: _Status = _fn(
+    "qv_edge_insert", _status, [_txn, c_uint64, c_uint64, c_char_p, _to(c_uint64)]
+)
+qv_edge_delete: _Status = _fn("qv_edge_delete", _status, [_txn, c_uint64])
+qv_edge_get: _Status = _fn("qv_edge_get", _status, [_txn, c_uint64, _to(Edge)])
+qv_node_set: _Status = _fn("qv_node_set", _status, [_txn, c_uint64, c_char_p, _to(Value)])
+qv_node_get: _Status = _fn("qv_node_get", _status, [_txn, c_uint64, c_char_p, _to(Value)])
+qv_node_unset: _Status = _fn("qv_node_unset", _status, [_txn, c_uint64, c_char_p])
+qv_edge_set: _Status = _fn("qv_edge_set", _status, [_txn, c_uint64, c_char_p, _to(Value)])
+qv_edge_get_prop: _Status = _fn("qv_edge_get_prop", _status, [_txn, c_uint64, c_char_p, _to(Value)])
+qv_edge_unset: _Status = _fn("qv_edge_unset", _status, [_txn, c_uint64, c_char_p])
+qv_edges: _Status = _fn("qv_edges", _status, [_txn, c_uint64, c_uint32, c_char_p, _to(c_void_p)])
+qv_cursor_next_edge: _Status = _fn("qv_cursor_next_edge", _status, [_cur, _to(Edge)])
+qv_nodes: _Status = _fn("qv_nodes", _status, [_txn, c_char_p, _to(c_void_p)])
+qv_cursor_next_node: _Status = _fn("qv_cursor_next_node", _status, [_cur, _to(c_uint64)])
+qv_cursor_free: Callable[[int], None] = _fn("qv_cursor_free", None, [_cur])
+qv_degree: _Status = _fn("qv_degree", _status, [_txn, c_uint64, c_uint32, c_char_p, _to(c_uint64)])
+qv_txn_begin: _Status = _fn("qv_txn_begin", _status, [_db, c_uint32, _to(c_void_p)])
+qv_txn_commit: _Status = _fn("qv_txn_commit", _status, [_txn])
+qv_txn_rollback: Callable[[int], None] = _fn("qv_txn_rollback", None, [_txn])
+qv_savepoint: _Status = _fn("qv_savepoint", _status, [_txn, c_char_p])
+qv_rollback_to: _Status = _fn("qv_rollback_to", _status, [_txn, c_char_p])
+qv_release: _Status = _fn("qv_release", _status, [_txn, c_char_p])
+# API.md "Version 0.2 additions": the batch reads and property listing are required;
+# the rest is optional (None when the library lacks it).
+qv_cursor_next_edges: _Status = _fn(
+    "qv_cursor_next_edges", _status, [_cur, _to(Edge), c_size_t, _to(c_size_t)]
+)
+qv_cursor_next_nodes: _Status = _fn(
+    "qv_cursor_next_nodes", _status, [_cur, _to(c_uint64), c_size_t, _to(c_size_t)]
+)
+qv_node_props: _Status = _fn("qv_node_props", _status, [_txn, c_uint64, _to(c_void_p)])
+qv_edge_props: _Status = _fn("qv_edge_props", _status, [_txn, c_uint64, _to(c_void_p)])
+qv_cursor_next_prop: _Status = _fn("qv_cursor_next_prop", _status, [_cur, _to(Prop)])
+qv_node_insert_with: Optional[_Status] = _fn(
+    "qv_node_insert_with",
+    _status,
+    [_txn, c_char_p, _to(Prop), c_size_t, _to(c_uint64)],
+    required=False,
+)
+qv_edge_insert_with: Optional[_Status] = _fn(
+    "qv_edge_insert_with",
+    _status,
+    [_txn, c_uint64, c_uint64, c_char_p, _to(Prop), c_size_t, _to(c_uint64)],
+    required=False,
+)
+qv_backup: Optional[_Status] = _fn(
+    "qv_backup", _status, [_db, c_char_p, c_uint32, PROGRESS_FN, c_void_p], required=False
+)
+qv_digest: Optional[_Status] = _fn("qv_digest", _status, [_txn, _to(c_uint8 * 32)], required=False)
+
+if _missing:
+    raise ImportError(
+        f"quiver: {LIBRARY_PATH} (libquiver {LIBRARY_VERSION}) lacks {', '.join(_missing)}: "
+        "it is older than this package needs. Rebuild the library from the same source tree."
+    )

@@ -7,7 +7,6 @@ import struct
 import threading
 from ctypes import byref
 from itertools import repeat
-from types import TracebackType
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -18,7 +17,7 @@ from typing import (
     Mapping,
     NamedTuple,
     Optional,
-    Type,
+    Tuple,
     TypeVar,
     Union,
     overload,
@@ -32,6 +31,7 @@ from ._errors import (
     last_error_message,
     raise_status,
 )
+from ._scope import Scoped
 from ._values import Value, decode, encode, ident, object_id, opt_ident
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class _Cursor:
             pass
 
 
-class Savepoint:
+class Savepoint(Scoped):
     """A savepoint of a write transaction, made by Transaction.savepoint(name).
 
     As a context manager: on an exception the block's changes are rolled back to the
@@ -124,23 +124,15 @@ class Savepoint:
         """Removes this savepoint and every later one; their changes stay."""
         self._txn.release(self.name)
 
-    def __enter__(self) -> Savepoint:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
+    def _exit(self, failed: bool) -> None:
         if self._txn.ended:
             return  # the block ended the transaction itself: nothing left to undo
-        if exc_type is not None:
+        if failed:
             self._txn.rollback_to(self.name)
         self._txn.release(self.name)
 
 
-class Transaction:
+class Transaction(Scoped):
     """A read snapshot (Database.read) or the write transaction (Database.write).
 
     End it with commit() or rollback(), or use it in a `with` block: a write transaction
@@ -171,8 +163,8 @@ class Transaction:
         self._cur_ref = byref(self._cur)
         self._n = ctypes.c_size_t()
         self._n_ref = byref(self._n)
-        self._edge_buf: Optional[ctypes.Array[_ffi.Edge]] = None
-        self._node_buf: Optional[ctypes.Array[ctypes.c_uint64]] = None
+        # Batch buffers by item type (qv_edge, uint64), made on the first batch read.
+        self._batches: Dict[Any, ctypes.Array[Any]] = {}
         # Edge-type strings by address: the library keeps them until the transaction ends,
         # so within it one address is always one type.
         self._types: Dict[int, str] = {}
@@ -198,6 +190,14 @@ class Transaction:
             raise self._ended_error()
         return h
 
+    def _call(self, fn: Callable[..., int], *args: Any) -> None:
+        """fn(handle, *args), raising its failure. Out-parameters it fills must be read
+        with the lock still held (the lock is reentrant: hold it around this call)."""
+        with self._lock:
+            st = fn(self._live(), *args)
+            if st:
+                raise_status(st)
+
     def __repr__(self) -> str:
         kind = "write" if self._write else "read"
         state = "ended" if self._handle is None else "open"
@@ -222,18 +222,10 @@ class Transaction:
             self._handle = None
             _ffi.qv_txn_rollback(h)
 
-    def __enter__(self) -> Transaction:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
+    def _exit(self, failed: bool) -> None:
         if self._handle is None:
             return
-        if exc_type is None and self._write:
+        if not failed and self._write:
             self.commit()
         else:
             self.rollback()
@@ -317,18 +309,11 @@ class Transaction:
         """Deletes a node; a node with edges needs detach=True (which deletes its edges),
         else ConstraintError."""
         n = object_id(node, "node")
-        with self._lock:
-            st = _ffi.qv_node_delete(self._live(), n, _ffi.QV_DETACH if detach else 0)
-            if st:
-                raise_status(st)
+        self._call(_ffi.qv_node_delete, n, _ffi.QV_DETACH if detach else 0)
 
     def delete_edge(self, edge: int) -> None:
         """Deletes an edge."""
-        e = object_id(edge, "edge")
-        with self._lock:
-            st = _ffi.qv_edge_delete(self._live(), e)
-            if st:
-                raise_status(st)
+        self._call(_ffi.qv_edge_delete, object_id(edge, "edge"))
 
     def label(self, node: int) -> str:
         """The label of a node."""
@@ -344,9 +329,7 @@ class Transaction:
         """The edge with this id, as Edge(id, src, dst, type)."""
         e = object_id(edge, "edge")
         with self._lock:
-            st = _ffi.qv_edge_get(self._live(), e, self._edge_ref)
-            if st:
-                raise_status(st)
+            self._call(_ffi.qv_edge_get, e, self._edge_ref)
             c = self._edge
             return Edge(c.id, c.src, c.dst, self._type_name(c.type))
 
@@ -439,10 +422,7 @@ class Transaction:
     def _unset(self, fn: Callable[..., int], target: int, key: str, what: str) -> None:
         t = object_id(target, what)
         k = ident(key, "key")
-        with self._lock:
-            st = fn(self._live(), t, k)
-            if st:
-                raise_status(st)
+        self._call(fn, t, k)
 
     def props(self, node: int) -> Dict[str, Value]:
         """Every property of a node, as a new dict (copied out of the library), in the
@@ -456,10 +436,7 @@ class Transaction:
     def _props(self, opener: Callable[..., int], target: int, what: str) -> Dict[str, Value]:
         t = object_id(target, what)
         with self._lock:
-            st = opener(self._live(), t, self._cur_ref)
-            if st:
-                raise_status(st)
-            cursor = _Cursor(self, self._cur.value or 0)
+            cursor = self._open(opener, t)
             try:
                 prop = _ffi.Prop()
                 ref = byref(prop)
@@ -487,59 +464,57 @@ class Transaction:
         n = object_id(node, "node")
         d = _direction(direction)
         t = opt_ident(type, "edge type")
-        with self._lock:
-            st = _ffi.qv_edges(self._live(), n, d, t, self._cur_ref)
-            if st:
-                raise_status(st)
-            cursor = _Cursor(self, self._cur.value or 0)
-        return self._iter_edges(cursor)
+        return self._iterate(self._open(_ffi.qv_edges, n, d, t), self._next_edges)
 
     def nodes(self, label: Optional[str] = None) -> Generator[int, None, None]:
         """The ids of the live nodes with `label` (None: all), in id order, as the
         transaction sees them now. Read in batches; close() frees it early."""
         lbl = opt_ident(label, "label")
+        return self._iterate(self._open(_ffi.qv_nodes, lbl), self._next_nodes)
+
+    def _open(self, opener: Callable[..., int], *args: Any) -> _Cursor:
+        """The cursor opener(handle, *args, &cursor) opens."""
         with self._lock:
-            st = _ffi.qv_nodes(self._live(), lbl, self._cur_ref)
-            if st:
-                raise_status(st)
-            cursor = _Cursor(self, self._cur.value or 0)
-        return self._iter_nodes(cursor)
+            self._call(opener, *args, self._cur_ref)
+            return _Cursor(self, self._cur.value or 0)
 
-    def _iter_edges(self, cursor: _Cursor) -> Generator[Edge, None, None]:
+    def _iterate(
+        self, cursor: _Cursor, next_batch: Callable[[_Cursor], List[T]]
+    ) -> Generator[T, None, None]:
+        """The items of cursor, read a batch at a time; frees the cursor when done."""
         try:
             while True:
-                batch = self._next_edges(cursor)
+                batch = next_batch(cursor)
                 if not batch:
                     return
                 yield from batch
         finally:
             cursor.free()
 
-    def _iter_nodes(self, cursor: _Cursor) -> Generator[int, None, None]:
-        try:
-            while True:
-                batch = self._next_nodes(cursor)
-                if not batch:
-                    return
-                yield from batch
-        finally:
-            cursor.free()
+    def _read_batch(
+        self, cursor: _Cursor, read: Callable[..., int], item: Any
+    ) -> Tuple[ctypes.Array[Any], int]:
+        """Reads the next batch of cursor with read (qv_cursor_next_edges or _nodes) into
+        this transaction's buffer of `item`s: the buffer and how many it holds, 0 at the
+        end. Call with the lock held."""
+        self._live()
+        buf = self._batches.get(item)
+        if buf is None:
+            buf = self._batches[item] = (item * BATCH)()
+        st = read(cursor.handle, buf, BATCH, self._n_ref)
+        if st == _ffi.QV_DONE:
+            return buf, 0
+        if st:
+            raise_status(st)
+        return buf, self._n.value
 
     def _next_edges(self, cursor: _Cursor) -> List[Edge]:
         """The next batch of edges (empty at the end), decoded in one go."""
         with self._lock:
-            self._live()
-            buf = self._edge_buf
-            if buf is None:
-                buf = self._edge_buf = (_ffi.Edge * BATCH)()
-            st = _ffi.qv_cursor_next_edges(cursor.handle, buf, BATCH, self._n_ref)
-            if st == _ffi.QV_DONE:
-                return []
-            if st:
-                raise_status(st)
+            buf, n = self._read_batch(cursor, _ffi.qv_cursor_next_edges, _ffi.Edge)
             # One copy of the n structs, unpacked as (id, src, dst, type address) tuples;
             # the type strings are decoded once per address (see _types).
-            raw = ctypes.string_at(ctypes.addressof(buf), self._n.value * _EDGE_SIZE)
+            raw = ctypes.string_at(ctypes.addressof(buf), n * _EDGE_SIZE)
             types = self._types
             name = self._type_name
             rows = [(i, s, d, types.get(t) or name(t)) for i, s, d, t in _unpack_edges(raw)]
@@ -549,16 +524,8 @@ class Transaction:
     def _next_nodes(self, cursor: _Cursor) -> List[int]:
         """The next batch of node ids (empty at the end)."""
         with self._lock:
-            self._live()
-            buf = self._node_buf
-            if buf is None:
-                buf = self._node_buf = (ctypes.c_uint64 * BATCH)()
-            st = _ffi.qv_cursor_next_nodes(cursor.handle, buf, BATCH, self._n_ref)
-            if st == _ffi.QV_DONE:
-                return []
-            if st:
-                raise_status(st)
-            return buf[: self._n.value]
+            buf, n = self._read_batch(cursor, _ffi.qv_cursor_next_nodes, ctypes.c_uint64)
+            return buf[:n]
 
     def degree(self, node: int, direction: str = "out", type: Optional[str] = None) -> int:
         """The number of edges of `node` in `direction` of `type` (None: any)."""
@@ -566,9 +533,7 @@ class Transaction:
         d = _direction(direction)
         t = opt_ident(type, "edge type")
         with self._lock:
-            st = _ffi.qv_degree(self._live(), n, d, t, self._u64_ref)
-            if st:
-                raise_status(st)
+            self._call(_ffi.qv_degree, n, d, t, self._u64_ref)
             return self._u64.value
 
     # ---- savepoints ---------------------------------------------------------------
@@ -577,26 +542,14 @@ class Transaction:
         """Starts a savepoint called `name` (names may repeat: the latest is meant) and
         returns it; `with tx.savepoint(name):` rolls back to it if the block raises and
         releases it in any case."""
-        nm = ident(name, "savepoint name")
-        with self._lock:
-            st = _ffi.qv_savepoint(self._live(), nm)
-            if st:
-                raise_status(st)
+        self._call(_ffi.qv_savepoint, ident(name, "savepoint name"))
         return Savepoint(self, name)
 
     def rollback_to(self, name: str) -> None:
         """Undoes everything since the latest savepoint called `name`; it stays."""
-        nm = ident(name, "savepoint name")
-        with self._lock:
-            st = _ffi.qv_rollback_to(self._live(), nm)
-            if st:
-                raise_status(st)
+        self._call(_ffi.qv_rollback_to, ident(name, "savepoint name"))
 
     def release(self, name: str) -> None:
         """Removes the latest savepoint called `name` and every later one; their changes
         stay in the transaction."""
-        nm = ident(name, "savepoint name")
-        with self._lock:
-            st = _ffi.qv_release(self._live(), nm)
-            if st:
-                raise_status(st)
+        self._call(_ffi.qv_release, ident(name, "savepoint name"))
