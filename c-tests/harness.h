@@ -45,6 +45,12 @@ void qvt_check_clean_at(qv_db *db, const char *file, int line);
 void qvt_finish_at(qv_db *db, const char *path, const char *file, int line);
 uint8_t *qvt_filled_at(size_t len, uint8_t fill, const char *file, int line);
 qv_node_id qvt_commit_node_at(qv_db *db, const char *label, const char *file, int line);
+void qvt_check_counts_at(qv_db *db, uint64_t nodes, uint64_t edges, const char *what,
+                         const char *file, int line);
+void qvt_check_degree_at(qv_txn *txn, qv_node_id node, qv_dir dir, const char *type,
+                         uint64_t want, const char *what, const char *file, int line);
+void qvt_check_open_fails_at(const char *path, uint32_t flags, qv_status want,
+                             const char *what, const char *file, int line);
 
 /* Opens a new database in a fresh temp directory with `sync` (the other options default)
  * into *db; returns the directory. */
@@ -64,6 +70,21 @@ qv_node_id qvt_commit_node_at(qv_db *db, const char *label, const char *file, in
 #define qvt_filled(len, fill) qvt_filled_at((len), (fill), __FILE__, __LINE__)
 /* Commits one new node labelled `label`; returns its id. */
 #define qvt_commit_node(db, label) qvt_commit_node_at((db), (label), __FILE__, __LINE__)
+
+/* Two checks: qv_stats succeeds, and it counts `nodes` live nodes and `edges` live edges. */
+#define CHECK_COUNTS(db, nodes, edges)                                                     \
+  qvt_check_counts_at((db), (nodes), (edges), "qv_stats counts " #nodes " node(s), " #edges \
+                      " edge(s)", __FILE__, __LINE__)
+/* Two checks: qv_degree(txn, node, dir, type) succeeds, and the degree is `want`. */
+#define CHECK_DEGREE(txn, node, dir, type, want)                                       \
+  qvt_check_degree_at((txn), (node), (dir), (type), (want),                            \
+                      "qv_degree(" #txn ", " #node ", " #dir ", " #type ") == " #want, \
+                      __FILE__, __LINE__)
+/* Two checks: qv_open(path) with the default options except `flags` returns `want`, and it
+ * sets its out-parameter to NULL. */
+#define CHECK_OPEN_FAILS(path, flags, want)                                                \
+  qvt_check_open_fails_at((path), (flags), (want), "qv_open(" #path ", " #flags ") is " #want, \
+                          __FILE__, __LINE__)
 
 #define CHECK(cond) qvt_check(!!(cond), #cond, __FILE__, __LINE__)
 #define CHECK_STATUS(expr, want) qvt_status((expr), (want), #expr, __FILE__, __LINE__)
