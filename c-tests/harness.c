@@ -74,10 +74,16 @@ int qvt_contains(const char *hay, const char *needle) {
   return hay != NULL && needle != NULL && strstr(hay, needle) != NULL;
 }
 
-qv_status qvt_open(const char *path, qv_sync sync, uint32_t busy_ms, qv_db **out) {
+qv_options qvt_options(qv_sync sync, uint64_t checkpoint_bytes) {
   qv_options o;
   qv_options_init(&o);
   o.sync = sync;
+  o.checkpoint_bytes = checkpoint_bytes;
+  return o;
+}
+
+qv_status qvt_open(const char *path, qv_sync sync, uint32_t busy_ms, qv_db **out) {
+  qv_options o = qvt_options(sync, 0);
   if (busy_ms) o.busy_timeout_ms = busy_ms;
   return qv_open(path, &o, out);
 }
@@ -128,11 +134,11 @@ qv_value qvt_str(const char *s) {
   return v;
 }
 
-const char *qvt_fresh_db_at(const char *tag, qv_sync sync, qv_db **db, const char *file,
+const char *qvt_fresh_db_at(const char *tag, qv_options o, qv_db **db, const char *file,
                             int line) {
   const char *path = qvt_tmpdir(tag);
   *db = NULL;
-  qvt_status(qvt_open(path, sync, 0, db), QV_OK, "qvt_fresh_db: qv_open", file, line);
+  qvt_status(qv_open(path, &o, db), QV_OK, "qvt_fresh_db: qv_open", file, line);
   return path;
 }
 

@@ -21,6 +21,8 @@ void qvt_rmtree(const char *path);
 const char *qvt_errmsg(void);
 /* Whether `hay` contains `needle` (NULL-safe). */
 int qvt_contains(const char *hay, const char *needle);
+/* qv_options_init's options except `sync` and `checkpoint_bytes`. */
+qv_options qvt_options(qv_sync sync, uint64_t checkpoint_bytes);
 /* Opens `path` with the default options except `sync` and `busy_ms` (0 = default). */
 qv_status qvt_open(const char *path, qv_sync sync, uint32_t busy_ms, qv_db **out);
 /* Number of nodes a qv_nodes cursor yields, or UINT64_MAX on an error. */
@@ -37,7 +39,8 @@ double qvt_now_ms(void);
 
 /* Set-up and tear-down steps that check what they do; each is a macro over a qvt_*_at
  * function, so that a failure names the caller's file and line. */
-const char *qvt_fresh_db_at(const char *tag, qv_sync sync, qv_db **db, const char *file, int line);
+const char *qvt_fresh_db_at(const char *tag, qv_options o, qv_db **db, const char *file,
+                            int line);
 void qvt_reopen_at(qv_db **db, const char *path, qv_sync sync, const char *file, int line);
 qv_txn *qvt_begin_at(qv_db *db, uint32_t flags, const char *file, int line);
 qv_db_stats qvt_stats_at(qv_db *db, const char *file, int line);
@@ -54,7 +57,9 @@ void qvt_check_open_fails_at(const char *path, uint32_t flags, qv_status want,
 
 /* Opens a new database in a fresh temp directory with `sync` (the other options default)
  * into *db; returns the directory. */
-#define qvt_fresh_db(tag, sync, db) qvt_fresh_db_at((tag), (sync), (db), __FILE__, __LINE__)
+#define qvt_fresh_db(tag, sync, db) qvt_fresh_db_with((tag), qvt_options((sync), 0), (db))
+/* The same with the options `o` (a qv_options value). */
+#define qvt_fresh_db_with(tag, o, db) qvt_fresh_db_at((tag), (o), (db), __FILE__, __LINE__)
 /* Closes *db and opens `path` again with `sync`. */
 #define qvt_reopen(db, path, sync) qvt_reopen_at((db), (path), (sync), __FILE__, __LINE__)
 /* Begins a transaction (`flags`: 0 or QV_TXN_READ_ONLY); NULL if that fails. */

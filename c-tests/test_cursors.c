@@ -311,13 +311,9 @@ void test_cur_delete_while_iterating(void) {
 }
 
 void test_cur_snapshot_vs_commits(void) {
-  const char *path = qvt_tmpdir("cursnap");
   qv_db *db = NULL;
-  qv_options o;
-  qv_options_init(&o);
-  o.sync = QV_SYNC_NORMAL;
-  o.checkpoint_bytes = 4096; /* checkpoint often */
-  CHECK_OK(qv_open(path, &o, &db));
+  /* A small checkpoint_bytes: checkpoints run often. */
+  const char *path = qvt_fresh_db_with("cursnap", qvt_options(QV_SYNC_NORMAL, 4096), &db);
   qv_txn *w = qvt_begin(db, 0);
   qv_node_id hub = 0;
   enum { N = 30 };
@@ -607,13 +603,9 @@ static int model_txn(qv_txn *w, struct model *m, int ops) {
 }
 
 void test_cur_model(void) {
-  const char *path = qvt_tmpdir("model");
+  const qv_options o = qvt_options(QV_SYNC_OFF, 32768);
   qv_db *db = NULL;
-  qv_options o;
-  qv_options_init(&o);
-  o.sync = QV_SYNC_OFF;
-  o.checkpoint_bytes = 32768;
-  CHECK_OK(qv_open(path, &o, &db));
+  const char *path = qvt_fresh_db_with("model", o, &db);
   static struct model m, saved;
   memset(&m, 0, sizeof m);
   int op_bad = 0, cmp_w = 0, cmp_r = 0, cmp_reopen = 0;

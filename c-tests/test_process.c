@@ -139,10 +139,7 @@ void test_proc_locked(void) {
 static void crash_child(const char *path, int wfd, uint64_t seq, qv_node_id prev, qv_sync sync,
                         uint64_t checkpoint_bytes) {
   qv_db *db = NULL;
-  qv_options o;
-  qv_options_init(&o);
-  o.sync = sync;
-  o.checkpoint_bytes = checkpoint_bytes;
+  qv_options o = qvt_options(sync, checkpoint_bytes);
   if (qv_open(path, &o, &db) != QV_OK) _exit(100);
   static char pad[512];
   memset(pad, 'p', sizeof pad);
