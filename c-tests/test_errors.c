@@ -24,6 +24,23 @@ static int edge_is_cleared(const qv_edge *e) {
   return e->id == 0 && e->src == 0 && e->dst == 0 && e->type == NULL;
 }
 
+/* qv_node_get and qv_edge_get_prop: the property of record `id` under a key. */
+typedef qv_status (*prop_getter)(qv_txn *txn, uint64_t id, const char *key, qv_value *out);
+
+/* A property getter (`name`) refuses a NULL handle or key, clearing *out, and a NULL out. */
+static void check_getter_refuses_nulls(const char *name, prop_getter get, qv_txn *w,
+                                       uint64_t id) {
+  printf("# %s\n", name);
+  qv_value out;
+  memset(&out, 0x5A, sizeof out);
+  CHECK_STATUS(get(NULL, id, "k", &out), QV_NULL_ARGUMENT);
+  CHECK(value_is_cleared(&out));
+  memset(&out, 0x5A, sizeof out);
+  CHECK_STATUS(get(w, id, NULL, &out), QV_NULL_ARGUMENT);
+  CHECK(value_is_cleared(&out));
+  CHECK_STATUS(get(w, id, "k", NULL), QV_NULL_ARGUMENT);
+}
+
 /* A database with nodes n (label "N"), m (label "M") and an edge e n -> m ("E"),
  * committed; returns it open. */
 static qv_db *setup(const char *tag, const char **path, qv_node_id *n, qv_node_id *m,
@@ -153,20 +170,8 @@ void test_err_null_arguments(void) {
   CHECK_STATUS(qv_edge_set(w, e, NULL, &v), QV_NULL_ARGUMENT);
   CHECK_STATUS(qv_edge_set(w, e, "k", NULL), QV_NULL_ARGUMENT);
 
-  memset(&out, 0x5A, sizeof out);
-  CHECK_STATUS(qv_node_get(NULL, n, "k", &out), QV_NULL_ARGUMENT);
-  CHECK(value_is_cleared(&out));
-  memset(&out, 0x5A, sizeof out);
-  CHECK_STATUS(qv_node_get(w, n, NULL, &out), QV_NULL_ARGUMENT);
-  CHECK(value_is_cleared(&out));
-  CHECK_STATUS(qv_node_get(w, n, "k", NULL), QV_NULL_ARGUMENT);
-  memset(&out, 0x5A, sizeof out);
-  CHECK_STATUS(qv_edge_get_prop(NULL, e, "k", &out), QV_NULL_ARGUMENT);
-  CHECK(value_is_cleared(&out));
-  memset(&out, 0x5A, sizeof out);
-  CHECK_STATUS(qv_edge_get_prop(w, e, NULL, &out), QV_NULL_ARGUMENT);
-  CHECK(value_is_cleared(&out));
-  CHECK_STATUS(qv_edge_get_prop(w, e, "k", NULL), QV_NULL_ARGUMENT);
+  check_getter_refuses_nulls("qv_node_get", qv_node_get, w, n);
+  check_getter_refuses_nulls("qv_edge_get_prop", qv_edge_get_prop, w, e);
 
   CHECK_STATUS(qv_node_unset(NULL, n, "k"), QV_NULL_ARGUMENT);
   CHECK_STATUS(qv_node_unset(w, n, NULL), QV_NULL_ARGUMENT);
