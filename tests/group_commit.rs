@@ -89,6 +89,24 @@ fn open_shared(dir: &Path, opts: &Options) -> (FaultStorage, Arc<Database>) {
     (fs, Arc::new(db))
 }
 
+/// Runs `body(th)` for each `th` in `0..threads`, each on a thread of its own, all released
+/// together from a barrier so that their commits race; returns the results in thread order.
+fn race<T: Send>(threads: i64, body: impl Fn(i64) -> T + Sync) -> Vec<T> {
+    let start = Barrier::new(threads as usize);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|th| {
+                let (start, body) = (&start, &body);
+                scope.spawn(move || {
+                    start.wait();
+                    body(th)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 /// The tag of a commit: which thread made it, and its number on that thread.
 fn tag(thread: i64, seq: i64) -> i64 {
     thread * 1000 + seq
@@ -169,37 +187,25 @@ fn a_commit_is_durable_when_it_returns() {
     let s = Scratch::new("gc-durable");
     let (fs, db) = open_shared(&s.path("db"), &full());
     fs.on_sync(|_, _, _| std::thread::sleep(Duration::from_micros(200)));
-    let acked = Arc::new(Mutex::new(Vec::new()));
-    let images = Arc::new(Mutex::new(Vec::new()));
-    let start = Arc::new(Barrier::new(THREADS as usize));
-    let threads: Vec<_> = (0..THREADS)
-        .map(|th| {
-            let (db, fs, root) = (Arc::clone(&db), fs.clone(), s.root.clone());
-            let (acked, images, start) =
-                (Arc::clone(&acked), Arc::clone(&images), Arc::clone(&start));
-            std::thread::spawn(move || {
-                start.wait();
-                for i in 0..COMMITS {
-                    let k = tag(th, i);
-                    commit_tagged(&db, k).unwrap();
-                    // Every commit in `want` has returned before the image is taken.
-                    let want = {
-                        let mut a = acked.lock().unwrap();
-                        a.push(k);
-                        a.clone()
-                    };
-                    let img = root.join(format!("img-{k}"));
-                    fs.write_durable_image(&img).unwrap();
-                    images.lock().unwrap().push((img, want));
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    let acked = Mutex::new(Vec::new());
+    let images = Mutex::new(Vec::new());
+    race(THREADS, |th| {
+        for i in 0..COMMITS {
+            let k = tag(th, i);
+            commit_tagged(&db, k).unwrap();
+            // Every commit in `want` has returned before the image is taken.
+            let want = {
+                let mut a = acked.lock().unwrap();
+                a.push(k);
+                a.clone()
+            };
+            let img = s.root.join(format!("img-{k}"));
+            fs.write_durable_image(&img).unwrap();
+            images.lock().unwrap().push((img, want));
+        }
+    });
     fs.clear_sync_hook();
-    let images = std::mem::take(&mut *images.lock().unwrap());
+    let images = images.into_inner().unwrap();
     assert_eq!(images.len(), (THREADS * COMMITS) as usize);
     for (img, want) in &images {
         let got = tags_in(img);
@@ -234,22 +240,12 @@ fn concurrent_commits_share_fsyncs() {
         }
     });
     let before = fs.syncs();
-    let start = Arc::new(Barrier::new(THREADS as usize));
     let t0 = Instant::now();
-    let threads: Vec<_> = (0..THREADS)
-        .map(|th| {
-            let (db, start) = (Arc::clone(&db), Arc::clone(&start));
-            std::thread::spawn(move || {
-                start.wait();
-                for i in 0..COMMITS {
-                    commit_tagged(&db, tag(th, i)).unwrap();
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    race(THREADS, |th| {
+        for i in 0..COMMITS {
+            commit_tagged(&db, tag(th, i)).unwrap();
+        }
+    });
     let syncs = fs.syncs() - before;
     let commits = (THREADS * COMMITS) as u64;
     eprintln!(
@@ -637,28 +633,20 @@ fn commits_racing_a_failed_fsync_return_ok_only_if_durable_before_it() {
         });
     }
     fs.fail_sync_at(8, FaultKind::Eio);
-    let start = Arc::new(Barrier::new(THREADS as usize));
-    let threads: Vec<_> = (0..THREADS)
-        .map(|th| {
-            let (db, start) = (Arc::clone(&db), Arc::clone(&start));
-            std::thread::spawn(move || {
-                start.wait();
-                let mut out = Vec::new();
-                for i in 0..200 {
-                    let o = attempt(&db, tag(th, i));
-                    out.push(o);
-                    if !matches!(o, Outcome::Committed(_)) {
-                        break;
-                    }
-                }
-                out
-            })
-        })
-        .collect();
-    let outcomes: Vec<Outcome> = threads
-        .into_iter()
-        .flat_map(|t| t.join().unwrap())
-        .collect();
+    let outcomes: Vec<Outcome> = race(THREADS, |th| {
+        let mut out = Vec::new();
+        for i in 0..200 {
+            let o = attempt(&db, tag(th, i));
+            out.push(o);
+            if !matches!(o, Outcome::Committed(_)) {
+                break;
+            }
+        }
+        out
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     fs.clear_sync_hook();
 
     ok.extend(outcomes.iter().filter_map(|o| match o {
