@@ -89,6 +89,14 @@ fn open_shared(dir: &Path, opts: &Options) -> (FaultStorage, Arc<Database>) {
     (fs, Arc::new(db))
 }
 
+/// A fresh database (sync mode FULL) on fault storage in a new scratch directory, to share
+/// between threads.
+fn fresh_shared(tag: &str) -> (Scratch, FaultStorage, Arc<Database>) {
+    let s = Scratch::new(tag);
+    let (fs, db) = open_shared(&s.path("db"), &full());
+    (s, fs, db)
+}
+
 /// Runs `body(th)` for each `th` in `0..threads`, each on a thread of its own, all released
 /// together from a barrier so that their commits race; returns the results in thread order.
 fn race<T: Send>(threads: i64, body: impl Fn(i64) -> T + Sync) -> Vec<T> {
@@ -184,8 +192,7 @@ fn assert_holds(got: &BTreeSet<i64>, want: &[i64], what: &str) {
 fn a_commit_is_durable_when_it_returns() {
     const THREADS: i64 = 8;
     const COMMITS: i64 = 40;
-    let s = Scratch::new("gc-durable");
-    let (fs, db) = open_shared(&s.path("db"), &full());
+    let (s, fs, db) = fresh_shared("gc-durable");
     fs.on_sync(|_, _, _| std::thread::sleep(Duration::from_micros(200)));
     let acked = Mutex::new(Vec::new());
     let images = Mutex::new(Vec::new());
@@ -232,8 +239,7 @@ fn a_commit_is_durable_when_it_returns() {
 fn concurrent_commits_share_fsyncs() {
     const THREADS: i64 = 8;
     const COMMITS: i64 = 25;
-    let s = Scratch::new("gc-share");
-    let (fs, db) = open_shared(&s.path("db"), &full());
+    let (s, fs, db) = fresh_shared("gc-share");
     fs.on_sync(|_, _, completed| {
         if !completed {
             std::thread::sleep(Duration::from_millis(2));
@@ -283,8 +289,7 @@ fn concurrent_commits_share_fsyncs() {
 /// After both commits returned, a new reader sees X, Y and the edge.
 #[test]
 fn a_commit_is_visible_once_durable_and_the_next_writer_builds_on_it() {
-    let s = Scratch::new("gc-visible");
-    let (fs, db) = open_shared(&s.path("db"), &full());
+    let (s, fs, db) = fresh_shared("gc-visible");
     // Node ids of X and Y, 0 until known.
     let ids = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
     // What a reader begun at each fsync saw: (X, Y).
@@ -532,9 +537,8 @@ fn attempt(db: &Database, k: i64) -> Outcome {
 #[test]
 fn a_failed_fsync_fails_every_commit_it_was_to_cover() {
     const WAITERS: i64 = 5;
-    let s = Scratch::new("gc-fail-group");
+    let (s, fs, db) = fresh_shared("gc-fail-group");
     let dir = s.path("db");
-    let (fs, db) = open_shared(&dir, &full());
     commit_tagged(&db, 1).unwrap();
     let p_sync = fs.syncs() + 1;
     let (synced, release, late_syncs) = hold_sync(&fs, p_sync, true, p_sync + 1);
@@ -609,9 +613,8 @@ fn a_failed_fsync_fails_every_commit_it_was_to_cover() {
 #[test]
 fn commits_racing_a_failed_fsync_return_ok_only_if_durable_before_it() {
     const THREADS: i64 = 6;
-    let s = Scratch::new("gc-fail");
+    let (s, fs, db) = fresh_shared("gc-fail");
     let dir = s.path("db");
-    let (fs, db) = open_shared(&dir, &full());
     let mut ok = Vec::new();
     for i in 0..5 {
         commit_tagged(&db, tag(99, i)).unwrap();
