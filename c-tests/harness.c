@@ -74,10 +74,16 @@ int qvt_contains(const char *hay, const char *needle) {
   return hay != NULL && needle != NULL && strstr(hay, needle) != NULL;
 }
 
-qv_status qvt_open(const char *path, qv_sync sync, uint32_t busy_ms, qv_db **out) {
+qv_options qvt_options(qv_sync sync, uint64_t checkpoint_bytes) {
   qv_options o;
   qv_options_init(&o);
   o.sync = sync;
+  o.checkpoint_bytes = checkpoint_bytes;
+  return o;
+}
+
+qv_status qvt_open(const char *path, qv_sync sync, uint32_t busy_ms, qv_db **out) {
+  qv_options o = qvt_options(sync, 0);
   if (busy_ms) o.busy_timeout_ms = busy_ms;
   return qv_open(path, &o, out);
 }
@@ -112,15 +118,6 @@ qv_value qvt_int(int64_t i) {
   return v;
 }
 
-qv_value qvt_str(const char *s) {
-  qv_value v;
-  memset(&v, 0, sizeof v);
-  v.type = QV_TYPE_STRING;
-  v.as.bytes.ptr = (const uint8_t *)s;
-  v.as.bytes.len = strlen(s);
-  return v;
-}
-
 qv_value qvt_bytes(const void *ptr, size_t len) {
   qv_value v;
   memset(&v, 0, sizeof v);
@@ -130,11 +127,18 @@ qv_value qvt_bytes(const void *ptr, size_t len) {
   return v;
 }
 
-const char *qvt_fresh_db_at(const char *tag, qv_sync sync, qv_db **db, const char *file,
+/* A string value is laid out as a bytes value (without the NUL); only its type differs. */
+qv_value qvt_str(const char *s) {
+  qv_value v = qvt_bytes(s, strlen(s));
+  v.type = QV_TYPE_STRING;
+  return v;
+}
+
+const char *qvt_fresh_db_at(const char *tag, qv_options o, qv_db **db, const char *file,
                             int line) {
   const char *path = qvt_tmpdir(tag);
   *db = NULL;
-  qvt_status(qvt_open(path, sync, 0, db), QV_OK, "qvt_fresh_db: qv_open", file, line);
+  qvt_status(qv_open(path, &o, db), QV_OK, "qvt_fresh_db: qv_open", file, line);
   return path;
 }
 
@@ -184,6 +188,33 @@ qv_node_id qvt_commit_node_at(qv_db *db, const char *label, const char *file, in
   qvt_status(qv_node_insert(t, label, &n), QV_OK, "qvt_commit_node: qv_node_insert", file, line);
   qvt_status(qv_txn_commit(t), QV_OK, "qvt_commit_node: qv_txn_commit", file, line);
   return n;
+}
+
+void qvt_check_counts_at(qv_db *db, uint64_t nodes, uint64_t edges, const char *what,
+                         const char *file, int line) {
+  qv_db_stats st = qvt_stats_at(db, file, line);
+  if (!qvt_check(st.nodes == nodes && st.edges == edges, what, file, line))
+    printf("#   %llu node(s), %llu edge(s)\n", (unsigned long long)st.nodes,
+           (unsigned long long)st.edges);
+}
+
+void qvt_check_degree_at(qv_txn *txn, qv_node_id node, qv_dir dir, const char *type,
+                         uint64_t want, const char *what, const char *file, int line) {
+  uint64_t d = UINT64_MAX; /* a value qv_degree must overwrite */
+  qvt_status(qv_degree(txn, node, dir, type, &d), QV_OK, "qv_degree", file, line);
+  if (!qvt_check(d == want, what, file, line)) printf("#   degree %llu\n", (unsigned long long)d);
+}
+
+void qvt_check_open_fails_at(const char *path, uint32_t flags, qv_status want,
+                             const char *what, const char *file, int line) {
+  qv_db *const garbage = (qv_db *)(uintptr_t)0xdeadbeefu;
+  qv_options o;
+  qv_options_init(&o);
+  o.flags = flags;
+  qv_db *db = garbage;
+  qvt_status(qv_open(path, &o, &db), want, what, file, line);
+  qvt_check(db == NULL, "qv_open's out-parameter is NULL", file, line);
+  if (db != NULL && db != garbage) qv_close(db); /* it opened after all */
 }
 
 double qvt_now_ms(void) {

@@ -21,6 +21,8 @@ void qvt_rmtree(const char *path);
 const char *qvt_errmsg(void);
 /* Whether `hay` contains `needle` (NULL-safe). */
 int qvt_contains(const char *hay, const char *needle);
+/* qv_options_init's options except `sync` and `checkpoint_bytes`. */
+qv_options qvt_options(qv_sync sync, uint64_t checkpoint_bytes);
 /* Opens `path` with the default options except `sync` and `busy_ms` (0 = default). */
 qv_status qvt_open(const char *path, qv_sync sync, uint32_t busy_ms, qv_db **out);
 /* Number of nodes a qv_nodes cursor yields, or UINT64_MAX on an error. */
@@ -37,7 +39,8 @@ double qvt_now_ms(void);
 
 /* Set-up and tear-down steps that check what they do; each is a macro over a qvt_*_at
  * function, so that a failure names the caller's file and line. */
-const char *qvt_fresh_db_at(const char *tag, qv_sync sync, qv_db **db, const char *file, int line);
+const char *qvt_fresh_db_at(const char *tag, qv_options o, qv_db **db, const char *file,
+                            int line);
 void qvt_reopen_at(qv_db **db, const char *path, qv_sync sync, const char *file, int line);
 qv_txn *qvt_begin_at(qv_db *db, uint32_t flags, const char *file, int line);
 qv_db_stats qvt_stats_at(qv_db *db, const char *file, int line);
@@ -45,10 +48,18 @@ void qvt_check_clean_at(qv_db *db, const char *file, int line);
 void qvt_finish_at(qv_db *db, const char *path, const char *file, int line);
 uint8_t *qvt_filled_at(size_t len, uint8_t fill, const char *file, int line);
 qv_node_id qvt_commit_node_at(qv_db *db, const char *label, const char *file, int line);
+void qvt_check_counts_at(qv_db *db, uint64_t nodes, uint64_t edges, const char *what,
+                         const char *file, int line);
+void qvt_check_degree_at(qv_txn *txn, qv_node_id node, qv_dir dir, const char *type,
+                         uint64_t want, const char *what, const char *file, int line);
+void qvt_check_open_fails_at(const char *path, uint32_t flags, qv_status want,
+                             const char *what, const char *file, int line);
 
 /* Opens a new database in a fresh temp directory with `sync` (the other options default)
  * into *db; returns the directory. */
-#define qvt_fresh_db(tag, sync, db) qvt_fresh_db_at((tag), (sync), (db), __FILE__, __LINE__)
+#define qvt_fresh_db(tag, sync, db) qvt_fresh_db_with((tag), qvt_options((sync), 0), (db))
+/* The same with the options `o` (a qv_options value). */
+#define qvt_fresh_db_with(tag, o, db) qvt_fresh_db_at((tag), (o), (db), __FILE__, __LINE__)
 /* Closes *db and opens `path` again with `sync`. */
 #define qvt_reopen(db, path, sync) qvt_reopen_at((db), (path), (sync), __FILE__, __LINE__)
 /* Begins a transaction (`flags`: 0 or QV_TXN_READ_ONLY); NULL if that fails. */
@@ -64,6 +75,21 @@ qv_node_id qvt_commit_node_at(qv_db *db, const char *label, const char *file, in
 #define qvt_filled(len, fill) qvt_filled_at((len), (fill), __FILE__, __LINE__)
 /* Commits one new node labelled `label`; returns its id. */
 #define qvt_commit_node(db, label) qvt_commit_node_at((db), (label), __FILE__, __LINE__)
+
+/* Two checks: qv_stats succeeds, and it counts `nodes` live nodes and `edges` live edges. */
+#define CHECK_COUNTS(db, nodes, edges)                                                     \
+  qvt_check_counts_at((db), (nodes), (edges), "qv_stats counts " #nodes " node(s), " #edges \
+                      " edge(s)", __FILE__, __LINE__)
+/* Two checks: qv_degree(txn, node, dir, type) succeeds, and the degree is `want`. */
+#define CHECK_DEGREE(txn, node, dir, type, want)                                       \
+  qvt_check_degree_at((txn), (node), (dir), (type), (want),                            \
+                      "qv_degree(" #txn ", " #node ", " #dir ", " #type ") == " #want, \
+                      __FILE__, __LINE__)
+/* Two checks: qv_open(path) with the default options except `flags` returns `want`, and it
+ * sets its out-parameter to NULL. */
+#define CHECK_OPEN_FAILS(path, flags, want)                                                \
+  qvt_check_open_fails_at((path), (flags), (want), "qv_open(" #path ", " #flags ") is " #want, \
+                          __FILE__, __LINE__)
 
 #define CHECK(cond) qvt_check(!!(cond), #cond, __FILE__, __LINE__)
 #define CHECK_STATUS(expr, want) qvt_status((expr), (want), #expr, __FILE__, __LINE__)

@@ -98,11 +98,7 @@ void test_api_open_errors(void) {
   static const uint32_t no_create[] = {0, QV_OPEN_READ_ONLY, QV_OPEN_READ_ONLY | QV_OPEN_CREATE};
   for (int dir_exists = 0; dir_exists < 2; dir_exists++) {
     for (size_t i = 0; i < sizeof no_create / sizeof no_create[0]; i++) {
-      qv_options_init(&o);
-      o.flags = no_create[i];
-      db = GARBAGE;
-      CHECK_STATUS(qv_open(path, &o, &db), QV_NOT_FOUND);
-      CHECK(db == NULL);
+      CHECK_OPEN_FAILS(path, no_create[i], QV_NOT_FOUND);
       if (!dir_exists) CHECK(!path_exists(path));
       if (!dir_exists && i == 0) CHECK(qvt_contains(qvt_errmsg(), path));
     }
@@ -409,25 +405,17 @@ void test_api_graph_basics(void) {
   CHECK_OK(qv_edge_get(w, e2, &e));
   CHECK(e.id == e2 && e.src == a && e.dst == c && e.type && strcmp(e.type, "LIVES_IN") == 0);
   const char *etype = e.type;
-  uint64_t d = 99;
-  CHECK_OK(qv_degree(w, a, QV_OUT, NULL, &d));
-  CHECK(d == 2);
-  CHECK_OK(qv_degree(w, a, QV_IN, NULL, &d));
-  CHECK(d == 0);
-  CHECK_OK(qv_degree(w, c, QV_IN, NULL, &d));
-  CHECK(d == 2);
-  CHECK_OK(qv_degree(w, c, QV_IN, "KNOWS", &d));
-  CHECK(d == 0);
-  CHECK_OK(qv_degree(w, b, QV_BOTH, NULL, &d));
-  CHECK(d == 2);
-  CHECK_OK(qv_degree(w, a, QV_OUT, "NEVER_STORED", &d));
-  CHECK(d == 0);
+  CHECK_DEGREE(w, a, QV_OUT, NULL, 2);
+  CHECK_DEGREE(w, a, QV_IN, NULL, 0);
+  CHECK_DEGREE(w, c, QV_IN, NULL, 2);
+  CHECK_DEGREE(w, c, QV_IN, "KNOWS", 0);
+  CHECK_DEGREE(w, b, QV_BOTH, NULL, 2);
+  CHECK_DEGREE(w, a, QV_OUT, "NEVER_STORED", 0);
   /* Two edges between the same nodes are allowed and distinct. */
   qv_edge_id e4 = 0;
   CHECK_OK(qv_edge_insert(w, a, b, "KNOWS", &e4));
   CHECK(e4 == 4);
-  CHECK_OK(qv_degree(w, a, QV_OUT, "KNOWS", &d));
-  CHECK(d == 2);
+  CHECK_DEGREE(w, a, QV_OUT, "KNOWS", 2);
   CHECK_OK(qv_edge_delete(w, e4));
   /* Labels and types stay valid until the transaction ends, whatever we write meanwhile. */
   for (int i = 0; i < 50; i++) {
@@ -457,19 +445,16 @@ void test_api_graph_basics(void) {
   CHECK_OK(qv_edge_delete(w, e1));
   CHECK_STATUS(qv_edge_get(w, e1, &e), QV_NOT_FOUND); /* reads its own writes */
   CHECK_STATUS(qv_edge_delete(w, e1), QV_NOT_FOUND);
-  CHECK_OK(qv_degree(w, a, QV_OUT, NULL, &d));
-  CHECK(d == 1);
+  CHECK_DEGREE(w, a, QV_OUT, NULL, 1);
   CHECK_STATUS(qv_node_delete(w, a, 0), QV_CONSTRAINT);
   CHECK_ERR_HAS("node 1");
   CHECK_OK(qv_node_label(w, a, &la)); /* nothing changed */
-  CHECK_OK(qv_degree(w, a, QV_OUT, NULL, &d));
-  CHECK(d == 1);
+  CHECK_DEGREE(w, a, QV_OUT, NULL, 1);
   CHECK_OK(qv_edge_get(w, e2, &e));
   CHECK_OK(qv_node_delete(w, a, QV_DETACH));
   CHECK_STATUS(qv_node_label(w, a, &la), QV_NOT_FOUND);
   CHECK_STATUS(qv_edge_get(w, e2, &e), QV_NOT_FOUND);
-  CHECK_OK(qv_degree(w, c, QV_IN, NULL, &d));
-  CHECK(d == 1);
+  CHECK_DEGREE(w, c, QV_IN, NULL, 1);
   CHECK_STATUS(qv_node_delete(w, a, QV_DETACH), QV_NOT_FOUND);
   CHECK_OK(qv_txn_commit(w));
 
@@ -479,8 +464,7 @@ void test_api_graph_basics(void) {
   CHECK_STATUS(qv_edge_get(r, e2, &e), QV_NOT_FOUND);
   CHECK_OK(qv_edge_get(r, e3, &e));
   qv_txn_rollback(r);
-  qv_db_stats st = qvt_stats(db);
-  CHECK(st.nodes == 2 && st.edges == 1);
+  CHECK_COUNTS(db, 2, 1);
   qvt_finish(db, path);
 }
 
@@ -505,7 +489,6 @@ void test_api_rollback_discards(void) {
 
   qv_txn *r = NULL;
   qv_value out;
-  uint64_t d = 9;
   for (int round = 0; round < 2; round++) {
     CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r));
     const char *l;
@@ -513,13 +496,11 @@ void test_api_rollback_discards(void) {
     CHECK_OK(qv_node_get(r, x, "p", &out));
     CHECK(out.type == QV_TYPE_INT && out.as.i == 1);
     CHECK_STATUS(qv_node_get(r, x, "q", &out), QV_NOT_FOUND);
-    CHECK_OK(qv_degree(r, x, QV_BOTH, NULL, &d));
-    CHECK(d == 0);
+    CHECK_DEGREE(r, x, QV_BOTH, NULL, 0);
     CHECK_STATUS(qv_edge_get(r, e, &(qv_edge){0}), QV_NOT_FOUND);
     CHECK(qvt_count_nodes(r, NULL) == 1);
     qv_txn_rollback(r);
-    qv_db_stats st = qvt_stats(db);
-    CHECK(st.nodes == 1 && st.edges == 0);
+    CHECK_COUNTS(db, 1, 0);
     if (round == 0) qvt_reopen(&db, path, QV_SYNC_NORMAL);
   }
   /* A write transaction with no writes commits fine. */
@@ -534,7 +515,6 @@ void test_api_snapshot_isolation(void) {
   qv_txn *w = NULL, *r1 = NULL, *r2 = NULL;
   qv_node_id a = 0, b = 0;
   qv_value v = qvt_int(1), out;
-  uint64_t d;
   CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "A", &a));
   CHECK_OK(qv_node_set(w, a, "v", &v));
@@ -557,15 +537,13 @@ void test_api_snapshot_isolation(void) {
   const char *l;
   CHECK_STATUS(qv_node_label(r1, b, &l), QV_NOT_FOUND);
   CHECK(qvt_count_nodes(r1, NULL) == 1);
-  CHECK_OK(qv_degree(r1, a, QV_OUT, NULL, &d));
-  CHECK(d == 0);
+  CHECK_DEGREE(r1, a, QV_OUT, NULL, 0);
 
   CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &r2));
   CHECK_OK(qv_node_get(r2, a, "v", &out));
   CHECK(out.type == QV_TYPE_INT && out.as.i == 2);
   CHECK(qvt_count_nodes(r2, NULL) == 2);
-  CHECK_OK(qv_degree(r2, a, QV_OUT, NULL, &d));
-  CHECK(d == 1);
+  CHECK_DEGREE(r2, a, QV_OUT, NULL, 1);
 
   /* Checkpoints and later commits change nothing for either reader. */
   CHECK_OK(qv_checkpoint(db));
@@ -584,8 +562,7 @@ void test_api_snapshot_isolation(void) {
     CHECK_OK(qv_node_get(r2, a, "v", &out));
     CHECK(out.type == QV_TYPE_INT && out.as.i == 2);
     CHECK(qvt_count_nodes(r2, NULL) == 2);
-    CHECK_OK(qv_degree(r2, a, QV_OUT, NULL, &d));
-    CHECK(d == 1);
+    CHECK_DEGREE(r2, a, QV_OUT, NULL, 1);
     qv_edge ed;
     CHECK_OK(qv_edge_get(r2, e, &ed));
     CHECK(ed.src == a && ed.dst == b && ed.type && strcmp(ed.type, "AB") == 0);
@@ -659,16 +636,8 @@ void test_api_locked_same_process(void) {
   CHECK_STATUS(qvt_open(path, QV_SYNC_NORMAL, 0, &db2), QV_LOCKED);
   CHECK(db2 == NULL);
   CHECK(qvt_contains(qvt_errmsg(), path));
-  qv_options o;
-  qv_options_init(&o);
-  o.flags = QV_OPEN_READ_ONLY;
-  db2 = GARBAGE;
-  CHECK_STATUS(qv_open(path, &o, &db2), QV_LOCKED);
-  CHECK(db2 == NULL);
-  o.flags = 0;
-  db2 = GARBAGE;
-  CHECK_STATUS(qv_open(path, &o, &db2), QV_LOCKED);
-  CHECK(db2 == NULL);
+  CHECK_OPEN_FAILS(path, QV_OPEN_READ_ONLY, QV_LOCKED);
+  CHECK_OPEN_FAILS(path, 0, QV_LOCKED);
   /* The first handle is unaffected. */
   qvt_commit_node(db, "N");
   qv_txn *t = NULL;

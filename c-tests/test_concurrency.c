@@ -119,13 +119,10 @@ void test_conc_busy(void) {
 
 /* busy_timeout_ms = 0: no waiting at all. */
 void test_conc_busy_zero_timeout(void) {
-  const char *path = qvt_tmpdir("busy0");
-  qv_db *db = NULL;
-  qv_options o;
-  qv_options_init(&o);
-  o.sync = QV_SYNC_NORMAL;
+  qv_options o = qvt_options(QV_SYNC_NORMAL, 0);
   o.busy_timeout_ms = 0;
-  CHECK_OK(qv_open(path, &o, &db));
+  qv_db *db = NULL;
+  const char *path = qvt_fresh_db_with("busy0", o, &db);
   qv_txn *w = qvt_begin(db, 0);
   struct busy_arg a;
   memset(&a, 0, sizeof a);
@@ -361,13 +358,9 @@ static void *checkpointer(void *p) {
 }
 
 void test_conc_readers_stable(void) {
-  const char *path = qvt_tmpdir("readers");
   qv_db *db = NULL;
-  qv_options o;
-  qv_options_init(&o);
-  o.sync = QV_SYNC_OFF;
-  o.checkpoint_bytes = 8192; /* automatic checkpoints under the readers too */
-  CHECK_OK(qv_open(path, &o, &db));
+  /* A small checkpoint_bytes: automatic checkpoints under the readers too. */
+  const char *path = qvt_fresh_db_with("readers", qvt_options(QV_SYNC_OFF, 8192), &db);
   qv_txn *w = qvt_begin(db, 0);
   qv_node_id hub = 0;
   qv_value v;

@@ -174,19 +174,15 @@ void test_cur_edges_and_self_loops(void) {
   /* Deleting self-loops keeps the counts right. */
   CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_edge_delete(w, aa));
-  uint64_t d;
-  CHECK_OK(qv_degree(w, a, QV_BOTH, NULL, &d));
-  CHECK(d == 3);
+  CHECK_DEGREE(w, a, QV_BOTH, NULL, 3);
   CHECK_STATUS(qv_node_delete(w, b, 0), QV_CONSTRAINT);
   CHECK_OK(qv_edge_delete(w, ab));
   CHECK_OK(qv_edge_delete(w, ab2));
   CHECK_STATUS(qv_node_delete(w, b, 0), QV_CONSTRAINT); /* only the self-loop is left */
-  CHECK_OK(qv_degree(w, b, QV_BOTH, NULL, &d));
-  CHECK(d == 1);
+  CHECK_DEGREE(w, b, QV_BOTH, NULL, 1);
   CHECK_OK(qv_node_delete(w, b, QV_DETACH));
   CHECK_OK(qv_txn_commit(w));
-  qv_db_stats st = qvt_stats(db);
-  CHECK(st.nodes == 2 && st.edges == 1);
+  CHECK_COUNTS(db, 2, 1);
   qvt_finish(db, path);
 }
 
@@ -303,28 +299,21 @@ void test_cur_delete_while_iterating(void) {
   CHECK(yielded == N && del_fail == 0);
   qv_cursor_free(c);
   CHECK(qvt_count_nodes(w, "Leaf") == N / 10);
-  uint64_t d = 99;
-  CHECK_OK(qv_degree(w, hub, QV_BOTH, NULL, &d));
-  CHECK(d == 0);
+  CHECK_DEGREE(w, hub, QV_BOTH, NULL, 0);
   CHECK_OK(qv_txn_commit(w));
 
   qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
   CHECK(qvt_count_nodes(r, NULL) == 1 + N / 10);
   CHECK(qvt_count_edges(r, hub, QV_BOTH, NULL) == 0);
   qv_txn_rollback(r);
-  qv_db_stats st = qvt_stats(db);
-  CHECK(st.nodes == 1 + N / 10 && st.edges == 0);
+  CHECK_COUNTS(db, 1 + N / 10, 0);
   qvt_finish(db, path);
 }
 
 void test_cur_snapshot_vs_commits(void) {
-  const char *path = qvt_tmpdir("cursnap");
   qv_db *db = NULL;
-  qv_options o;
-  qv_options_init(&o);
-  o.sync = QV_SYNC_NORMAL;
-  o.checkpoint_bytes = 4096; /* checkpoint often */
-  CHECK_OK(qv_open(path, &o, &db));
+  /* A small checkpoint_bytes: checkpoints run often. */
+  const char *path = qvt_fresh_db_with("cursnap", qvt_options(QV_SYNC_NORMAL, 4096), &db);
   qv_txn *w = qvt_begin(db, 0);
   qv_node_id hub = 0;
   enum { N = 30 };
@@ -413,9 +402,7 @@ void test_cur_snapshot_vs_commits(void) {
   qv_cursor_free(ce);
   CHECK(qvt_count_nodes(r, "New") == 0);
   CHECK(qvt_count_nodes(r, "Leaf") == N);
-  uint64_t d = 0;
-  CHECK_OK(qv_degree(r, hub, QV_OUT, NULL, &d));
-  CHECK(d == N);
+  CHECK_DEGREE(r, hub, QV_OUT, NULL, N);
   qv_edge got;
   CHECK_OK(qv_edge_get(r, edge[N - 1], &got));
   CHECK(got.src == hub && got.dst == leaf[N - 1]);
@@ -437,15 +424,12 @@ void test_cur_many_self_loops(void) {
   qv_txn *w = qvt_begin(db, 0);
   qv_node_id a = 0, b = 0;
   qv_edge_id e;
-  uint64_t d;
   CHECK_OK(qv_node_insert(w, "A", &a));
   CHECK_OK(qv_node_insert(w, "B", &b));
   /* Two self-loops made in this write transaction. */
   CHECK_OK(qv_edge_insert(w, a, a, "LOOP", &e));
   CHECK_OK(qv_edge_insert(w, a, a, "LOOP", &e));
-  d = 99;
-  CHECK_OK(qv_degree(w, a, QV_BOTH, NULL, &d));
-  CHECK(d == 2);
+  CHECK_DEGREE(w, a, QV_BOTH, NULL, 2);
   CHECK(qvt_count_edges(w, a, QV_BOTH, NULL) == 2);
   CHECK(qvt_count_edges(w, a, QV_OUT, NULL) == 2);
   CHECK(qvt_count_edges(w, a, QV_IN, NULL) == 2);
@@ -454,9 +438,7 @@ void test_cur_many_self_loops(void) {
 
   /* Three self-loops, committed, in a read transaction. */
   qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
-  d = 99;
-  CHECK_OK(qv_degree(r, a, QV_BOTH, NULL, &d));
-  CHECK(d == 3);
+  CHECK_DEGREE(r, a, QV_BOTH, NULL, 3);
   CHECK(qvt_count_edges(r, a, QV_BOTH, NULL) == 3);
   CHECK(qvt_count_edges(r, a, QV_BOTH, "LOOP") == 3);
   qv_txn_rollback(r);
@@ -470,14 +452,11 @@ void test_cur_many_self_loops(void) {
   CHECK_OK(qv_node_insert(w, "C", &c));
   for (int i = 0; i < 4; i++) CHECK_OK(qv_edge_insert(w, c, c, "LOOP", &e));
   CHECK_OK(qv_edge_insert(w, c, b, "CB", &e));
-  d = 99;
-  CHECK_OK(qv_degree(w, c, QV_BOTH, NULL, &d));
-  CHECK(d == 5);
+  CHECK_DEGREE(w, c, QV_BOTH, NULL, 5);
   CHECK_OK(qv_node_delete(w, c, QV_DETACH));
   CHECK_OK(qv_txn_commit(w));
 
-  qv_db_stats st = qvt_stats(db);
-  CHECK(st.nodes == 1 && st.edges == 0);
+  CHECK_COUNTS(db, 1, 0);
   qvt_finish(db, path);
 }
 
@@ -624,13 +603,9 @@ static int model_txn(qv_txn *w, struct model *m, int ops) {
 }
 
 void test_cur_model(void) {
-  const char *path = qvt_tmpdir("model");
+  const qv_options o = qvt_options(QV_SYNC_OFF, 32768);
   qv_db *db = NULL;
-  qv_options o;
-  qv_options_init(&o);
-  o.sync = QV_SYNC_OFF;
-  o.checkpoint_bytes = 32768;
-  CHECK_OK(qv_open(path, &o, &db));
+  const char *path = qvt_fresh_db_with("model", o, &db);
   static struct model m, saved;
   memset(&m, 0, sizeof m);
   int op_bad = 0, cmp_w = 0, cmp_r = 0, cmp_reopen = 0;
@@ -679,7 +654,6 @@ void test_cur_model(void) {
   CHECK(cmp_w == 0);
   CHECK(cmp_r == 0);
   CHECK(cmp_reopen == 0);
-  qv_db_stats st = qvt_stats(db);
-  CHECK(st.nodes == m.nodes && st.edges == m.edges);
+  CHECK_COUNTS(db, m.nodes, m.edges);
   qvt_finish(db, path);
 }

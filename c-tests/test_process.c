@@ -45,22 +45,30 @@ static int read_full(int fd, void *buf, size_t n) {
   return 1;
 }
 
-/* Runs child(path, write end of a pipe) in a forked process (it leaves with _exit()), reads
- * the `n` bytes it reports into `out`, and waits for it: it must have reported them and
- * exited with status 0. Returns whether the report came whole. */
-static int run_child(void (*child)(const char *, int), const char *path, void *out, size_t n) {
+/* fork() with a pipe for the child's reports: in the child (0 returned) *fd is the pipe's
+ * write end, in the parent (the child's pid returned) its read end. */
+static pid_t fork_with_pipe(int *fd) {
   int fds[2];
   CHECK(pipe(fds) == 0);
   fflush(stdout);
   pid_t pid = fork();
+  close(pid == 0 ? fds[0] : fds[1]);
+  *fd = pid == 0 ? fds[1] : fds[0];
+  return pid;
+}
+
+/* Runs child(path, write end of a pipe) in a forked process (it leaves with _exit()), reads
+ * the `n` bytes it reports into `out`, and waits for it: it must have reported them and
+ * exited with status 0. Returns whether the report came whole. */
+static int run_child(void (*child)(const char *, int), const char *path, void *out, size_t n) {
+  int fd;
+  pid_t pid = fork_with_pipe(&fd);
   if (pid == 0) {
-    close(fds[0]);
-    child(path, fds[1]);
+    child(path, fd);
     _exit(127);
   }
-  close(fds[1]);
-  int got = read_full(fds[0], out, n);
-  close(fds[0]);
+  int got = read_full(fd, out, n);
+  close(fd);
   int st = 0;
   CHECK(waitpid(pid, &st, 0) == pid);
   if (!CHECK(got == 1 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
@@ -114,12 +122,7 @@ void test_proc_locked(void) {
   CHECK_STATUS(qvt_open(path, QV_SYNC_NORMAL, 0, &db2), QV_LOCKED);
   CHECK(db2 == NULL);
   CHECK(qvt_contains(qvt_errmsg(), path));
-  qv_options o;
-  qv_options_init(&o);
-  o.flags = QV_OPEN_READ_ONLY;
-  db2 = (qv_db *)(uintptr_t)0xdeadbeefu;
-  CHECK_STATUS(qv_open(path, &o, &db2), QV_LOCKED);
-  CHECK(db2 == NULL);
+  CHECK_OPEN_FAILS(path, QV_OPEN_READ_ONLY, QV_LOCKED);
   CHECK(write(down[1], "g", 1) == 1);
   int st = 0;
   CHECK(waitpid(pid, &st, 0) == pid);
@@ -144,10 +147,7 @@ void test_proc_locked(void) {
 static void crash_child(const char *path, int wfd, uint64_t seq, qv_node_id prev, qv_sync sync,
                         uint64_t checkpoint_bytes) {
   qv_db *db = NULL;
-  qv_options o;
-  qv_options_init(&o);
-  o.sync = sync;
-  o.checkpoint_bytes = checkpoint_bytes;
+  qv_options o = qvt_options(sync, checkpoint_bytes);
   if (qv_open(path, &o, &db) != QV_OK) _exit(100);
   static char pad[512];
   memset(pad, 'p', sizeof pad);
@@ -271,19 +271,15 @@ void test_proc_crash_recovery(void) {
   uint64_t next_seq = 1, acked = 0;
   qv_node_id last_node = 0;
   for (size_t round = 0; round < sizeof rounds / sizeof rounds[0]; round++) {
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    fflush(stdout);
-    pid_t pid = fork();
+    int fd;
+    pid_t pid = fork_with_pipe(&fd);
     if (pid == 0) {
-      close(fds[0]);
-      crash_child(path, fds[1], next_seq, last_node, rounds[round].sync,
+      crash_child(path, fd, next_seq, last_node, rounds[round].sync,
                   rounds[round].checkpoint_bytes);
     }
-    close(fds[1]);
     int got = 0, order_ok = 1;
     uint64_t seq;
-    while (got < rounds[round].acks && read_full(fds[0], &seq, sizeof seq) == 1) {
+    while (got < rounds[round].acks && read_full(fd, &seq, sizeof seq) == 1) {
       if (seq != next_seq + (uint64_t)got) order_ok = 0;
       got++;
       acked = seq;
@@ -295,12 +291,12 @@ void test_proc_crash_recovery(void) {
     if (!CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
       printf("#   child exited with %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     /* Acknowledgements still in the pipe count too. */
-    while (read_full(fds[0], &seq, sizeof seq) == 1) {
+    while (read_full(fd, &seq, sizeof seq) == 1) {
       if (seq != next_seq + (uint64_t)got) order_ok = 0;
       got++;
       acked = seq;
     }
-    close(fds[0]);
+    close(fd);
     CHECK(order_ok);
     CHECK(got >= rounds[round].acks);
     printf("# round %zu: %d acknowledged commits, killed after %d us (sync %d, checkpoint "

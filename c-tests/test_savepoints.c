@@ -42,9 +42,7 @@ void test_sp_basic(void) {
   CHECK_STATUS(qv_node_get(w, a, "q", &out), QV_NOT_FOUND);
   qv_edge ed;
   CHECK_STATUS(qv_edge_get(w, e, &ed), QV_NOT_FOUND);
-  uint64_t d = 9;
-  CHECK_OK(qv_degree(w, a, QV_BOTH, NULL, &d));
-  CHECK(d == 0);
+  CHECK_DEGREE(w, a, QV_BOTH, NULL, 0);
   CHECK(qvt_count_nodes(w, NULL) == 1);
 
   /* The savepoint stays: roll back to it again. */
@@ -73,8 +71,7 @@ void test_sp_basic(void) {
   CHECK(int_prop(r, a, "p") == 1);
   CHECK_STATUS(qv_node_get(r, a, "q", &out), QV_NOT_FOUND);
   qv_txn_rollback(r);
-  qv_db_stats st = qvt_stats(db);
-  CHECK(st.nodes == 2 && st.edges == 0);
+  CHECK_COUNTS(db, 2, 0);
   qvt_finish(db, path);
 }
 
@@ -160,9 +157,7 @@ void test_sp_edges_and_detach(void) {
   CHECK(has_node(w, hub) && has_node(w, n[4]));
   CHECK(qvt_count_edges(w, hub, QV_OUT, "HAS") == 5);
   CHECK(qvt_count_edges(w, hub, QV_BOTH, NULL) == 6);
-  uint64_t d = 0;
-  CHECK_OK(qv_degree(w, hub, QV_BOTH, NULL, &d));
-  CHECK(d == 6);
+  CHECK_DEGREE(w, hub, QV_BOTH, NULL, 6);
   qv_edge ed;
   CHECK_OK(qv_edge_get(w, e[2], &ed));
   CHECK(ed.src == hub && ed.dst == n[2] && strcmp(ed.type, "HAS") == 0);

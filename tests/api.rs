@@ -9,8 +9,8 @@ use quiver::testing::FaultStorage;
 use quiver::{Database, Dir, Options, Txn, ValueRef};
 use std::path::Path;
 use support::{
-    Scratch, assert_clean, assert_err, dump, edge_ids, edge_set, fresh, node_ids, open, open_fault,
-    read_dir_bytes,
+    Scratch, assert_clean, assert_err, commit_node, dump, edge_ids, edge_set, fresh, node_ids,
+    open, open_fault, read_dir_bytes,
 };
 
 /// Closes `db` cleanly and opens `path` again: `check` and the integrity check must pass
@@ -497,9 +497,7 @@ fn replacing_a_value_in_a_nearly_full_record_is_allowed() {
 #[test]
 fn argument_checks_come_before_read_only_before_not_found() {
     let (_s, _, db) = fresh("order");
-    let mut t = db.begin_write().unwrap();
-    let a = t.insert_node("N").unwrap();
-    t.commit().unwrap();
+    let a = commit_node(&db, "N");
     let missing = 999;
     let huge = vec![0u8; (16 << 20) + 1];
     let big = ValueRef::Bytes(&huge);
@@ -1272,9 +1270,7 @@ fn try_close_releases_the_database() {
     // returned Ok the database can be opened again while the old handle still exists, and
     // the old handle refuses further use.
     let (_s, path, mut db) = fresh("close2");
-    let mut t = db.begin_write().unwrap();
-    let a = t.insert_node("N").unwrap();
-    t.commit().unwrap();
+    let a = commit_node(&db, "N");
     db.try_close().unwrap();
     let again = Database::open(&path, &Options::default());
     assert!(

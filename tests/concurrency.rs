@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::time::{Duration, Instant};
 use support::{
-    RngExt as _, Scratch, assert_clean, assert_err, dump, edge_ids, fresh, node_ids, open,
+    RngExt as _, Scratch, assert_clean, assert_err, commit_node, dump, edge_ids, fresh, node_ids,
+    open,
 };
 
 /// Sets its flag when dropped, so helper threads stop also when the test panics.
@@ -509,9 +510,7 @@ fn many_readers_and_one_writer_keep_the_invariants() {
 #[test]
 fn a_second_open_in_this_process_is_locked() {
     let (s, path, db) = fresh("lock-self");
-    let mut t = db.begin_write().unwrap();
-    t.insert_node("N").unwrap();
-    t.commit().unwrap();
+    commit_node(&db, "N");
     let ro = Options {
         read_only: true,
         create: false,
@@ -610,9 +609,7 @@ fn run_child(path: &std::path::Path, mode: &str) {
 #[test]
 fn another_process_gets_locked() {
     let (_s, path, db) = fresh("lock-proc");
-    let mut t = db.begin_write().unwrap();
-    t.insert_node("FromParent").unwrap();
-    t.commit().unwrap();
+    commit_node(&db, "FromParent");
     run_child(&path, "locked");
     db.close().unwrap();
     run_child(&path, "ok");

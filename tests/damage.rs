@@ -21,7 +21,7 @@ use quiver::testing::SplitMix64;
 use quiver::{Database, Error, Options, ValueRef};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use support::{Graph, Scratch, dump, read_dir_bytes, read_txn, write_dir_bytes};
+use support::{Graph, Scratch, commit_node, dump, read_dir_bytes, read_txn, write_dir_bytes};
 
 fn options() -> Options {
     Options {
@@ -340,9 +340,7 @@ fn missing_or_empty_meta_is_corrupt_and_nothing_is_rewritten() {
     Database::open(&fresh, &options()).unwrap().close().unwrap();
     std::fs::remove_file(fresh.join("meta")).unwrap();
     let db = Database::open(&fresh, &Options::default()).unwrap();
-    let mut t = db.begin_write().unwrap();
-    t.insert_node("A").unwrap();
-    t.commit().unwrap();
+    commit_node(&db, "A");
     db.close().unwrap();
     let db = Database::open(&fresh, &Options::default()).unwrap();
     assert_eq!(support::node_ids(&db.begin_read().unwrap(), None).len(), 1);

@@ -89,6 +89,32 @@ fn open_shared(dir: &Path, opts: &Options) -> (FaultStorage, Arc<Database>) {
     (fs, Arc::new(db))
 }
 
+/// A fresh database (sync mode FULL) on fault storage in a new scratch directory, to share
+/// between threads.
+fn fresh_shared(tag: &str) -> (Scratch, FaultStorage, Arc<Database>) {
+    let s = Scratch::new(tag);
+    let (fs, db) = open_shared(&s.path("db"), &full());
+    (s, fs, db)
+}
+
+/// Runs `body(th)` for each `th` in `0..threads`, each on a thread of its own, all released
+/// together from a barrier so that their commits race; returns the results in thread order.
+fn race<T: Send>(threads: i64, body: impl Fn(i64) -> T + Sync) -> Vec<T> {
+    let start = Barrier::new(threads as usize);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|th| {
+                let (start, body) = (&start, &body);
+                scope.spawn(move || {
+                    start.wait();
+                    body(th)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 /// The tag of a commit: which thread made it, and its number on that thread.
 fn tag(thread: i64, seq: i64) -> i64 {
     thread * 1000 + seq
@@ -166,40 +192,27 @@ fn assert_holds(got: &BTreeSet<i64>, want: &[i64], what: &str) {
 fn a_commit_is_durable_when_it_returns() {
     const THREADS: i64 = 8;
     const COMMITS: i64 = 40;
-    let s = Scratch::new("gc-durable");
-    let (fs, db) = open_shared(&s.path("db"), &full());
+    let (s, fs, db) = fresh_shared("gc-durable");
     fs.on_sync(|_, _, _| std::thread::sleep(Duration::from_micros(200)));
-    let acked = Arc::new(Mutex::new(Vec::new()));
-    let images = Arc::new(Mutex::new(Vec::new()));
-    let start = Arc::new(Barrier::new(THREADS as usize));
-    let threads: Vec<_> = (0..THREADS)
-        .map(|th| {
-            let (db, fs, root) = (Arc::clone(&db), fs.clone(), s.root.clone());
-            let (acked, images, start) =
-                (Arc::clone(&acked), Arc::clone(&images), Arc::clone(&start));
-            std::thread::spawn(move || {
-                start.wait();
-                for i in 0..COMMITS {
-                    let k = tag(th, i);
-                    commit_tagged(&db, k).unwrap();
-                    // Every commit in `want` has returned before the image is taken.
-                    let want = {
-                        let mut a = acked.lock().unwrap();
-                        a.push(k);
-                        a.clone()
-                    };
-                    let img = root.join(format!("img-{k}"));
-                    fs.write_durable_image(&img).unwrap();
-                    images.lock().unwrap().push((img, want));
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    let acked = Mutex::new(Vec::new());
+    let images = Mutex::new(Vec::new());
+    race(THREADS, |th| {
+        for i in 0..COMMITS {
+            let k = tag(th, i);
+            commit_tagged(&db, k).unwrap();
+            // Every commit in `want` has returned before the image is taken.
+            let want = {
+                let mut a = acked.lock().unwrap();
+                a.push(k);
+                a.clone()
+            };
+            let img = s.root.join(format!("img-{k}"));
+            fs.write_durable_image(&img).unwrap();
+            images.lock().unwrap().push((img, want));
+        }
+    });
     fs.clear_sync_hook();
-    let images = std::mem::take(&mut *images.lock().unwrap());
+    let images = images.into_inner().unwrap();
     assert_eq!(images.len(), (THREADS * COMMITS) as usize);
     for (img, want) in &images {
         let got = tags_in(img);
@@ -226,30 +239,19 @@ fn a_commit_is_durable_when_it_returns() {
 fn concurrent_commits_share_fsyncs() {
     const THREADS: i64 = 8;
     const COMMITS: i64 = 25;
-    let s = Scratch::new("gc-share");
-    let (fs, db) = open_shared(&s.path("db"), &full());
+    let (s, fs, db) = fresh_shared("gc-share");
     fs.on_sync(|_, _, completed| {
         if !completed {
             std::thread::sleep(Duration::from_millis(2));
         }
     });
     let before = fs.syncs();
-    let start = Arc::new(Barrier::new(THREADS as usize));
     let t0 = Instant::now();
-    let threads: Vec<_> = (0..THREADS)
-        .map(|th| {
-            let (db, start) = (Arc::clone(&db), Arc::clone(&start));
-            std::thread::spawn(move || {
-                start.wait();
-                for i in 0..COMMITS {
-                    commit_tagged(&db, tag(th, i)).unwrap();
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    race(THREADS, |th| {
+        for i in 0..COMMITS {
+            commit_tagged(&db, tag(th, i)).unwrap();
+        }
+    });
     let syncs = fs.syncs() - before;
     let commits = (THREADS * COMMITS) as u64;
     eprintln!(
@@ -287,8 +289,7 @@ fn concurrent_commits_share_fsyncs() {
 /// After both commits returned, a new reader sees X, Y and the edge.
 #[test]
 fn a_commit_is_visible_once_durable_and_the_next_writer_builds_on_it() {
-    let s = Scratch::new("gc-visible");
-    let (fs, db) = open_shared(&s.path("db"), &full());
+    let (s, fs, db) = fresh_shared("gc-visible");
     // Node ids of X and Y, 0 until known.
     let ids = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
     // What a reader begun at each fsync saw: (X, Y).
@@ -536,9 +537,8 @@ fn attempt(db: &Database, k: i64) -> Outcome {
 #[test]
 fn a_failed_fsync_fails_every_commit_it_was_to_cover() {
     const WAITERS: i64 = 5;
-    let s = Scratch::new("gc-fail-group");
+    let (s, fs, db) = fresh_shared("gc-fail-group");
     let dir = s.path("db");
-    let (fs, db) = open_shared(&dir, &full());
     commit_tagged(&db, 1).unwrap();
     let p_sync = fs.syncs() + 1;
     let (synced, release, late_syncs) = hold_sync(&fs, p_sync, true, p_sync + 1);
@@ -613,9 +613,8 @@ fn a_failed_fsync_fails_every_commit_it_was_to_cover() {
 #[test]
 fn commits_racing_a_failed_fsync_return_ok_only_if_durable_before_it() {
     const THREADS: i64 = 6;
-    let s = Scratch::new("gc-fail");
+    let (s, fs, db) = fresh_shared("gc-fail");
     let dir = s.path("db");
-    let (fs, db) = open_shared(&dir, &full());
     let mut ok = Vec::new();
     for i in 0..5 {
         commit_tagged(&db, tag(99, i)).unwrap();
@@ -637,28 +636,20 @@ fn commits_racing_a_failed_fsync_return_ok_only_if_durable_before_it() {
         });
     }
     fs.fail_sync_at(8, FaultKind::Eio);
-    let start = Arc::new(Barrier::new(THREADS as usize));
-    let threads: Vec<_> = (0..THREADS)
-        .map(|th| {
-            let (db, start) = (Arc::clone(&db), Arc::clone(&start));
-            std::thread::spawn(move || {
-                start.wait();
-                let mut out = Vec::new();
-                for i in 0..200 {
-                    let o = attempt(&db, tag(th, i));
-                    out.push(o);
-                    if !matches!(o, Outcome::Committed(_)) {
-                        break;
-                    }
-                }
-                out
-            })
-        })
-        .collect();
-    let outcomes: Vec<Outcome> = threads
-        .into_iter()
-        .flat_map(|t| t.join().unwrap())
-        .collect();
+    let outcomes: Vec<Outcome> = race(THREADS, |th| {
+        let mut out = Vec::new();
+        for i in 0..200 {
+            let o = attempt(&db, tag(th, i));
+            out.push(o);
+            if !matches!(o, Outcome::Committed(_)) {
+                break;
+            }
+        }
+        out
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     fs.clear_sync_hook();
 
     ok.extend(outcomes.iter().filter_map(|o| match o {

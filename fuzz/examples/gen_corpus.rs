@@ -328,6 +328,20 @@ fn gen_meta(out: &mut Out, real: &RealDb) {
     out.put("meta", "reject-bitflip", &d);
 }
 
+/// The flags of the `i`th made-up record: every third one is deleted.
+fn record_flags(i: u64) -> u32 {
+    if i % 3 == 2 { FLAG_DELETED } else { FLAG_LIVE }
+}
+
+/// The property-blob offset of the `i`th made-up record: none for even `i`, else a random one.
+fn record_props(i: u64, rng: &mut SplitMix64) -> u64 {
+    if i.is_multiple_of(2) {
+        0
+    } else {
+        16 + rng.below(1 << 20)
+    }
+}
+
 fn gen_records(out: &mut Out, real: &RealDb) {
     for (i, chunk) in real.nodes.chunks_exact(NODE_SIZE).enumerate().take(6) {
         out.put("records", &format!("real-node{i}"), chunk);
@@ -338,15 +352,11 @@ fn gen_records(out: &mut Out, real: &RealDb) {
     let mut rng = SplitMix64::new(13);
     for i in 0..8u64 {
         let n = NodeRec {
-            flags: if i % 3 == 2 { FLAG_DELETED } else { FLAG_LIVE },
+            flags: record_flags(i),
             label: byte(&mut rng) as u32,
             out_head: if i == 7 { MAX_48 } else { rng.below(100) },
             in_head: rng.below(100),
-            props: if i % 2 == 0 {
-                0
-            } else {
-                16 + rng.below(1 << 20)
-            },
+            props: record_props(i, &mut rng),
         };
         // The records target takes the slot id from the flags byte (see its comment).
         out.put(
@@ -355,7 +365,7 @@ fn gen_records(out: &mut Out, real: &RealDb) {
             &n.encode(u64::from(n.flags)),
         );
         let e = EdgeRec {
-            flags: if i % 3 == 2 { FLAG_DELETED } else { FLAG_LIVE },
+            flags: record_flags(i),
             etype: byte(&mut rng) as u32,
             src: 1 + rng.below(100),
             dst: 1 + rng.below(100),
@@ -363,11 +373,7 @@ fn gen_records(out: &mut Out, real: &RealDb) {
             prev_out: rng.below(100),
             next_in: rng.below(100),
             prev_in: if i == 7 { MAX_48 } else { rng.below(100) },
-            props: if i % 2 == 0 {
-                0
-            } else {
-                16 + rng.below(1 << 20)
-            },
+            props: record_props(i, &mut rng),
         };
         out.put(
             "records",

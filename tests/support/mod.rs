@@ -59,6 +59,15 @@ pub fn fresh(tag: &str) -> (Scratch, PathBuf, Database) {
     (s, path, db)
 }
 
+/// Commits one new node labelled `label` in a write transaction of its own; returns its id.
+#[track_caller]
+pub fn commit_node(db: &Database, label: &str) -> u64 {
+    let mut t = db.begin_write().unwrap();
+    let id = t.insert_node(label).unwrap();
+    t.commit().unwrap();
+    id
+}
+
 /// Opens (creating) the database in `dir` through a [`FaultStorage`], which keeps the
 /// durable image and injects failures.
 #[track_caller]
