@@ -54,12 +54,17 @@ int msync(void *addr, size_t len, int flags) {
 
 /* ---------- helpers ---------- */
 
+/* One line on stderr: the system's name in `tag` (a format with one %s), then the message. */
+static void say(const char *tag, const char *fmt, va_list ap) {
+  fprintf(stderr, tag, SYS_NAME);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+}
+
 void gw_die(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "%s: ", SYS_NAME);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  say("%s: ", fmt, ap);
   va_end(ap);
   exit(2);
 }
@@ -108,9 +113,7 @@ static void out_line(const char *phase, const char *metric, const char *fmt, ...
 static void note(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "[%s] ", SYS_NAME);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  say("[%s] ", fmt, ap);
   va_end(ap);
 }
 
