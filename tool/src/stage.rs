@@ -1,0 +1,130 @@
+//! All-or-nothing creation of a database: load and import build it in a temporary
+//! directory beside DB, and only a complete, checked build is renamed to DB (then the
+//! parent directory is fsynced, so the name is durable). Any failure removes the
+//! temporary directory, so DB is never left half built.
+
+use crate::fail::Fail;
+use quiver::{Database, Options, SyncMode};
+use std::path::{Path, PathBuf};
+
+/// Operations per write transaction while building: large enough that commits are rare,
+/// small enough that a transaction's overlay stays a few tens of MB.
+pub const BATCH_OPS: u64 = 100_000;
+
+/// A database being built at a temporary path; dropping it unfinished removes it.
+pub struct Staged {
+    /// The open database (None once finished).
+    pub db: Option<Database>,
+    tmp: PathBuf,
+    dest: PathBuf,
+    done: bool,
+}
+
+impl Staged {
+    /// Refuses an existing `dest`, then creates the temporary database beside it.
+    pub fn create(dest: &Path) -> Result<Staged, Fail> {
+        if dest.exists() {
+            return Err(Fail::Misuse(format!(
+                "{} already exists; load and import create a new database",
+                dest.display()
+            )));
+        }
+        let name = dest
+            .file_name()
+            .ok_or_else(|| Fail::Misuse(format!("{}: not a directory name", dest.display())))?;
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".quiver-tmp-{}", std::process::id()));
+        let tmp = dest.with_file_name(tmp_name);
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(|e| Fail::io("remove", &tmp, e))?;
+        }
+        let opts = Options {
+            create: true,
+            // Nothing is durable until the rename, so commits need no fsync; the final
+            // checkpoint and close fsync the data files.
+            sync: SyncMode::Off,
+            checkpoint_bytes: 256 << 20,
+            ..Options::default()
+        };
+        let mut staged = Staged {
+            db: None,
+            tmp: tmp.clone(),
+            dest: dest.to_path_buf(),
+            done: false,
+        };
+        staged.db = Some(Database::open(&tmp, &opts)?);
+        Ok(staged)
+    }
+
+    /// The database being built.
+    pub fn db(&self) -> Result<&Database, Fail> {
+        self.db
+            .as_ref()
+            .ok_or_else(|| Fail::Internal("the staged database is closed".into()))
+    }
+
+    /// Checkpoints and closes the database, then renames it into place and fsyncs the
+    /// parent directory.
+    pub fn finish(mut self) -> Result<(), Fail> {
+        if let Some(db) = self.db.take() {
+            db.checkpoint()?;
+            db.close()?;
+        }
+        if self.dest.exists() {
+            return Err(Fail::Misuse(format!(
+                "{} was created by someone else meanwhile; nothing was written to it",
+                self.dest.display()
+            )));
+        }
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| Fail::io("rename", &self.tmp, e))?;
+        self.done = true;
+        let parent = match self.dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::File::open(&parent)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Fail::io("fsync", &parent, e))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.done {
+            drop(self.db.take());
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+/// Opens an existing database read-only (commands that only read).
+pub fn open_read_only(path: &Path) -> Result<Database, Fail> {
+    must_exist(path)?;
+    let opts = Options {
+        create: false,
+        read_only: true,
+        ..Options::default()
+    };
+    Ok(Database::open(path, &opts)?)
+}
+
+/// Opens an existing database for writing (checkpoint).
+pub fn open_existing(path: &Path) -> Result<Database, Fail> {
+    must_exist(path)?;
+    let opts = Options {
+        create: false,
+        ..Options::default()
+    };
+    Ok(Database::open(path, &opts)?)
+}
+
+fn must_exist(path: &Path) -> Result<(), Fail> {
+    if path.join("meta").is_file() {
+        return Ok(());
+    }
+    Err(Fail::Engine(quiver::Error::NotFound(format!(
+        "{}: no Quiver database here (no meta file)",
+        path.display()
+    ))))
+}
