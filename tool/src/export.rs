@@ -9,7 +9,7 @@
 //! the same content renumbered. Property columns are typed from the values: a key whose
 //! values have several types gets one column per type (`age:long`, `age:double`), each row
 //! filling the one of its value's type. CSV cannot hold a stored null nor tell an empty
-//! string from a missing one: those are left out and counted in a warning.
+//! string or empty bytes from a missing value: those are left out and counted in a warning.
 
 use crate::fail::Fail;
 use crate::stage::open_read_only;
@@ -26,7 +26,7 @@ fn type_name(v: &ValueRef<'_>) -> Option<&'static str> {
         ValueRef::Bool(_) => Some("boolean"),
         ValueRef::Int(_) => Some("long"),
         ValueRef::Float(_) => Some("double"),
-        ValueRef::Str("") => None,
+        ValueRef::Str("") | ValueRef::Bytes([]) => None,
         ValueRef::Str(_) => Some("string"),
         ValueRef::Bytes(_) => Some("bytes"),
     }
@@ -260,8 +260,8 @@ pub fn export(db_path: &Path, out: &Path, quiet: bool) -> Result<(), Fail> {
     );
     if left_out > 0 {
         eprintln!(
-            "quiver: warning: {left_out} stored null or empty-string value(s) left out: Neo4j CSV \
-             cannot hold them (use quiver dump for an exact copy)"
+            "quiver: warning: {left_out} stored null(s), empty string(s) or empty bytes left out: \
+             Neo4j CSV cannot tell them from an unset property (quiver dump keeps them)"
         );
     }
     Ok(())

@@ -44,7 +44,11 @@ impl Staged {
             // Nothing is durable until the rename, so commits need no fsync; the final
             // checkpoint and close fsync the data files.
             sync: SyncMode::Off,
-            checkpoint_bytes: 256 << 20,
+            // Fewer checkpoints than the 64 MiB default while building: faster (each
+            // checkpoint sorts and writes every record changed since the last), at the
+            // cost of a larger version map between them (pruned at each checkpoint).
+            // Measured: about 1.0 GB resident for 1 M edges, 1.4 GB for 3 M.
+            checkpoint_bytes: 128 << 20,
             ..Options::default()
         };
         let mut staged = Staged {
