@@ -239,7 +239,7 @@ pub fn info(db_path: &Path, json_out: bool, with_labels: bool) -> Result<(), Fai
 /// `quiver check`.
 pub fn check(db_path: &Path, json_out: bool, quiet: bool) -> Result<(), Fail> {
     let db = open_read_only(db_path)?;
-    let spinner = crate::progress::bar("check", 0, false, quiet);
+    let spinner = crate::progress::spinner("check", quiet);
     let r = db.check_integrity()?;
     spinner.finish_and_clear();
     if json_out {

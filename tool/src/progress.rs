@@ -22,3 +22,17 @@ pub fn bar(what: &str, len: u64, bytes: bool, quiet: bool) -> ProgressBar {
     pb.set_prefix(what.to_string());
     pb
 }
+
+/// A spinner with elapsed time, for work whose length is not known in advance.
+pub fn spinner(what: &str, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{prefix:>13} {spinner} {elapsed}") {
+        pb.set_style(style);
+    }
+    pb.set_prefix(what.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(100));
+    pb
+}
