@@ -16,6 +16,8 @@ pub enum Fail {
     Io(String),
     /// The command cannot be run (exit 1).
     Misuse(String),
+    /// The arguments are wrong in a way clap cannot see (exit 2).
+    Usage(String),
     /// A bug in the tool (exit 1).
     Internal(String),
 }
@@ -55,6 +57,7 @@ impl Fail {
             Fail::Data(_) => ("QV_CORRUPT", 3),
             Fail::Io(_) => ("QV_IO", 1),
             Fail::Misuse(_) => ("QV_MISUSE", 1),
+            Fail::Usage(_) => ("QV_INVALID_ARGUMENT", 2),
             Fail::Internal(_) => ("QV_INTERNAL", 1),
         }
     }
@@ -66,6 +69,7 @@ impl Fail {
             | Fail::Data(m)
             | Fail::Io(m)
             | Fail::Misuse(m)
+            | Fail::Usage(m)
             | Fail::Internal(m) => m.clone(),
         }
     }

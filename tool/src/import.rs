@@ -105,7 +105,7 @@ fn inputs(args: &ImportArgs, m: &ArgMatches) -> Result<Vec<Input>, Fail> {
 }
 
 fn usage(msg: String) -> Fail {
-    Fail::Misuse(msg)
+    Fail::Usage(msg)
 }
 
 /// A property column's type.

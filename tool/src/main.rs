@@ -20,7 +20,8 @@ use std::process::ExitCode;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  operation failed (I/O, disk full, internal, command not available)
+  1  operation failed (I/O, disk full, internal, the database to create already
+     exists, command not available)
   2  usage error
   3  data problem (check found problems, corrupt or unknown format)
   4  database in use (locked by another process, busy)

@@ -870,12 +870,25 @@ fn import_refuses_an_existing_database_and_unpaired_files() {
     code(&o, 1);
     assert!(err(&o).contains("already exists"), "{}", err(&o));
     let o = quiver(&["import", "h.qv", "people.csv"], d.path());
-    code(&o, 1);
+    code(&o, 2);
     assert!(
         err(&o).contains("give --nodes or --relationships before each file"),
         "{}",
         err(&o)
     );
+    let o = quiver(
+        &[
+            "import",
+            "h.qv",
+            "--delimiter",
+            "ab",
+            "--nodes",
+            "people.csv",
+        ],
+        d.path(),
+    );
+    code(&o, 2);
+    assert!(err(&o).contains("--delimiter"), "{}", err(&o));
     assert_eq!(listing(d.path()), ["g.qv", "people.csv"]);
 }
 
