@@ -4,14 +4,36 @@
 
 use quiver::{Database, Options, ValueRef};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+
+/// Held while spawning a process and while a test closes a database in this process.
+/// A database's lock is an flock on an open file; a child forked by another test thread
+/// shares this process's open files until it execs, so a database closed here could
+/// still be locked, for an instant, by someone else's child, and the quiver run that
+/// follows would see QV_LOCKED. Spawning returns only after the exec, so holding this
+/// lock around both removes that window.
+static FORK: Mutex<()> = Mutex::new(());
+
+fn fork_lock() -> MutexGuard<'static, ()> {
+    FORK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let child = {
+        let _g = fork_lock();
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    child.wait_with_output().expect("wait")
+}
 
 fn quiver(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quiver"))
+    run(Command::new(env!("CARGO_BIN_EXE_quiver"))
         .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run quiver")
+        .current_dir(dir))
 }
 
 fn out(o: &Output) -> String {
@@ -56,6 +78,7 @@ fn opts(create: bool) -> Options {
 }
 
 fn digest(db: &Path) -> [u8; 32] {
+    let _g = fork_lock();
     let ro = Options {
         create: false,
         read_only: true,
@@ -68,6 +91,7 @@ fn digest(db: &Path) -> [u8; 32] {
 
 /// Every value type, holes in both id sequences, two labels and two types.
 fn build_rich(path: &Path) {
+    let _g = fork_lock();
     let db = Database::open(path, &opts(true)).expect("create");
     let mut t = db.begin_write().expect("write");
     let a = t.insert_node("Person").expect("node");
@@ -114,6 +138,7 @@ fn build_rich(path: &Path) {
 
 /// Label runs in id order, no holes: what export/import round-trips exactly.
 fn build_runs(path: &Path) {
+    let _g = fork_lock();
     let db = Database::open(path, &opts(true)).expect("create");
     let mut t = db.begin_write().expect("write");
     let mut people = Vec::new();
@@ -336,6 +361,14 @@ fn a_database_open_in_another_process_is_exit_4() {
     let path = d.path().join("g.qv");
     build_runs(&path);
     let held = Database::open(&path, &opts(false)).expect("open");
+    let _g = fork_lock(); // for `drop(held)`; quiver() below does not take it
+    let quiver = |args: &[&str], dir: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run quiver")
+    };
     for args in [
         &["info", "g.qv"][..],
         &["check", "g.qv"],
@@ -383,12 +416,10 @@ fn checkpoint_moves_the_log_into_the_data_files() {
 /// Re-runs this test binary as a child that commits `txns` transactions to `path` and
 /// aborts without closing (no final checkpoint), so the log holds them.
 fn child_commits_then_dies(path: &Path, txns: u32) {
-    let st = Command::new(std::env::current_exe().expect("exe"))
+    let st = run(Command::new(std::env::current_exe().expect("exe"))
         .args(["--exact", "child_writer", "--nocapture"])
         .env("QUIVER_CLI_CHILD_DB", path)
-        .env("QUIVER_CLI_CHILD_TXNS", txns.to_string())
-        .output()
-        .expect("child");
+        .env("QUIVER_CLI_CHILD_TXNS", txns.to_string()));
     assert!(!st.status.success(), "the child should have aborted");
     assert!(path.join("meta").exists());
 }
