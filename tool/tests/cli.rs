@@ -539,8 +539,7 @@ fn wal_follows_the_log_across_segments() {
     assert!(committed > 0 && committed <= 200, "{committed}");
     let last = ts
         .iter()
-        .filter(|t| t["state"] == "committed")
-        .next_back()
+        .rfind(|t| t["state"] == "committed")
         .expect("a txn");
     assert_eq!(last["end_lsn"], j["last_commit_lsn"], "{j}");
     assert_eq!(tree(&path), before, "wal changed a file");
