@@ -34,10 +34,9 @@ impl Staged {
         let name = dest
             .file_name()
             .ok_or_else(|| Fail::Misuse(format!("{}: not a directory name", dest.display())))?;
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(format!(".quiver-tmp-{}", std::process::id()));
-        let tmp = dest.with_file_name(tmp_name);
+        let prefix = format!(".{}.quiver-tmp-", name.to_string_lossy());
+        remove_abandoned(dest, &prefix);
+        let tmp = dest.with_file_name(format!("{prefix}{}", std::process::id()));
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(|e| Fail::io("remove", &tmp, e))?;
         }
@@ -98,6 +97,31 @@ impl Drop for Staged {
         if !self.done {
             drop(self.db.take());
             let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+/// Removes the build directories (`prefix` + pid) of earlier loads or imports to the
+/// same destination whose process no longer runs: one killed outright (SIGKILL, a
+/// power loss) cannot remove its own. A directory of a live process is left alone.
+fn remove_abandoned(dest: &Path, prefix: &str) {
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let Ok(entries) = std::fs::read_dir(&parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
         }
     }
 }

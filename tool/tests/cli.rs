@@ -966,6 +966,69 @@ fn import_refuses_an_existing_database_and_unpaired_files() {
 }
 
 #[test]
+fn an_import_killed_outright_leaves_no_database_and_its_leftovers_are_removed() {
+    let d = tmp();
+    let mut people = String::from(":ID\n");
+    for i in 0..2000 {
+        people.push_str(&format!("{i}\n"));
+    }
+    let mut knows = String::from(":START_ID,:END_ID\n");
+    for i in 0..400_000u64 {
+        knows.push_str(&format!("{},{}\n", i % 2000, (i * 7) % 2000));
+    }
+    write(d.path(), "people.csv", &people);
+    write(d.path(), "knows.csv", &knows);
+    let mut child = {
+        let _g = fork_lock();
+        Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args([
+                "import",
+                "g.qv",
+                "--nodes=P",
+                "people.csv",
+                "--relationships=K",
+                "knows.csv",
+            ])
+            .current_dir(d.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let hidden = || {
+        listing(d.path())
+            .into_iter()
+            .find(|n| n.starts_with(".g.qv.quiver-tmp-"))
+    };
+    let started = std::time::Instant::now();
+    while hidden().is_none() && started.elapsed().as_secs() < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    child.kill().expect("SIGKILL");
+    let status = child.wait().expect("wait");
+    assert!(
+        !status.success(),
+        "the import finished before it was killed"
+    );
+    assert!(
+        !d.path().join("g.qv").exists(),
+        "a killed import left a database"
+    );
+    assert!(
+        hidden().is_some(),
+        "SIGKILL cannot clean up; the build directory stays"
+    );
+    // The next import to the same name removes the dead process's directory.
+    write(d.path(), "people.csv", PEOPLE);
+    code(
+        &quiver(&["import", "g.qv", "--nodes", "people.csv"], d.path()),
+        0,
+    );
+    assert_eq!(listing(d.path()), ["g.qv", "knows.csv", "people.csv"]);
+}
+
+#[test]
 fn import_skip_bad_rows_writes_the_report() {
     let d = tmp();
     write(
