@@ -6,7 +6,8 @@
 //! reads rows, so the graph comes back with the same ids (and digest) when the files are
 //! imported in the order export prints and the ids of each label (and type) form one
 //! increasing run after the previous one's, with no holes; otherwise it comes back with
-//! the same content renumbered. Property columns are typed from the values: a key whose
+//! the same content renumbered. With `--one-file` all nodes go to `nodes.csv` and all
+//! relationships to `relationships.csv`, in id order, so only holes renumber. Property columns are typed from the values: a key whose
 //! values have several types gets one column per type (`age:long`, `age:double`), each row
 //! filling the one of its value's type. CSV cannot hold a stored null nor tell an empty
 //! string or empty bytes from a missing value: those are left out and counted in a warning.
@@ -93,6 +94,40 @@ fn file_safe(s: &str) -> String {
         .collect()
 }
 
+/// How rows are split into files.
+#[derive(Clone, Copy)]
+struct Split {
+    /// One `nodes.csv` and one `relationships.csv` instead of one file per label and type.
+    one_file: bool,
+}
+
+impl Split {
+    /// The file a node of `label` (or an edge of `ty`) goes to, as a table key.
+    fn key(self, label: &str) -> String {
+        if self.one_file {
+            String::new()
+        } else {
+            label.to_string()
+        }
+    }
+
+    fn nodes_file(self, key: &str) -> String {
+        if self.one_file {
+            "nodes.csv".into()
+        } else {
+            format!("nodes_{}.csv", file_safe(key))
+        }
+    }
+
+    fn relationships_file(self, key: &str) -> String {
+        if self.one_file {
+            "relationships.csv".into()
+        } else {
+            format!("relationships_{}.csv", file_safe(key))
+        }
+    }
+}
+
 /// Every live node as (id, label, properties), in id order.
 fn each_node(
     txn: &Txn,
@@ -128,7 +163,8 @@ fn csv_err(path: &Path) -> impl Fn(csv::Error) -> Fail + '_ {
 }
 
 /// `quiver export`.
-pub fn export(db_path: &Path, out: &Path, quiet: bool) -> Result<(), Fail> {
+pub fn export(db_path: &Path, out: &Path, one_file: bool, quiet: bool) -> Result<(), Fail> {
+    let split = Split { one_file };
     let db = open_read_only(db_path)?;
     let txn = db.begin_read()?;
     std::fs::create_dir_all(out).map_err(|e| Fail::io("create", out, e))?;
@@ -139,14 +175,14 @@ pub fn export(db_path: &Path, out: &Path, quiet: bool) -> Result<(), Fail> {
     // Pass 1: the columns of each file.
     let mut labels: BTreeMap<String, Table> = BTreeMap::new();
     each_node(&txn, |id, l, p| {
-        labels.entry(l).or_default().see(id, &p);
+        labels.entry(split.key(&l)).or_default().see(id, &p);
         left_out += p.iter().filter(|(_, v)| type_name(v).is_none()).count() as u64;
         bar.inc(1);
         Ok(())
     })?;
     let mut types: BTreeMap<String, Table> = BTreeMap::new();
     each_edge(&txn, |e, t, p| {
-        types.entry(t).or_default().see(e.id, &p);
+        types.entry(split.key(&t)).or_default().see(e.id, &p);
         left_out += p.iter().filter(|(_, v)| type_name(v).is_none()).count() as u64;
         bar.inc(1);
         Ok(())
@@ -155,7 +191,7 @@ pub fn export(db_path: &Path, out: &Path, quiet: bool) -> Result<(), Fail> {
     // Pass 2: the rows.
     let mut files: BTreeMap<String, (PathBuf, csv::Writer<std::fs::File>)> = BTreeMap::new();
     for (l, t) in &labels {
-        let path = out.join(format!("nodes_{}.csv", file_safe(l)));
+        let path = out.join(split.nodes_file(l));
         let mut w = writer(&path)?;
         let mut head = vec![":ID".to_string(), ":LABEL".to_string()];
         head.extend(t.ordered().iter().map(|(k, ty)| format!("{k}:{ty}")));
@@ -164,7 +200,8 @@ pub fn export(db_path: &Path, out: &Path, quiet: bool) -> Result<(), Fail> {
     }
     let mut row: Vec<String> = Vec::new();
     each_node(&txn, |id, l, p| {
-        let (Some(t), Some((path, w))) = (labels.get(&l), files.get_mut(&l)) else {
+        let key = split.key(&l);
+        let (Some(t), Some((path, w))) = (labels.get(&key), files.get_mut(&key)) else {
             return Err(Fail::Internal(format!("label {l} appeared between passes")));
         };
         row.clear();
@@ -184,7 +221,7 @@ pub fn export(db_path: &Path, out: &Path, quiet: bool) -> Result<(), Fail> {
     })?;
     let mut rel_files: BTreeMap<String, (PathBuf, csv::Writer<std::fs::File>)> = BTreeMap::new();
     for (ty, t) in &types {
-        let path = out.join(format!("relationships_{}.csv", file_safe(ty)));
+        let path = out.join(split.relationships_file(ty));
         let mut w = writer(&path)?;
         let mut head = vec![
             ":START_ID".to_string(),
@@ -196,7 +233,8 @@ pub fn export(db_path: &Path, out: &Path, quiet: bool) -> Result<(), Fail> {
         rel_files.insert(ty.clone(), (path, w));
     }
     each_edge(&txn, |e, ty, p| {
-        let (Some(t), Some((path, w))) = (types.get(&ty), rel_files.get_mut(&ty)) else {
+        let key = split.key(&ty);
+        let (Some(t), Some((path, w))) = (types.get(&key), rel_files.get_mut(&key)) else {
             return Err(Fail::Internal(format!("type {ty} appeared between passes")));
         };
         row.clear();
@@ -236,11 +274,11 @@ pub fn export(db_path: &Path, out: &Path, quiet: bool) -> Result<(), Fail> {
     let keeps_ids = runs(&node_order) && runs(&edge_order);
     let mut cmd = String::from("quiver import NEW_DB");
     for (l, _) in &node_order {
-        let p = out.join(format!("nodes_{}.csv", file_safe(l)));
+        let p = out.join(split.nodes_file(l));
         cmd.push_str(&format!(" --nodes {}", p.display()));
     }
     for (t, _) in &edge_order {
-        let p = out.join(format!("relationships_{}.csv", file_safe(t)));
+        let p = out.join(split.relationships_file(t));
         cmd.push_str(&format!(" --relationships {}", p.display()));
     }
     println!(
@@ -255,7 +293,7 @@ pub fn export(db_path: &Path, out: &Path, quiet: bool) -> Result<(), Fail> {
         if keeps_ids {
             "ids: each label's and type's ids form one run in that order, so the import keeps them (same digest)"
         } else {
-            "ids: labels or types interleave in id order (or ids have holes), so the import renumbers them"
+            "ids: labels or types interleave in id order (try --one-file) or ids have holes, so the import renumbers them"
         }
     );
     if left_out > 0 {

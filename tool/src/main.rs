@@ -103,6 +103,10 @@ enum Cmd {
         /// The directory to write the files into (created if missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Write all nodes to nodes.csv and all relationships to relationships.csv, in id
+        /// order, so that import keeps the ids even when labels or types interleave.
+        #[arg(long)]
+        one_file: bool,
         /// No progress bar.
         #[arg(short, long)]
         quiet: bool,
@@ -159,7 +163,13 @@ fn run(cmd: Cmd, matches: &clap::ArgMatches) -> Result<(), Fail> {
                 .ok_or_else(|| Fail::Internal("import arguments missing".into()))?;
             import::import(&args, sub)
         }
-        Cmd::Export { db, out, quiet, .. } => export::export(&db, &out, quiet),
+        Cmd::Export {
+            db,
+            out,
+            one_file,
+            quiet,
+            ..
+        } => export::export(&db, &out, one_file, quiet),
         Cmd::Backup { .. } => Err(not_available("backup")),
         Cmd::Verify { .. } => Err(not_available("verify")),
         Cmd::Compact { .. } => Err(not_available("compact")),

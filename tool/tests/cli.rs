@@ -1128,6 +1128,69 @@ fn export_then_import_gives_the_same_digest() {
 }
 
 #[test]
+fn export_one_file_keeps_interleaved_ids() {
+    let d = tmp();
+    let path = d.path().join("g.qv");
+    {
+        let _g = fork_lock();
+        let db = Database::open(&path, &opts(true)).expect("create");
+        let mut t = db.begin_write().expect("write");
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            let label = if i % 2 == 0 { "Person" } else { "City" };
+            let n = t.insert_node(label).expect("node");
+            t.set_node_prop(n, if i % 2 == 0 { "age" } else { "name" }, ValueRef::Int(i))
+                .expect("set");
+            ids.push(n);
+        }
+        for w in ids.windows(2) {
+            let ty = if w[0] % 2 == 0 { "A" } else { "B" };
+            let e = t.insert_edge(w[0], w[1], ty).expect("edge");
+            t.set_edge_prop(e, "w", ValueRef::Float(0.5)).expect("set");
+        }
+        t.commit().expect("commit");
+        db.close().expect("close");
+    }
+    let o = quiver(
+        &["export", "g.qv", "--format", "neo4j-csv", "--out", "split"],
+        d.path(),
+    );
+    code(&o, 0);
+    assert!(out(&o).contains("renumbers them"), "{}", out(&o));
+    let o = quiver(
+        &[
+            "export",
+            "g.qv",
+            "--format",
+            "neo4j-csv",
+            "--out",
+            "one",
+            "--one-file",
+        ],
+        d.path(),
+    );
+    code(&o, 0);
+    assert!(out(&o).contains("so the import keeps them"), "{}", out(&o));
+    assert_eq!(
+        listing(&d.path().join("one")),
+        ["nodes.csv", "relationships.csv"]
+    );
+    let o = quiver(
+        &[
+            "import",
+            "copy.qv",
+            "--nodes",
+            "one/nodes.csv",
+            "--relationships",
+            "one/relationships.csv",
+        ],
+        d.path(),
+    );
+    code(&o, 0);
+    assert_eq!(digest(&path), digest(&d.path().join("copy.qv")));
+}
+
+#[test]
 fn export_says_what_csv_cannot_hold() {
     let d = tmp();
     build_rich(&d.path().join("g.qv"));
