@@ -1,0 +1,840 @@
+//! `quiver import`: Neo4j admin-import CSV files (the subset TOOLS.md gives) into a new
+//! database, all or nothing.
+//!
+//! Files are streamed one record at a time; the only thing that grows with the input is
+//! the map from (id group, external id) to node id. Each row is parsed and checked
+//! completely before anything of it is written, so `--skip-bad-rows` never leaves half a
+//! row behind.
+
+use crate::fail::Fail;
+use crate::stage::{BATCH_OPS, Staged};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use clap::ArgMatches;
+use quiver::{Database, Txn, ValueRef};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// How external ids are read.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IdType {
+    /// Any string (the default).
+    String,
+    /// A 64-bit integer; a named id column is stored as an int property.
+    Integer,
+}
+
+/// Arguments of `quiver import`.
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// The database directory to create (it must not exist).
+    db: PathBuf,
+    /// The files after it are node files; `=Label` gives the label of rows without one.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "",
+          value_name = "Label", action = clap::ArgAction::Append)]
+    nodes: Vec<String>,
+    /// The files after it are relationship files; `=TYPE` gives the type of rows without one.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "",
+          value_name = "TYPE", action = clap::ArgAction::Append)]
+    relationships: Vec<String>,
+    /// CSV files, each after the --nodes or --relationships it belongs to.
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<PathBuf>,
+    /// The field delimiter: one character, or `TAB`.
+    #[arg(long, default_value = ",", value_name = "C")]
+    delimiter: String,
+    /// How ids are compared: as strings, or as integers.
+    #[arg(long, value_enum, default_value = "string")]
+    id_type: IdType,
+    /// Skip bad rows instead of rejecting the import; each goes to the report.
+    #[arg(long)]
+    skip_bad_rows: bool,
+    /// Where skipped rows are written, one JSON object per line.
+    #[arg(long, value_name = "FILE", default_value = "import.report")]
+    report: PathBuf,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// One input file and what it holds.
+struct Input {
+    path: PathBuf,
+    nodes: bool,
+    /// The label or type given with `--nodes=`/`--relationships=` ("" when none).
+    default: String,
+}
+
+/// Pairs each file with the `--nodes`/`--relationships` before it, by argument position.
+fn inputs(args: &ImportArgs, m: &ArgMatches) -> Result<Vec<Input>, Fail> {
+    let mut marks: Vec<(usize, bool, String)> = Vec::new();
+    for (id, nodes, values) in [
+        ("nodes", true, &args.nodes),
+        ("relationships", false, &args.relationships),
+    ] {
+        if let Some(idx) = m.indices_of(id) {
+            for (i, v) in idx.zip(values) {
+                marks.push((i, nodes, v.clone()));
+            }
+        }
+    }
+    marks.sort_by_key(|m| m.0);
+    let idx: Vec<usize> = m
+        .indices_of("files")
+        .map(|i| i.collect())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, path) in idx.iter().zip(&args.files) {
+        let Some((_, nodes, default)) = marks.iter().rev().find(|m| m.0 < *i) else {
+            return Err(usage(format!(
+                "{}: give --nodes or --relationships before each file",
+                path.display()
+            )));
+        };
+        out.push(Input {
+            path: path.clone(),
+            nodes: *nodes,
+            default: default.clone(),
+        });
+    }
+    // Nodes first (relationships need their endpoints), each kind in the order given.
+    out.sort_by_key(|i| !i.nodes);
+    Ok(out)
+}
+
+fn usage(msg: String) -> Fail {
+    Fail::Usage(msg)
+}
+
+/// A property column's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PropType {
+    Int { min: i64, max: i64 },
+    Float,
+    Bool,
+    Str,
+    Bytes,
+}
+
+/// What a column holds.
+#[derive(Clone, Debug)]
+enum Col {
+    Id { name: Option<String>, group: usize },
+    StartId { group: usize },
+    EndId { group: usize },
+    Label,
+    Type,
+    Ignore,
+    Prop { name: String, ty: PropType },
+}
+
+/// The engine's identifier rule (non-empty, at most 1024 bytes, no NUL), checked before
+/// a row is written so a bad one is a bad row, not a failed import.
+fn ident_problem(s: &str) -> Option<String> {
+    if s.is_empty() {
+        Some("is empty".into())
+    } else if s.len() > 1024 {
+        Some(format!("is {} bytes; the limit is 1024", s.len()))
+    } else if s.contains('\0') {
+        Some("contains a NUL byte".into())
+    } else {
+        None
+    }
+}
+
+/// Id groups by name: one namespace each.
+#[derive(Default)]
+struct Groups {
+    names: HashMap<String, usize>,
+}
+
+impl Groups {
+    fn get(&mut self, name: &str) -> usize {
+        let n = self.names.len();
+        *self.names.entry(name.to_string()).or_insert(n)
+    }
+}
+
+/// Splits `name:TYPE(group)` into its parts.
+fn parse_field(field: &str, groups: &mut Groups) -> Result<Col, String> {
+    let (name, ty) = match field.find(':') {
+        // A colon followed by a type keyword; names may not hold one anyway.
+        Some(i) => (&field[..i], Some(&field[i + 1..])),
+        None => (field, None),
+    };
+    let Some(ty) = ty else {
+        if let Some(p) = ident_problem(name) {
+            return Err(format!("the property name {p}"));
+        }
+        return Ok(Col::Prop {
+            name: name.to_string(),
+            ty: PropType::Str,
+        });
+    };
+    let (kw, group) = match ty.find('(') {
+        Some(i) if ty.ends_with(')') => (&ty[..i], Some(&ty[i + 1..ty.len() - 1])),
+        Some(_) => return Err("unbalanced parenthesis in the id group".into()),
+        None => (ty, None),
+    };
+    let group_id = groups.get(group.unwrap_or(""));
+    let named = (!name.is_empty()).then(|| name.to_string());
+    let prop = |ty| -> Result<Col, String> {
+        if group.is_some() {
+            return Err("only id columns take a group".into());
+        }
+        if let Some(p) = ident_problem(name) {
+            return Err(format!("the property name {p}"));
+        }
+        Ok(Col::Prop {
+            name: name.to_string(),
+            ty,
+        })
+    };
+    let int = |bits: u32| PropType::Int {
+        min: -(1i64 << (bits - 1)),
+        max: (1i64 << (bits - 1)) - 1,
+    };
+    match kw.to_ascii_lowercase().as_str() {
+        "id" => Ok(Col::Id {
+            name: named,
+            group: group_id,
+        }),
+        "start_id" => Ok(Col::StartId { group: group_id }),
+        "end_id" => Ok(Col::EndId { group: group_id }),
+        "label" => Ok(Col::Label),
+        "type" => Ok(Col::Type),
+        "ignore" => Ok(Col::Ignore),
+        "int" => prop(int(32)),
+        "long" => prop(PropType::Int {
+            min: i64::MIN,
+            max: i64::MAX,
+        }),
+        "short" => prop(int(16)),
+        "byte" => prop(int(8)),
+        "float" | "double" => prop(PropType::Float),
+        "boolean" => prop(PropType::Bool),
+        "string" => prop(PropType::Str),
+        "bytes" => prop(PropType::Bytes),
+        other => Err(format!(
+            "type {other:?} is not one Quiver stores (int, long, short, byte, float, double, \
+             boolean, string, bytes, or ID, START_ID, END_ID, LABEL, TYPE, IGNORE)"
+        )),
+    }
+}
+
+/// A parsed cell value, borrowing the record where it can.
+enum Cell<'r> {
+    Ref(ValueRef<'r>),
+    Bytes(Vec<u8>),
+}
+
+impl Cell<'_> {
+    fn value(&self) -> ValueRef<'_> {
+        match self {
+            Cell::Ref(v) => *v,
+            Cell::Bytes(b) => ValueRef::Bytes(b),
+        }
+    }
+}
+
+fn parse_cell(s: &str, ty: PropType) -> Result<Cell<'_>, String> {
+    let t = s.trim();
+    Ok(Cell::Ref(match ty {
+        PropType::Int { min, max } => {
+            let v: i64 = t.parse().map_err(|_| format!("{s:?} is not an integer"))?;
+            if v < min || v > max {
+                return Err(format!("{s:?} is out of range ({min}..={max})"));
+            }
+            ValueRef::Int(v)
+        }
+        PropType::Float => {
+            ValueRef::Float(t.parse().map_err(|_| format!("{s:?} is not a number"))?)
+        }
+        PropType::Bool => match t.to_ascii_lowercase().as_str() {
+            "true" => ValueRef::Bool(true),
+            "false" => ValueRef::Bool(false),
+            _ => return Err(format!("{s:?} is not true or false")),
+        },
+        PropType::Str => ValueRef::Str(s),
+        PropType::Bytes => {
+            return B64
+                .decode(t)
+                .map(Cell::Bytes)
+                .map_err(|e| format!("{s:?} is not base64: {e}"));
+        }
+    }))
+}
+
+/// A fast non-cryptographic hash for the id map (the multiply-rotate of rustc's FxHash):
+/// SipHash, the standard default, was a tenth of a node import. The keys come from the
+/// user's own files, so resistance to chosen collisions is not needed.
+#[derive(Default, Clone, Copy)]
+struct FastHasher(u64);
+
+impl FastHasher {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, v: u8) {
+        self.add(u64::from(v));
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K> = HashMap<K, u64, std::hash::BuildHasherDefault<FastHasher>>;
+
+/// External ids by group.
+enum IdMap {
+    Str(Vec<FastMap<Box<str>>>),
+    Int(Vec<FastMap<i64>>),
+}
+
+impl IdMap {
+    fn lookup(&self, group: usize, key: &str) -> Result<Option<u64>, String> {
+        Ok(match self {
+            IdMap::Str(g) => g.get(group).and_then(|m| m.get(key)).copied(),
+            IdMap::Int(g) => {
+                let k = parse_id(key)?;
+                g.get(group).and_then(|m| m.get(&k)).copied()
+            }
+        })
+    }
+
+    /// Records `key`; false if it is already there.
+    fn insert(&mut self, group: usize, key: &str, id: u64) -> Result<bool, String> {
+        fn slot<T: Default>(v: &mut Vec<T>, g: usize) -> &mut T {
+            if v.len() <= g {
+                v.resize_with(g + 1, T::default);
+            }
+            &mut v[g]
+        }
+        Ok(match self {
+            IdMap::Str(g) => {
+                let m = slot(g, group);
+                if m.contains_key(key) {
+                    return Ok(false);
+                }
+                m.insert(key.into(), id);
+                true
+            }
+            IdMap::Int(g) => {
+                let k = parse_id(key)?;
+                let m = slot(g, group);
+                if m.contains_key(&k) {
+                    return Ok(false);
+                }
+                m.insert(k, id);
+                true
+            }
+        })
+    }
+}
+
+fn parse_id(key: &str) -> Result<i64, String> {
+    key.trim()
+        .parse()
+        .map_err(|_| format!("{key:?} is not an integer id"))
+}
+
+/// A rejected row: where, and why.
+struct Bad {
+    column: Option<usize>,
+    message: String,
+}
+
+impl Bad {
+    fn at(column: usize, message: impl Into<String>) -> Bad {
+        Bad {
+            column: Some(column),
+            message: message.into(),
+        }
+    }
+
+    fn row(message: impl Into<String>) -> Bad {
+        Bad {
+            column: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// A required or optional column kind: its header name and a test.
+type ColRule = (&'static str, fn(&Col) -> bool);
+
+/// The import in progress.
+struct Importer<'d> {
+    db: &'d Database,
+    txn: Option<Txn>,
+    ops: u64,
+    ids: IdMap,
+    groups: Groups,
+    skip: bool,
+    report: Option<std::io::BufWriter<std::fs::File>>,
+    report_path: PathBuf,
+    delimiter: u8,
+    nodes: u64,
+    edges: u64,
+    props: u64,
+    skipped: u64,
+}
+
+impl Importer<'_> {
+    fn txn(&mut self) -> Result<&mut Txn, Fail> {
+        if self.ops >= BATCH_OPS {
+            if let Some(t) = self.txn.take() {
+                t.commit()?;
+            }
+            self.ops = 0;
+        }
+        if self.txn.is_none() {
+            self.txn = Some(self.db.begin_write()?);
+        }
+        self.txn
+            .as_mut()
+            .ok_or_else(|| Fail::Internal("no write transaction".into()))
+    }
+
+    /// Rejects the import, or with --skip-bad-rows writes the row to the report.
+    fn bad(
+        &mut self,
+        file: &str,
+        line: u64,
+        header: &[String],
+        bad: Bad,
+        record: &csv::StringRecord,
+    ) -> Result<(), Fail> {
+        let col = bad
+            .column
+            .map(|c| format!("column {} {:?}: ", c + 1, header.get(c).map_or("", |s| s)))
+            .unwrap_or_default();
+        if !self.skip {
+            return Err(Fail::Rejected(format!(
+                "{file}:{line}: {col}{}; nothing was imported",
+                bad.message
+            )));
+        }
+        self.skipped += 1;
+        if self.report.is_none() {
+            let f = std::fs::File::create(&self.report_path)
+                .map_err(|e| Fail::io("create", &self.report_path, e))?;
+            self.report = Some(std::io::BufWriter::new(f));
+        }
+        let d = (self.delimiter as char).to_string();
+        let entry = serde_json::json!({
+            "file": file,
+            "line": line,
+            "column": bad.column.and_then(|c| header.get(c)),
+            "message": bad.message,
+            "record": record.iter().collect::<Vec<_>>().join(&d),
+        });
+        if let Some(w) = &mut self.report {
+            writeln!(w, "{entry}").map_err(|e| Fail::io("write", &self.report_path, e))?;
+        }
+        Ok(())
+    }
+
+    fn file(&mut self, input: &Input, bar: &indicatif::ProgressBar, done: u64) -> Result<(), Fail> {
+        let name = input.path.display().to_string();
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(1 << 20)
+            .from_path(&input.path)
+            .map_err(|e| Fail::Io(format!("open {name}: {e}")))?;
+        let mut rec = csv::StringRecord::new();
+        let header_ok = rdr
+            .read_record(&mut rec)
+            .map_err(|e| Fail::Rejected(format!("{name}:1: the header row: {e}")))?;
+        if !header_ok {
+            return Err(Fail::Rejected(format!(
+                "{name}:1: no header row (the file is empty)"
+            )));
+        }
+        let header: Vec<String> = rec.iter().map(str::to_string).collect();
+        let cols = self.header(&name, &header, input.nodes)?;
+        let mut rows = 0u64;
+        loop {
+            let line = rdr.position().line();
+            match rdr.read_record(&mut rec) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => {
+                        let line = e.position().map_or(line, |p| p.line());
+                        self.bad(&name, line, &header, Bad::row("not UTF-8"), &rec)?;
+                        continue;
+                    }
+                    _ => return Err(Fail::Io(format!("read {name}: {e}"))),
+                },
+            }
+            let line = rec.position().map_or(line, |p| p.line());
+            if rec.len() != header.len() {
+                let msg = format!("{} fields; the header has {}", rec.len(), header.len());
+                self.bad(&name, line, &header, Bad::row(msg), &rec)?;
+                continue;
+            }
+            let r = if input.nodes {
+                self.node_row(&cols, &rec, &input.default)?
+            } else {
+                self.edge_row(&cols, &rec, &input.default)?
+            };
+            if let Err(b) = r {
+                self.bad(&name, line, &header, b, &rec)?;
+            }
+            rows += 1;
+            if rows % 8192 == 0 {
+                bar.set_position(done + rec.position().map_or(0, |p| p.byte()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses and checks the header row.
+    fn header(&mut self, file: &str, header: &[String], nodes: bool) -> Result<Vec<Col>, Fail> {
+        let mut cols = Vec::new();
+        for (i, f) in header.iter().enumerate() {
+            let c = parse_field(f, &mut self.groups).map_err(|m| {
+                Fail::Rejected(format!(
+                    "{file}:1: column {} {f:?}: {m}; nothing was imported",
+                    i + 1
+                ))
+            })?;
+            let wrong = match (&c, nodes) {
+                (Col::StartId { .. } | Col::EndId { .. } | Col::Type, true) => {
+                    Some("belongs in a relationship file")
+                }
+                (Col::Id { .. } | Col::Label, false) => Some("belongs in a node file"),
+                _ => None,
+            };
+            if let Some(w) = wrong {
+                return Err(Fail::Rejected(format!(
+                    "{file}:1: column {} {f:?}: {w}; nothing was imported",
+                    i + 1
+                )));
+            }
+            cols.push(c);
+        }
+        let count = |p: fn(&Col) -> bool| cols.iter().filter(|c| p(c)).count();
+        let need: &[ColRule] = if nodes {
+            &[
+                (":ID", |c| matches!(c, Col::Id { .. })),
+                (":LABEL", |c| matches!(c, Col::Label)),
+            ]
+        } else {
+            &[
+                (":START_ID", |c| matches!(c, Col::StartId { .. })),
+                (":END_ID", |c| matches!(c, Col::EndId { .. })),
+                (":TYPE", |c| matches!(c, Col::Type)),
+            ]
+        };
+        for (i, (what, p)) in need.iter().enumerate() {
+            let n = count(*p);
+            // :LABEL and :TYPE are optional; the id columns are required.
+            let optional = (nodes && i == 1) || (!nodes && i == 2);
+            if n > 1 || (n == 0 && !optional) {
+                return Err(Fail::Rejected(format!(
+                    "{file}:1: the header has {n} {what} columns; it needs {}; nothing was \
+                     imported",
+                    if optional {
+                        "at most one"
+                    } else {
+                        "exactly one"
+                    }
+                )));
+            }
+        }
+        Ok(cols)
+    }
+
+    fn ids_are_int(&self) -> bool {
+        matches!(self.ids, IdMap::Int(_))
+    }
+
+    /// The row's properties, checked.
+    fn props<'r>(cols: &[Col], rec: &'r csv::StringRecord) -> Result<Vec<(usize, Cell<'r>)>, Bad> {
+        let mut out = Vec::new();
+        for (i, (c, s)) in cols.iter().zip(rec.iter()).enumerate() {
+            if let Col::Prop { ty, .. } = c {
+                if s.is_empty() {
+                    continue;
+                }
+                out.push((i, parse_cell(s, *ty).map_err(|m| Bad::at(i, m))?));
+            }
+        }
+        Ok(out)
+    }
+
+    fn node_row(
+        &mut self,
+        cols: &[Col],
+        rec: &csv::StringRecord,
+        default: &str,
+    ) -> Result<Result<(), Bad>, Fail> {
+        let mut id = None;
+        let mut label: Option<&str> = None;
+        for (i, (c, s)) in cols.iter().zip(rec.iter()).enumerate() {
+            match c {
+                Col::Id { name, group } => id = Some((i, s, name, *group)),
+                Col::Label => {
+                    let mut labels = s.split(';').filter(|l| !l.is_empty());
+                    label = labels.next();
+                    let extra = labels.next().is_some()
+                        || (label.is_some_and(|l| !default.is_empty() && l != default));
+                    if extra {
+                        return Ok(Err(Bad::at(
+                            i,
+                            format!("several labels ({s:?}): Quiver nodes have one label"),
+                        )));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some((id_col, key, id_name, group)) = id else {
+            return Ok(Err(Bad::row("no id column")));
+        };
+        if key.is_empty() {
+            return Ok(Err(Bad::at(id_col, "the id is empty")));
+        }
+        let label = match label.or((!default.is_empty()).then_some(default)) {
+            Some(l) => l,
+            None => {
+                return Ok(Err(Bad::row(
+                    "no label: the row has none and --nodes gave none",
+                )));
+            }
+        };
+        if let Some(p) = ident_problem(label) {
+            return Ok(Err(Bad::row(format!("the label {p}"))));
+        }
+        let props = match Self::props(cols, rec) {
+            Ok(p) => p,
+            Err(b) => return Ok(Err(b)),
+        };
+        let id_value = match (id_name, self.ids_are_int()) {
+            (None, _) => None,
+            (Some(_), true) => match parse_id(key) {
+                Ok(v) => Some(ValueRef::Int(v)),
+                Err(m) => return Ok(Err(Bad::at(id_col, m))),
+            },
+            (Some(_), false) => Some(ValueRef::Str(key)),
+        };
+        // The id is claimed before the node exists; the node id it maps to is the one
+        // insert_node is about to hand out (ids are sequential within the import).
+        match self.ids.lookup(group, key) {
+            Err(m) => return Ok(Err(Bad::at(id_col, m))),
+            Ok(Some(_)) => {
+                return Ok(Err(Bad::at(id_col, format!("duplicate id {key:?}"))));
+            }
+            Ok(None) => {}
+        }
+        let t = self.txn()?;
+        let node = t.insert_node(label)?;
+        if let (Some(v), Some(n)) = (id_value, id_name) {
+            t.set_node_prop(node, n, v)?;
+        }
+        let mut ops = 1 + u64::from(id_value.is_some());
+        for (i, cell) in &props {
+            if let Col::Prop { name, .. } = &cols[*i] {
+                t.set_node_prop(node, name, cell.value())?;
+                ops += 1;
+            }
+        }
+        self.ids.insert(group, key, node).map_err(Fail::Internal)?;
+        self.ops += ops;
+        self.props += ops - 1;
+        self.nodes += 1;
+        Ok(Ok(()))
+    }
+
+    fn edge_row(
+        &mut self,
+        cols: &[Col],
+        rec: &csv::StringRecord,
+        default: &str,
+    ) -> Result<Result<(), Bad>, Fail> {
+        let (mut src, mut dst, mut ty) = (None, None, None);
+        for (i, (c, s)) in cols.iter().zip(rec.iter()).enumerate() {
+            let (end, group) = match c {
+                Col::StartId { group } => (&mut src, *group),
+                Col::EndId { group } => (&mut dst, *group),
+                Col::Type => {
+                    if !s.is_empty() {
+                        ty = Some((i, s));
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            let what = if matches!(c, Col::StartId { .. }) {
+                "start"
+            } else {
+                "end"
+            };
+            match self.ids.lookup(group, s) {
+                Ok(Some(n)) => *end = Some(n),
+                Ok(None) => {
+                    return Ok(Err(Bad::at(
+                        i,
+                        format!("missing {what} node: no node has id {s:?} in this id group"),
+                    )));
+                }
+                Err(m) => return Ok(Err(Bad::at(i, m))),
+            }
+        }
+        let (Some(src), Some(dst)) = (src, dst) else {
+            return Ok(Err(Bad::row("no start or end id")));
+        };
+        let ty = match ty {
+            Some((_, t)) => t,
+            None if !default.is_empty() => default,
+            None => {
+                return Ok(Err(Bad::row(
+                    "no type: the row has none and --relationships gave none",
+                )));
+            }
+        };
+        if let Some(p) = ident_problem(ty) {
+            return Ok(Err(Bad::row(format!("the type {p}"))));
+        }
+        let props = match Self::props(cols, rec) {
+            Ok(p) => p,
+            Err(b) => return Ok(Err(b)),
+        };
+        let t = self.txn()?;
+        let edge = t.insert_edge(src, dst, ty)?;
+        let mut ops = 1;
+        for (i, cell) in &props {
+            if let Col::Prop { name, .. } = &cols[*i] {
+                t.set_edge_prop(edge, name, cell.value())?;
+                ops += 1;
+            }
+        }
+        self.ops += ops;
+        self.props += ops - 1;
+        self.edges += 1;
+        Ok(Ok(()))
+    }
+}
+
+fn delimiter(s: &str) -> Result<u8, Fail> {
+    match s {
+        "TAB" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(usage(format!(
+            "--delimiter {s:?}: give one ASCII character, or TAB"
+        ))),
+    }
+}
+
+/// `quiver import`.
+pub fn import(args: &ImportArgs, m: &ArgMatches) -> Result<(), Fail> {
+    let started = Instant::now();
+    let inputs = inputs(args, m)?;
+    let delimiter = delimiter(&args.delimiter)?;
+    let mut total = 0;
+    for i in &inputs {
+        total += std::fs::metadata(&i.path)
+            .map_err(|e| Fail::io("open", &i.path, e))?
+            .len();
+    }
+    if args.skip_bad_rows {
+        // A report from an earlier run would mislead: start it empty.
+        let _ = std::fs::remove_file(&args.report);
+    }
+    let staged = Staged::create(&args.db)?;
+    let mut imp = Importer {
+        db: staged.db()?,
+        txn: None,
+        ops: 0,
+        ids: match args.id_type {
+            IdType::String => IdMap::Str(Vec::new()),
+            IdType::Integer => IdMap::Int(Vec::new()),
+        },
+        groups: Groups::default(),
+        skip: args.skip_bad_rows,
+        report: None,
+        report_path: args.report.clone(),
+        delimiter,
+        nodes: 0,
+        edges: 0,
+        props: 0,
+        skipped: 0,
+    };
+    let bar = crate::progress::bar("import", total, true, args.quiet);
+    let mut done = 0;
+    // Phases are timed from here, after the empty database is created (as GW1's W1
+    // times its inserts after open): the node files, then the relationship files with
+    // the final commit, checkpoint, close and rename.
+    let phases = Instant::now();
+    let mut nodes_done: Option<f64> = None;
+    for input in &inputs {
+        if !input.nodes && nodes_done.is_none() {
+            nodes_done = Some(phases.elapsed().as_secs_f64());
+        }
+        imp.file(input, &bar, done)?;
+        done += std::fs::metadata(&input.path).map_or(0, |m| m.len());
+        bar.set_position(done);
+    }
+    if let Some(t) = imp.txn.take() {
+        t.commit()?;
+    }
+    if let Some(mut w) = imp.report.take() {
+        w.flush().map_err(|e| Fail::io("write", &args.report, e))?;
+    }
+    let (nodes, edges, props, skipped) = (imp.nodes, imp.edges, imp.props, imp.skipped);
+    drop(imp);
+    bar.finish_and_clear();
+    staged.finish()?;
+    let secs = started.elapsed().as_secs_f64();
+    let phase_secs = phases.elapsed().as_secs_f64();
+    let node_secs = nodes_done.unwrap_or(phase_secs);
+    let edge_secs = (phase_secs - node_secs).max(1e-9);
+    println!(
+        "imported {nodes} nodes, {edges} relationships, {props} properties into {} in {secs:.1} s \
+         (nodes {:.0}/s, relationships {:.0}/s); {skipped} rows skipped{}",
+        args.db.display(),
+        nodes as f64 / node_secs.max(1e-9),
+        edges as f64 / edge_secs,
+        if skipped > 0 {
+            format!(" (see {})", args.report.display())
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}

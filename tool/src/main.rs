@@ -1,0 +1,199 @@
+//! `quiver`: the command-line tool that ships with Quiver (the contract is TOOLS.md).
+//!
+//! One module per command group; this file holds the arguments (clap's derive API) and
+//! the one place where every failure becomes a diagnostic and an exit code (`fail.rs`).
+
+mod export;
+mod fail;
+mod import;
+mod inspect;
+mod jsonl;
+mod progress;
+mod stage;
+mod wal;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use fail::Fail;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  operation failed (I/O, disk full, internal, the database to create already
+     exists, command not available)
+  2  usage error
+  3  data problem (check found problems, corrupt or unknown format)
+  4  database in use (locked by another process, busy)
+  5  input rejected (import or load: bad header, bad row, duplicate id, missing endpoint,
+     truncated dump, digest mismatch)";
+
+/// Inspect, check, dump, load, import and export Quiver databases.
+#[derive(Parser)]
+#[command(name = "quiver", version, after_help = EXIT_CODES, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Format version, counts, file sizes, log and checkpoint positions, last recovery.
+    #[command(after_help = EXIT_CODES)]
+    Info {
+        /// The database directory.
+        db: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Also count nodes per label and edges per type (reads every record).
+        #[arg(long)]
+        labels: bool,
+    },
+    /// Run the integrity check; exit 3 naming the first problem if it finds any.
+    #[command(after_help = EXIT_CODES)]
+    Check {
+        /// The database directory.
+        db: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// No progress output.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Write the database as Quiver JSON Lines from one snapshot.
+    #[command(after_help = EXIT_CODES)]
+    Dump {
+        /// The database directory.
+        db: PathBuf,
+        /// Write to FILE instead of stdout (replaced only when the dump is complete).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Create DB (which must not exist) from a Quiver JSON Lines file; ids are kept.
+    #[command(after_help = EXIT_CODES)]
+    Load {
+        /// The database directory to create.
+        db: PathBuf,
+        /// The dump to read (`-` for stdin).
+        file: PathBuf,
+        /// No progress bar.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Create DB (which must not exist) from Neo4j admin-import CSV files.
+    ///
+    /// Each FILE belongs to the `--nodes` or `--relationships` before it:
+    /// `quiver import g.qv --nodes=Person people.csv --relationships=KNOWS knows.csv`.
+    /// Node files are read first, then relationship files, each in the order given.
+    #[command(after_help = EXIT_CODES)]
+    Import(import::ImportArgs),
+    /// Write `nodes_<Label>.csv` and `relationships_<TYPE>.csv` that import reads back.
+    #[command(after_help = EXIT_CODES)]
+    Export {
+        /// The database directory.
+        db: PathBuf,
+        /// The output format (only `neo4j-csv`).
+        #[arg(long, value_parser = ["neo4j-csv"])]
+        format: String,
+        /// The directory to write the files into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Write all nodes to nodes.csv and all relationships to relationships.csv, in id
+        /// order, so that import keeps the ids even when labels or types interleave.
+        #[arg(long)]
+        one_file: bool,
+        /// No progress bar.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Copy a database to DEST (not available in this version: needs qv_backup).
+    #[command(after_help = EXIT_CODES)]
+    Backup {
+        /// The database directory.
+        db: PathBuf,
+        /// The copy to create.
+        dest: PathBuf,
+        /// Write live data only.
+        #[arg(long)]
+        compact: bool,
+    },
+    /// Check a backup against its recorded digest (not available in this version).
+    #[command(after_help = EXIT_CODES)]
+    Verify {
+        /// The copy to verify.
+        dest: PathBuf,
+    },
+    /// Rewrite DB with live data only (not available in this version: needs qv_backup).
+    #[command(after_help = EXIT_CODES)]
+    Compact {
+        /// The database directory.
+        db: PathBuf,
+    },
+    /// Run a checkpoint (moves committed changes from the log into the data files).
+    #[command(after_help = EXIT_CODES)]
+    Checkpoint {
+        /// The database directory.
+        db: PathBuf,
+    },
+    /// List the log segments and the transactions in them, changing nothing.
+    #[command(after_help = EXIT_CODES)]
+    Wal {
+        /// The database directory.
+        db: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn run(cmd: Cmd, matches: &clap::ArgMatches) -> Result<(), Fail> {
+    match cmd {
+        Cmd::Info { db, json, labels } => inspect::info(&db, json, labels),
+        Cmd::Check { db, json, quiet } => inspect::check(&db, json, quiet),
+        Cmd::Dump { db, output, quiet } => jsonl::dump(&db, output.as_deref(), quiet),
+        Cmd::Load { db, file, quiet } => jsonl::load(&db, &file, quiet),
+        Cmd::Import(args) => {
+            let sub = matches
+                .subcommand_matches("import")
+                .ok_or_else(|| Fail::Internal("import arguments missing".into()))?;
+            import::import(&args, sub)
+        }
+        Cmd::Export {
+            db,
+            out,
+            one_file,
+            quiet,
+            ..
+        } => export::export(&db, &out, one_file, quiet),
+        Cmd::Backup { .. } => Err(not_available("backup")),
+        Cmd::Verify { .. } => Err(not_available("verify")),
+        Cmd::Compact { .. } => Err(not_available("compact")),
+        Cmd::Checkpoint { db } => inspect::checkpoint(&db),
+        Cmd::Wal { db, json } => wal::list(&db, json),
+    }
+}
+
+/// The commands that need the library's hot backup (`qv_backup`), not built yet.
+fn not_available(cmd: &str) -> Fail {
+    Fail::Misuse(format!(
+        "`quiver {cmd}` is not available in this version (it needs qv_backup, which this \
+         library does not have yet)"
+    ))
+}
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match run(cli.cmd, &matches) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => f.report(),
+    }
+}

@@ -1,0 +1,1253 @@
+//! The `quiver` command driven as a user drives it: the built binary, its exit code,
+//! stdout, stderr, and the files it leaves behind. Databases are built and read back
+//! through the Rust API to compare contents (by digest).
+
+use quiver::{Database, Options, ValueRef};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+
+/// Held while spawning a process and while a test closes a database in this process.
+/// A database's lock is an flock on an open file; a child forked by another test thread
+/// shares this process's open files until it execs, so a database closed here could
+/// still be locked, for an instant, by someone else's child, and the quiver run that
+/// follows would see QV_LOCKED. Spawning returns only after the exec, so holding this
+/// lock around both removes that window.
+static FORK: Mutex<()> = Mutex::new(());
+
+fn fork_lock() -> MutexGuard<'static, ()> {
+    FORK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let child = {
+        let _g = fork_lock();
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    child.wait_with_output().expect("wait")
+}
+
+fn quiver(args: &[&str], dir: &Path) -> Output {
+    run(Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(args)
+        .current_dir(dir))
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the exit code, showing the output when it differs.
+#[track_caller]
+fn code(o: &Output, want: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(want),
+        "stdout:\n{}\nstderr:\n{}",
+        out(o),
+        err(o)
+    );
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temporary directory")
+}
+
+/// Names in `dir`, sorted: to check what a command left behind.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn opts(create: bool) -> Options {
+    Options {
+        create,
+        ..Options::default()
+    }
+}
+
+fn digest(db: &Path) -> [u8; 32] {
+    let _g = fork_lock();
+    let ro = Options {
+        create: false,
+        read_only: true,
+        ..Options::default()
+    };
+    let db = Database::open(db, &ro).expect("open");
+    let t = db.begin_read().expect("read");
+    t.digest().expect("digest")
+}
+
+/// Every value type, holes in both id sequences, two labels and two types.
+fn build_rich(path: &Path) {
+    let _g = fork_lock();
+    let db = Database::open(path, &opts(true)).expect("create");
+    let mut t = db.begin_write().expect("write");
+    let a = t.insert_node("Person").expect("node");
+    let gone = t.insert_node("Person").expect("node");
+    let b = t.insert_node("City").expect("node");
+    let c = t.insert_node("Person").expect("node");
+    let values: &[(&str, ValueRef<'_>)] = &[
+        ("nan", ValueRef::Float(f64::NAN)),
+        ("inf", ValueRef::Float(f64::INFINITY)),
+        ("ninf", ValueRef::Float(f64::NEG_INFINITY)),
+        ("negzero", ValueRef::Float(-0.0)),
+        ("half", ValueRef::Float(0.5)),
+        ("whole", ValueRef::Float(3.0)),
+        ("tiny", ValueRef::Float(5e-324)),
+        ("big", ValueRef::Int(i64::MAX)),
+        ("small", ValueRef::Int(i64::MIN)),
+        ("yes", ValueRef::Bool(true)),
+        ("no", ValueRef::Bool(false)),
+        ("empty", ValueRef::Str("")),
+        ("text", ValueRef::Str("tab\t \"quote\" é, comma\nnewline")),
+        ("blob", ValueRef::Bytes(&[0, 1, 2, 255])),
+        ("noblob", ValueRef::Bytes(&[])),
+        ("nothing", ValueRef::Null),
+    ];
+    for (k, v) in values {
+        t.set_node_prop(a, k, *v).expect("set");
+    }
+    t.set_node_prop(b, "name", ValueRef::Str("Paris"))
+        .expect("set");
+    let e1 = t.insert_edge(a, b, "LIVES_IN").expect("edge");
+    let e_gone = t.insert_edge(a, c, "KNOWS").expect("edge");
+    let e3 = t.insert_edge(c, a, "KNOWS").expect("edge");
+    let _self_loop = t.insert_edge(c, c, "KNOWS").expect("edge");
+    for (k, v) in values {
+        t.set_edge_prop(e3, k, *v).expect("set");
+    }
+    t.set_edge_prop(e1, "since", ValueRef::Int(2019))
+        .expect("set");
+    t.delete_edge(e_gone).expect("delete");
+    t.delete_node(gone, false).expect("delete");
+    t.commit().expect("commit");
+    db.close().expect("close");
+}
+
+/// Label runs in id order, no holes: what export/import round-trips exactly.
+fn build_runs(path: &Path) {
+    let _g = fork_lock();
+    let db = Database::open(path, &opts(true)).expect("create");
+    let mut t = db.begin_write().expect("write");
+    let mut people = Vec::new();
+    for i in 0..5 {
+        let n = t.insert_node("Person").expect("node");
+        t.set_node_prop(n, "name", ValueRef::Str(&format!("p{i}")))
+            .expect("set");
+        t.set_node_prop(n, "age", ValueRef::Int(20 + i))
+            .expect("set");
+        people.push(n);
+    }
+    t.set_node_prop(people[0], "score", ValueRef::Float(f64::NAN))
+        .expect("set");
+    t.set_node_prop(people[1], "score", ValueRef::Float(-0.0))
+        .expect("set");
+    t.set_node_prop(people[2], "score", ValueRef::Float(f64::NEG_INFINITY))
+        .expect("set");
+    t.set_node_prop(people[3], "score", ValueRef::Int(7))
+        .expect("set");
+    t.set_node_prop(people[4], "photo", ValueRef::Bytes(b"\x89PNG"))
+        .expect("set");
+    t.set_node_prop(people[4], "vip", ValueRef::Bool(true))
+        .expect("set");
+    t.set_node_prop(
+        people[3],
+        "note",
+        ValueRef::Str("a \"quoted\", multi\nline"),
+    )
+    .expect("set");
+    let city = t.insert_node("City").expect("node");
+    t.set_node_prop(city, "name", ValueRef::Str("Paris"))
+        .expect("set");
+    for w in people.windows(2) {
+        let e = t.insert_edge(w[0], w[1], "KNOWS").expect("edge");
+        t.set_edge_prop(e, "since", ValueRef::Int(2000))
+            .expect("set");
+    }
+    for p in &people {
+        let e = t.insert_edge(*p, city, "LIVES_IN").expect("edge");
+        t.set_edge_prop(e, "weight", ValueRef::Float(1.5))
+            .expect("set");
+    }
+    t.commit().expect("commit");
+    db.close().expect("close");
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+const PEOPLE: &str = "\
+personId:ID,name,age:int,:LABEL
+p1,Alice,34,Person
+p2,Bob,,Person
+p3,\"Carol, C\",29,Person
+";
+const KNOWS: &str = "\
+:START_ID,:END_ID,since:int
+p1,p2,2019
+p2,p3,
+";
+
+// ---- help and usage --------------------------------------------------------------
+
+#[test]
+fn help_lists_every_command_and_the_exit_codes() {
+    let d = tmp();
+    let o = quiver(&["--help"], d.path());
+    code(&o, 0);
+    let text = out(&o);
+    for cmd in [
+        "info",
+        "check",
+        "dump",
+        "load",
+        "import",
+        "export",
+        "backup",
+        "verify",
+        "compact",
+        "checkpoint",
+        "wal",
+    ] {
+        assert!(text.contains(cmd), "{cmd} missing from --help:\n{text}");
+    }
+    assert!(text.contains("Exit codes"), "{text}");
+    let o = quiver(&["import", "--help"], d.path());
+    code(&o, 0);
+    for opt in [
+        "--nodes",
+        "--relationships",
+        "--delimiter",
+        "--id-type",
+        "--skip-bad-rows",
+        "--report",
+    ] {
+        assert!(out(&o).contains(opt), "{opt} missing:\n{}", out(&o));
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let d = tmp();
+    code(&quiver(&[], d.path()), 2);
+    code(&quiver(&["frobnicate"], d.path()), 2);
+    code(&quiver(&["info"], d.path()), 2);
+    code(
+        &quiver(
+            &["export", "x.qv", "--format", "graphml", "--out", "o"],
+            d.path(),
+        ),
+        2,
+    );
+}
+
+#[test]
+fn backup_verify_compact_say_they_are_not_available() {
+    let d = tmp();
+    build_runs(&d.path().join("g.qv"));
+    for args in [
+        &["backup", "g.qv", "copy.qv"][..],
+        &["backup", "g.qv", "copy.qv", "--compact"],
+        &["verify", "copy.qv"],
+        &["compact", "g.qv"],
+    ] {
+        let o = quiver(args, d.path());
+        code(&o, 1);
+        assert!(err(&o).starts_with("quiver: QV_MISUSE: "), "{}", err(&o));
+        assert!(
+            err(&o).contains("not available in this version"),
+            "{}",
+            err(&o)
+        );
+        assert!(err(&o).contains("qv_backup"), "{}", err(&o));
+    }
+    assert_eq!(listing(d.path()), ["g.qv"]);
+}
+
+// ---- info, check, checkpoint -------------------------------------------------------
+
+#[test]
+fn info_text_json_and_labels() {
+    let d = tmp();
+    build_runs(&d.path().join("g.qv"));
+    let before = listing(&d.path().join("g.qv"));
+    let o = quiver(&["info", "g.qv"], d.path());
+    code(&o, 0);
+    let text = out(&o);
+    assert!(text.contains("format 2"), "{text}");
+    assert!(text.contains("nodes 6  edges 9"), "{text}");
+    assert!(text.contains("last recovery:"), "{text}");
+    let o = quiver(&["info", "g.qv", "--json", "--labels"], d.path());
+    code(&o, 0);
+    let j: serde_json::Value = serde_json::from_str(&out(&o)).expect("one JSON object");
+    assert_eq!(j["nodes"], 6);
+    assert_eq!(j["edges"], 9);
+    assert_eq!(j["labels"]["Person"], 5);
+    assert_eq!(j["labels"]["City"], 1);
+    assert_eq!(j["edge_types"]["KNOWS"], 4);
+    assert_eq!(j["edge_types"]["LIVES_IN"], 5);
+    assert_eq!(j["format_version"], 2);
+    assert!(j["checkpoint_lsn"].as_u64().expect("lsn") > 0);
+    assert_eq!(j["checkpoint_lsn"], j["last_commit_lsn"]);
+    assert!(j["last_recovery"]["txns_replayed"].is_u64());
+    assert_eq!(
+        listing(&d.path().join("g.qv")),
+        before,
+        "info changed the files"
+    );
+}
+
+#[test]
+fn info_on_a_missing_database_fails_and_creates_nothing() {
+    let d = tmp();
+    let o = quiver(&["info", "nope.qv"], d.path());
+    code(&o, 1);
+    assert!(err(&o).starts_with("quiver: QV_NOT_FOUND: "), "{}", err(&o));
+    assert!(listing(d.path()).is_empty());
+}
+
+#[test]
+fn check_passes_on_a_sound_database() {
+    let d = tmp();
+    build_rich(&d.path().join("g.qv"));
+    let o = quiver(&["check", "g.qv"], d.path());
+    code(&o, 0);
+    assert!(out(&o).contains(": ok"), "{}", out(&o));
+    let o = quiver(&["check", "g.qv", "--json"], d.path());
+    code(&o, 0);
+    let j: serde_json::Value = serde_json::from_str(&out(&o)).expect("json");
+    assert_eq!(j["ok"], true);
+    assert_eq!(j["problems"], 0);
+}
+
+#[test]
+fn check_exits_3_naming_the_first_problem_on_a_damaged_database() {
+    let d = tmp();
+    let db = d.path().join("g.qv");
+    build_runs(&db);
+    // Node 2's 32-byte record (offset 64): damage a byte in the middle, which its CRC covers.
+    let mut nodes = std::fs::read(db.join("nodes")).expect("read");
+    nodes[64 + 12] ^= 0x5a;
+    std::fs::write(db.join("nodes"), nodes).expect("write");
+    let o = quiver(&["check", "g.qv"], d.path());
+    code(&o, 3);
+    assert!(out(&o).contains("first: "), "{}", out(&o));
+    assert!(err(&o).starts_with("quiver: QV_CORRUPT: "), "{}", err(&o));
+    let o = quiver(&["check", "g.qv", "--json"], d.path());
+    code(&o, 3);
+    let j: serde_json::Value = serde_json::from_str(&out(&o)).expect("json");
+    assert_eq!(j["ok"], false);
+    assert!(!j["first_problem"].as_str().expect("text").is_empty());
+}
+
+#[test]
+fn a_database_open_in_another_process_is_exit_4() {
+    let d = tmp();
+    let path = d.path().join("g.qv");
+    build_runs(&path);
+    let held = Database::open(&path, &opts(false)).expect("open");
+    let _g = fork_lock(); // for `drop(held)`; quiver() below does not take it
+    let quiver = |args: &[&str], dir: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run quiver")
+    };
+    for args in [
+        &["info", "g.qv"][..],
+        &["check", "g.qv"],
+        &["dump", "g.qv"],
+        &["checkpoint", "g.qv"],
+        &["wal", "g.qv"],
+        &["export", "g.qv", "--format", "neo4j-csv", "--out", "x"],
+    ] {
+        let o = quiver(args, d.path());
+        code(&o, 4);
+        assert!(err(&o).starts_with("quiver: QV_LOCKED: "), "{}", err(&o));
+    }
+    drop(held);
+}
+
+#[test]
+fn checkpoint_moves_the_log_into_the_data_files() {
+    let d = tmp();
+    let path = d.path().join("g.qv");
+    child_commits_then_dies(&path, 3);
+    let o = quiver(&["wal", "g.qv", "--json"], d.path());
+    code(&o, 0);
+    let j: serde_json::Value = serde_json::from_str(&out(&o)).expect("json");
+    let committed = |j: &serde_json::Value| {
+        j["transactions"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter(|t| t["state"] == "committed" && t["checkpointed"] == false)
+            .count()
+    };
+    assert_eq!(committed(&j), 3, "{j}");
+    let o = quiver(&["checkpoint", "g.qv"], d.path());
+    code(&o, 0);
+    assert!(out(&o).contains("checkpoint lsn"), "{}", out(&o));
+    let o = quiver(&["wal", "g.qv", "--json"], d.path());
+    code(&o, 0);
+    let j: serde_json::Value = serde_json::from_str(&out(&o)).expect("json");
+    assert_eq!(committed(&j), 0, "{j}");
+    assert_eq!(j["checkpoint_lsn"], j["last_commit_lsn"]);
+}
+
+// ---- wal ---------------------------------------------------------------------------
+
+/// Re-runs this test binary as a child that commits `txns` transactions to `path` and
+/// aborts without closing (no final checkpoint), so the log holds them.
+fn child_commits_then_dies(path: &Path, txns: u32) {
+    child_commits_then_dies_in(path, txns, 64 << 20);
+}
+
+/// As [`child_commits_then_dies`], with log segments of `segment_bytes`.
+fn child_commits_then_dies_in(path: &Path, txns: u32, segment_bytes: u64) {
+    let st = run(Command::new(std::env::current_exe().expect("exe"))
+        .args(["--exact", "child_writer", "--nocapture"])
+        .env("QUIVER_CLI_CHILD_SEGMENT", segment_bytes.to_string())
+        .env("QUIVER_CLI_CHILD_DB", path)
+        .env("QUIVER_CLI_CHILD_TXNS", txns.to_string()));
+    assert!(!st.status.success(), "the child should have aborted");
+    assert!(path.join("meta").exists());
+}
+
+#[test]
+fn child_writer() {
+    let Some(path) = std::env::var_os("QUIVER_CLI_CHILD_DB") else {
+        return;
+    };
+    let n: u32 = std::env::var("QUIVER_CLI_CHILD_TXNS")
+        .expect("count")
+        .parse()
+        .expect("number");
+    let seg: u64 =
+        std::env::var("QUIVER_CLI_CHILD_SEGMENT").map_or(64 << 20, |v| v.parse().expect("number"));
+    let o = Options {
+        segment_bytes: seg,
+        ..opts(true)
+    };
+    let db = Database::open(&path, &o).expect("create");
+    for i in 0..n {
+        let mut t = db.begin_write().expect("write");
+        let a = t.insert_node("Person").expect("node");
+        t.set_node_prop(a, "i", ValueRef::Int(i.into()))
+            .expect("set");
+        t.commit().expect("commit");
+    }
+    // A transaction left open: written to the log only if it spills, never committed.
+    let mut t = db.begin_write().expect("write");
+    t.insert_node("Ghost").expect("node");
+    std::process::abort();
+}
+
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = listing(dir)
+        .into_iter()
+        .map(|n| {
+            let b = std::fs::read(dir.join(&n)).expect("read");
+            (n, b)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn wal_lists_segments_and_transactions_and_changes_nothing() {
+    let d = tmp();
+    let path = d.path().join("g.qv");
+    child_commits_then_dies(&path, 2);
+    let before = tree(&path);
+    let o = quiver(&["wal", "g.qv"], d.path());
+    code(&o, 0);
+    let text = out(&o);
+    assert!(text.contains("wal-0000000000000001"), "{text}");
+    assert_eq!(text.matches("committed").count(), 2, "{text}");
+    assert!(text.contains("NodeInsert 1"), "{text}");
+    let o = quiver(&["wal", "g.qv", "--json"], d.path());
+    code(&o, 0);
+    let j: serde_json::Value = serde_json::from_str(&out(&o)).expect("json");
+    assert_eq!(j["segments"].as_array().expect("list").len(), 1);
+    let t = &j["transactions"][0];
+    assert_eq!(t["state"], "committed");
+    assert_eq!(t["kinds"]["Begin"], 1);
+    assert_eq!(t["kinds"]["Commit"], 1);
+    assert!(t["first_lsn"].as_u64() < t["end_lsn"].as_u64());
+    // A torn tail: listed up to the last good frame, and still nothing changes.
+    let seg = path.join("wal-0000000000000001");
+    let mut bytes = std::fs::read(&seg).expect("read");
+    bytes.extend_from_slice(&[0xab; 40]);
+    std::fs::write(&seg, bytes).expect("write");
+    let before = {
+        let mut b = before;
+        b.retain(|(n, _)| n != "wal-0000000000000001");
+        b
+    };
+    let o = quiver(&["wal", "g.qv"], d.path());
+    code(&o, 0);
+    assert!(out(&o).contains("stops: "), "{}", out(&o));
+    let mut after = tree(&path);
+    after.retain(|(n, _)| n != "wal-0000000000000001");
+    assert_eq!(before, after, "wal changed a file");
+    assert_eq!(
+        std::fs::metadata(&seg).expect("stat").len() % 8,
+        0,
+        "the segment was touched"
+    );
+}
+
+#[test]
+fn wal_follows_the_log_across_segments() {
+    let d = tmp();
+    let path = d.path().join("g.qv");
+    child_commits_then_dies_in(&path, 200, 4096);
+    let before = tree(&path);
+    let o = quiver(&["wal", "g.qv", "--json"], d.path());
+    code(&o, 0);
+    let j: serde_json::Value = serde_json::from_str(&out(&o)).expect("json");
+    let segs = j["segments"].as_array().expect("list");
+    assert!(segs.len() > 2, "{j}");
+    // Every segment but the last ends with a SegmentEnd naming the next one, whose base
+    // LSN is where the previous one's frames end.
+    for w in segs.windows(2) {
+        assert_eq!(w[0]["next_segment"], w[1]["number"], "{j}");
+        assert_eq!(w[0]["end_lsn"], w[1]["base_lsn"], "{j}");
+    }
+    assert!(segs.last().expect("last")["next_segment"].is_null());
+    let ts = j["transactions"].as_array().expect("list");
+    let committed = ts.iter().filter(|t| t["state"] == "committed").count();
+    // The oldest segments may already be retired by a checkpoint; the rest are listed.
+    assert!(committed > 0 && committed <= 200, "{committed}");
+    let last = ts
+        .iter()
+        .rfind(|t| t["state"] == "committed")
+        .expect("a txn");
+    assert_eq!(last["end_lsn"], j["last_commit_lsn"], "{j}");
+    assert_eq!(tree(&path), before, "wal changed a file");
+}
+
+// ---- dump and load -----------------------------------------------------------------
+
+#[test]
+fn dump_then_load_round_trips_every_value_type_and_keeps_ids() {
+    let d = tmp();
+    build_rich(&d.path().join("g.qv"));
+    let o = quiver(&["dump", "g.qv", "-o", "g.jsonl"], d.path());
+    code(&o, 0);
+    let text = std::fs::read_to_string(d.path().join("g.jsonl")).expect("dump");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with(r#"{"type":"header","format":"quiver-jsonl","version":1"#));
+    assert!(
+        lines[0].ends_with(r#""nodes":3,"edges":3}"#),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].starts_with(r#"{"type":"node","id":1,"labels":["Person"]"#));
+    assert!(lines[2].starts_with(r#"{"type":"node","id":3,"labels":["City"]"#));
+    for want in [
+        r#""nan":{"$float":"NaN"}"#,
+        r#""inf":{"$float":"inf"}"#,
+        r#""ninf":{"$float":"-inf"}"#,
+        r#""negzero":-0.0"#,
+        r#""whole":3.0"#,
+        r#""half":0.5"#,
+        r#""big":9223372036854775807"#,
+        r#""empty":"""#,
+        r#""blob":{"$bytes":"AAEC/w=="}"#,
+        r#""noblob":{"$bytes":""}"#,
+        r#""nothing":null"#,
+        r#""yes":true"#,
+    ] {
+        assert!(lines[1].contains(want), "{want} missing from {}", lines[1]);
+    }
+    assert!(
+        lines[4].starts_with(
+            r#"{"type":"relationship","id":1,"label":"LIVES_IN","start":{"id":1},"end":{"id":3}"#
+        ),
+        "{}",
+        lines[4]
+    );
+    assert!(
+        lines
+            .last()
+            .expect("footer")
+            .starts_with(r#"{"type":"footer","nodes":3,"edges":3,"digest":""#)
+    );
+    // stdout gives the same bytes.
+    let o = quiver(&["dump", "g.qv"], d.path());
+    code(&o, 0);
+    assert_eq!(out(&o), text);
+
+    let o = quiver(&["load", "copy.qv", "g.jsonl"], d.path());
+    code(&o, 0);
+    assert_eq!(
+        digest(&d.path().join("g.qv")),
+        digest(&d.path().join("copy.qv"))
+    );
+    let o = quiver(&["dump", "copy.qv"], d.path());
+    assert_eq!(out(&o), text, "a dump of the loaded copy differs");
+    assert_eq!(listing(d.path()), ["copy.qv", "g.jsonl", "g.qv"]);
+    code(&quiver(&["check", "copy.qv"], d.path()), 0);
+}
+
+#[test]
+fn load_refuses_an_existing_database() {
+    let d = tmp();
+    build_runs(&d.path().join("g.qv"));
+    code(&quiver(&["dump", "g.qv", "-o", "g.jsonl"], d.path()), 0);
+    let before = tree(&d.path().join("g.qv"));
+    let o = quiver(&["load", "g.qv", "g.jsonl"], d.path());
+    code(&o, 1);
+    assert!(err(&o).contains("already exists"), "{}", err(&o));
+    assert_eq!(tree(&d.path().join("g.qv")), before);
+    assert_eq!(listing(d.path()), ["g.jsonl", "g.qv"]);
+}
+
+/// Loads `text` as x.jsonl into new.qv: exit 5, nothing left behind, and the message.
+fn load_rejected(text: &str) -> String {
+    let d = tmp();
+    write(d.path(), "x.jsonl", text);
+    let o = quiver(&["load", "new.qv", "x.jsonl"], d.path());
+    code(&o, 5);
+    assert_eq!(listing(d.path()), ["x.jsonl"], "something was left behind");
+    assert!(
+        err(&o).starts_with("quiver: QV_INVALID_ARGUMENT: "),
+        "{}",
+        err(&o)
+    );
+    err(&o)
+}
+
+fn good_dump() -> String {
+    let d = tmp();
+    build_rich(&d.path().join("g.qv"));
+    out(&quiver(&["dump", "g.qv"], d.path()))
+}
+
+#[test]
+fn load_rejects_a_truncated_dump() {
+    let text = good_dump();
+    let without_footer: String = text
+        .lines()
+        .take(text.lines().count() - 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let msg = load_rejected(&without_footer);
+    assert!(msg.contains("truncated"), "{msg}");
+    // Cut in the middle of a line.
+    let msg = load_rejected(&text[..text.len() / 2]);
+    assert!(msg.contains("x.jsonl:"), "{msg}");
+    let msg = load_rejected("");
+    assert!(msg.contains("truncated"), "{msg}");
+}
+
+#[test]
+fn load_rejects_a_wrong_digest_or_wrong_counts() {
+    let text = good_dump();
+    let footer = text.lines().last().expect("footer");
+    let at = footer.find(r#""digest":""#).expect("digest") + 10;
+    let mut bad = footer.to_string();
+    let flipped = if &bad[at..at + 1] == "0" { "1" } else { "0" };
+    bad.replace_range(at..at + 1, flipped);
+    let msg = load_rejected(&text.replace(footer, &bad));
+    assert!(msg.contains("digest"), "{msg}");
+    let msg = load_rejected(&text.replace(
+        r#""type":"footer","nodes":3"#,
+        r#""type":"footer","nodes":4"#,
+    ));
+    assert!(msg.contains("footer"), "{msg}");
+    // A changed value: the digest catches it.
+    let msg = load_rejected(&text.replace(r#""half":0.5"#, r#""half":0.25"#));
+    assert!(msg.contains("digest"), "{msg}");
+}
+
+#[test]
+fn load_rejects_bad_lines_naming_the_line() {
+    let text = good_dump();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[2] = "{not json".into();
+    let msg = load_rejected(&(lines.join("\n") + "\n"));
+    assert!(msg.contains("x.jsonl:3: not JSON"), "{msg}");
+    let two_labels = text.replacen(
+        r#""labels":["Person"]"#,
+        r#""labels":["Person","Admin"]"#,
+        1,
+    );
+    let msg = load_rejected(&two_labels);
+    assert!(msg.contains("x.jsonl:2: node 1 has 2 labels"), "{msg}");
+    let dangling = text.replacen(r#""end":{"id":3}"#, r#""end":{"id":99}"#, 1);
+    let msg = load_rejected(&dangling);
+    assert!(msg.contains("endpoint node 99 is not in the dump"), "{msg}");
+    let msg = load_rejected(&text.replace("quiver-jsonl", "other-format"));
+    assert!(
+        msg.contains("x.jsonl:1: not a Quiver JSON Lines dump"),
+        "{msg}"
+    );
+    let msg = load_rejected(&text.replacen(r#"{"$bytes":"AAEC/w=="}"#, r#"{"$bytes":"***"}"#, 1));
+    assert!(msg.contains("bad base64"), "{msg}");
+    let msg = load_rejected(&text.replacen(r#""yes":true"#, r#""yes":[1]"#, 1));
+    assert!(msg.contains("is not a value Quiver stores"), "{msg}");
+}
+
+// ---- import --------------------------------------------------------------------------
+
+#[test]
+fn import_reads_nodes_and_relationships() {
+    let d = tmp();
+    write(d.path(), "people.csv", PEOPLE);
+    write(d.path(), "knows.csv", KNOWS);
+    let o = quiver(
+        &[
+            "import",
+            "g.qv",
+            "--nodes",
+            "people.csv",
+            "--relationships=KNOWS",
+            "knows.csv",
+        ],
+        d.path(),
+    );
+    code(&o, 0);
+    assert!(
+        out(&o).contains("imported 3 nodes, 2 relationships"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(listing(d.path()), ["g.qv", "knows.csv", "people.csv"]);
+    let db = Database::open(d.path().join("g.qv"), &opts(false)).expect("open");
+    let t = db.begin_read().expect("read");
+    assert_eq!(t.live_counts(), (3, 2));
+    assert_eq!(t.node_label(1).expect("label").to_str(), Ok("Person"));
+    assert_eq!(
+        t.node_prop(1, "personId").expect("get"),
+        Some(ValueRef::Str("p1"))
+    );
+    assert_eq!(t.node_prop(1, "age").expect("get"), Some(ValueRef::Int(34)));
+    assert_eq!(
+        t.node_prop(2, "age").expect("get"),
+        None,
+        "an empty field sets nothing"
+    );
+    assert_eq!(
+        t.node_prop(3, "name").expect("get"),
+        Some(ValueRef::Str("Carol, C"))
+    );
+    let e = t.get_edge(1).expect("edge");
+    assert_eq!((e.src, e.dst), (1, 2));
+    assert_eq!(t.name_of(e.etype).expect("type").to_str(), Ok("KNOWS"));
+    assert_eq!(
+        t.edge_prop(1, "since").expect("get"),
+        Some(ValueRef::Int(2019))
+    );
+}
+
+#[test]
+fn import_groups_delimiters_integer_ids_and_every_type() {
+    let d = tmp();
+    write(
+        d.path(),
+        "people.tsv",
+        "id:ID(People)\tname:string\tscore:double\tok:boolean\tsmall:byte\tpic:bytes\tskip:IGNORE\n\
+         1\tAnn\tNaN\tTRUE\t-128\tAAEC\tx\n\
+         2\tBen\t-inf\tfalse\t127\t\ty\n",
+    );
+    write(d.path(), "cities.tsv", "id:ID(Cities)\tname\n1\tParis\n");
+    write(
+        d.path(),
+        "lives.tsv",
+        ":START_ID(People)\t:END_ID(Cities)\t:TYPE\n1\t1\tLIVES_IN\n2\t1\tLIVES_IN\n",
+    );
+    let o = quiver(
+        &[
+            "import",
+            "g.qv",
+            "--delimiter",
+            "TAB",
+            "--id-type",
+            "integer",
+            "--nodes=Person",
+            "people.tsv",
+            "--nodes=City",
+            "cities.tsv",
+            "--relationships",
+            "lives.tsv",
+        ],
+        d.path(),
+    );
+    code(&o, 0);
+    let db = Database::open(d.path().join("g.qv"), &opts(false)).expect("open");
+    let t = db.begin_read().expect("read");
+    assert_eq!(t.live_counts(), (3, 2));
+    assert_eq!(t.node_prop(1, "id").expect("get"), Some(ValueRef::Int(1)));
+    assert!(
+        matches!(t.node_prop(1, "score").expect("get"), Some(ValueRef::Float(f)) if f.is_nan())
+    );
+    assert_eq!(
+        t.node_prop(2, "score").expect("get"),
+        Some(ValueRef::Float(f64::NEG_INFINITY))
+    );
+    assert_eq!(
+        t.node_prop(1, "ok").expect("get"),
+        Some(ValueRef::Bool(true))
+    );
+    assert_eq!(
+        t.node_prop(1, "small").expect("get"),
+        Some(ValueRef::Int(-128))
+    );
+    assert_eq!(
+        t.node_prop(1, "pic").expect("get"),
+        Some(ValueRef::Bytes(&[0, 1, 2]))
+    );
+    assert_eq!(t.node_prop(1, "skip").expect("get"), None);
+    assert_eq!(t.node_label(3).expect("label").to_str(), Ok("City"));
+    // Same external id 1 in two groups: People 1 -> node 1, Cities 1 -> node 3.
+    let e = t.get_edge(1).expect("edge");
+    assert_eq!((e.src, e.dst), (1, 3));
+}
+
+/// Imports people.csv (nodes, label Person) and knows.csv (relationships, type KNOWS)
+/// expecting exit 5 with nothing left behind; returns stderr.
+fn import_rejected(people: &str, knows: &str, extra: &[&str]) -> String {
+    let d = tmp();
+    write(d.path(), "people.csv", people);
+    write(d.path(), "knows.csv", knows);
+    let mut args = vec![
+        "import",
+        "g.qv",
+        "--nodes=Person",
+        "people.csv",
+        "--relationships=KNOWS",
+        "knows.csv",
+    ];
+    args.extend_from_slice(extra);
+    let o = quiver(&args, d.path());
+    code(&o, 5);
+    assert_eq!(
+        listing(d.path()),
+        ["knows.csv", "people.csv"],
+        "something was left behind"
+    );
+    assert!(
+        err(&o).starts_with("quiver: QV_INVALID_ARGUMENT: "),
+        "{}",
+        err(&o)
+    );
+    err(&o)
+}
+
+#[test]
+fn import_rejects_a_bad_header() {
+    let msg = import_rejected("id:ID,age:integer\n1,3\n", KNOWS, &[]);
+    assert!(
+        msg.contains(
+            r#"people.csv:1: column 2 "age:integer": type "integer" is not one Quiver stores"#
+        ),
+        "{msg}"
+    );
+    let msg = import_rejected("name,age:int\nx,3\n", KNOWS, &[]);
+    assert!(
+        msg.contains("people.csv:1: the header has 0 :ID columns"),
+        "{msg}"
+    );
+    let msg = import_rejected("a:ID,b:ID\n1,2\n", KNOWS, &[]);
+    assert!(msg.contains("2 :ID columns"), "{msg}");
+    let msg = import_rejected("id:ID\np1\n", ":START_ID,since:int\np1,3\n", &[]);
+    assert!(
+        msg.contains("knows.csv:1: the header has 0 :END_ID columns"),
+        "{msg}"
+    );
+    let msg = import_rejected("id:ID,x:START_ID\np1,p1\n", KNOWS, &[]);
+    assert!(
+        msg.contains(r#"column 2 "x:START_ID": belongs in a relationship file"#),
+        "{msg}"
+    );
+    let msg = import_rejected("", KNOWS, &[]);
+    assert!(msg.contains("people.csv:1: no header row"), "{msg}");
+}
+
+#[test]
+fn import_rejects_bad_rows_naming_file_line_and_column() {
+    let msg = import_rejected("id:ID,name,age:int\np1,A,34\np2,B,abc\n", KNOWS, &[]);
+    assert!(
+        msg.contains(r#"people.csv:3: column 3 "age:int": "abc" is not an integer"#),
+        "{msg}"
+    );
+    let msg = import_rejected("id:ID,age:byte\np1,300\n", KNOWS, &[]);
+    assert!(
+        msg.contains(r#"people.csv:2: column 2 "age:byte": "300" is out of range"#),
+        "{msg}"
+    );
+    let msg = import_rejected("id:ID,ok:boolean\np1,maybe\n", KNOWS, &[]);
+    assert!(msg.contains(r#""maybe" is not true or false"#), "{msg}");
+    let msg = import_rejected("id:ID,x:double\np1,one\n", KNOWS, &[]);
+    assert!(msg.contains(r#""one" is not a number"#), "{msg}");
+    // Line numbers count physical lines: a quoted field spanning two lines.
+    let msg = import_rejected(
+        "id:ID,note,age:int\np1,\"two\nlines\",1\np1,x,2\n",
+        KNOWS,
+        &[],
+    );
+    assert!(
+        msg.contains(r#"people.csv:4: column 1 "id:ID": duplicate id "p1""#),
+        "{msg}"
+    );
+    let msg = import_rejected(PEOPLE, ":START_ID,:END_ID\np1,p9\n", &[]);
+    assert!(
+        msg.contains(r#"knows.csv:2: column 2 ":END_ID": missing end node: no node has id "p9""#),
+        "{msg}"
+    );
+    let msg = import_rejected("id:ID,:LABEL\np1,Person;Admin\n", KNOWS, &[]);
+    assert!(
+        msg.contains(r#"people.csv:2: column 2 ":LABEL": several labels"#),
+        "{msg}"
+    );
+    let msg = import_rejected("id:ID,:LABEL\np1,Admin\n", KNOWS, &[]);
+    assert!(
+        msg.contains("several labels"),
+        "--nodes=Person plus Admin: {msg}"
+    );
+    let msg = import_rejected("id:ID,name\np1\n", KNOWS, &[]);
+    assert!(
+        msg.contains("people.csv:2: 1 fields; the header has 2"),
+        "{msg}"
+    );
+    let msg = import_rejected("id:ID\np1\n", KNOWS, &["--id-type", "integer"]);
+    assert!(msg.contains(r#""p1" is not an integer id"#), "{msg}");
+}
+
+#[test]
+fn import_refuses_an_existing_database_and_unpaired_files() {
+    let d = tmp();
+    build_runs(&d.path().join("g.qv"));
+    write(d.path(), "people.csv", PEOPLE);
+    let o = quiver(&["import", "g.qv", "--nodes", "people.csv"], d.path());
+    code(&o, 1);
+    assert!(err(&o).contains("already exists"), "{}", err(&o));
+    let o = quiver(&["import", "h.qv", "people.csv"], d.path());
+    code(&o, 2);
+    assert!(
+        err(&o).contains("give --nodes or --relationships before each file"),
+        "{}",
+        err(&o)
+    );
+    let o = quiver(
+        &[
+            "import",
+            "h.qv",
+            "--delimiter",
+            "ab",
+            "--nodes",
+            "people.csv",
+        ],
+        d.path(),
+    );
+    code(&o, 2);
+    assert!(err(&o).contains("--delimiter"), "{}", err(&o));
+    assert_eq!(listing(d.path()), ["g.qv", "people.csv"]);
+}
+
+#[test]
+fn an_import_killed_outright_leaves_no_database_and_its_leftovers_are_removed() {
+    let d = tmp();
+    let mut people = String::from(":ID\n");
+    for i in 0..2000 {
+        people.push_str(&format!("{i}\n"));
+    }
+    let mut knows = String::from(":START_ID,:END_ID\n");
+    for i in 0..400_000u64 {
+        knows.push_str(&format!("{},{}\n", i % 2000, (i * 7) % 2000));
+    }
+    write(d.path(), "people.csv", &people);
+    write(d.path(), "knows.csv", &knows);
+    let mut child = {
+        let _g = fork_lock();
+        Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args([
+                "import",
+                "g.qv",
+                "--nodes=P",
+                "people.csv",
+                "--relationships=K",
+                "knows.csv",
+            ])
+            .current_dir(d.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let hidden = || {
+        listing(d.path())
+            .into_iter()
+            .find(|n| n.starts_with(".g.qv.quiver-tmp-"))
+    };
+    let started = std::time::Instant::now();
+    while hidden().is_none() && started.elapsed().as_secs() < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    child.kill().expect("SIGKILL");
+    let status = child.wait().expect("wait");
+    assert!(
+        !status.success(),
+        "the import finished before it was killed"
+    );
+    assert!(
+        !d.path().join("g.qv").exists(),
+        "a killed import left a database"
+    );
+    assert!(
+        hidden().is_some(),
+        "SIGKILL cannot clean up; the build directory stays"
+    );
+    // The next import to the same name removes the dead process's directory.
+    write(d.path(), "people.csv", PEOPLE);
+    code(
+        &quiver(&["import", "g.qv", "--nodes", "people.csv"], d.path()),
+        0,
+    );
+    assert_eq!(listing(d.path()), ["g.qv", "knows.csv", "people.csv"]);
+}
+
+#[test]
+fn import_skip_bad_rows_writes_the_report() {
+    let d = tmp();
+    write(
+        d.path(),
+        "people.csv",
+        "id:ID,age:int\np1,1\np2,abc\np3,3\np1,4\n",
+    );
+    write(d.path(), "knows.csv", ":START_ID,:END_ID\np1,p3\np1,p2\n");
+    let o = quiver(
+        &[
+            "import",
+            "g.qv",
+            "--nodes=Person",
+            "people.csv",
+            "--relationships=KNOWS",
+            "knows.csv",
+            "--skip-bad-rows",
+            "--report",
+            "bad.jsonl",
+        ],
+        d.path(),
+    );
+    code(&o, 0);
+    assert!(
+        out(&o).contains("imported 2 nodes, 1 relationships"),
+        "{}",
+        out(&o)
+    );
+    assert!(out(&o).contains("3 rows skipped"), "{}", out(&o));
+    let report = std::fs::read_to_string(d.path().join("bad.jsonl")).expect("report");
+    let rows: Vec<serde_json::Value> = report
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(rows.len(), 3, "{report}");
+    assert_eq!(rows[0]["file"], "people.csv");
+    assert_eq!(rows[0]["line"], 3);
+    assert_eq!(rows[0]["column"], "age:int");
+    assert_eq!(rows[0]["message"], r#""abc" is not an integer"#);
+    assert_eq!(rows[0]["record"], "p2,abc");
+    assert_eq!(rows[1]["line"], 5);
+    assert_eq!(rows[1]["message"], r#"duplicate id "p1""#);
+    assert_eq!(rows[2]["file"], "knows.csv");
+    assert_eq!(rows[2]["line"], 3);
+    assert_eq!(rows[2]["column"], ":END_ID");
+    let db = Database::open(d.path().join("g.qv"), &opts(false)).expect("open");
+    assert_eq!(db.begin_read().expect("read").live_counts(), (2, 1));
+}
+
+// ---- export ----------------------------------------------------------------------------
+
+#[test]
+fn export_then_import_gives_the_same_digest() {
+    let d = tmp();
+    build_runs(&d.path().join("g.qv"));
+    let o = quiver(
+        &["export", "g.qv", "--format", "neo4j-csv", "--out", "csv"],
+        d.path(),
+    );
+    code(&o, 0);
+    let text = out(&o);
+    assert!(text.contains("so the import keeps them"), "{text}");
+    assert_eq!(
+        listing(&d.path().join("csv")),
+        [
+            "nodes_City.csv",
+            "nodes_Person.csv",
+            "relationships_KNOWS.csv",
+            "relationships_LIVES_IN.csv"
+        ]
+    );
+    let person = std::fs::read_to_string(d.path().join("csv/nodes_Person.csv")).expect("read");
+    let head = person.lines().next().expect("header");
+    assert!(head.starts_with(":ID,:LABEL,"), "{head}");
+    assert!(
+        head.contains("score:double") && head.contains("score:long"),
+        "{head}"
+    );
+    assert!(
+        head.contains("photo:bytes") && head.contains("vip:boolean"),
+        "{head}"
+    );
+    let cmd = text
+        .lines()
+        .find_map(|l| l.strip_prefix("read back with: quiver "))
+        .expect("the import command");
+    let args: Vec<&str> = cmd
+        .split(' ')
+        .map(|a| if a == "NEW_DB" { "copy.qv" } else { a })
+        .collect();
+    let o = quiver(&args, d.path());
+    code(&o, 0);
+    assert_eq!(
+        digest(&d.path().join("g.qv")),
+        digest(&d.path().join("copy.qv"))
+    );
+}
+
+#[test]
+fn export_one_file_keeps_interleaved_ids() {
+    let d = tmp();
+    let path = d.path().join("g.qv");
+    {
+        let _g = fork_lock();
+        let db = Database::open(&path, &opts(true)).expect("create");
+        let mut t = db.begin_write().expect("write");
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            let label = if i % 2 == 0 { "Person" } else { "City" };
+            let n = t.insert_node(label).expect("node");
+            t.set_node_prop(n, if i % 2 == 0 { "age" } else { "name" }, ValueRef::Int(i))
+                .expect("set");
+            ids.push(n);
+        }
+        for w in ids.windows(2) {
+            let ty = if w[0] % 2 == 0 { "A" } else { "B" };
+            let e = t.insert_edge(w[0], w[1], ty).expect("edge");
+            t.set_edge_prop(e, "w", ValueRef::Float(0.5)).expect("set");
+        }
+        t.commit().expect("commit");
+        db.close().expect("close");
+    }
+    let o = quiver(
+        &["export", "g.qv", "--format", "neo4j-csv", "--out", "split"],
+        d.path(),
+    );
+    code(&o, 0);
+    assert!(out(&o).contains("renumbers them"), "{}", out(&o));
+    let o = quiver(
+        &[
+            "export",
+            "g.qv",
+            "--format",
+            "neo4j-csv",
+            "--out",
+            "one",
+            "--one-file",
+        ],
+        d.path(),
+    );
+    code(&o, 0);
+    assert!(out(&o).contains("so the import keeps them"), "{}", out(&o));
+    assert_eq!(
+        listing(&d.path().join("one")),
+        ["nodes.csv", "relationships.csv"]
+    );
+    let o = quiver(
+        &[
+            "import",
+            "copy.qv",
+            "--nodes",
+            "one/nodes.csv",
+            "--relationships",
+            "one/relationships.csv",
+        ],
+        d.path(),
+    );
+    code(&o, 0);
+    assert_eq!(digest(&path), digest(&d.path().join("copy.qv")));
+}
+
+#[test]
+fn export_says_what_csv_cannot_hold() {
+    let d = tmp();
+    build_rich(&d.path().join("g.qv"));
+    let o = quiver(
+        &["export", "g.qv", "--format", "neo4j-csv", "--out", "csv"],
+        d.path(),
+    );
+    code(&o, 0);
+    assert!(out(&o).contains("renumbers them"), "{}", out(&o));
+    assert!(
+        err(&o).contains("6 stored null(s), empty string(s) or empty bytes left out"),
+        "{}",
+        err(&o)
+    );
+    // Everything else reads back: same counts, same values.
+    let cmd = out(&o)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("read back with: quiver ")
+                .map(str::to_string)
+        })
+        .expect("cmd");
+    let args: Vec<&str> = cmd
+        .split(' ')
+        .map(|a| if a == "NEW_DB" { "copy.qv" } else { a })
+        .collect();
+    code(&quiver(&args, d.path()), 0);
+    let db = Database::open(d.path().join("copy.qv"), &opts(false)).expect("open");
+    let t = db.begin_read().expect("read");
+    assert_eq!(t.live_counts(), (3, 3));
+    let a = t
+        .nodes(Some("Person"))
+        .expect("cursor")
+        .next(&t)
+        .expect("next")
+        .expect("a node");
+    assert_eq!(
+        t.node_prop(a, "negzero").expect("get").map(|v| match v {
+            ValueRef::Float(f) => f.to_bits(),
+            _ => 0,
+        }),
+        Some((-0.0f64).to_bits())
+    );
+    assert_eq!(
+        t.node_prop(a, "tiny").expect("get"),
+        Some(ValueRef::Float(5e-324))
+    );
+    assert_eq!(
+        t.node_prop(a, "small").expect("get"),
+        Some(ValueRef::Int(i64::MIN))
+    );
+    assert_eq!(
+        t.node_prop(a, "text").expect("get"),
+        Some(ValueRef::Str("tab\t \"quote\" é, comma\nnewline"))
+    );
+    assert_eq!(
+        t.node_prop(a, "blob").expect("get"),
+        Some(ValueRef::Bytes(&[0, 1, 2, 255]))
+    );
+}
