@@ -13,7 +13,8 @@ pub mod format {
     /// Log frames and segment headers.
     pub mod frame {
         pub use crate::format::frame::{
-            SEGMENT_END_LEN, SEGMENT_HEADER, Target, parse_segment_name, segment_name,
+            SEGMENT_END_LEN, SEGMENT_HEADER, Target, parse_segment_name, sample_frames,
+            sample_values, segment_name,
         };
     }
     /// Meta slots.

@@ -14,7 +14,7 @@
 //! Every file it writes is named `seed-*`; files of other names are left alone.
 
 use quiver::testing::SplitMix64;
-use quiver::testing::format::frame::{SEGMENT_HEADER, Target};
+use quiver::testing::format::frame::{SEGMENT_HEADER, sample_frames, sample_values};
 use quiver::testing::format::meta::{META_LEN, META_SLOT_OFFSETS};
 use quiver::testing::format::record::{EDGE_SIZE, FLAG_DELETED, FLAG_LIVE, MAX_48, NODE_SIZE};
 use quiver::testing::format::{EdgeRec, Frame, Meta, NodeRec, PropBlob, SegmentHeader, ValueRef};
@@ -44,20 +44,7 @@ impl Out {
 }
 
 fn values() -> Vec<(&'static str, ValueRef<'static>)> {
-    vec![
-        ("null", ValueRef::Null),
-        ("false", ValueRef::Bool(false)),
-        ("true", ValueRef::Bool(true)),
-        ("int", ValueRef::Int(-5)),
-        ("intmin", ValueRef::Int(i64::MIN)),
-        ("float", ValueRef::Float(2.5)),
-        ("nan", ValueRef::Float(f64::NAN)),
-        ("negzero", ValueRef::Float(-0.0)),
-        ("str", ValueRef::Str("naïve 日本 🦀")),
-        ("emptystr", ValueRef::Str("")),
-        ("bytes", ValueRef::Bytes(&[0, 255, 7, 0])),
-        ("emptybytes", ValueRef::Bytes(&[])),
-    ]
+    sample_values()
 }
 
 /// Tag and payload of a value, as blobs and PropSet frames store it.
@@ -67,91 +54,7 @@ fn value_bytes(v: ValueRef<'_>) -> Vec<u8> {
 }
 
 fn frames() -> Vec<(String, Frame<'static>)> {
-    let mut v: Vec<(String, Frame<'static>)> = vec![
-        ("begin".into(), Frame::Begin { durable_lsn: 77 }),
-        ("commit".into(), Frame::Commit { durable_lsn: 64 }),
-        ("abort".into(), Frame::Abort),
-        ("node-insert".into(), Frame::NodeInsert { id: 1, label: 2 }),
-        ("node-delete".into(), Frame::NodeDelete { id: 3 }),
-        (
-            "edge-insert".into(),
-            Frame::EdgeInsert {
-                id: 4,
-                src: 5,
-                dst: 6,
-                etype: 7,
-                next_out: 8,
-                next_in: 9,
-            },
-        ),
-        (
-            "edge-delete".into(),
-            Frame::EdgeDelete {
-                id: 1,
-                src: 2,
-                dst: 3,
-                prev_out: 4,
-                next_out: 5,
-                prev_in: 6,
-                next_in: 7,
-            },
-        ),
-        (
-            "prop-unset-edge".into(),
-            Frame::PropUnset {
-                target: Target::Edge,
-                id: 5,
-                key: 6,
-            },
-        ),
-        (
-            "prop-unset-node".into(),
-            Frame::PropUnset {
-                target: Target::Node,
-                id: MAX_48,
-                key: u32::MAX,
-            },
-        ),
-        (
-            "string".into(),
-            Frame::StringInsert {
-                id: 3,
-                name: "KNOWS",
-            },
-        ),
-        (
-            "string-unicode".into(),
-            Frame::StringInsert {
-                id: 9,
-                name: "Ünïcode",
-            },
-        ),
-        ("savepoint".into(), Frame::Savepoint { seq: 2 }),
-        ("rollback-to".into(), Frame::RollbackTo { seq: 2 }),
-        (
-            "checkpoint".into(),
-            Frame::Checkpoint {
-                checkpoint_lsn: 1 << 40,
-            },
-        ),
-        ("segment-end".into(), Frame::SegmentEnd { next: 3 }),
-    ];
-    for (name, value) in values() {
-        v.push((
-            format!("prop-set-{name}"),
-            Frame::PropSet {
-                target: if name.len() % 2 == 0 {
-                    Target::Node
-                } else {
-                    Target::Edge
-                },
-                id: 9,
-                key: 1,
-                value,
-            },
-        ));
-    }
-    v
+    sample_frames()
 }
 
 fn with_lsn(lsn: u64, frame: &[u8]) -> Vec<u8> {
