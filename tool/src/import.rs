@@ -7,11 +7,11 @@
 //! row behind.
 
 use crate::fail::Fail;
-use crate::stage::{BATCH_OPS, Staged};
+use crate::stage::{Batches, Staged};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use clap::ArgMatches;
-use quiver::{Database, Txn, ValueRef};
+use quiver::ValueRef;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -396,9 +396,7 @@ type ColRule = (&'static str, fn(&Col) -> bool);
 
 /// The import in progress.
 struct Importer<'d> {
-    db: &'d Database,
-    txn: Option<Txn>,
-    ops: u64,
+    batch: Batches<'d>,
     ids: IdMap,
     groups: Groups,
     skip: bool,
@@ -412,21 +410,6 @@ struct Importer<'d> {
 }
 
 impl Importer<'_> {
-    fn txn(&mut self) -> Result<&mut Txn, Fail> {
-        if self.ops >= BATCH_OPS {
-            if let Some(t) = self.txn.take() {
-                t.commit()?;
-            }
-            self.ops = 0;
-        }
-        if self.txn.is_none() {
-            self.txn = Some(self.db.begin_write()?);
-        }
-        self.txn
-            .as_mut()
-            .ok_or_else(|| Fail::Internal("no write transaction".into()))
-    }
-
     /// Rejects the import, or with --skip-bad-rows writes the row to the report.
     fn bad(
         &mut self,
@@ -662,7 +645,7 @@ impl Importer<'_> {
             }
             Ok(None) => {}
         }
-        let t = self.txn()?;
+        let t = self.batch.txn()?;
         let node = t.insert_node(label)?;
         if let (Some(v), Some(n)) = (id_value, id_name) {
             t.set_node_prop(node, n, v)?;
@@ -675,7 +658,7 @@ impl Importer<'_> {
             }
         }
         self.ids.insert(group, key, node).map_err(Fail::Internal)?;
-        self.ops += ops;
+        self.batch.ops += ops;
         self.props += ops - 1;
         self.nodes += 1;
         Ok(Ok(()))
@@ -735,7 +718,7 @@ impl Importer<'_> {
             Ok(p) => p,
             Err(b) => return Ok(Err(b)),
         };
-        let t = self.txn()?;
+        let t = self.batch.txn()?;
         let edge = t.insert_edge(src, dst, ty)?;
         let mut ops = 1;
         for (i, cell) in &props {
@@ -744,7 +727,7 @@ impl Importer<'_> {
                 ops += 1;
             }
         }
-        self.ops += ops;
+        self.batch.ops += ops;
         self.props += ops - 1;
         self.edges += 1;
         Ok(Ok(()))
@@ -778,9 +761,7 @@ pub fn import(args: &ImportArgs, m: &ArgMatches) -> Result<(), Fail> {
     }
     let staged = Staged::create(&args.db)?;
     let mut imp = Importer {
-        db: staged.db()?,
-        txn: None,
-        ops: 0,
+        batch: Batches::new(staged.db()?),
         ids: match args.id_type {
             IdType::String => IdMap::Str(Vec::new()),
             IdType::Integer => IdMap::Int(Vec::new()),
@@ -810,9 +791,7 @@ pub fn import(args: &ImportArgs, m: &ArgMatches) -> Result<(), Fail> {
         done += std::fs::metadata(&input.path).map_or(0, |m| m.len());
         bar.set_position(done);
     }
-    if let Some(t) = imp.txn.take() {
-        t.commit()?;
-    }
+    imp.batch.commit()?;
     if let Some(mut w) = imp.report.take() {
         w.flush().map_err(|e| Fail::io("write", &args.report, e))?;
     }
