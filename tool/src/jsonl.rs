@@ -292,13 +292,21 @@ struct Loader<'d> {
 }
 
 impl Loader<'_> {
+    /// Sets the properties of `o` (its "properties" object, if any) on node or
+    /// relationship `id`.
     fn set_props(
         &mut self,
         pos: &Pos<'_>,
         id: u64,
         node: bool,
-        props: &serde_json::Map<String, Json>,
+        o: &serde_json::Map<String, Json>,
     ) -> Result<(), Fail> {
+        let Some(props) = o.get("properties") else {
+            return Ok(());
+        };
+        let props = props
+            .as_object()
+            .ok_or_else(|| pos.reject("\"properties\" is not an object"))?;
         for (k, j) in props {
             let v = value_of(pos, k, j)?;
             let t = self.batch.txn()?;
@@ -351,13 +359,7 @@ impl Loader<'_> {
         self.batch.ops += 1;
         self.next_node = id + 1;
         self.nodes += 1;
-        if let Some(p) = o.get("properties") {
-            let p = p
-                .as_object()
-                .ok_or_else(|| pos.reject("\"properties\" is not an object"))?;
-            self.set_props(pos, id, true, p)?;
-        }
-        Ok(())
+        self.set_props(pos, id, true, o)
     }
 
     fn edge(&mut self, pos: &Pos<'_>, o: &serde_json::Map<String, Json>) -> Result<(), Fail> {
@@ -400,13 +402,7 @@ impl Loader<'_> {
         self.batch.ops += 1;
         self.next_edge = id + 1;
         self.edges += 1;
-        if let Some(p) = o.get("properties") {
-            let p = p
-                .as_object()
-                .ok_or_else(|| pos.reject("\"properties\" is not an object"))?;
-            self.set_props(pos, id, false, p)?;
-        }
-        Ok(())
+        self.set_props(pos, id, false, o)
     }
 }
 
