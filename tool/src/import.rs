@@ -568,14 +568,21 @@ impl Importer<'_> {
     }
 
     /// The row's properties, checked.
-    fn props<'r>(cols: &[Col], rec: &'r csv::StringRecord) -> Result<Vec<(usize, Cell<'r>)>, Bad> {
+    /// The row's non-empty property cells, each with its property name.
+    fn props<'c, 'r>(
+        cols: &'c [Col],
+        rec: &'r csv::StringRecord,
+    ) -> Result<Vec<(&'c str, Cell<'r>)>, Bad> {
         let mut out = Vec::new();
         for (i, (c, s)) in cols.iter().zip(rec.iter()).enumerate() {
-            if let Col::Prop { ty, .. } = c {
+            if let Col::Prop { name, ty } = c {
                 if s.is_empty() {
                     continue;
                 }
-                out.push((i, parse_cell(s, *ty).map_err(|m| Bad::at(i, m))?));
+                out.push((
+                    name.as_str(),
+                    parse_cell(s, *ty).map_err(|m| Bad::at(i, m))?,
+                ));
             }
         }
         Ok(out)
@@ -650,16 +657,13 @@ impl Importer<'_> {
         if let (Some(v), Some(n)) = (id_value, id_name) {
             t.set_node_prop(node, n, v)?;
         }
-        let mut ops = 1 + u64::from(id_value.is_some());
-        for (i, cell) in &props {
-            if let Col::Prop { name, .. } = &cols[*i] {
-                t.set_node_prop(node, name, cell.value())?;
-                ops += 1;
-            }
+        for (name, cell) in &props {
+            t.set_node_prop(node, name, cell.value())?;
         }
         self.ids.insert(group, key, node).map_err(Fail::Internal)?;
-        self.batch.ops += ops;
-        self.props += ops - 1;
+        let set = u64::from(id_value.is_some()) + props.len() as u64;
+        self.batch.ops += 1 + set;
+        self.props += set;
         self.nodes += 1;
         Ok(Ok(()))
     }
@@ -720,15 +724,12 @@ impl Importer<'_> {
         };
         let t = self.batch.txn()?;
         let edge = t.insert_edge(src, dst, ty)?;
-        let mut ops = 1;
-        for (i, cell) in &props {
-            if let Col::Prop { name, .. } = &cols[*i] {
-                t.set_edge_prop(edge, name, cell.value())?;
-                ops += 1;
-            }
+        for (name, cell) in &props {
+            t.set_edge_prop(edge, name, cell.value())?;
         }
-        self.batch.ops += ops;
-        self.props += ops - 1;
+        let set = props.len() as u64;
+        self.batch.ops += 1 + set;
+        self.props += set;
         self.edges += 1;
         Ok(Ok(()))
     }
