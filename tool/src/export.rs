@@ -78,6 +78,27 @@ impl Table {
         v.sort_by_key(|x| x.1);
         v.into_iter().map(|x| x.0).collect()
     }
+
+    /// The header: the `fixed` columns, then `key:type` for each property column.
+    fn header(&self, fixed: &[&str]) -> Vec<String> {
+        let mut head: Vec<String> = fixed.iter().map(|c| c.to_string()).collect();
+        head.extend(self.ordered().iter().map(|(k, ty)| format!("{k}:{ty}")));
+        head
+    }
+
+    /// Empties `row` to `fixed` blank cells (the caller fills them) and one a property
+    /// column, and puts each of `props` in its column.
+    fn fill(&self, row: &mut Vec<String>, fixed: usize, props: &[(String, ValueRef<'_>)]) {
+        row.clear();
+        row.resize(fixed + self.columns.len(), String::new());
+        for (k, v) in props {
+            if let Some(ty) = type_name(v) {
+                if let Some(i) = self.columns.get(&(k.clone(), ty)) {
+                    row[fixed + i] = cell(v);
+                }
+            }
+        }
+    }
 }
 
 fn owned_props<'t>(p: Vec<(&std::ffi::CStr, ValueRef<'t>)>) -> Vec<(String, ValueRef<'t>)> {
@@ -193,9 +214,8 @@ pub fn export(db_path: &Path, out: &Path, one_file: bool, quiet: bool) -> Result
     for (l, t) in &labels {
         let path = out.join(split.nodes_file(l));
         let mut w = writer(&path)?;
-        let mut head = vec![":ID".to_string(), ":LABEL".to_string()];
-        head.extend(t.ordered().iter().map(|(k, ty)| format!("{k}:{ty}")));
-        w.write_record(&head).map_err(csv_err(&path))?;
+        w.write_record(t.header(&[":ID", ":LABEL"]))
+            .map_err(csv_err(&path))?;
         files.insert(l.clone(), (path, w));
     }
     let mut row: Vec<String> = Vec::new();
@@ -204,17 +224,9 @@ pub fn export(db_path: &Path, out: &Path, one_file: bool, quiet: bool) -> Result
         let (Some(t), Some((path, w))) = (labels.get(&key), files.get_mut(&key)) else {
             return Err(Fail::Internal(format!("label {l} appeared between passes")));
         };
-        row.clear();
-        row.resize(2 + t.columns.len(), String::new());
+        t.fill(&mut row, 2, &p);
         row[0] = id.to_string();
         row[1] = l;
-        for (k, v) in &p {
-            if let Some(ty) = type_name(v) {
-                if let Some(i) = t.columns.get(&(k.clone(), ty)) {
-                    row[2 + i] = cell(v);
-                }
-            }
-        }
         w.write_record(&row).map_err(csv_err(path))?;
         bar.inc(1);
         Ok(())
@@ -223,13 +235,8 @@ pub fn export(db_path: &Path, out: &Path, one_file: bool, quiet: bool) -> Result
     for (ty, t) in &types {
         let path = out.join(split.relationships_file(ty));
         let mut w = writer(&path)?;
-        let mut head = vec![
-            ":START_ID".to_string(),
-            ":END_ID".to_string(),
-            ":TYPE".to_string(),
-        ];
-        head.extend(t.ordered().iter().map(|(k, ty)| format!("{k}:{ty}")));
-        w.write_record(&head).map_err(csv_err(&path))?;
+        w.write_record(t.header(&[":START_ID", ":END_ID", ":TYPE"]))
+            .map_err(csv_err(&path))?;
         rel_files.insert(ty.clone(), (path, w));
     }
     each_edge(&txn, |e, ty, p| {
@@ -237,18 +244,10 @@ pub fn export(db_path: &Path, out: &Path, one_file: bool, quiet: bool) -> Result
         let (Some(t), Some((path, w))) = (types.get(&key), rel_files.get_mut(&key)) else {
             return Err(Fail::Internal(format!("type {ty} appeared between passes")));
         };
-        row.clear();
-        row.resize(3 + t.columns.len(), String::new());
+        t.fill(&mut row, 3, &p);
         row[0] = e.src.to_string();
         row[1] = e.dst.to_string();
         row[2] = ty;
-        for (k, v) in &p {
-            if let Some(vt) = type_name(v) {
-                if let Some(i) = t.columns.get(&(k.clone(), vt)) {
-                    row[3 + i] = cell(v);
-                }
-            }
-        }
         w.write_record(&row).map_err(csv_err(path))?;
         bar.inc(1);
         Ok(())
