@@ -183,6 +183,25 @@ fn csv_err(path: &Path) -> impl Fn(csv::Error) -> Fail + '_ {
     move |e| Fail::Io(format!("write {}: {e}", path.display()))
 }
 
+/// A table's CSV file and its writer.
+type TableFile = (PathBuf, csv::Writer<std::fs::File>);
+
+/// Creates each table's file at `path(key)` and writes its header (`fixed` columns first).
+fn open_tables(
+    tables: &BTreeMap<String, Table>,
+    fixed: &[&str],
+    path: impl Fn(&str) -> PathBuf,
+) -> Result<BTreeMap<String, TableFile>, Fail> {
+    let mut files = BTreeMap::new();
+    for (key, t) in tables {
+        let path = path(key);
+        let mut w = writer(&path)?;
+        w.write_record(t.header(fixed)).map_err(csv_err(&path))?;
+        files.insert(key.clone(), (path, w));
+    }
+    Ok(files)
+}
+
 /// `quiver export`.
 pub fn export(db_path: &Path, out: &Path, one_file: bool, quiet: bool) -> Result<(), Fail> {
     let split = Split { one_file };
@@ -210,14 +229,9 @@ pub fn export(db_path: &Path, out: &Path, one_file: bool, quiet: bool) -> Result
     })?;
 
     // Pass 2: the rows.
-    let mut files: BTreeMap<String, (PathBuf, csv::Writer<std::fs::File>)> = BTreeMap::new();
-    for (l, t) in &labels {
-        let path = out.join(split.nodes_file(l));
-        let mut w = writer(&path)?;
-        w.write_record(t.header(&[":ID", ":LABEL"]))
-            .map_err(csv_err(&path))?;
-        files.insert(l.clone(), (path, w));
-    }
+    let mut files = open_tables(&labels, &[":ID", ":LABEL"], |l| {
+        out.join(split.nodes_file(l))
+    })?;
     let mut row: Vec<String> = Vec::new();
     each_node(&txn, |id, l, p| {
         let key = split.key(&l);
@@ -231,14 +245,9 @@ pub fn export(db_path: &Path, out: &Path, one_file: bool, quiet: bool) -> Result
         bar.inc(1);
         Ok(())
     })?;
-    let mut rel_files: BTreeMap<String, (PathBuf, csv::Writer<std::fs::File>)> = BTreeMap::new();
-    for (ty, t) in &types {
-        let path = out.join(split.relationships_file(ty));
-        let mut w = writer(&path)?;
-        w.write_record(t.header(&[":START_ID", ":END_ID", ":TYPE"]))
-            .map_err(csv_err(&path))?;
-        rel_files.insert(ty.clone(), (path, w));
-    }
+    let mut rel_files = open_tables(&types, &[":START_ID", ":END_ID", ":TYPE"], |ty| {
+        out.join(split.relationships_file(ty))
+    })?;
     each_edge(&txn, |e, ty, p| {
         let key = split.key(&ty);
         let (Some(t), Some((path, w))) = (types.get(&key), rel_files.get_mut(&key)) else {
