@@ -144,6 +144,23 @@ fn ident_problem(s: &str) -> Option<String> {
     }
 }
 
+/// A row's label or type (`what`): the row's own, else the `flag` option's `default`,
+/// checked against the identifier rule.
+fn row_name<'a>(
+    given: Option<&'a str>,
+    default: &'a str,
+    what: &str,
+    flag: &str,
+) -> Result<&'a str, Bad> {
+    let name = given
+        .or((!default.is_empty()).then_some(default))
+        .ok_or_else(|| Bad::row(format!("no {what}: the row has none and {flag} gave none")))?;
+    match ident_problem(name) {
+        Some(p) => Err(Bad::row(format!("the {what} {p}"))),
+        None => Ok(name),
+    }
+}
+
 /// Id groups by name: one namespace each.
 #[derive(Default)]
 struct Groups {
@@ -620,17 +637,10 @@ impl Importer<'_> {
         if key.is_empty() {
             return Ok(Err(Bad::at(id_col, "the id is empty")));
         }
-        let label = match label.or((!default.is_empty()).then_some(default)) {
-            Some(l) => l,
-            None => {
-                return Ok(Err(Bad::row(
-                    "no label: the row has none and --nodes gave none",
-                )));
-            }
+        let label = match row_name(label, default, "label", "--nodes") {
+            Ok(l) => l,
+            Err(b) => return Ok(Err(b)),
         };
-        if let Some(p) = ident_problem(label) {
-            return Ok(Err(Bad::row(format!("the label {p}"))));
-        }
         let props = match Self::props(cols, rec) {
             Ok(p) => p,
             Err(b) => return Ok(Err(b)),
@@ -681,7 +691,7 @@ impl Importer<'_> {
                 Col::EndId { group } => (&mut dst, *group),
                 Col::Type => {
                     if !s.is_empty() {
-                        ty = Some((i, s));
+                        ty = Some(s);
                     }
                     continue;
                 }
@@ -706,18 +716,10 @@ impl Importer<'_> {
         let (Some(src), Some(dst)) = (src, dst) else {
             return Ok(Err(Bad::row("no start or end id")));
         };
-        let ty = match ty {
-            Some((_, t)) => t,
-            None if !default.is_empty() => default,
-            None => {
-                return Ok(Err(Bad::row(
-                    "no type: the row has none and --relationships gave none",
-                )));
-            }
+        let ty = match row_name(ty, default, "type", "--relationships") {
+            Ok(t) => t,
+            Err(b) => return Ok(Err(b)),
         };
-        if let Some(p) = ident_problem(ty) {
-            return Ok(Err(Bad::row(format!("the type {p}"))));
-        }
         let props = match Self::props(cols, rec) {
             Ok(p) => p,
             Err(b) => return Ok(Err(b)),
