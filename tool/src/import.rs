@@ -386,6 +386,31 @@ fn parse_id(key: &str) -> Result<i64, String> {
         .map_err(|_| format!("{key:?} is not an integer id"))
 }
 
+/// Why a row was not written: it is bad (rejected, or skipped with --skip-bad-rows),
+/// or the import itself failed.
+enum Row {
+    Bad(Bad),
+    Fail(Fail),
+}
+
+impl From<Bad> for Row {
+    fn from(b: Bad) -> Row {
+        Row::Bad(b)
+    }
+}
+
+impl From<Fail> for Row {
+    fn from(f: Fail) -> Row {
+        Row::Fail(f)
+    }
+}
+
+impl From<quiver::Error> for Row {
+    fn from(e: quiver::Error) -> Row {
+        Row::Fail(e.into())
+    }
+}
+
 /// A rejected row: where, and why.
 struct Bad {
     column: Option<usize>,
@@ -508,12 +533,14 @@ impl Importer<'_> {
                 continue;
             }
             let r = if input.nodes {
-                self.node_row(&cols, &rec, &input.default)?
+                self.node_row(&cols, &rec, &input.default)
             } else {
-                self.edge_row(&cols, &rec, &input.default)?
+                self.edge_row(&cols, &rec, &input.default)
             };
-            if let Err(b) = r {
-                self.bad(&name, line, &header, b, &rec)?;
+            match r {
+                Ok(()) => {}
+                Err(Row::Bad(b)) => self.bad(&name, line, &header, b, &rec)?,
+                Err(Row::Fail(f)) => return Err(f),
             }
             rows += 1;
             if rows % 8192 == 0 {
@@ -610,7 +637,7 @@ impl Importer<'_> {
         cols: &[Col],
         rec: &csv::StringRecord,
         default: &str,
-    ) -> Result<Result<(), Bad>, Fail> {
+    ) -> Result<(), Row> {
         let mut id = None;
         let mut label: Option<&str> = None;
         for (i, (c, s)) in cols.iter().zip(rec.iter()).enumerate() {
@@ -622,7 +649,7 @@ impl Importer<'_> {
                     let extra = labels.next().is_some()
                         || (label.is_some_and(|l| !default.is_empty() && l != default));
                     if extra {
-                        return Ok(Err(Bad::at(
+                        return Err(Row::Bad(Bad::at(
                             i,
                             format!("several labels ({s:?}): Quiver nodes have one label"),
                         )));
@@ -632,33 +659,27 @@ impl Importer<'_> {
             }
         }
         let Some((id_col, key, id_name, group)) = id else {
-            return Ok(Err(Bad::row("no id column")));
+            return Err(Row::Bad(Bad::row("no id column")));
         };
         if key.is_empty() {
-            return Ok(Err(Bad::at(id_col, "the id is empty")));
+            return Err(Row::Bad(Bad::at(id_col, "the id is empty")));
         }
-        let label = match row_name(label, default, "label", "--nodes") {
-            Ok(l) => l,
-            Err(b) => return Ok(Err(b)),
-        };
-        let props = match Self::props(cols, rec) {
-            Ok(p) => p,
-            Err(b) => return Ok(Err(b)),
-        };
+        let label = row_name(label, default, "label", "--nodes")?;
+        let props = Self::props(cols, rec)?;
         let id_value = match (id_name, self.ids_are_int()) {
             (None, _) => None,
             (Some(_), true) => match parse_id(key) {
                 Ok(v) => Some(ValueRef::Int(v)),
-                Err(m) => return Ok(Err(Bad::at(id_col, m))),
+                Err(m) => return Err(Row::Bad(Bad::at(id_col, m))),
             },
             (Some(_), false) => Some(ValueRef::Str(key)),
         };
         // The id is claimed before the node exists; the node id it maps to is the one
         // insert_node is about to hand out (ids are sequential within the import).
         match self.ids.lookup(group, key) {
-            Err(m) => return Ok(Err(Bad::at(id_col, m))),
+            Err(m) => return Err(Row::Bad(Bad::at(id_col, m))),
             Ok(Some(_)) => {
-                return Ok(Err(Bad::at(id_col, format!("duplicate id {key:?}"))));
+                return Err(Row::Bad(Bad::at(id_col, format!("duplicate id {key:?}"))));
             }
             Ok(None) => {}
         }
@@ -675,7 +696,7 @@ impl Importer<'_> {
         self.batch.ops += 1 + set;
         self.props += set;
         self.nodes += 1;
-        Ok(Ok(()))
+        Ok(())
     }
 
     fn edge_row(
@@ -683,7 +704,7 @@ impl Importer<'_> {
         cols: &[Col],
         rec: &csv::StringRecord,
         default: &str,
-    ) -> Result<Result<(), Bad>, Fail> {
+    ) -> Result<(), Row> {
         let (mut src, mut dst, mut ty) = (None, None, None);
         for (i, (c, s)) in cols.iter().zip(rec.iter()).enumerate() {
             let (end, group) = match c {
@@ -705,25 +726,19 @@ impl Importer<'_> {
             match self.ids.lookup(group, s) {
                 Ok(Some(n)) => *end = Some(n),
                 Ok(None) => {
-                    return Ok(Err(Bad::at(
+                    return Err(Row::Bad(Bad::at(
                         i,
                         format!("missing {what} node: no node has id {s:?} in this id group"),
                     )));
                 }
-                Err(m) => return Ok(Err(Bad::at(i, m))),
+                Err(m) => return Err(Row::Bad(Bad::at(i, m))),
             }
         }
         let (Some(src), Some(dst)) = (src, dst) else {
-            return Ok(Err(Bad::row("no start or end id")));
+            return Err(Row::Bad(Bad::row("no start or end id")));
         };
-        let ty = match row_name(ty, default, "type", "--relationships") {
-            Ok(t) => t,
-            Err(b) => return Ok(Err(b)),
-        };
-        let props = match Self::props(cols, rec) {
-            Ok(p) => p,
-            Err(b) => return Ok(Err(b)),
-        };
+        let ty = row_name(ty, default, "type", "--relationships")?;
+        let props = Self::props(cols, rec)?;
         let t = self.batch.txn()?;
         let edge = t.insert_edge(src, dst, ty)?;
         for (name, cell) in &props {
@@ -733,7 +748,7 @@ impl Importer<'_> {
         self.batch.ops += 1 + set;
         self.props += set;
         self.edges += 1;
-        Ok(Ok(()))
+        Ok(())
     }
 }
 
