@@ -78,6 +78,27 @@ impl Table {
         v.sort_by_key(|x| x.1);
         v.into_iter().map(|x| x.0).collect()
     }
+
+    /// The header: the `fixed` columns, then `key:type` for each property column.
+    fn header(&self, fixed: &[&str]) -> Vec<String> {
+        let mut head: Vec<String> = fixed.iter().map(|c| c.to_string()).collect();
+        head.extend(self.ordered().iter().map(|(k, ty)| format!("{k}:{ty}")));
+        head
+    }
+
+    /// Empties `row` to `fixed` blank cells (the caller fills them) and one a property
+    /// column, and puts each of `props` in its column.
+    fn fill(&self, row: &mut Vec<String>, fixed: usize, props: &[(String, ValueRef<'_>)]) {
+        row.clear();
+        row.resize(fixed + self.columns.len(), String::new());
+        for (k, v) in props {
+            if let Some(ty) = type_name(v) {
+                if let Some(i) = self.columns.get(&(k.clone(), ty)) {
+                    row[fixed + i] = cell(v);
+                }
+            }
+        }
+    }
 }
 
 fn owned_props<'t>(p: Vec<(&std::ffi::CStr, ValueRef<'t>)>) -> Vec<(String, ValueRef<'t>)> {
@@ -162,6 +183,25 @@ fn csv_err(path: &Path) -> impl Fn(csv::Error) -> Fail + '_ {
     move |e| Fail::Io(format!("write {}: {e}", path.display()))
 }
 
+/// A table's CSV file and its writer.
+type TableFile = (PathBuf, csv::Writer<std::fs::File>);
+
+/// Creates each table's file at `path(key)` and writes its header (`fixed` columns first).
+fn open_tables(
+    tables: &BTreeMap<String, Table>,
+    fixed: &[&str],
+    path: impl Fn(&str) -> PathBuf,
+) -> Result<BTreeMap<String, TableFile>, Fail> {
+    let mut files = BTreeMap::new();
+    for (key, t) in tables {
+        let path = path(key);
+        let mut w = writer(&path)?;
+        w.write_record(t.header(fixed)).map_err(csv_err(&path))?;
+        files.insert(key.clone(), (path, w));
+    }
+    Ok(files)
+}
+
 /// `quiver export`.
 pub fn export(db_path: &Path, out: &Path, one_file: bool, quiet: bool) -> Result<(), Fail> {
     let split = Split { one_file };
@@ -189,66 +229,34 @@ pub fn export(db_path: &Path, out: &Path, one_file: bool, quiet: bool) -> Result
     })?;
 
     // Pass 2: the rows.
-    let mut files: BTreeMap<String, (PathBuf, csv::Writer<std::fs::File>)> = BTreeMap::new();
-    for (l, t) in &labels {
-        let path = out.join(split.nodes_file(l));
-        let mut w = writer(&path)?;
-        let mut head = vec![":ID".to_string(), ":LABEL".to_string()];
-        head.extend(t.ordered().iter().map(|(k, ty)| format!("{k}:{ty}")));
-        w.write_record(&head).map_err(csv_err(&path))?;
-        files.insert(l.clone(), (path, w));
-    }
+    let mut files = open_tables(&labels, &[":ID", ":LABEL"], |l| {
+        out.join(split.nodes_file(l))
+    })?;
     let mut row: Vec<String> = Vec::new();
     each_node(&txn, |id, l, p| {
         let key = split.key(&l);
         let (Some(t), Some((path, w))) = (labels.get(&key), files.get_mut(&key)) else {
             return Err(Fail::Internal(format!("label {l} appeared between passes")));
         };
-        row.clear();
-        row.resize(2 + t.columns.len(), String::new());
+        t.fill(&mut row, 2, &p);
         row[0] = id.to_string();
         row[1] = l;
-        for (k, v) in &p {
-            if let Some(ty) = type_name(v) {
-                if let Some(i) = t.columns.get(&(k.clone(), ty)) {
-                    row[2 + i] = cell(v);
-                }
-            }
-        }
         w.write_record(&row).map_err(csv_err(path))?;
         bar.inc(1);
         Ok(())
     })?;
-    let mut rel_files: BTreeMap<String, (PathBuf, csv::Writer<std::fs::File>)> = BTreeMap::new();
-    for (ty, t) in &types {
-        let path = out.join(split.relationships_file(ty));
-        let mut w = writer(&path)?;
-        let mut head = vec![
-            ":START_ID".to_string(),
-            ":END_ID".to_string(),
-            ":TYPE".to_string(),
-        ];
-        head.extend(t.ordered().iter().map(|(k, ty)| format!("{k}:{ty}")));
-        w.write_record(&head).map_err(csv_err(&path))?;
-        rel_files.insert(ty.clone(), (path, w));
-    }
+    let mut rel_files = open_tables(&types, &[":START_ID", ":END_ID", ":TYPE"], |ty| {
+        out.join(split.relationships_file(ty))
+    })?;
     each_edge(&txn, |e, ty, p| {
         let key = split.key(&ty);
         let (Some(t), Some((path, w))) = (types.get(&key), rel_files.get_mut(&key)) else {
             return Err(Fail::Internal(format!("type {ty} appeared between passes")));
         };
-        row.clear();
-        row.resize(3 + t.columns.len(), String::new());
+        t.fill(&mut row, 3, &p);
         row[0] = e.src.to_string();
         row[1] = e.dst.to_string();
         row[2] = ty;
-        for (k, v) in &p {
-            if let Some(vt) = type_name(v) {
-                if let Some(i) = t.columns.get(&(k.clone(), vt)) {
-                    row[3 + i] = cell(v);
-                }
-            }
-        }
         w.write_record(&row).map_err(csv_err(path))?;
         bar.inc(1);
         Ok(())

@@ -7,11 +7,11 @@
 //! row behind.
 
 use crate::fail::Fail;
-use crate::stage::{BATCH_OPS, Staged};
+use crate::stage::{Batches, Staged};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use clap::ArgMatches;
-use quiver::{Database, Txn, ValueRef};
+use quiver::ValueRef;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -141,6 +141,23 @@ fn ident_problem(s: &str) -> Option<String> {
         Some("contains a NUL byte".into())
     } else {
         None
+    }
+}
+
+/// A row's label or type (`what`): the row's own, else the `flag` option's `default`,
+/// checked against the identifier rule.
+fn row_name<'a>(
+    given: Option<&'a str>,
+    default: &'a str,
+    what: &str,
+    flag: &str,
+) -> Result<&'a str, Bad> {
+    let name = given
+        .or((!default.is_empty()).then_some(default))
+        .ok_or_else(|| Bad::row(format!("no {what}: the row has none and {flag} gave none")))?;
+    match ident_problem(name) {
+        Some(p) => Err(Bad::row(format!("the {what} {p}"))),
+        None => Ok(name),
     }
 }
 
@@ -369,6 +386,31 @@ fn parse_id(key: &str) -> Result<i64, String> {
         .map_err(|_| format!("{key:?} is not an integer id"))
 }
 
+/// Why a row was not written: it is bad (rejected, or skipped with --skip-bad-rows),
+/// or the import itself failed.
+enum Row {
+    Bad(Bad),
+    Fail(Fail),
+}
+
+impl From<Bad> for Row {
+    fn from(b: Bad) -> Row {
+        Row::Bad(b)
+    }
+}
+
+impl From<Fail> for Row {
+    fn from(f: Fail) -> Row {
+        Row::Fail(f)
+    }
+}
+
+impl From<quiver::Error> for Row {
+    fn from(e: quiver::Error) -> Row {
+        Row::Fail(e.into())
+    }
+}
+
 /// A rejected row: where, and why.
 struct Bad {
     column: Option<usize>,
@@ -396,9 +438,7 @@ type ColRule = (&'static str, fn(&Col) -> bool);
 
 /// The import in progress.
 struct Importer<'d> {
-    db: &'d Database,
-    txn: Option<Txn>,
-    ops: u64,
+    batch: Batches<'d>,
     ids: IdMap,
     groups: Groups,
     skip: bool,
@@ -412,21 +452,6 @@ struct Importer<'d> {
 }
 
 impl Importer<'_> {
-    fn txn(&mut self) -> Result<&mut Txn, Fail> {
-        if self.ops >= BATCH_OPS {
-            if let Some(t) = self.txn.take() {
-                t.commit()?;
-            }
-            self.ops = 0;
-        }
-        if self.txn.is_none() {
-            self.txn = Some(self.db.begin_write()?);
-        }
-        self.txn
-            .as_mut()
-            .ok_or_else(|| Fail::Internal("no write transaction".into()))
-    }
-
     /// Rejects the import, or with --skip-bad-rows writes the row to the report.
     fn bad(
         &mut self,
@@ -508,12 +533,14 @@ impl Importer<'_> {
                 continue;
             }
             let r = if input.nodes {
-                self.node_row(&cols, &rec, &input.default)?
+                self.node_row(&cols, &rec, &input.default)
             } else {
-                self.edge_row(&cols, &rec, &input.default)?
+                self.edge_row(&cols, &rec, &input.default)
             };
-            if let Err(b) = r {
-                self.bad(&name, line, &header, b, &rec)?;
+            match r {
+                Ok(()) => {}
+                Err(Row::Bad(b)) => self.bad(&name, line, &header, b, &rec)?,
+                Err(Row::Fail(f)) => return Err(f),
             }
             rows += 1;
             if rows % 8192 == 0 {
@@ -585,14 +612,21 @@ impl Importer<'_> {
     }
 
     /// The row's properties, checked.
-    fn props<'r>(cols: &[Col], rec: &'r csv::StringRecord) -> Result<Vec<(usize, Cell<'r>)>, Bad> {
+    /// The row's non-empty property cells, each with its property name.
+    fn props<'c, 'r>(
+        cols: &'c [Col],
+        rec: &'r csv::StringRecord,
+    ) -> Result<Vec<(&'c str, Cell<'r>)>, Bad> {
         let mut out = Vec::new();
         for (i, (c, s)) in cols.iter().zip(rec.iter()).enumerate() {
-            if let Col::Prop { ty, .. } = c {
+            if let Col::Prop { name, ty } = c {
                 if s.is_empty() {
                     continue;
                 }
-                out.push((i, parse_cell(s, *ty).map_err(|m| Bad::at(i, m))?));
+                out.push((
+                    name.as_str(),
+                    parse_cell(s, *ty).map_err(|m| Bad::at(i, m))?,
+                ));
             }
         }
         Ok(out)
@@ -603,7 +637,7 @@ impl Importer<'_> {
         cols: &[Col],
         rec: &csv::StringRecord,
         default: &str,
-    ) -> Result<Result<(), Bad>, Fail> {
+    ) -> Result<(), Row> {
         let mut id = None;
         let mut label: Option<&str> = None;
         for (i, (c, s)) in cols.iter().zip(rec.iter()).enumerate() {
@@ -615,7 +649,7 @@ impl Importer<'_> {
                     let extra = labels.next().is_some()
                         || (label.is_some_and(|l| !default.is_empty() && l != default));
                     if extra {
-                        return Ok(Err(Bad::at(
+                        return Err(Row::Bad(Bad::at(
                             i,
                             format!("several labels ({s:?}): Quiver nodes have one label"),
                         )));
@@ -625,60 +659,44 @@ impl Importer<'_> {
             }
         }
         let Some((id_col, key, id_name, group)) = id else {
-            return Ok(Err(Bad::row("no id column")));
+            return Err(Row::Bad(Bad::row("no id column")));
         };
         if key.is_empty() {
-            return Ok(Err(Bad::at(id_col, "the id is empty")));
+            return Err(Row::Bad(Bad::at(id_col, "the id is empty")));
         }
-        let label = match label.or((!default.is_empty()).then_some(default)) {
-            Some(l) => l,
-            None => {
-                return Ok(Err(Bad::row(
-                    "no label: the row has none and --nodes gave none",
-                )));
-            }
-        };
-        if let Some(p) = ident_problem(label) {
-            return Ok(Err(Bad::row(format!("the label {p}"))));
-        }
-        let props = match Self::props(cols, rec) {
-            Ok(p) => p,
-            Err(b) => return Ok(Err(b)),
-        };
+        let label = row_name(label, default, "label", "--nodes")?;
+        let props = Self::props(cols, rec)?;
         let id_value = match (id_name, self.ids_are_int()) {
             (None, _) => None,
             (Some(_), true) => match parse_id(key) {
                 Ok(v) => Some(ValueRef::Int(v)),
-                Err(m) => return Ok(Err(Bad::at(id_col, m))),
+                Err(m) => return Err(Row::Bad(Bad::at(id_col, m))),
             },
             (Some(_), false) => Some(ValueRef::Str(key)),
         };
         // The id is claimed before the node exists; the node id it maps to is the one
         // insert_node is about to hand out (ids are sequential within the import).
         match self.ids.lookup(group, key) {
-            Err(m) => return Ok(Err(Bad::at(id_col, m))),
+            Err(m) => return Err(Row::Bad(Bad::at(id_col, m))),
             Ok(Some(_)) => {
-                return Ok(Err(Bad::at(id_col, format!("duplicate id {key:?}"))));
+                return Err(Row::Bad(Bad::at(id_col, format!("duplicate id {key:?}"))));
             }
             Ok(None) => {}
         }
-        let t = self.txn()?;
+        let t = self.batch.txn()?;
         let node = t.insert_node(label)?;
         if let (Some(v), Some(n)) = (id_value, id_name) {
             t.set_node_prop(node, n, v)?;
         }
-        let mut ops = 1 + u64::from(id_value.is_some());
-        for (i, cell) in &props {
-            if let Col::Prop { name, .. } = &cols[*i] {
-                t.set_node_prop(node, name, cell.value())?;
-                ops += 1;
-            }
+        for (name, cell) in &props {
+            t.set_node_prop(node, name, cell.value())?;
         }
         self.ids.insert(group, key, node).map_err(Fail::Internal)?;
-        self.ops += ops;
-        self.props += ops - 1;
+        let set = u64::from(id_value.is_some()) + props.len() as u64;
+        self.batch.ops += 1 + set;
+        self.props += set;
         self.nodes += 1;
-        Ok(Ok(()))
+        Ok(())
     }
 
     fn edge_row(
@@ -686,7 +704,7 @@ impl Importer<'_> {
         cols: &[Col],
         rec: &csv::StringRecord,
         default: &str,
-    ) -> Result<Result<(), Bad>, Fail> {
+    ) -> Result<(), Row> {
         let (mut src, mut dst, mut ty) = (None, None, None);
         for (i, (c, s)) in cols.iter().zip(rec.iter()).enumerate() {
             let (end, group) = match c {
@@ -694,7 +712,7 @@ impl Importer<'_> {
                 Col::EndId { group } => (&mut dst, *group),
                 Col::Type => {
                     if !s.is_empty() {
-                        ty = Some((i, s));
+                        ty = Some(s);
                     }
                     continue;
                 }
@@ -708,46 +726,29 @@ impl Importer<'_> {
             match self.ids.lookup(group, s) {
                 Ok(Some(n)) => *end = Some(n),
                 Ok(None) => {
-                    return Ok(Err(Bad::at(
+                    return Err(Row::Bad(Bad::at(
                         i,
                         format!("missing {what} node: no node has id {s:?} in this id group"),
                     )));
                 }
-                Err(m) => return Ok(Err(Bad::at(i, m))),
+                Err(m) => return Err(Row::Bad(Bad::at(i, m))),
             }
         }
         let (Some(src), Some(dst)) = (src, dst) else {
-            return Ok(Err(Bad::row("no start or end id")));
+            return Err(Row::Bad(Bad::row("no start or end id")));
         };
-        let ty = match ty {
-            Some((_, t)) => t,
-            None if !default.is_empty() => default,
-            None => {
-                return Ok(Err(Bad::row(
-                    "no type: the row has none and --relationships gave none",
-                )));
-            }
-        };
-        if let Some(p) = ident_problem(ty) {
-            return Ok(Err(Bad::row(format!("the type {p}"))));
-        }
-        let props = match Self::props(cols, rec) {
-            Ok(p) => p,
-            Err(b) => return Ok(Err(b)),
-        };
-        let t = self.txn()?;
+        let ty = row_name(ty, default, "type", "--relationships")?;
+        let props = Self::props(cols, rec)?;
+        let t = self.batch.txn()?;
         let edge = t.insert_edge(src, dst, ty)?;
-        let mut ops = 1;
-        for (i, cell) in &props {
-            if let Col::Prop { name, .. } = &cols[*i] {
-                t.set_edge_prop(edge, name, cell.value())?;
-                ops += 1;
-            }
+        for (name, cell) in &props {
+            t.set_edge_prop(edge, name, cell.value())?;
         }
-        self.ops += ops;
-        self.props += ops - 1;
+        let set = props.len() as u64;
+        self.batch.ops += 1 + set;
+        self.props += set;
         self.edges += 1;
-        Ok(Ok(()))
+        Ok(())
     }
 }
 
@@ -778,9 +779,7 @@ pub fn import(args: &ImportArgs, m: &ArgMatches) -> Result<(), Fail> {
     }
     let staged = Staged::create(&args.db)?;
     let mut imp = Importer {
-        db: staged.db()?,
-        txn: None,
-        ops: 0,
+        batch: Batches::new(staged.db()?),
         ids: match args.id_type {
             IdType::String => IdMap::Str(Vec::new()),
             IdType::Integer => IdMap::Int(Vec::new()),
@@ -810,9 +809,7 @@ pub fn import(args: &ImportArgs, m: &ArgMatches) -> Result<(), Fail> {
         done += std::fs::metadata(&input.path).map_or(0, |m| m.len());
         bar.set_position(done);
     }
-    if let Some(t) = imp.txn.take() {
-        t.commit()?;
-    }
+    imp.batch.commit()?;
     if let Some(mut w) = imp.report.take() {
         w.flush().map_err(|e| Fail::io("write", &args.report, e))?;
     }

@@ -8,10 +8,10 @@
 //! ```
 
 use crate::fail::Fail;
-use crate::stage::{BATCH_OPS, Staged, open_read_only};
+use crate::stage::{Batches, Staged, open_read_only};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use quiver::{Database, EdgeInfo, Error, Txn, Value, ValueRef};
+use quiver::{EdgeInfo, Error, Txn, Value, ValueRef};
 use serde_json::Value as Json;
 use std::ffi::CStr;
 use std::fmt::Write as _;
@@ -282,11 +282,9 @@ fn endpoint(pos: &Pos<'_>, o: &serde_json::Map<String, Json>, k: &str) -> Result
     uint(pos, id, &format!("{k}.id"))
 }
 
-/// Builds the loaded graph in write transactions of about [`BATCH_OPS`] operations.
+/// Builds the loaded graph in the write transactions of [`Batches`].
 struct Loader<'d> {
-    db: &'d Database,
-    txn: Option<Txn>,
-    ops: u64,
+    batch: Batches<'d>,
     next_node: u64,
     next_edge: u64,
     nodes: u64,
@@ -294,38 +292,31 @@ struct Loader<'d> {
 }
 
 impl Loader<'_> {
-    fn txn(&mut self) -> Result<&mut Txn, Fail> {
-        if self.ops >= BATCH_OPS {
-            if let Some(t) = self.txn.take() {
-                t.commit()?;
-            }
-            self.ops = 0;
-        }
-        if self.txn.is_none() {
-            self.txn = Some(self.db.begin_write()?);
-        }
-        self.txn
-            .as_mut()
-            .ok_or_else(|| Fail::Internal("no write transaction".into()))
-    }
-
+    /// Sets the properties of `o` (its "properties" object, if any) on node or
+    /// relationship `id`.
     fn set_props(
         &mut self,
         pos: &Pos<'_>,
         id: u64,
         node: bool,
-        props: &serde_json::Map<String, Json>,
+        o: &serde_json::Map<String, Json>,
     ) -> Result<(), Fail> {
+        let Some(props) = o.get("properties") else {
+            return Ok(());
+        };
+        let props = props
+            .as_object()
+            .ok_or_else(|| pos.reject("\"properties\" is not an object"))?;
         for (k, j) in props {
             let v = value_of(pos, k, j)?;
-            let t = self.txn()?;
+            let t = self.batch.txn()?;
             let r = if node {
                 t.set_node_prop(id, k, v.as_ref())
             } else {
                 t.set_edge_prop(id, k, v.as_ref())
             };
             r.map_err(|e| engine_reject(pos, e))?;
-            self.ops += 1;
+            self.batch.ops += 1;
         }
         Ok(())
     }
@@ -351,29 +342,24 @@ impl Loader<'_> {
         // Ids are assigned in sequence: holes in the dump (deleted nodes) are made by
         // inserting a node and deleting it again.
         while self.next_node < id {
-            let t = self.txn()?;
+            let t = self.batch.txn()?;
             let hole = t.insert_node(label).map_err(|e| engine_reject(pos, e))?;
             t.delete_node(hole, false)?;
-            self.ops += 2;
+            self.batch.ops += 2;
             self.next_node += 1;
         }
         let got = self
+            .batch
             .txn()?
             .insert_node(label)
             .map_err(|e| engine_reject(pos, e))?;
         if got != id {
             return Err(Fail::Internal(format!("node {id} was given id {got}")));
         }
-        self.ops += 1;
+        self.batch.ops += 1;
         self.next_node = id + 1;
         self.nodes += 1;
-        if let Some(p) = o.get("properties") {
-            let p = p
-                .as_object()
-                .ok_or_else(|| pos.reject("\"properties\" is not an object"))?;
-            self.set_props(pos, id, true, p)?;
-        }
-        Ok(())
+        self.set_props(pos, id, true, o)
     }
 
     fn edge(&mut self, pos: &Pos<'_>, o: &serde_json::Map<String, Json>) -> Result<(), Fail> {
@@ -388,22 +374,23 @@ impl Loader<'_> {
         let label = text(pos, field(pos, o, "label")?, "\"label\"")?;
         let (src, dst) = (endpoint(pos, o, "start")?, endpoint(pos, o, "end")?);
         for end in [src, dst] {
-            if end >= self.next_node || self.txn()?.node_label(end).is_err() {
+            if end >= self.next_node || self.batch.txn()?.node_label(end).is_err() {
                 return Err(pos.reject(format!(
                     "relationship {id}: endpoint node {end} is not in the dump"
                 )));
             }
         }
         while self.next_edge < id {
-            let t = self.txn()?;
+            let t = self.batch.txn()?;
             let hole = t
                 .insert_edge(src, dst, label)
                 .map_err(|e| engine_reject(pos, e))?;
             t.delete_edge(hole)?;
-            self.ops += 2;
+            self.batch.ops += 2;
             self.next_edge += 1;
         }
         let got = self
+            .batch
             .txn()?
             .insert_edge(src, dst, label)
             .map_err(|e| engine_reject(pos, e))?;
@@ -412,16 +399,10 @@ impl Loader<'_> {
                 "relationship {id} was given id {got}"
             )));
         }
-        self.ops += 1;
+        self.batch.ops += 1;
         self.next_edge = id + 1;
         self.edges += 1;
-        if let Some(p) = o.get("properties") {
-            let p = p
-                .as_object()
-                .ok_or_else(|| pos.reject("\"properties\" is not an object"))?;
-            self.set_props(pos, id, false, p)?;
-        }
-        Ok(())
+        self.set_props(pos, id, false, o)
     }
 }
 
@@ -466,9 +447,7 @@ fn load_into(
 ) -> Result<(u64, u64), Fail> {
     let db = staged.db()?;
     let mut ld = Loader {
-        db,
-        txn: None,
-        ops: 0,
+        batch: Batches::new(db),
         next_node: 1,
         next_edge: 1,
         nodes: 0,
@@ -556,9 +535,7 @@ fn load_into(
             ld.nodes, ld.edges
         )));
     }
-    if let Some(t) = ld.txn.take() {
-        t.commit()?;
-    }
+    ld.batch.commit()?;
     let digest = hex(&db.begin_read()?.digest()?);
     if digest != f_digest {
         return Err(Fail::Rejected(format!(

@@ -13,6 +13,49 @@ use std::path::{Path, PathBuf};
 /// a third slower), and a transaction's overlay stays a few tens of MB.
 pub const BATCH_OPS: u64 = 300_000;
 
+/// The write transactions of a build: each holds about [`BATCH_OPS`] operations, then
+/// is committed and the next begun (import and load share this).
+pub struct Batches<'d> {
+    db: &'d Database,
+    txn: Option<quiver::Txn>,
+    /// Operations in the open transaction.
+    pub ops: u64,
+}
+
+impl<'d> Batches<'d> {
+    pub fn new(db: &'d Database) -> Batches<'d> {
+        Batches {
+            db,
+            txn: None,
+            ops: 0,
+        }
+    }
+
+    /// The open transaction, committing a full one and beginning the next first.
+    pub fn txn(&mut self) -> Result<&mut quiver::Txn, Fail> {
+        if self.ops >= BATCH_OPS {
+            if let Some(t) = self.txn.take() {
+                t.commit()?;
+            }
+            self.ops = 0;
+        }
+        if self.txn.is_none() {
+            self.txn = Some(self.db.begin_write()?);
+        }
+        self.txn
+            .as_mut()
+            .ok_or_else(|| Fail::Internal("no write transaction".into()))
+    }
+
+    /// Commits the last transaction, if one is open.
+    pub fn commit(&mut self) -> Result<(), Fail> {
+        if let Some(t) = self.txn.take() {
+            t.commit()?;
+        }
+        Ok(())
+    }
+}
+
 /// A database being built at a temporary path; dropping it unfinished removes it.
 pub struct Staged {
     /// The open database (None once finished).

@@ -44,6 +44,12 @@ fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Asserts that `text` contains `want`, showing `text` when it does not.
+#[track_caller]
+fn has(text: &str, want: &str) {
+    assert!(text.contains(want), "{want:?} not in:\n{text}");
+}
+
 /// Asserts the exit code, showing the output when it differs.
 #[track_caller]
 fn code(o: &Output, want: i32) {
@@ -226,7 +232,7 @@ fn help_lists_every_command_and_the_exit_codes() {
     ] {
         assert!(text.contains(cmd), "{cmd} missing from --help:\n{text}");
     }
-    assert!(text.contains("Exit codes"), "{text}");
+    has(&text, "Exit codes");
     let o = quiver(&["import", "--help"], d.path());
     code(&o, 0);
     for opt in [
@@ -269,12 +275,8 @@ fn backup_verify_compact_say_they_are_not_available() {
         let o = quiver(args, d.path());
         code(&o, 1);
         assert!(err(&o).starts_with("quiver: QV_MISUSE: "), "{}", err(&o));
-        assert!(
-            err(&o).contains("not available in this version"),
-            "{}",
-            err(&o)
-        );
-        assert!(err(&o).contains("qv_backup"), "{}", err(&o));
+        has(&err(&o), "not available in this version");
+        has(&err(&o), "qv_backup");
     }
     assert_eq!(listing(d.path()), ["g.qv"]);
 }
@@ -289,9 +291,9 @@ fn info_text_json_and_labels() {
     let o = quiver(&["info", "g.qv"], d.path());
     code(&o, 0);
     let text = out(&o);
-    assert!(text.contains("format 2"), "{text}");
-    assert!(text.contains("nodes 6  edges 9"), "{text}");
-    assert!(text.contains("last recovery:"), "{text}");
+    has(&text, "format 2");
+    has(&text, "nodes 6  edges 9");
+    has(&text, "last recovery:");
     let o = quiver(&["info", "g.qv", "--json", "--labels"], d.path());
     code(&o, 0);
     let j: serde_json::Value = serde_json::from_str(&out(&o)).expect("one JSON object");
@@ -327,7 +329,7 @@ fn check_passes_on_a_sound_database() {
     build_rich(&d.path().join("g.qv"));
     let o = quiver(&["check", "g.qv"], d.path());
     code(&o, 0);
-    assert!(out(&o).contains(": ok"), "{}", out(&o));
+    has(&out(&o), ": ok");
     let o = quiver(&["check", "g.qv", "--json"], d.path());
     code(&o, 0);
     let j: serde_json::Value = serde_json::from_str(&out(&o)).expect("json");
@@ -346,7 +348,7 @@ fn check_exits_3_naming_the_first_problem_on_a_damaged_database() {
     std::fs::write(db.join("nodes"), nodes).expect("write");
     let o = quiver(&["check", "g.qv"], d.path());
     code(&o, 3);
-    assert!(out(&o).contains("first: "), "{}", out(&o));
+    has(&out(&o), "first: ");
     assert!(err(&o).starts_with("quiver: QV_CORRUPT: "), "{}", err(&o));
     let o = quiver(&["check", "g.qv", "--json"], d.path());
     code(&o, 3);
@@ -403,7 +405,7 @@ fn checkpoint_moves_the_log_into_the_data_files() {
     assert_eq!(committed(&j), 3, "{j}");
     let o = quiver(&["checkpoint", "g.qv"], d.path());
     code(&o, 0);
-    assert!(out(&o).contains("checkpoint lsn"), "{}", out(&o));
+    has(&out(&o), "checkpoint lsn");
     let o = quiver(&["wal", "g.qv", "--json"], d.path());
     code(&o, 0);
     let j: serde_json::Value = serde_json::from_str(&out(&o)).expect("json");
@@ -480,9 +482,9 @@ fn wal_lists_segments_and_transactions_and_changes_nothing() {
     let o = quiver(&["wal", "g.qv"], d.path());
     code(&o, 0);
     let text = out(&o);
-    assert!(text.contains("wal-0000000000000001"), "{text}");
+    has(&text, "wal-0000000000000001");
     assert_eq!(text.matches("committed").count(), 2, "{text}");
-    assert!(text.contains("NodeInsert 1"), "{text}");
+    has(&text, "NodeInsert 1");
     let o = quiver(&["wal", "g.qv", "--json"], d.path());
     code(&o, 0);
     let j: serde_json::Value = serde_json::from_str(&out(&o)).expect("json");
@@ -504,7 +506,7 @@ fn wal_lists_segments_and_transactions_and_changes_nothing() {
     };
     let o = quiver(&["wal", "g.qv"], d.path());
     code(&o, 0);
-    assert!(out(&o).contains("stops: "), "{}", out(&o));
+    has(&out(&o), "stops: ");
     let mut after = tree(&path);
     after.retain(|(n, _)| n != "wal-0000000000000001");
     assert_eq!(before, after, "wal changed a file");
@@ -617,7 +619,7 @@ fn load_refuses_an_existing_database() {
     let before = tree(&d.path().join("g.qv"));
     let o = quiver(&["load", "g.qv", "g.jsonl"], d.path());
     code(&o, 1);
-    assert!(err(&o).contains("already exists"), "{}", err(&o));
+    has(&err(&o), "already exists");
     assert_eq!(tree(&d.path().join("g.qv")), before);
     assert_eq!(listing(d.path()), ["g.jsonl", "g.qv"]);
 }
@@ -652,12 +654,12 @@ fn load_rejects_a_truncated_dump() {
         .map(|l| format!("{l}\n"))
         .collect();
     let msg = load_rejected(&without_footer);
-    assert!(msg.contains("truncated"), "{msg}");
+    has(&msg, "truncated");
     // Cut in the middle of a line.
     let msg = load_rejected(&text[..text.len() / 2]);
-    assert!(msg.contains("x.jsonl:"), "{msg}");
+    has(&msg, "x.jsonl:");
     let msg = load_rejected("");
-    assert!(msg.contains("truncated"), "{msg}");
+    has(&msg, "truncated");
 }
 
 #[test]
@@ -669,15 +671,15 @@ fn load_rejects_a_wrong_digest_or_wrong_counts() {
     let flipped = if &bad[at..at + 1] == "0" { "1" } else { "0" };
     bad.replace_range(at..at + 1, flipped);
     let msg = load_rejected(&text.replace(footer, &bad));
-    assert!(msg.contains("digest"), "{msg}");
+    has(&msg, "digest");
     let msg = load_rejected(&text.replace(
         r#""type":"footer","nodes":3"#,
         r#""type":"footer","nodes":4"#,
     ));
-    assert!(msg.contains("footer"), "{msg}");
+    has(&msg, "footer");
     // A changed value: the digest catches it.
     let msg = load_rejected(&text.replace(r#""half":0.5"#, r#""half":0.25"#));
-    assert!(msg.contains("digest"), "{msg}");
+    has(&msg, "digest");
 }
 
 #[test]
@@ -686,26 +688,23 @@ fn load_rejects_bad_lines_naming_the_line() {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines[2] = "{not json".into();
     let msg = load_rejected(&(lines.join("\n") + "\n"));
-    assert!(msg.contains("x.jsonl:3: not JSON"), "{msg}");
+    has(&msg, "x.jsonl:3: not JSON");
     let two_labels = text.replacen(
         r#""labels":["Person"]"#,
         r#""labels":["Person","Admin"]"#,
         1,
     );
     let msg = load_rejected(&two_labels);
-    assert!(msg.contains("x.jsonl:2: node 1 has 2 labels"), "{msg}");
+    has(&msg, "x.jsonl:2: node 1 has 2 labels");
     let dangling = text.replacen(r#""end":{"id":3}"#, r#""end":{"id":99}"#, 1);
     let msg = load_rejected(&dangling);
-    assert!(msg.contains("endpoint node 99 is not in the dump"), "{msg}");
+    has(&msg, "endpoint node 99 is not in the dump");
     let msg = load_rejected(&text.replace("quiver-jsonl", "other-format"));
-    assert!(
-        msg.contains("x.jsonl:1: not a Quiver JSON Lines dump"),
-        "{msg}"
-    );
+    has(&msg, "x.jsonl:1: not a Quiver JSON Lines dump");
     let msg = load_rejected(&text.replacen(r#"{"$bytes":"AAEC/w=="}"#, r#"{"$bytes":"***"}"#, 1));
-    assert!(msg.contains("bad base64"), "{msg}");
+    has(&msg, "bad base64");
     let msg = load_rejected(&text.replacen(r#""yes":true"#, r#""yes":[1]"#, 1));
-    assert!(msg.contains("is not a value Quiver stores"), "{msg}");
+    has(&msg, "is not a value Quiver stores");
 }
 
 // ---- import --------------------------------------------------------------------------
@@ -715,23 +714,9 @@ fn import_reads_nodes_and_relationships() {
     let d = tmp();
     write(d.path(), "people.csv", PEOPLE);
     write(d.path(), "knows.csv", KNOWS);
-    let o = quiver(
-        &[
-            "import",
-            "g.qv",
-            "--nodes",
-            "people.csv",
-            "--relationships=KNOWS",
-            "knows.csv",
-        ],
-        d.path(),
-    );
+    let o = import_people(d.path(), "--nodes", &[]);
     code(&o, 0);
-    assert!(
-        out(&o).contains("imported 3 nodes, 2 relationships"),
-        "{}",
-        out(&o)
-    );
+    has(&out(&o), "imported 3 nodes, 2 relationships");
     assert_eq!(listing(d.path()), ["g.qv", "knows.csv", "people.csv"]);
     let db = Database::open(d.path().join("g.qv"), &opts(false)).expect("open");
     let t = db.begin_read().expect("read");
@@ -824,22 +809,27 @@ fn import_groups_delimiters_integer_ids_and_every_type() {
     assert_eq!((e.src, e.dst), (1, 3));
 }
 
+/// Runs `import g.qv <nodes> people.csv --relationships=KNOWS knows.csv <extra>` in `dir`.
+fn import_people(dir: &Path, nodes: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "import",
+        "g.qv",
+        nodes,
+        "people.csv",
+        "--relationships=KNOWS",
+        "knows.csv",
+    ];
+    args.extend_from_slice(extra);
+    quiver(&args, dir)
+}
+
 /// Imports people.csv (nodes, label Person) and knows.csv (relationships, type KNOWS)
 /// expecting exit 5 with nothing left behind; returns stderr.
 fn import_rejected(people: &str, knows: &str, extra: &[&str]) -> String {
     let d = tmp();
     write(d.path(), "people.csv", people);
     write(d.path(), "knows.csv", knows);
-    let mut args = vec![
-        "import",
-        "g.qv",
-        "--nodes=Person",
-        "people.csv",
-        "--relationships=KNOWS",
-        "knows.csv",
-    ];
-    args.extend_from_slice(extra);
-    let o = quiver(&args, d.path());
+    let o = import_people(d.path(), "--nodes=Person", extra);
     code(&o, 5);
     assert_eq!(
         listing(d.path()),
@@ -857,81 +847,64 @@ fn import_rejected(people: &str, knows: &str, extra: &[&str]) -> String {
 #[test]
 fn import_rejects_a_bad_header() {
     let msg = import_rejected("id:ID,age:integer\n1,3\n", KNOWS, &[]);
-    assert!(
-        msg.contains(
-            r#"people.csv:1: column 2 "age:integer": type "integer" is not one Quiver stores"#
-        ),
-        "{msg}"
+    has(
+        &msg,
+        r#"people.csv:1: column 2 "age:integer": type "integer" is not one Quiver stores"#,
     );
     let msg = import_rejected("name,age:int\nx,3\n", KNOWS, &[]);
-    assert!(
-        msg.contains("people.csv:1: the header has 0 :ID columns"),
-        "{msg}"
-    );
+    has(&msg, "people.csv:1: the header has 0 :ID columns");
     let msg = import_rejected("a:ID,b:ID\n1,2\n", KNOWS, &[]);
-    assert!(msg.contains("2 :ID columns"), "{msg}");
+    has(&msg, "2 :ID columns");
     let msg = import_rejected("id:ID\np1\n", ":START_ID,since:int\np1,3\n", &[]);
-    assert!(
-        msg.contains("knows.csv:1: the header has 0 :END_ID columns"),
-        "{msg}"
-    );
+    has(&msg, "knows.csv:1: the header has 0 :END_ID columns");
     let msg = import_rejected("id:ID,x:START_ID\np1,p1\n", KNOWS, &[]);
-    assert!(
-        msg.contains(r#"column 2 "x:START_ID": belongs in a relationship file"#),
-        "{msg}"
+    has(
+        &msg,
+        r#"column 2 "x:START_ID": belongs in a relationship file"#,
     );
     let msg = import_rejected("", KNOWS, &[]);
-    assert!(msg.contains("people.csv:1: no header row"), "{msg}");
+    has(&msg, "people.csv:1: no header row");
 }
 
 #[test]
 fn import_rejects_bad_rows_naming_file_line_and_column() {
     let msg = import_rejected("id:ID,name,age:int\np1,A,34\np2,B,abc\n", KNOWS, &[]);
-    assert!(
-        msg.contains(r#"people.csv:3: column 3 "age:int": "abc" is not an integer"#),
-        "{msg}"
+    has(
+        &msg,
+        r#"people.csv:3: column 3 "age:int": "abc" is not an integer"#,
     );
     let msg = import_rejected("id:ID,age:byte\np1,300\n", KNOWS, &[]);
-    assert!(
-        msg.contains(r#"people.csv:2: column 2 "age:byte": "300" is out of range"#),
-        "{msg}"
+    has(
+        &msg,
+        r#"people.csv:2: column 2 "age:byte": "300" is out of range"#,
     );
     let msg = import_rejected("id:ID,ok:boolean\np1,maybe\n", KNOWS, &[]);
-    assert!(msg.contains(r#""maybe" is not true or false"#), "{msg}");
+    has(&msg, r#""maybe" is not true or false"#);
     let msg = import_rejected("id:ID,x:double\np1,one\n", KNOWS, &[]);
-    assert!(msg.contains(r#""one" is not a number"#), "{msg}");
+    has(&msg, r#""one" is not a number"#);
     // Line numbers count physical lines: a quoted field spanning two lines.
     let msg = import_rejected(
         "id:ID,note,age:int\np1,\"two\nlines\",1\np1,x,2\n",
         KNOWS,
         &[],
     );
-    assert!(
-        msg.contains(r#"people.csv:4: column 1 "id:ID": duplicate id "p1""#),
-        "{msg}"
-    );
+    has(&msg, r#"people.csv:4: column 1 "id:ID": duplicate id "p1""#);
     let msg = import_rejected(PEOPLE, ":START_ID,:END_ID\np1,p9\n", &[]);
-    assert!(
-        msg.contains(r#"knows.csv:2: column 2 ":END_ID": missing end node: no node has id "p9""#),
-        "{msg}"
+    has(
+        &msg,
+        r#"knows.csv:2: column 2 ":END_ID": missing end node: no node has id "p9""#,
     );
     let msg = import_rejected("id:ID,:LABEL\np1,Person;Admin\n", KNOWS, &[]);
-    assert!(
-        msg.contains(r#"people.csv:2: column 2 ":LABEL": several labels"#),
-        "{msg}"
-    );
+    has(&msg, r#"people.csv:2: column 2 ":LABEL": several labels"#);
     let msg = import_rejected("id:ID,:LABEL\np1,Admin\n", KNOWS, &[]);
     assert!(
         msg.contains("several labels"),
         "--nodes=Person plus Admin: {msg}"
     );
     let msg = import_rejected("id:ID,name\np1\n", KNOWS, &[]);
-    assert!(
-        msg.contains("people.csv:2: 1 fields; the header has 2"),
-        "{msg}"
-    );
+    has(&msg, "people.csv:2: 1 fields; the header has 2");
     let msg = import_rejected("id:ID\np1\n", KNOWS, &["--id-type", "integer"]);
-    assert!(msg.contains(r#""p1" is not an integer id"#), "{msg}");
+    has(&msg, r#""p1" is not an integer id"#);
 }
 
 #[test]
@@ -941,14 +914,10 @@ fn import_refuses_an_existing_database_and_unpaired_files() {
     write(d.path(), "people.csv", PEOPLE);
     let o = quiver(&["import", "g.qv", "--nodes", "people.csv"], d.path());
     code(&o, 1);
-    assert!(err(&o).contains("already exists"), "{}", err(&o));
+    has(&err(&o), "already exists");
     let o = quiver(&["import", "h.qv", "people.csv"], d.path());
     code(&o, 2);
-    assert!(
-        err(&o).contains("give --nodes or --relationships before each file"),
-        "{}",
-        err(&o)
-    );
+    has(&err(&o), "give --nodes or --relationships before each file");
     let o = quiver(
         &[
             "import",
@@ -961,7 +930,7 @@ fn import_refuses_an_existing_database_and_unpaired_files() {
         d.path(),
     );
     code(&o, 2);
-    assert!(err(&o).contains("--delimiter"), "{}", err(&o));
+    has(&err(&o), "--delimiter");
     assert_eq!(listing(d.path()), ["g.qv", "people.csv"]);
 }
 
@@ -1037,27 +1006,14 @@ fn import_skip_bad_rows_writes_the_report() {
         "id:ID,age:int\np1,1\np2,abc\np3,3\np1,4\n",
     );
     write(d.path(), "knows.csv", ":START_ID,:END_ID\np1,p3\np1,p2\n");
-    let o = quiver(
-        &[
-            "import",
-            "g.qv",
-            "--nodes=Person",
-            "people.csv",
-            "--relationships=KNOWS",
-            "knows.csv",
-            "--skip-bad-rows",
-            "--report",
-            "bad.jsonl",
-        ],
+    let o = import_people(
         d.path(),
+        "--nodes=Person",
+        &["--skip-bad-rows", "--report", "bad.jsonl"],
     );
     code(&o, 0);
-    assert!(
-        out(&o).contains("imported 2 nodes, 1 relationships"),
-        "{}",
-        out(&o)
-    );
-    assert!(out(&o).contains("3 rows skipped"), "{}", out(&o));
+    has(&out(&o), "imported 2 nodes, 1 relationships");
+    has(&out(&o), "3 rows skipped");
     let report = std::fs::read_to_string(d.path().join("bad.jsonl")).expect("report");
     let rows: Vec<serde_json::Value> = report
         .lines()
@@ -1090,7 +1046,7 @@ fn export_then_import_gives_the_same_digest() {
     );
     code(&o, 0);
     let text = out(&o);
-    assert!(text.contains("so the import keeps them"), "{text}");
+    has(&text, "so the import keeps them");
     assert_eq!(
         listing(&d.path().join("csv")),
         [
@@ -1156,7 +1112,7 @@ fn export_one_file_keeps_interleaved_ids() {
         d.path(),
     );
     code(&o, 0);
-    assert!(out(&o).contains("renumbers them"), "{}", out(&o));
+    has(&out(&o), "renumbers them");
     let o = quiver(
         &[
             "export",
@@ -1170,7 +1126,7 @@ fn export_one_file_keeps_interleaved_ids() {
         d.path(),
     );
     code(&o, 0);
-    assert!(out(&o).contains("so the import keeps them"), "{}", out(&o));
+    has(&out(&o), "so the import keeps them");
     assert_eq!(
         listing(&d.path().join("one")),
         ["nodes.csv", "relationships.csv"]
@@ -1199,11 +1155,10 @@ fn export_says_what_csv_cannot_hold() {
         d.path(),
     );
     code(&o, 0);
-    assert!(out(&o).contains("renumbers them"), "{}", out(&o));
-    assert!(
-        err(&o).contains("6 stored null(s), empty string(s) or empty bytes left out"),
-        "{}",
-        err(&o)
+    has(&out(&o), "renumbers them");
+    has(
+        &err(&o),
+        "6 stored null(s), empty string(s) or empty bytes left out",
     );
     // Everything else reads back: same counts, same values.
     let cmd = out(&o)
