@@ -12,6 +12,7 @@ use crate::txn::{Shared, Snapshot, Txn, Versions, Writer};
 use crate::wal::Wal;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// Counts and sizes, as of the latest commit.
@@ -117,13 +118,15 @@ impl Database {
                 };
                 let mut versions = Versions::default();
                 versions.publish(latest.txn, rec.nodes, rec.edges);
+                let (checkpoint_lsn, wal_bytes) = (meta.checkpoint_lsn, rec.wal_bytes);
                 let writer = rec.wal.map(|wal| Writer {
                     wal,
                     meta,
                     next_txn: latest.txn + 1,
                     last_sync: Instant::now(),
                 });
-                Shared::new(
+                let read_only = writer.is_none();
+                let shared = Shared::new(
                     fs,
                     *store,
                     versions,
@@ -132,7 +135,17 @@ impl Database {
                     writer,
                     opts.clone(),
                     rec.stats,
-                )
+                );
+                if read_only {
+                    // Without a writer nothing moves these; the writer's log sets them
+                    // otherwise.
+                    shared
+                        .log
+                        .checkpoint_lsn
+                        .store(checkpoint_lsn, Ordering::Relaxed);
+                    shared.log.wal_bytes.store(wal_bytes, Ordering::Relaxed);
+                }
+                shared
             }
         };
         Ok(Database {

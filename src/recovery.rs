@@ -54,6 +54,8 @@ pub struct Recovered {
     pub live_edges: u64,
     /// LSN where the valid log ends.
     pub end_lsn: u64,
+    /// Bytes of log on disk once the torn tail is cut.
+    pub wal_bytes: u64,
     /// The log, ready for appending (None when read-only).
     pub wal: Option<Wal>,
     /// What recovery did.
@@ -213,6 +215,7 @@ pub fn recover(
         live_nodes: live_nodes as u64,
         live_edges: live_edges as u64,
         end_lsn: scan.end_lsn,
+        wal_bytes: scan.kept_bytes,
         wal,
         stats,
     })

@@ -1402,3 +1402,37 @@ fn options_are_validated_before_anything_is_created() {
     };
     quiver::Database::open(&dir, &ok).unwrap().close().unwrap();
 }
+
+#[test]
+fn a_read_only_handle_reports_the_checkpoint_and_the_log_like_a_writer_does() {
+    let (_s, path, db) = fresh("stats-ro");
+    let mut t = db.begin_write().unwrap();
+    t.insert_node("N").unwrap();
+    t.commit().unwrap();
+    db.checkpoint().unwrap();
+    let mut t = db.begin_write().unwrap();
+    t.insert_node("N").unwrap();
+    t.commit().unwrap();
+    let rw = db.stats();
+    assert!(rw.checkpoint_lsn > 0 && rw.wal_bytes > 0, "{rw:?}");
+    // A crash, not a close: the second commit stays in the log.
+    std::mem::forget(db);
+    let copy = path.with_extension("copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    for e in std::fs::read_dir(&path).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+    }
+    let ro = Options {
+        read_only: true,
+        ..Options::default()
+    };
+    let db = Database::open(&copy, &ro).unwrap();
+    let st = db.stats();
+    assert_eq!(st.checkpoint_lsn, rw.checkpoint_lsn, "{st:?}");
+    assert!(
+        st.wal_bytes > 0 && st.last_commit_lsn > st.checkpoint_lsn,
+        "{st:?}"
+    );
+    db.close().unwrap();
+}

@@ -36,6 +36,8 @@ pub struct LogScan {
     pub bytes_scanned: u64,
     /// Bytes past the valid end (torn tail) to cut off.
     pub bytes_truncated: u64,
+    /// Bytes of the segments that stay, once the tail is cut.
+    pub kept_bytes: u64,
     /// (segment number, file length) to truncate to, if the tail is torn.
     pub truncate_at: Option<(u64, u64)>,
     /// Segments to delete: before the checkpoint, or after the valid end (holding only a
@@ -433,13 +435,16 @@ fn cut_after(scan: &mut LogScan, segs: &[LoadedSegment], end_seg: usize) {
             scan.bytes_truncated += seg.bytes.len() as u64;
             continue;
         };
+        let mut kept = seg.bytes.len() as u64;
         if i == end_seg {
             let keep = SEGMENT_HEADER as u64 + (end - h.base_lsn);
-            if (seg.bytes.len() as u64) > keep {
+            if kept > keep {
                 scan.truncate_at = Some((seg.number, keep));
-                scan.bytes_truncated += seg.bytes.len() as u64 - keep;
+                scan.bytes_truncated += kept - keep;
+                kept = keep;
             }
         }
+        scan.kept_bytes += kept;
         scan.segments.push(Segment {
             number: h.number,
             base_lsn: h.base_lsn,

@@ -23,8 +23,8 @@ fn file_sizes(db: &Path) -> Result<BTreeMap<String, u64>, Fail> {
 }
 
 /// The newest valid checkpoint slot of the meta file, read from the layout in
-/// ARCHITECTURE.md ("meta"). The engine's `Stats` leaves the checkpoint LSN at 0 on a
-/// read-only handle, and read-only is how info opens, so the tool reads it here.
+/// ARCHITECTURE.md ("meta"), for what the engine's API does not report: the format
+/// version, the slot generation, the database id and the last checkpointed transaction.
 pub struct MetaSlot {
     /// Format version.
     pub format: u32,
@@ -32,8 +32,6 @@ pub struct MetaSlot {
     pub generation: u64,
     /// Database id.
     pub db_id: u64,
-    /// LSN the checkpoint covers.
-    pub checkpoint_lsn: u64,
     /// Last checkpointed transaction.
     pub checkpoint_txn: u64,
 }
@@ -58,7 +56,6 @@ pub fn meta_slot(db: &Path) -> Option<MetaSlot> {
                 format: u32::from_le_bytes([b[8], b[9], b[10], b[11]]),
                 generation: u64_at(b, 16),
                 db_id: u64_at(b, 24),
-                checkpoint_lsn: u64_at(b, 32),
                 checkpoint_txn: u64_at(b, 40),
             })
         })
@@ -130,9 +127,7 @@ pub fn info(db_path: &Path, json_out: bool, with_labels: bool) -> Result<(), Fai
     };
     let meta = meta_slot(db_path);
     let version = meta.as_ref().map(|m| m.format);
-    let checkpoint_lsn = meta
-        .as_ref()
-        .map_or(st.checkpoint_lsn, |m| m.checkpoint_lsn);
+    let checkpoint_lsn = st.checkpoint_lsn;
     let wal_bytes: u64 = files
         .iter()
         .filter(|(n, _)| n.starts_with("wal-"))

@@ -159,8 +159,7 @@ pub fn list(db_path: &Path, json_out: bool) -> Result<(), Fail> {
     let (positions, open_error) = match open_read_only(db_path) {
         Ok(db) => {
             let st = db.stats();
-            let checkpoint = crate::inspect::meta_slot(db_path).map_or(0, |m| m.checkpoint_lsn);
-            (Some((checkpoint, st.last_commit_lsn)), None)
+            (Some((st.checkpoint_lsn, st.last_commit_lsn)), None)
         }
         Err(Fail::Engine(e @ (quiver::Error::Corrupt(_) | quiver::Error::Format(_)))) => {
             (None, Some(Fail::Engine(e)))
