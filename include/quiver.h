@@ -64,8 +64,9 @@ typedef enum qv_status {
   QV_LOCKED = 21, /* the database is open elsewhere (this process or another) */
   QV_READ_ONLY = 22, /* a write in a read-only transaction or database */
   QV_CONSTRAINT = 23, /* a constraint would be violated (deleting a node that has edges) */
-  QV_IO = 30, /* an I/O error; after a failed write or fsync the handle is poisoned */
-  QV_FULL = 31, /* the disk is full; the handle is poisoned */
+  QV_INTERRUPTED = 24, /* a progress callback asked to stop (qv_backup); nothing was left behind */
+  QV_IO = 30, /* an I/O error; after a failed write or fsync of the database the handle is poisoned (a failed write of a qv_backup copy does not poison it) */
+  QV_FULL = 31, /* the disk is full; the handle is poisoned (unless the disk that filled is a qv_backup destination's) */
   QV_CORRUPT = 32, /* on-disk data fails a check */
   QV_FORMAT = 33, /* the database has an unknown format version */
   QV_POISONED = 40, /* an earlier failure poisoned this handle; close and reopen */
@@ -106,6 +107,7 @@ typedef enum qv_type {
 #define QV_OPEN_READ_ONLY 2u /* qv_options.flags: open for reading only */
 #define QV_TXN_READ_ONLY 1u /* qv_txn_begin flags: a read-only (snapshot) transaction */
 #define QV_DETACH 1u /* qv_node_delete flags: delete the node's edges too */
+#define QV_BACKUP_COMPACT 1u /* qv_backup flags: write live data only (no superseded or deleted property blobs) */
 
 
 /**
@@ -154,6 +156,12 @@ typedef struct {
    */
   uint64_t segment_bytes;
 } qv_options;
+
+/**
+ * qv_backup's progress callback: called on the calling thread with the bytes written so
+ * far and an estimate of the total (which may grow); a non-zero return cancels.
+ */
+typedef int (*qv_progress_fn)(void *user, uint64_t done, uint64_t total);
 
 /**
  * The result of qv_check.
@@ -386,6 +394,29 @@ qv_status qv_close(qv_db *db);
  * Returns QV_OK, QV_BUSY, QV_READ_ONLY, QV_POISONED or an I/O status. Thread-safe.
  */
 qv_status qv_checkpoint(qv_db *db);
+
+/**
+ * Hot backup: copies the database as of the latest commit when the call starts (what a
+ * read transaction begun now would see) into `dest_path`, which must not exist yet (its
+ * parent directory must). Other threads keep reading and committing meanwhile; like a
+ * read transaction, the backup holds checkpoints back until it ends. The result is a
+ * closed, checkpointed database that qv_open opens with every commit up to that point and
+ * nothing after it (same node and edge ids, an empty log). `flags`: 0 or
+ * QV_BACKUP_COMPACT, which writes only live data (no superseded or deleted property
+ * blobs; deleted ids keep their record slot, as ids are never reused). `progress` (may be
+ * NULL) is called on this thread with (user, bytes written, estimated total); a non-zero
+ * return stops the backup with QV_INTERRUPTED.
+ *
+ * The copy is written into a hidden directory beside `dest_path`
+ * (".NAME.qvbackup-PID-N"), made durable (every file, then the directory), and renamed to
+ * `dest_path`. On any failure or cancel that directory is removed and `dest_path` never
+ * appears; a process killed during a backup may leave the hidden directory, which holds
+ * no usable database and may be deleted. A failure writing the copy (QV_IO, QV_FULL)
+ * never poisons `db`. Returns QV_OK, QV_INVALID_ARGUMENT (dest_path empty or existing, an
+ * unknown flag), QV_NOT_FOUND (no parent directory), QV_INTERRUPTED, QV_IO, QV_FULL,
+ * QV_CORRUPT (a record of the source fails its check), QV_POISONED. Thread-safe.
+ */
+qv_status qv_backup(qv_db *db, const char *dest_path, uint32_t flags, qv_progress_fn progress, void *user);
 
 /**
  * Checks every invariant of the latest committed state (edge endpoints exist, adjacency

@@ -59,6 +59,9 @@ pub enum Error {
     /// A bug in Quiver.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A progress callback asked to stop (a backup was cancelled).
+    #[error("interrupted: {0}")]
+    Interrupted(String),
 }
 
 impl Error {

@@ -22,7 +22,7 @@ pub mod ffi;
 #[doc(hidden)]
 pub mod testing;
 
-pub use db::{Database, Stats};
+pub use db::{BackupOptions, BackupReport, Database, Stats};
 pub use error::{Error, Result};
 pub use format::{Value, ValueRef};
 pub use graph::{CheckReport, Dir, EdgeCursor, EdgeInfo, NodeCursor, PropCursor};

@@ -41,3 +41,15 @@ use std::sync::Arc;
 pub fn open_storage(fs: Arc<dyn Storage>, opts: &Options) -> Result<Database> {
     Database::open_storage(fs, opts)
 }
+
+/// Writes a backup of `db`'s latest commit into the empty directory `fs`, as
+/// [`Database::backup`] does before renaming it into place (tests pass a [`FaultStorage`]
+/// to fail the copy's writes and to see what a power loss would leave of it).
+pub fn backup_into(
+    db: &Database,
+    fs: Arc<dyn Storage>,
+    opts: crate::BackupOptions<'_>,
+) -> Result<crate::BackupReport> {
+    let txn = db.begin_read()?;
+    crate::db::write_copy(&txn, fs, opts)
+}

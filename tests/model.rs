@@ -135,7 +135,37 @@ impl Run {
                 self.db().checkpoint().map_err(|e| e.to_string())?;
             }
             10..=13 => self.reopen()?,
+            14..=16 => self.backup("between transactions")?,
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// Backs up the database (compacting or not), opens the copy and compares it with the
+    /// committed model: a write transaction open meanwhile must not show in it.
+    fn backup(&mut self, when: &str) -> Result<(), String> {
+        let compact = self.rng.chance(50);
+        self.log(format!("backup (compact: {compact}) {when}"));
+        self.count("backup");
+        let dest = self.scratch.path(&format!("backup{}", self.rng.next_u64()));
+        let opts = quiver::BackupOptions {
+            compact,
+            progress: None,
+        };
+        self.db()
+            .backup(&dest, opts)
+            .map_err(|e| format!("backup {when}: {e}"))?;
+        let copy = Database::open(&dest, &Options::default()).map_err(|e| e.to_string())?;
+        let replayed = copy.last_recovery().txns_replayed;
+        compare(&copy.begin_read().unwrap(), &self.committed, &NAMES, None)
+            .map_err(|e| format!("backup {when}: {e}"))?;
+        assert_clean(&copy);
+        copy.close().map_err(|e| e.to_string())?;
+        std::fs::remove_dir_all(&dest).map_err(|e| e.to_string())?;
+        if replayed != 0 {
+            return Err(format!(
+                "opening a backup replayed {replayed} transaction(s)"
+            ));
         }
         Ok(())
     }
@@ -157,6 +187,9 @@ impl Run {
         let len = 1 + self.rng.below(25);
         for _ in 0..len {
             self.op(&mut t, &mut st)?;
+        }
+        if self.rng.chance(4) {
+            self.backup("during a write transaction")?;
         }
         if self.rng.chance(75) {
             self.log(format!("commit ({} savepoints open)", st.savepoints.len()));

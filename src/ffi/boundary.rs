@@ -3,8 +3,9 @@
 //! QV_INTERNAL; the one mapping from engine errors to statuses; the last-error message.
 
 use super::codes::{
-    QV_BUSY, QV_CONSTRAINT, QV_CORRUPT, QV_FORMAT, QV_FULL, QV_INTERNAL, QV_INVALID_ARGUMENT,
-    QV_IO, QV_LOCKED, QV_MISUSE, QV_NOT_FOUND, QV_NULL_ARGUMENT, QV_POISONED, QV_READ_ONLY,
+    QV_BUSY, QV_CONSTRAINT, QV_CORRUPT, QV_FORMAT, QV_FULL, QV_INTERNAL, QV_INTERRUPTED,
+    QV_INVALID_ARGUMENT, QV_IO, QV_LOCKED, QV_MISUSE, QV_NOT_FOUND, QV_NULL_ARGUMENT, QV_POISONED,
+    QV_READ_ONLY,
 };
 use super::types::qv_status;
 use crate::error::Error;
@@ -36,6 +37,7 @@ impl From<Error> for Fail {
             Error::Format(_) => QV_FORMAT,
             Error::Poisoned(_) => QV_POISONED,
             Error::Internal(_) => QV_INTERNAL,
+            Error::Interrupted(_) => QV_INTERRUPTED,
         };
         Fail {
             status,

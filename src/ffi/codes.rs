@@ -62,8 +62,12 @@ codes! {
         QV_LOCKED = 21: "the database is open elsewhere (this process or another)",
         QV_READ_ONLY = 22: "a write in a read-only transaction or database",
         QV_CONSTRAINT = 23: "a constraint would be violated (deleting a node that has edges)",
-        QV_IO = 30: "an I/O error; after a failed write or fsync the handle is poisoned",
-        QV_FULL = 31: "the disk is full; the handle is poisoned",
+        QV_INTERRUPTED = 24: "a progress callback asked to stop (qv_backup); nothing was \
+            left behind",
+        QV_IO = 30: "an I/O error; after a failed write or fsync of the database the handle \
+            is poisoned (a failed write of a qv_backup copy does not poison it)",
+        QV_FULL = 31: "the disk is full; the handle is poisoned (unless the disk that filled \
+            is a qv_backup destination's)",
         QV_CORRUPT = 32: "on-disk data fails a check",
         QV_FORMAT = 33: "the database has an unknown format version",
         QV_POISONED = 40: "an earlier failure poisoned this handle; close and reopen",
@@ -114,6 +118,8 @@ codes! {
         QV_OPEN_READ_ONLY = 2: "qv_options.flags: open for reading only",
         QV_TXN_READ_ONLY = 1: "qv_txn_begin flags: a read-only (snapshot) transaction",
         QV_DETACH = 1: "qv_node_delete flags: delete the node's edges too",
+        QV_BACKUP_COMPACT = 1: "qv_backup flags: write live data only (no superseded or \
+            deleted property blobs)",
     ]
 }
 

@@ -4,14 +4,16 @@
 use super::args::{clear, cstr_arg, db_arg, out_arg};
 use super::boundary::{Fail, ffi_guard, invalid, with_last_error};
 use super::codes::{
-    QV_BUFFER_TOO_SMALL, QV_CORRUPT, QV_NULL_ARGUMENT, QV_OK, QV_OPEN_CREATE, QV_OPEN_READ_ONLY,
-    QV_SYNC_FULL, QV_SYNC_NORMAL, QV_SYNC_OFF, STATUS,
+    QV_BACKUP_COMPACT, QV_BUFFER_TOO_SMALL, QV_CORRUPT, QV_NULL_ARGUMENT, QV_OK, QV_OPEN_CREATE,
+    QV_OPEN_READ_ONLY, QV_SYNC_FULL, QV_SYNC_NORMAL, QV_SYNC_OFF, STATUS,
 };
 use super::handle::{db_from_raw, db_into_raw, qv_db};
-use super::types::{qv_check_report, qv_db_stats, qv_options, qv_recovery_stats, qv_status};
+use super::types::{
+    qv_check_report, qv_db_stats, qv_options, qv_progress_fn, qv_recovery_stats, qv_status,
+};
 use crate::options::{Options, SyncMode};
-use crate::{Database, Error};
-use std::ffi::{CStr, OsStr, c_char};
+use crate::{BackupOptions, Database, Error};
+use std::ffi::{CStr, OsStr, c_char, c_void};
 use std::os::unix::ffi::OsStrExt;
 use std::ptr::null_mut;
 use std::time::Duration;
@@ -154,6 +156,57 @@ pub unsafe extern "C" fn qv_close(db: *mut qv_db) -> qv_status {
 pub unsafe extern "C" fn qv_checkpoint(db: *mut qv_db) -> qv_status {
     ffi_guard!({
         db_arg!(db).db.checkpoint()?;
+        Ok(QV_OK)
+    })
+}
+
+/// Hot backup: copies the database as of the latest commit when the call starts (what a
+/// read transaction begun now would see) into `dest_path`, which must not exist yet (its
+/// parent directory must). Other threads keep reading and committing meanwhile; like a
+/// read transaction, the backup holds checkpoints back until it ends. The result is a
+/// closed, checkpointed database that qv_open opens with every commit up to that point and
+/// nothing after it (same node and edge ids, an empty log). `flags`: 0 or
+/// QV_BACKUP_COMPACT, which writes only live data (no superseded or deleted property
+/// blobs; deleted ids keep their record slot, as ids are never reused). `progress` (may be
+/// NULL) is called on this thread with (user, bytes written, estimated total); a non-zero
+/// return stops the backup with QV_INTERRUPTED.
+///
+/// The copy is written into a hidden directory beside `dest_path`
+/// (".NAME.qvbackup-PID-N"), made durable (every file, then the directory), and renamed to
+/// `dest_path`. On any failure or cancel that directory is removed and `dest_path` never
+/// appears; a process killed during a backup may leave the hidden directory, which holds
+/// no usable database and may be deleted. A failure writing the copy (QV_IO, QV_FULL)
+/// never poisons `db`. Returns QV_OK, QV_INVALID_ARGUMENT (dest_path empty or existing, an
+/// unknown flag), QV_NOT_FOUND (no parent directory), QV_INTERRUPTED, QV_IO, QV_FULL,
+/// QV_CORRUPT (a record of the source fails its check), QV_POISONED. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_backup(
+    db: *mut qv_db,
+    dest_path: *const c_char,
+    flags: u32,
+    progress: qv_progress_fn,
+    user: *mut c_void,
+) -> qv_status {
+    ffi_guard!({
+        let (h, dest) = (db_arg!(db), cstr_arg!(dest_path));
+        if dest.s.is_empty() {
+            return Err(invalid("dest_path is empty".into()));
+        }
+        if flags & !QV_BACKUP_COMPACT != 0 {
+            return Err(invalid(format!("unknown qv_backup flags {flags:#x}")));
+        }
+        let mut report = |done: u64, total: u64| match progress {
+            // SAFETY: the caller passes a callback that may be called with its `user`.
+            Some(f) => (unsafe { f(user, done, total) }) == 0,
+            None => true,
+        };
+        h.db.backup(
+            OsStr::from_bytes(dest.s.to_bytes()),
+            BackupOptions {
+                compact: flags & QV_BACKUP_COMPACT != 0,
+                progress: Some(&mut report),
+            },
+        )?;
         Ok(QV_OK)
     })
 }

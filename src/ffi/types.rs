@@ -9,7 +9,7 @@
 
 use super::codes::QV_TYPE_NULL;
 use crate::{CheckReport, RecoveryStats, Stats};
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int, c_void};
 
 /// A status code (see the `qv_status` enum in the header).
 pub type qv_status = u32;
@@ -24,6 +24,11 @@ pub type qv_type = u32;
 pub type qv_node_id = u64;
 /// An edge id. Ids start at 1; 0 is never a valid id.
 pub type qv_edge_id = u64;
+
+/// qv_backup's progress callback: called on the calling thread with the bytes written so
+/// far and an estimate of the total (which may grow); a non-zero return cancels.
+pub type qv_progress_fn =
+    Option<unsafe extern "C" fn(user: *mut c_void, done: u64, total: u64) -> c_int>;
 
 /// Pointer + length of a string or bytes value. For strings the bytes are UTF-8 and not
 /// NUL-terminated. ptr may be NULL only when len is 0.

@@ -64,23 +64,29 @@ impl Store {
 
     /// The property blob at heap offset `off`, read through `map` and verified.
     pub fn read_blob<'m>(&self, map: &'m Mapping, off: u64) -> Result<PropBlob<'m>> {
-        let heap = &self.heap;
-        let bad = |why: &str| {
-            Error::Corrupt(format!(
-                "{} offset {off}: property blob: {why}",
-                heap.path().display()
-            ))
-        };
-        let header = heap
-            .read(map, off, 8)
-            .ok_or_else(|| bad("offset past the end of the heap"))?;
-        let n = PropBlob::total_len(header).map_err(|e| bad(&e.to_string()))?;
-        let bytes = heap
-            .read(map, off, n)
-            .ok_or_else(|| bad(&format!("blob of {n} bytes runs past the end")))?;
+        let bytes = self.blob_bytes(map, off)?;
         PropBlob::parse(bytes)
             .map(|(b, _)| b)
-            .map_err(|e| bad(&e.to_string()))
+            .map_err(|e| self.bad_blob(off, &e.to_string()))
+    }
+
+    /// The encoded bytes (header included) of the blob at heap offset `off`, read through
+    /// `map`; their length is checked, their contents are not (see [`Store::read_blob`]).
+    pub fn blob_bytes<'m>(&self, map: &'m Mapping, off: u64) -> Result<&'m [u8]> {
+        let heap = &self.heap;
+        let header = heap
+            .read(map, off, 8)
+            .ok_or_else(|| self.bad_blob(off, "offset past the end of the heap"))?;
+        let n = PropBlob::total_len(header).map_err(|e| self.bad_blob(off, &e.to_string()))?;
+        heap.read(map, off, n)
+            .ok_or_else(|| self.bad_blob(off, &format!("blob of {n} bytes runs past the end")))
+    }
+
+    fn bad_blob(&self, off: u64, why: &str) -> Error {
+        Error::Corrupt(format!(
+            "{} offset {off}: property blob: {why}",
+            self.heap.path().display()
+        ))
     }
 
     /// A `Corrupt` error for the empty or missing slot of record `id` that must exist.

@@ -159,5 +159,6 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         .log
         .checkpoint_lsn
         .store(p.end_lsn, Ordering::Relaxed);
+    shared.log.heap_len.store(heap_end, Ordering::Release);
     Ok(())
 }

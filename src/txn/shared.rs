@@ -49,6 +49,9 @@ pub(crate) struct CommitState {
 pub(crate) struct LogCounters {
     pub wal_bytes: AtomicU64,
     pub checkpoint_lsn: AtomicU64,
+    /// The heap length the newest checkpoint made durable. Heap bytes below it are never
+    /// written again (new blobs go past the file's end), so a copy may read them at any time.
+    pub heap_len: AtomicU64,
 }
 
 /// Everything an open database shares between threads.
@@ -101,6 +104,7 @@ impl Shared {
             log.wal_bytes.store(w.wal.disk_bytes(), Ordering::Relaxed);
             log.checkpoint_lsn
                 .store(w.meta.checkpoint_lsn, Ordering::Relaxed);
+            log.heap_len.store(w.meta.heap_len, Ordering::Release);
         }
         Shared {
             fs,

@@ -185,6 +185,7 @@ pub fn variant(e: &Error) -> &'static str {
         Error::Format(_) => "Format",
         Error::Poisoned(_) => "Poisoned",
         Error::Internal(_) => "Internal",
+        Error::Interrupted(_) => "Interrupted",
     }
 }
 

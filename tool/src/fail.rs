@@ -52,6 +52,7 @@ impl Fail {
                 E::Full { .. } => ("QV_FULL", 1),
                 E::Poisoned(_) => ("QV_POISONED", 1),
                 E::Internal(_) => ("QV_INTERNAL", 1),
+                E::Interrupted(_) => ("QV_INTERRUPTED", 1),
             },
             Fail::Rejected(_) => ("QV_INVALID_ARGUMENT", 5),
             Fail::Data(_) => ("QV_CORRUPT", 3),

@@ -1,4 +1,10 @@
-//! The Rust API: open a database, begin transactions, checkpoint, check, statistics.
+//! The Rust API: open a database, begin transactions, checkpoint, check, statistics, back up.
+
+mod backup;
+
+#[cfg(feature = "testing")]
+pub use backup::write_copy;
+pub use backup::{BackupOptions, BackupReport};
 
 use crate::error::{Error, Result};
 use crate::format::Meta;
@@ -118,7 +124,8 @@ impl Database {
                 };
                 let mut versions = Versions::default();
                 versions.publish(latest.txn, rec.nodes, rec.edges);
-                let (checkpoint_lsn, wal_bytes) = (meta.checkpoint_lsn, rec.wal_bytes);
+                let (checkpoint_lsn, wal_bytes, heap_len) =
+                    (meta.checkpoint_lsn, rec.wal_bytes, meta.heap_len);
                 let writer = rec.wal.map(|wal| Writer {
                     wal,
                     meta,
@@ -144,6 +151,7 @@ impl Database {
                         .checkpoint_lsn
                         .store(checkpoint_lsn, Ordering::Relaxed);
                     shared.log.wal_bytes.store(wal_bytes, Ordering::Relaxed);
+                    shared.log.heap_len.store(heap_len, Ordering::Release);
                 }
                 shared
             }

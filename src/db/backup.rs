@@ -1,0 +1,441 @@
+//! Hot backup (`qv_backup`): a copy of one snapshot, written as a new checkpointed
+//! database, while other threads keep reading and committing.
+//!
+//! The copy is made through a read transaction on the latest visible commit S, so it takes
+//! no lock a writer waits for; like any reader it holds checkpoints back to S while it runs.
+//! It writes a database whose meta slot is a checkpoint at S (same ids, same last
+//! transaction id and LSN) and whose log is one empty segment starting at S's end: opening
+//! it replays nothing. Record slots are copied one by one from the snapshot (tombstones of
+//! deleted records included, as ids are never reused); what differs between the modes is
+//! the property heap:
+//! - default: the heap bytes the last checkpoint made durable are copied as they are (they
+//!   are never written again, see `LogCounters::heap_len`), so records keep their offsets;
+//!   blobs written since (in memory, or by a checkpoint that ran during the copy) are
+//!   appended after them;
+//! - compact: only the blob of each live record is written, one after the other, so
+//!   superseded and deleted blobs take no space.
+//!
+//! [`Database::backup`] writes into a hidden sibling directory of the destination and
+//! renames it into place once every file and the directory are durable: a failure, a
+//! cancel or a crash never leaves a partial database at the destination (a crash can leave
+//! the hidden directory, `.NAME.qvbackup-PID-N`, which holds no usable database and may be
+//! deleted).
+
+use crate::Database;
+use crate::error::{Error, Result};
+use crate::format::Meta;
+use crate::format::record::{EDGE_SIZE, NODE_SIZE};
+use crate::io::{RealStorage, Storage};
+use crate::store::{HEAP_HEADER, Props, Store, names};
+use crate::txn::{Shared, Txn};
+use crate::wal::Wal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// How a backup is made.
+#[derive(Default)]
+pub struct BackupOptions<'a> {
+    /// Write live data only (QV_BACKUP_COMPACT).
+    pub compact: bool,
+    /// Called now and then with (bytes written, estimated total); returning false cancels
+    /// the backup with [`Error::Interrupted`].
+    pub progress: Option<&'a mut dyn FnMut(u64, u64) -> bool>,
+}
+
+/// What a finished backup holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackupReport {
+    /// Id of the newest transaction in the copy.
+    pub last_txn: u64,
+    /// LSN just past that transaction's commit.
+    pub lsn: u64,
+    /// Live nodes in the copy.
+    pub nodes: u64,
+    /// Live edges in the copy.
+    pub edges: u64,
+    /// Bytes written to the copy's data files.
+    pub bytes: u64,
+}
+
+/// Output buffered before each write.
+const CHUNK: usize = 1 << 20;
+
+impl Database {
+    /// Copies the latest commit into a new database at `dest`, which must not exist (its
+    /// parent must). Other threads keep reading and committing meanwhile. On any error or
+    /// cancel nothing is left at `dest`, and this handle stays usable: errors writing the
+    /// copy never poison it.
+    pub fn backup(&self, dest: impl AsRef<Path>, opts: BackupOptions<'_>) -> Result<BackupReport> {
+        let dest = dest.as_ref();
+        let txn = self.begin_read()?;
+        let (parent, name) = split_dest(dest)?;
+        if dest.symlink_metadata().is_ok() {
+            return Err(Error::InvalidArgument(format!(
+                "{}: already exists; a backup needs a path that does not exist yet",
+                dest.display()
+            )));
+        }
+        let tmp = temp_dir(&parent, &name)?;
+        let result = (|| {
+            let fs: Arc<dyn Storage> = Arc::new(RealStorage::open(&tmp, true)?);
+            let report = write_copy(&txn, fs, opts)?;
+            drop(txn);
+            rename_new(&tmp, dest)?;
+            sync_dir(&parent)?;
+            Ok(report)
+        })();
+        if result.is_err() {
+            // Best effort: the directory is hidden and holds no usable database anyway.
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        result
+    }
+}
+
+/// Writes the snapshot `txn` reads into the empty database directory `fs`: data files,
+/// strings, an empty log segment, and last the meta slot that makes it a database.
+pub fn write_copy(
+    txn: &Txn,
+    fs: Arc<dyn Storage>,
+    mut opts: BackupOptions<'_>,
+) -> Result<BackupReport> {
+    let shared = txn.shared();
+    let snap = txn.snapshot();
+    let src = &shared.store;
+    // Heap bytes below `keep` are copied verbatim and records pointing there keep their
+    // offset; every other blob is appended.
+    let keep = if opts.compact {
+        HEAP_HEADER.len() as u64
+    } else {
+        shared
+            .log
+            .heap_len
+            .load(Ordering::Acquire)
+            .min(src.heap.len())
+    };
+    let total = keep
+        + snap.next_node * NODE_SIZE as u64
+        + snap.next_edge * EDGE_SIZE as u64
+        + if opts.compact { src.heap.len() } else { 0 };
+    let mut out = Progress {
+        done: 0,
+        total,
+        callback: opts.progress.take(),
+    };
+    out.report()?;
+
+    let meta_file = fs.open_file(names::META, true)?;
+    if !meta_file.try_lock()? {
+        return Err(Error::Locked(format!(
+            "{}: the backup directory is in use",
+            fs.root().display()
+        )));
+    }
+    let (dst, _) = Store::create(&*fs, meta_file)?;
+
+    // The heap prefix, copied as it is.
+    let mut at = HEAP_HEADER.len() as u64;
+    let map = src.heap.current();
+    while at < keep {
+        let n = (keep - at).min(CHUNK as u64) as usize;
+        let bytes = src.heap.read(&map, at, n).ok_or_else(|| {
+            Error::Internal(format!(
+                "{}: heap bytes {at}..{} are not readable",
+                src.heap.path().display(),
+                at + n as u64
+            ))
+        })?;
+        dst.heap.write_at(bytes, at)?;
+        at += n as u64;
+        out.add(n)?;
+    }
+    let mut heap = HeapOut {
+        shared,
+        keep,
+        end: keep,
+        buf: Vec::new(),
+    };
+
+    // Records, in id order; each run of slots is written once its buffer is full.
+    let mut recs = RecordsOut::new(NODE_SIZE);
+    for id in 1..snap.next_node {
+        let n = txn
+            .reader
+            .node(id)?
+            .ok_or_else(|| Error::Internal(format!("node {id} is below the snapshot's bound")))?;
+        let off = heap.place(&n.props, &dst, &mut out)?;
+        recs.push(&n.to_disk(off).encode(id), &dst.nodes, &mut out)?;
+    }
+    recs.flush(&dst.nodes, &mut out)?;
+    let mut recs = RecordsOut::new(EDGE_SIZE);
+    for id in 1..snap.next_edge {
+        let e = txn
+            .reader
+            .edge(id)?
+            .ok_or_else(|| Error::Internal(format!("edge {id} is below the snapshot's bound")))?;
+        let off = heap.place(&e.props, &dst, &mut out)?;
+        recs.push(&e.to_disk(off).encode(id), &dst.edges, &mut out)?;
+    }
+    recs.flush(&dst.edges, &mut out)?;
+    heap.flush(&dst, &mut out)?;
+    if heap.end > crate::format::record::MAX_48 {
+        return Err(Error::Internal(format!(
+            "the copy's heap would reach {} bytes; records address at most 2^48",
+            heap.end
+        )));
+    }
+
+    // Strings: the whole table (it only grows, so it holds every name the snapshot uses).
+    let (string_count, strings_len) = {
+        let table = shared.strings.read().unwrap_or_else(|p| p.into_inner());
+        (table.len(), dst.append_strings(&table, 0, 0)?)
+    };
+    out.done += strings_len;
+
+    for f in [&dst.heap, &dst.nodes, &dst.edges] {
+        f.sync()?;
+    }
+    dst.sync_strings()?;
+    let meta = Meta {
+        generation: 1,
+        db_id: super::new_db_id(),
+        checkpoint_lsn: snap.end_lsn,
+        last_txn: snap.txn,
+        next_node: snap.next_node,
+        next_edge: snap.next_edge,
+        string_count,
+        strings_len,
+        heap_len: heap.end,
+        live_nodes: snap.live_nodes,
+        live_edges: snap.live_edges,
+    };
+    // The log segment and the directory entries are durable before the meta slot that
+    // makes the copy a database.
+    Wal::create(
+        Arc::clone(&fs),
+        meta.db_id,
+        1,
+        snap.end_lsn,
+        shared.opts.segment_bytes,
+    )?;
+    dst.write_meta(&meta)?;
+    out.done = out.done.max(out.total);
+    out.report()?;
+    Ok(BackupReport {
+        last_txn: snap.txn,
+        lsn: snap.end_lsn,
+        nodes: snap.live_nodes,
+        edges: snap.live_edges,
+        bytes: out.done,
+    })
+}
+
+/// Bytes written so far, and the caller's callback.
+struct Progress<'a> {
+    done: u64,
+    total: u64,
+    callback: Option<&'a mut dyn FnMut(u64, u64) -> bool>,
+}
+
+impl Progress<'_> {
+    /// Counts `n` bytes written (the callback hears of them with the next report).
+    fn add(&mut self, n: usize) -> Result<()> {
+        self.done += n as u64;
+        self.report()
+    }
+
+    fn report(&mut self) -> Result<()> {
+        let Some(cb) = self.callback.as_mut() else {
+            return Ok(());
+        };
+        self.total = self.total.max(self.done);
+        if cb(self.done, self.total) {
+            Ok(())
+        } else {
+            Err(Error::Interrupted(format!(
+                "the backup was cancelled by its progress callback after {} of about {} bytes",
+                self.done, self.total
+            )))
+        }
+    }
+}
+
+/// Fixed-size records for one file, buffered into runs of consecutive ids (from 1).
+struct RecordsOut {
+    size: usize,
+    /// File offset of `buf[0]`.
+    at: u64,
+    buf: Vec<u8>,
+}
+
+impl RecordsOut {
+    fn new(size: usize) -> RecordsOut {
+        RecordsOut {
+            size,
+            at: size as u64,
+            buf: Vec::with_capacity(CHUNK),
+        }
+    }
+
+    fn push(
+        &mut self,
+        rec: &[u8],
+        file: &crate::store::DataFile,
+        out: &mut Progress,
+    ) -> Result<()> {
+        debug_assert_eq!(rec.len(), self.size);
+        self.buf.extend_from_slice(rec);
+        if self.buf.len() >= CHUNK {
+            self.flush(file, out)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, file: &crate::store::DataFile, out: &mut Progress) -> Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        file.write_at(&self.buf, self.at)?;
+        self.at += self.buf.len() as u64;
+        out.add(self.buf.len())?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+/// The copy's heap past the verbatim prefix.
+struct HeapOut<'s> {
+    shared: &'s Shared,
+    keep: u64,
+    /// The copy's heap length so far (buffered bytes included).
+    end: u64,
+    buf: Vec<u8>,
+}
+
+impl HeapOut<'_> {
+    /// The copy's heap offset of the blob `props` names (appending it when needed).
+    fn place(&mut self, props: &Props, dst: &Store, out: &mut Progress) -> Result<u64> {
+        let at = self.end;
+        let appended = match props {
+            Props::None => return Ok(0),
+            Props::Heap(off) if *off < self.keep => return Ok(*off),
+            Props::Heap(off) => {
+                let store = &self.shared.store;
+                let map = store.heap.current();
+                // Verified like a read, so a damaged blob is not carried into the copy.
+                store.read_blob(&map, *off)?;
+                let bytes = store.blob_bytes(&map, *off)?;
+                self.buf.extend_from_slice(bytes);
+                bytes.len()
+            }
+            Props::Mem(b) => {
+                self.buf.extend_from_slice(b);
+                b.len()
+            }
+        };
+        self.end += appended as u64;
+        self.flush_full(dst, out)?;
+        Ok(at)
+    }
+
+    fn flush_full(&mut self, dst: &Store, out: &mut Progress) -> Result<()> {
+        if self.buf.len() >= CHUNK {
+            self.flush(dst, out)?;
+        }
+        Ok(())
+    }
+
+    /// The heap offset of `buf[0]`.
+    fn flushed_end(&self) -> u64 {
+        self.end - self.buf.len() as u64
+    }
+
+    fn flush(&mut self, dst: &Store, out: &mut Progress) -> Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        dst.heap.write_at(&self.buf, self.flushed_end())?;
+        out.add(self.buf.len())?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+/// The destination's parent directory (which must exist) and final name.
+fn split_dest(dest: &Path) -> Result<(PathBuf, std::ffi::OsString)> {
+    let name = dest.file_name().ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "{}: not a path a backup can be written to",
+            dest.display()
+        ))
+    })?;
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        return Err(Error::NotFound(format!(
+            "{}: the backup's parent directory does not exist",
+            parent.display()
+        )));
+    }
+    Ok((parent, name.to_owned()))
+}
+
+/// Picks a fresh hidden directory name beside the destination (not created yet).
+fn temp_dir(parent: &Path, name: &std::ffi::OsStr) -> Result<PathBuf> {
+    use std::sync::atomic::AtomicU64;
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    loop {
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let mut tmp = std::ffi::OsString::from(".");
+        tmp.push(name);
+        tmp.push(format!(".qvbackup-{}-{n}", std::process::id()));
+        let path = parent.join(tmp);
+        if path.symlink_metadata().is_err() {
+            return Ok(path);
+        }
+    }
+}
+
+/// Renames directory `from` to `to`, failing if `to` exists (renameat2 RENAME_NOREPLACE;
+/// where the file system lacks it, a check just before a plain rename).
+fn rename_new(from: &Path, to: &Path) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| Error::InvalidArgument(format!("{}: path holds a NUL byte", p.display())))
+    };
+    let (f, t) = (c(from)?, c(to)?);
+    // SAFETY: two NUL-terminated paths that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EEXIST) | Some(libc::ENOTEMPTY) => Err(Error::InvalidArgument(format!(
+            "{}: created by someone else during the backup; the copy was not put there",
+            to.display()
+        ))),
+        Some(libc::EINVAL) | Some(libc::ENOSYS) if to.symlink_metadata().is_err() => {
+            std::fs::rename(from, to).map_err(|e| Error::io("rename", to, e))
+        }
+        _ => Err(Error::io("rename", to, e)),
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("fsync directory", dir, e))
+}
