@@ -41,6 +41,7 @@ void test_api_status_str(void) {
       {QV_LOCKED, "QV_LOCKED"},
       {QV_READ_ONLY, "QV_READ_ONLY"},
       {QV_CONSTRAINT, "QV_CONSTRAINT"},
+      {QV_INTERRUPTED, "QV_INTERRUPTED"},
       {QV_IO, "QV_IO"},
       {QV_FULL, "QV_FULL"},
       {QV_CORRUPT, "QV_CORRUPT"},
@@ -52,7 +53,8 @@ void test_api_status_str(void) {
   CHECK(QV_OK == 0 && QV_DONE == 1 && QV_NOT_FOUND == 2);
   CHECK(QV_NULL_ARGUMENT == 10 && QV_INVALID_ARGUMENT == 11 && QV_MISUSE == 12 &&
         QV_BUFFER_TOO_SMALL == 13);
-  CHECK(QV_BUSY == 20 && QV_LOCKED == 21 && QV_READ_ONLY == 22 && QV_CONSTRAINT == 23);
+  CHECK(QV_BUSY == 20 && QV_LOCKED == 21 && QV_READ_ONLY == 22 && QV_CONSTRAINT == 23 &&
+        QV_INTERRUPTED == 24);
   CHECK(QV_IO == 30 && QV_FULL == 31 && QV_CORRUPT == 32 && QV_FORMAT == 33);
   CHECK(QV_POISONED == 40 && QV_INTERNAL == 41);
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
@@ -60,7 +62,7 @@ void test_api_status_str(void) {
     if (!CHECK(n != NULL && strcmp(n, all[i].name) == 0))
       printf("#   status %d gave %s, want %s\n", (int)all[i].s, n ? n : "(null)", all[i].name);
   }
-  static const unsigned unknown[] = {3, 9, 14, 19, 24, 29, 34, 39, 42, 100, 999, 0x7fffffffu,
+  static const unsigned unknown[] = {3, 9, 14, 19, 25, 29, 34, 39, 42, 100, 999, 0x7fffffffu,
                                      0xffffffffu};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     const char *n = qv_status_str((qv_status)unknown[i]);

@@ -263,34 +263,6 @@ typedef struct {
 typedef uint64_t qv_node_id;
 
 /**
- * An edge id. Ids start at 1; 0 is never a valid id.
- */
-typedef uint64_t qv_edge_id;
-
-/**
- * An edge, as qv_edge_get and qv_cursor_next_edge return it.
- *
- */
-typedef struct {
-  /**
-   * Edge id.
-   */
-  qv_edge_id id;
-  /**
-   * Source node.
-   */
-  qv_node_id src;
-  /**
-   * Destination node.
-   */
-  qv_node_id dst;
-  /**
-   * Edge type, NUL-terminated; valid until the transaction ends.
-   */
-  const char *type;
-} qv_edge;
-
-/**
  * Pointer + length of a string or bytes value. For strings the bytes are UTF-8 and not
  * NUL-terminated. ptr may be NULL only when len is 0.
  */
@@ -355,6 +327,34 @@ typedef struct {
    */
   qv_value value;
 } qv_prop;
+
+/**
+ * An edge id. Ids start at 1; 0 is never a valid id.
+ */
+typedef uint64_t qv_edge_id;
+
+/**
+ * An edge, as qv_edge_get and qv_cursor_next_edge return it.
+ *
+ */
+typedef struct {
+  /**
+   * Edge id.
+   */
+  qv_edge_id id;
+  /**
+   * Source node.
+   */
+  qv_node_id src;
+  /**
+   * Destination node.
+   */
+  qv_node_id dst;
+  /**
+   * Edge type, NUL-terminated; valid until the transaction ends.
+   */
+  const char *type;
+} qv_edge;
 
 #ifdef __cplusplus
 extern "C" {
@@ -467,6 +467,17 @@ const char *qv_version(void);
 qv_status qv_node_insert(qv_txn *txn, const char *label, qv_node_id *out);
 
 /**
+ * Creates a node with `label` and the `n` properties at `props` in one call and one log
+ * record, and stores its id in `*out`: the same result as qv_node_insert followed by
+ * qv_node_set for each property in order (a key given twice: the last value wins). `props`
+ * may be NULL when `n` is 0. Any invalid property (NULL key: QV_NULL_ARGUMENT; bad key or
+ * value: QV_INVALID_ARGUMENT) fails the whole call with no effect. Values are copied.
+ * Returns QV_OK, QV_NULL_ARGUMENT, QV_INVALID_ARGUMENT (also: the properties would exceed
+ * QV_MAX_PROPS_LEN), QV_READ_ONLY.
+ */
+qv_status qv_node_insert_with(qv_txn *txn, const char *label, const qv_prop *props, size_t n, qv_node_id *out);
+
+/**
  * Deletes node `id`. Without QV_DETACH a node that still has edges is refused with
  * QV_CONSTRAINT (and nothing changes); with it, the node's edges are deleted in the same
  * transaction. Returns QV_OK, QV_NOT_FOUND, QV_CONSTRAINT, QV_READ_ONLY,
@@ -486,6 +497,14 @@ qv_status qv_node_label(qv_txn *txn, qv_node_id id, const char **out);
  * QV_NOT_FOUND (an endpoint does not exist), QV_INVALID_ARGUMENT, QV_READ_ONLY.
  */
 qv_status qv_edge_insert(qv_txn *txn, qv_node_id src, qv_node_id dst, const char *type, qv_edge_id *out);
+
+/**
+ * Creates an edge `src -> dst` of type `type` with the `n` properties at `props` in one
+ * call and one log record, as qv_node_insert_with does for a node, and stores its id in
+ * `*out`. Returns QV_OK, QV_NOT_FOUND (an endpoint does not exist), QV_NULL_ARGUMENT,
+ * QV_INVALID_ARGUMENT, QV_READ_ONLY.
+ */
+qv_status qv_edge_insert_with(qv_txn *txn, qv_node_id src, qv_node_id dst, const char *type, const qv_prop *props, size_t n, qv_edge_id *out);
 
 /**
  * Deletes edge `id`. Returns QV_OK, QV_NOT_FOUND, QV_READ_ONLY.

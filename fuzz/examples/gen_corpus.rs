@@ -159,7 +159,12 @@ fn gen_frames(out: &mut Out, real: &RealDb) {
     }
     // A few rejects: a stale LSN, a torn frame, a flipped bit.
     let mut b = Vec::new();
-    Frame::NodeInsert { id: 1, label: 1 }.encode(64, 1, &mut b);
+    Frame::NodeInsert {
+        id: 1,
+        label: 1,
+        props: &[],
+    }
+    .encode(64, 1, &mut b);
     out.put("frame", "reject-stale-lsn", &with_lsn(72, &b));
     out.put("frame", "reject-torn", &with_lsn(64, &b[..b.len() - 3]));
     let mut d = b.clone();

@@ -22,7 +22,7 @@ use super::boundary::{Fail, invalid};
 use super::codes::{
     QV_TYPE_BOOL, QV_TYPE_BYTES, QV_TYPE_FLOAT, QV_TYPE_INT, QV_TYPE_NULL, QV_TYPE_STRING,
 };
-use super::types::{qv_bytes, qv_value, qv_value_as};
+use super::types::{qv_bytes, qv_prop, qv_value, qv_value_as};
 use crate::format::ValueRef;
 use crate::validate::MAX_VALUE_LEN;
 use std::ffi::CStr;
@@ -129,9 +129,52 @@ macro_rules! slice_arg {
     }};
 }
 
+/// The `$n` properties at `$p` (NULL allowed only when `$n` is 0), or QV_NULL_ARGUMENT;
+/// [`props_in`] validates them.
+macro_rules! props_arg {
+    ($p:ident, $n:ident) => {{
+        let (p, n): (*const $crate::ffi::qv_prop, usize) = ($p, $n);
+        if n == 0 {
+            &[][..]
+        } else if p.is_null() {
+            return Err($crate::ffi::boundary::null(stringify!($p)));
+        } else {
+            // SAFETY: an input array is NULL (excluded here) or holds `n` readable
+            // elements that stay valid during the call.
+            unsafe { std::slice::from_raw_parts(p, n) }
+        }
+    }};
+}
+
 pub(crate) use {
-    clear, cstr_arg, cursor_arg, db_arg, opt_cstr_arg, out_arg, slice_arg, txn_arg, value_arg,
+    clear, cstr_arg, cursor_arg, db_arg, opt_cstr_arg, out_arg, props_arg, slice_arg, txn_arg,
+    value_arg,
 };
+
+/// The properties of an insert, checked in order: each key non-NULL (QV_NULL_ARGUMENT) and
+/// UTF-8, each value as [`ValueArg::get`] checks it.
+///
+/// # Safety
+/// Each key is NULL or NUL-terminated, and each string or bytes value covers its length,
+/// for as long as `props` is borrowed (what the header asks of every C caller).
+pub(crate) unsafe fn props_in(props: &[qv_prop]) -> Result<Vec<(&str, ValueRef<'_>)>, Fail> {
+    let mut out = Vec::with_capacity(props.len());
+    for (i, p) in props.iter().enumerate() {
+        if p.key.is_null() {
+            return Err(super::boundary::null(&format!("props[{i}].key")));
+        }
+        // SAFETY: a non-NULL key is NUL-terminated (this function's contract).
+        let s = unsafe { CStr::from_ptr(p.key) };
+        let key = CStrArg {
+            s,
+            what: "property key",
+        };
+        // SAFETY: the value's string or bytes cover their length (this function's contract).
+        let value = unsafe { ValueArg::new(&p.value) }.get()?;
+        out.push((key.ident()?, value));
+    }
+    Ok(out)
+}
 
 /// A string argument, checked non-NULL; [`ident`](Self::ident) validates it.
 #[derive(Clone, Copy)]

@@ -1,7 +1,8 @@
 //! Nodes, edges, properties, cursors and degree.
 
 use super::args::{
-    clear, cstr_arg, cursor_arg, opt_cstr_arg, out_arg, slice_arg, txn_arg, value_arg, value_out,
+    clear, cstr_arg, cursor_arg, opt_cstr_arg, out_arg, props_arg, props_in, slice_arg, txn_arg,
+    value_arg, value_out,
 };
 use super::boundary::{Fail, ffi_guard, invalid, misuse};
 use super::codes::{QV_BOTH, QV_DETACH, QV_DONE, QV_IN, QV_OK, QV_OUT};
@@ -155,6 +156,33 @@ pub unsafe extern "C" fn qv_node_insert(
     })
 }
 
+/// Creates a node with `label` and the `n` properties at `props` in one call and one log
+/// record, and stores its id in `*out`: the same result as qv_node_insert followed by
+/// qv_node_set for each property in order (a key given twice: the last value wins). `props`
+/// may be NULL when `n` is 0. Any invalid property (NULL key: QV_NULL_ARGUMENT; bad key or
+/// value: QV_INVALID_ARGUMENT) fails the whole call with no effect. Values are copied.
+/// Returns QV_OK, QV_NULL_ARGUMENT, QV_INVALID_ARGUMENT (also: the properties would exceed
+/// QV_MAX_PROPS_LEN), QV_READ_ONLY.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_node_insert_with(
+    txn: *mut qv_txn,
+    label: *const c_char,
+    props: *const qv_prop,
+    n: usize,
+    out: *mut qv_node_id,
+) -> qv_status {
+    ffi_guard!(txn, {
+        clear!(out, 0);
+        let (t, label) = (txn_arg!(txn), cstr_arg!(label));
+        let (props, out) = (props_arg!(props, n), out_arg!(out));
+        let label = label.ident()?;
+        // SAFETY: the caller's keys and values are valid during the call (header).
+        let props = unsafe { props_in(props) }?;
+        *out = t.txn.insert_node_with(label, &props)?;
+        Ok(QV_OK)
+    })
+}
+
 /// Deletes node `id`. Without QV_DETACH a node that still has edges is refused with
 /// QV_CONSTRAINT (and nothing changes); with it, the node's edges are deleted in the same
 /// transaction. Returns QV_OK, QV_NOT_FOUND, QV_CONSTRAINT, QV_READ_ONLY,
@@ -202,6 +230,32 @@ pub unsafe extern "C" fn qv_edge_insert(
         clear!(out, 0);
         let (t, ty, out) = (txn_arg!(txn), cstr_arg!(r#type, "type"), out_arg!(out));
         *out = t.txn.insert_edge(src, dst, ty.ident()?)?;
+        Ok(QV_OK)
+    })
+}
+
+/// Creates an edge `src -> dst` of type `type` with the `n` properties at `props` in one
+/// call and one log record, as qv_node_insert_with does for a node, and stores its id in
+/// `*out`. Returns QV_OK, QV_NOT_FOUND (an endpoint does not exist), QV_NULL_ARGUMENT,
+/// QV_INVALID_ARGUMENT, QV_READ_ONLY.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qv_edge_insert_with(
+    txn: *mut qv_txn,
+    src: qv_node_id,
+    dst: qv_node_id,
+    r#type: *const c_char,
+    props: *const qv_prop,
+    n: usize,
+    out: *mut qv_edge_id,
+) -> qv_status {
+    ffi_guard!(txn, {
+        clear!(out, 0);
+        let (t, ty) = (txn_arg!(txn), cstr_arg!(r#type, "type"));
+        let (props, out) = (props_arg!(props, n), out_arg!(out));
+        let ty = ty.ident()?;
+        // SAFETY: the caller's keys and values are valid during the call (header).
+        let props = unsafe { props_in(props) }?;
+        *out = t.txn.insert_edge_with(src, dst, ty, &props)?;
         Ok(QV_OK)
     })
 }

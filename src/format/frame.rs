@@ -17,7 +17,7 @@
 
 use super::align8;
 use super::bytes::{DecodeError, PutLe, Reader};
-use super::props::ValueRef;
+use super::props::{PropBlob, ValueRef};
 
 /// Bytes before a frame's payload.
 pub const FRAME_HEADER: usize = 25;
@@ -66,20 +66,24 @@ pub enum Frame<'a> {
     },
     /// Abandons the transaction (written when a transaction that spilled frames rolls back).
     Abort,
-    /// `nodes[id] = {live, label, no edges, no props}`.
+    /// `nodes[id] = {live, label, no edges, props}`.
     NodeInsert {
         /// Node id.
         id: u64,
         /// Label string id.
         label: u32,
+        /// The encoded property blob (header included), or empty for none. Encoded as the
+        /// rest of the payload, so a frame without properties is as it always was.
+        props: &'a [u8],
     },
     /// `nodes[id] = {deleted}`; its edges were deleted by earlier frames.
     NodeDelete {
         /// Node id.
         id: u64,
     },
-    /// `edges[id] = {live, type, src, dst, next_out, 0, next_in, 0}` and the edge becomes
-    /// the head of both chains (`src.out_head`, `dst.in_head`, and the old heads' `prev`).
+    /// `edges[id] = {live, type, src, dst, next_out, 0, next_in, 0, props}` and the edge
+    /// becomes the head of both chains (`src.out_head`, `dst.in_head`, and the old heads'
+    /// `prev`).
     EdgeInsert {
         /// Edge id.
         id: u64,
@@ -93,6 +97,8 @@ pub enum Frame<'a> {
         next_out: u64,
         /// Old head of dst's incoming chain.
         next_in: u64,
+        /// The encoded property blob, or empty (as in `NodeInsert`).
+        props: &'a [u8],
     },
     /// `edges[id] = {deleted}` and the edge is unlinked from both chains using the stored
     /// neighbours.
@@ -225,9 +231,10 @@ impl<'a> Frame<'a> {
                 out.put_u64(durable_lsn)
             }
             Frame::Abort => {}
-            Frame::NodeInsert { id, label } => {
+            Frame::NodeInsert { id, label, props } => {
                 out.put_u64(id);
                 out.put_u32(label);
+                out.extend_from_slice(props);
             }
             Frame::NodeDelete { id } => out.put_u64(id),
             Frame::EdgeInsert {
@@ -237,6 +244,7 @@ impl<'a> Frame<'a> {
                 etype,
                 next_out,
                 next_in,
+                props,
             } => {
                 for w in [id, src, dst] {
                     out.put_u64(w);
@@ -244,6 +252,7 @@ impl<'a> Frame<'a> {
                 out.put_u32(etype);
                 out.put_u64(next_out);
                 out.put_u64(next_in);
+                out.extend_from_slice(props);
             }
             Frame::EdgeDelete {
                 id,
@@ -365,6 +374,7 @@ impl<'a> Frame<'a> {
             kind::NODE_INSERT => Frame::NodeInsert {
                 id: p.u64()?,
                 label: p.u32()?,
+                props: rest_blob(p)?,
             },
             kind::NODE_DELETE => Frame::NodeDelete { id: p.u64()? },
             kind::EDGE_INSERT => Frame::EdgeInsert {
@@ -374,6 +384,7 @@ impl<'a> Frame<'a> {
                 etype: p.u32()?,
                 next_out: p.u64()?,
                 next_in: p.u64()?,
+                props: rest_blob(p)?,
             },
             kind::EDGE_DELETE => Frame::EdgeDelete {
                 id: p.u64()?,
@@ -411,6 +422,18 @@ impl<'a> Frame<'a> {
             _ => return Err(DecodeError::Invalid("frame kind")),
         })
     }
+}
+
+/// The rest of an insert frame's payload: empty, or one whole, valid property blob.
+fn rest_blob<'a>(p: &mut Reader<'a>) -> Result<&'a [u8], DecodeError> {
+    let rest = p.take(p.remaining())?;
+    if !rest.is_empty() {
+        let (_, n) = PropBlob::parse(rest)?;
+        if n != rest.len() {
+            return Err(DecodeError::Invalid("insert frame's property blob length"));
+        }
+    }
+    Ok(rest)
 }
 
 /// The header of one log segment file.
@@ -502,7 +525,14 @@ pub fn sample_frames() -> Vec<(String, Frame<'static>)> {
         ("begin".into(), Frame::Begin { durable_lsn: 77 }),
         ("commit".into(), Frame::Commit { durable_lsn: 64 }),
         ("abort".into(), Frame::Abort),
-        ("node-insert".into(), Frame::NodeInsert { id: 1, label: 2 }),
+        (
+            "node-insert".into(),
+            Frame::NodeInsert {
+                id: 1,
+                label: 2,
+                props: &[],
+            },
+        ),
         ("node-delete".into(), Frame::NodeDelete { id: 3 }),
         (
             "edge-insert".into(),
@@ -513,6 +543,7 @@ pub fn sample_frames() -> Vec<(String, Frame<'static>)> {
                 etype: 7,
                 next_out: 8,
                 next_in: 9,
+                props: &[],
             },
         ),
         (
@@ -567,6 +598,36 @@ pub fn sample_frames() -> Vec<(String, Frame<'static>)> {
         ),
         ("segment-end".into(), Frame::SegmentEnd { next: 3 }),
     ];
+    // Inserts with properties: every sample value under its own key.
+    let blob: &'static [u8] = Box::leak(
+        super::props::encode_blob(
+            sample_values()
+                .into_iter()
+                .zip(1..)
+                .map(|((_, v), k)| (k, v)),
+        )
+        .into_boxed_slice(),
+    );
+    v.push((
+        "node-insert-with".into(),
+        Frame::NodeInsert {
+            id: 10,
+            label: 2,
+            props: blob,
+        },
+    ));
+    v.push((
+        "edge-insert-with".into(),
+        Frame::EdgeInsert {
+            id: 11,
+            src: 1,
+            dst: 10,
+            etype: 7,
+            next_out: 0,
+            next_in: 3,
+            props: blob,
+        },
+    ));
     for (name, value) in sample_values() {
         v.push((
             format!("prop-set-{name}"),
@@ -654,7 +715,7 @@ mod tests {
             let _ = Frame::decode(&b, 0);
             let _ = SegmentHeader::decode(&b);
             let _ = super::super::Meta::decode(&b);
-            let _ = super::super::props::PropBlob::parse(&b);
+            let _ = PropBlob::parse(&b);
             // Also with a valid checksum over random content, to reach the payload decoder.
             if n >= FRAME_HEADER {
                 let len = n as u32;

@@ -238,7 +238,16 @@ impl<'a> PropBlob<'a> {
     }
 }
 
-/// Prefixes an encoded body with its length and checksum.
+/// Encodes `entries` (keys distinct) as a blob, in the order given.
+pub fn encode_blob<'v>(entries: impl IntoIterator<Item = (u32, ValueRef<'v>)>) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (k, v) in entries {
+        body.put_u32(k);
+        v.encode(&mut body);
+    }
+    seal(body)
+}
+
 /// The checksum of a blob: its length field and its body.
 fn blob_crc(len: u32, body: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
@@ -247,6 +256,7 @@ fn blob_crc(len: u32, body: &[u8]) -> u32 {
     h.finalize()
 }
 
+/// Prefixes an encoded body with its length and checksum.
 fn seal(body: Vec<u8>) -> Vec<u8> {
     let mut out = Vec::with_capacity(BLOB_HEADER + body.len());
     out.put_u32(body.len() as u32);

@@ -12,12 +12,36 @@ pub use cursor::{Dir, EdgeCursor, EdgeInfo, NodeCursor, PropCursor};
 
 use crate::error::{Error, Result};
 use crate::format::frame::Target;
-use crate::format::props::BLOB_HEADER;
+use crate::format::props::{BLOB_HEADER, encode_blob};
 use crate::format::{Frame, ValueRef};
 use crate::store::{Edge, Node, Props};
 use crate::txn::Txn;
 use crate::validate::{MAX_PROPS_LEN, check_ident, check_value};
 use std::ffi::CStr;
+
+/// Checks the keys and values of an insert's properties and the size of their blob; returns
+/// them with each key once (its last value, in its last position).
+fn checked_props<'p, 'v>(
+    props: &[(&'p str, ValueRef<'v>)],
+) -> Result<Vec<(&'p str, ValueRef<'v>)>> {
+    let mut out: Vec<(&str, ValueRef<'_>)> = Vec::with_capacity(props.len());
+    let mut seen = std::collections::HashSet::with_capacity(props.len());
+    for &(key, value) in props {
+        check_ident(key, "property key")?;
+        check_value(&value)?;
+        if !seen.insert(key) {
+            out.retain(|(k, _)| *k != key);
+        }
+        out.push((key, value));
+    }
+    let len = BLOB_HEADER + out.iter().map(|(_, v)| 4 + v.encoded_len()).sum::<usize>();
+    if len > MAX_PROPS_LEN {
+        return Err(Error::InvalidArgument(format!(
+            "the properties of this record would exceed {MAX_PROPS_LEN} bytes"
+        )));
+    }
+    Ok(out)
+}
 
 fn not_found(what: &str, id: u64) -> Error {
     Error::NotFound(format!("{what} {id} does not exist"))
@@ -44,11 +68,25 @@ impl Txn {
 
     /// Creates a node with `label`; returns its id.
     pub fn insert_node(&mut self, label: &str) -> Result<u64> {
+        self.insert_node_with(label, &[])
+    }
+
+    /// Creates a node with `label` and properties `props` in one log frame; returns its id.
+    /// The same result as [`Txn::insert_node`] followed by one [`Txn::set_node_prop`] per
+    /// entry, in order (a key given twice: the last value wins, in the last position). Any
+    /// invalid entry fails the call with no effect.
+    pub fn insert_node_with(&mut self, label: &str, props: &[(&str, ValueRef<'_>)]) -> Result<u64> {
         check_ident(label, "label")?;
+        let props = checked_props(props)?;
         self.require_write()?;
         let label = self.intern(label)?;
+        let blob = self.encode_props(&props)?;
         let id = self.alloc_node_id()?;
-        self.log(Frame::NodeInsert { id, label })?;
+        self.log(Frame::NodeInsert {
+            id,
+            label,
+            props: &blob,
+        })?;
         Ok(id)
     }
 
@@ -79,11 +117,25 @@ impl Txn {
 
     /// Creates an edge `src -> dst` of type `etype`; returns its id.
     pub fn insert_edge(&mut self, src: u64, dst: u64, etype: &str) -> Result<u64> {
+        self.insert_edge_with(src, dst, etype, &[])
+    }
+
+    /// Creates an edge with properties in one log frame, as [`Txn::insert_node_with`] does
+    /// for a node; returns its id.
+    pub fn insert_edge_with(
+        &mut self,
+        src: u64,
+        dst: u64,
+        etype: &str,
+        props: &[(&str, ValueRef<'_>)],
+    ) -> Result<u64> {
         check_ident(etype, "edge type")?;
+        let props = checked_props(props)?;
         self.require_write()?;
         let s = self.live_node(src)?;
         let d = self.live_node(dst)?;
         let etype = self.intern(etype)?;
+        let blob = self.encode_props(&props)?;
         let id = self.alloc_edge_id()?;
         self.log(Frame::EdgeInsert {
             id,
@@ -92,8 +144,22 @@ impl Txn {
             etype,
             next_out: s.out_head,
             next_in: d.in_head,
+            props: &blob,
         })?;
         Ok(id)
+    }
+
+    /// The blob of `props` (checked by [`checked_props`]), interning the keys; empty for
+    /// no properties.
+    fn encode_props(&mut self, props: &[(&str, ValueRef<'_>)]) -> Result<Vec<u8>> {
+        if props.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut entries = Vec::with_capacity(props.len());
+        for (key, value) in props {
+            entries.push((self.intern(key)?, *value));
+        }
+        Ok(encode_blob(entries))
     }
 
     /// Deletes edge `id`.

@@ -43,16 +43,26 @@ fn must<T>(r: Option<T>, what: &str, id: u64) -> Result<T> {
     })
 }
 
+/// The properties an insert frame carries (decoding verified the blob).
+fn blob(props: &[u8]) -> Props {
+    if props.is_empty() {
+        Props::None
+    } else {
+        Props::Mem(props.into())
+    }
+}
+
 /// Applies the effect of `frame` (transaction-control frames have none).
 pub fn apply_frame(frame: &Frame<'_>, rs: &mut impl RecordStore) -> Result<Delta> {
     let mut delta = Delta::default();
     match *frame {
-        Frame::NodeInsert { id, label } => {
+        Frame::NodeInsert { id, label, props } => {
             rs.put_node(
                 id,
                 Node {
                     flags: FLAG_LIVE,
                     label,
+                    props: blob(props),
                     ..Node::default()
                 },
             );
@@ -69,6 +79,7 @@ pub fn apply_frame(frame: &Frame<'_>, rs: &mut impl RecordStore) -> Result<Delta
             etype,
             next_out,
             next_in,
+            props,
         } => {
             rs.put_edge(
                 id,
@@ -79,6 +90,7 @@ pub fn apply_frame(frame: &Frame<'_>, rs: &mut impl RecordStore) -> Result<Delta
                     dst,
                     next_out,
                     next_in,
+                    props: blob(props),
                     ..Edge::default()
                 },
             );
