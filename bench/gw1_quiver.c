@@ -64,28 +64,25 @@ static qv_txn *begin_write(sys *s) {
   return t;
 }
 
-static void set_int(qv_txn *t, qv_node_id id, const char *key, int64_t x) {
-  qv_value v = {.type = QV_TYPE_INT, .as.i = x};
-  check(qv_node_set(t, id, key, &v), "qv_node_set");
-}
-
+/* W1 inserts each node and edge with its properties in one call (qv_*_insert_with: one
+ * log frame, one property blob, instead of an insert and a set per property). */
 static qv_node_id insert_node(qv_txn *t, uint64_t index) {
   qv_node_id id;
   char name[24];
-  check(qv_node_insert(t, "Person", &id), "qv_node_insert");
-  set_int(t, id, "age", gw_age(index));
-  qv_value v = {.type = QV_TYPE_STRING};
-  v.as.bytes.ptr = (const uint8_t *)name;
-  v.as.bytes.len = gw_name(index, name);
-  check(qv_node_set(t, id, "name", &v), "qv_node_set");
+  qv_prop props[2] = {
+      {"age", {.type = QV_TYPE_INT, .as.i = gw_age(index)}},
+      {"name", {.type = QV_TYPE_STRING}},
+  };
+  props[1].value.as.bytes.ptr = (const uint8_t *)name;
+  props[1].value.as.bytes.len = gw_name(index, name);
+  check(qv_node_insert_with(t, "Person", props, 2, &id), "qv_node_insert_with");
   return id;
 }
 
 static void insert_edge(qv_txn *t, uint64_t src, uint64_t dst, uint64_t edge_index) {
   qv_edge_id id;
-  check(qv_edge_insert(t, src, dst, "KNOWS", &id), "qv_edge_insert");
-  qv_value v = {.type = QV_TYPE_INT, .as.i = gw_since(edge_index)};
-  check(qv_edge_set(t, id, "since", &v), "qv_edge_set");
+  qv_prop since = {"since", {.type = QV_TYPE_INT, .as.i = gw_since(edge_index)}};
+  check(qv_edge_insert_with(t, src, dst, "KNOWS", &since, 1, &id), "qv_edge_insert_with");
 }
 
 void sys_load_nodes(sys *s, uint64_t from, uint64_t to, uint64_t *refs) {
