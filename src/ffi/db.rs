@@ -341,6 +341,7 @@ mod tests {
                     ("QV_LOCKED", 21),
                     ("QV_READ_ONLY", 22),
                     ("QV_CONSTRAINT", 23),
+                    ("QV_INTERRUPTED", 24),
                     ("QV_IO", 30),
                     ("QV_FULL", 31),
                     ("QV_CORRUPT", 32),
@@ -376,6 +377,7 @@ mod tests {
                     ("QV_OPEN_READ_ONLY", 2),
                     ("QV_TXN_READ_ONLY", 1),
                     ("QV_DETACH", 1),
+                    ("QV_BACKUP_COMPACT", 1),
                 ],
             ),
         ];
