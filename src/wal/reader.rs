@@ -53,8 +53,8 @@ struct LoadedSegment {
     bytes: Vec<u8>,
 }
 
-/// Every segment in the directory, by number; a header that verifies must name this
-/// database and the segment's own number.
+/// Every segment in the directory, by number, with only its header read; a header that
+/// verifies must name this database and the segment's own number.
 fn load_segments(fs: &dyn Storage, db_id: u64) -> Result<Vec<LoadedSegment>> {
     let mut numbers: Vec<u64> = fs
         .list()?
@@ -64,19 +64,11 @@ fn load_segments(fs: &dyn Storage, db_id: u64) -> Result<Vec<LoadedSegment>> {
     numbers.sort_unstable();
     let mut loaded = Vec::new();
     for number in numbers {
-        let name = segment_name(number);
-        let f = fs.open_file(&name, false)?;
-        let len = f.len()?;
-        let mut bytes = vec![
-            0u8;
-            usize::try_from(len)
-                .map_err(|_| Error::Corrupt(format!("{name}: too large")))?
-        ];
+        let f = fs.open_file(&segment_name(number), false)?;
+        let mut bytes = vec![0u8; SEGMENT_HEADER];
         let n = f.read_at(&mut bytes, 0)?;
         bytes.truncate(n);
-        let header = bytes
-            .get(..SEGMENT_HEADER)
-            .and_then(|h| SegmentHeader::decode(h).ok());
+        let header = SegmentHeader::decode(&bytes).ok();
         if let Some(h) = header {
             if h.db_id != db_id || h.number != number {
                 return Err(Error::Corrupt(format!(
@@ -96,6 +88,19 @@ fn load_segments(fs: &dyn Storage, db_id: u64) -> Result<Vec<LoadedSegment>> {
         });
     }
     Ok(loaded)
+}
+
+/// Reads the whole of `seg` (recovery reads the segments from the checkpoint's on; the
+/// older ones only by their headers).
+fn read_whole(fs: &dyn Storage, seg: &mut LoadedSegment) -> Result<()> {
+    let name = segment_name(seg.number);
+    let f = fs.open_file(&name, false)?;
+    let len =
+        usize::try_from(f.len()?).map_err(|_| Error::Corrupt(format!("{name}: too large")))?;
+    seg.bytes = vec![0u8; len];
+    let n = f.read_at(&mut seg.bytes, 0)?;
+    seg.bytes.truncate(n);
+    Ok(())
 }
 
 /// Open transaction being collected.
@@ -132,7 +137,7 @@ pub fn scan_log(
     checkpoint_lsn: u64,
     mut on_commit: impl FnMut(ScannedTxn<'_>) -> Result<()>,
 ) -> Result<LogScan> {
-    let all = load_segments(fs, db_id)?;
+    let mut all = load_segments(fs, db_id)?;
     let path = |number: u64| fs.root().join(segment_name(number)).display().to_string();
     // The first segment to read is the last whose base LSN is at or before the checkpoint;
     // the ones before it hold only checkpointed frames.
@@ -153,6 +158,9 @@ pub fn scan_log(
                 fs.root().display()
             )),
         })?;
+    for seg in &mut all[start..] {
+        read_whole(fs, seg)?;
+    }
     let (stale, segs) = all.split_at(start);
     for w in segs.windows(2) {
         if w[1].number != w[0].number + 1 {
