@@ -19,7 +19,7 @@
 //! renames it into place once every file and the directory are durable: a failure, a
 //! cancel or a crash never leaves a partial database at the destination (a crash can leave
 //! the hidden directory, `.NAME.qvbackup-PID-N`, which holds no usable database and may be
-//! deleted).
+//! deleted; the next backup to the same destination deletes those whose process is gone).
 
 use crate::Database;
 use crate::error::{Error, Result};
@@ -76,6 +76,7 @@ impl Database {
                 dest.display()
             )));
         }
+        remove_stale(&parent, &name);
         let tmp = temp_dir(&parent, &name)?;
         let result = (|| {
             let fs: Arc<dyn Storage> = Arc::new(RealStorage::open(&tmp, true)?);
@@ -220,7 +221,8 @@ pub fn write_copy(
         shared.opts.segment_bytes,
     )?;
     dst.write_meta(&meta)?;
-    out.done = out.done.max(out.total);
+    // The estimate is done with: the last report gives the bytes actually written.
+    out.total = out.done;
     out.report()?;
     Ok(BackupReport {
         last_txn: snap.txn,
@@ -384,6 +386,38 @@ fn split_dest(dest: &Path) -> Result<(PathBuf, std::ffi::OsString)> {
 }
 
 /// Picks a fresh hidden directory name beside the destination (not created yet).
+/// Removes the hidden directories that backups to `parent/name` by processes no longer
+/// running left behind (killed mid-copy). Best effort: an entry that cannot be read or
+/// removed stays.
+fn remove_stale(parent: &Path, name: &std::ffi::OsStr) {
+    use std::os::unix::ffi::OsStrExt;
+    let mut prefix = b".".to_vec();
+    prefix.extend_from_slice(name.as_bytes());
+    prefix.extend_from_slice(b".qvbackup-");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(rest) = file.as_bytes().strip_prefix(prefix.as_slice()) else {
+            continue;
+        };
+        let pid = std::str::from_utf8(rest)
+            .ok()
+            .and_then(|r| r.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<libc::pid_t>().ok());
+        let Some(pid) = pid.filter(|&p| p > 0 && p as u32 != std::process::id()) else {
+            continue;
+        };
+        // SAFETY: signal 0 only asks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 fn temp_dir(parent: &Path, name: &std::ffi::OsStr) -> Result<PathBuf> {
     use std::sync::atomic::AtomicU64;
     static SEQ: AtomicU64 = AtomicU64::new(0);
