@@ -102,6 +102,16 @@ static void qvgo_cstr_done(const char *p, const char *buf) {
 	char name##_buf[QV_MAX_IDENT_LEN + 1]; \
 	const char *name = qvgo_cstr(s, name##_buf)
 #define QVGO_NOMEM_IF_NULL(r, p) do { if ((p) == NULL) { (r).st = QVGO_NOMEM; return (r); } } while (0)
+// The body of a shim that takes one identifier: makes `name`, the C copy of the Go string
+// s, runs the statements that follow (which set r.st and may use `name`), releases the
+// copy and reads the message of a failure. Returns r from the shim when out of memory.
+#define QVGO_WITH_IDENT(r, name, s, ...) do { \
+	QVGO_IDENT(name, s); \
+	QVGO_NOMEM_IF_NULL(r, name); \
+	__VA_ARGS__; \
+	qvgo_cstr_done(name, name##_buf); \
+	QVGO_FAILED(r); \
+} while (0)
 // An empty type or label means "any": NULL for the library. (The Go side refused NUL
 // bytes, so only the empty string starts with one.)
 static const char *qvgo_any(const char *ident) { return ident[0] != 0 ? ident : NULL; }
@@ -111,8 +121,6 @@ static const char *qvgo_version(void) { return qv_version(); }
 static qvgo_ptr qvgo_open(_GoString_ path, uint32_t flags, int sync, uint32_t busy_ms,
                           uint64_t checkpoint_bytes, uint64_t segment_bytes) {
 	qvgo_ptr r = {0};
-	QVGO_IDENT(p, path);
-	QVGO_NOMEM_IF_NULL(r, p);
 	qv_options o;
 	qv_options_init(&o);
 	o.flags = flags;
@@ -121,10 +129,8 @@ static qvgo_ptr qvgo_open(_GoString_ path, uint32_t flags, int sync, uint32_t bu
 	o.checkpoint_bytes = checkpoint_bytes;
 	o.segment_bytes = segment_bytes;
 	qv_db *db = NULL;
-	r.st = qv_open(p, &o, &db);
+	QVGO_WITH_IDENT(r, p, path, r.st = qv_open(p, &o, &db));
 	r.h = db;
-	qvgo_cstr_done(p, p_buf);
-	QVGO_FAILED(r);
 	return r;
 }
 
@@ -178,13 +184,9 @@ static qvgo_st qvgo_commit(qv_txn *t) {
 
 static qvgo_u64 qvgo_node_insert(qv_txn *t, _GoString_ label) {
 	qvgo_u64 r = {0};
-	QVGO_IDENT(l, label);
-	QVGO_NOMEM_IF_NULL(r, l);
 	qv_node_id id = 0;
-	r.st = qv_node_insert(t, l, &id);
+	QVGO_WITH_IDENT(r, l, label, r.st = qv_node_insert(t, l, &id));
 	r.u = id;
-	qvgo_cstr_done(l, l_buf);
-	QVGO_FAILED(r);
 	return r;
 }
 
@@ -201,13 +203,9 @@ static qvgo_str qvgo_node_label(qv_txn *t, uint64_t id) {
 
 static qvgo_u64 qvgo_edge_insert(qv_txn *t, uint64_t src, uint64_t dst, _GoString_ type) {
 	qvgo_u64 r = {0};
-	QVGO_IDENT(ty, type);
-	QVGO_NOMEM_IF_NULL(r, ty);
 	qv_edge_id id = 0;
-	r.st = qv_edge_insert(t, src, dst, ty, &id);
+	QVGO_WITH_IDENT(r, ty, type, r.st = qv_edge_insert(t, src, dst, ty, &id));
 	r.u = id;
-	qvgo_cstr_done(ty, ty_buf);
-	QVGO_FAILED(r);
 	return r;
 }
 
@@ -227,8 +225,6 @@ static qvgo_edge qvgo_edge_get(qv_txn *t, uint64_t id) {
 static qvgo_st qvgo_set(int edge, qv_txn *t, uint64_t id, _GoString_ key, int type,
                         int64_t i, double f, const void *p, size_t n) {
 	qvgo_st r = {0};
-	QVGO_IDENT(k, key);
-	QVGO_NOMEM_IF_NULL(r, k);
 	qv_value v;
 	memset(&v, 0, sizeof v);
 	v.type = (qv_type)type;
@@ -240,9 +236,7 @@ static qvgo_st qvgo_set(int edge, qv_txn *t, uint64_t id, _GoString_ key, int ty
 	case QV_TYPE_BYTES: v.as.bytes.ptr = (const uint8_t *)p; v.as.bytes.len = n; break;
 	default: break;
 	}
-	r.st = edge ? qv_edge_set(t, id, k, &v) : qv_node_set(t, id, k, &v);
-	qvgo_cstr_done(k, k_buf);
-	QVGO_FAILED(r);
+	QVGO_WITH_IDENT(r, k, key, r.st = edge ? qv_edge_set(t, id, k, &v) : qv_node_set(t, id, k, &v));
 	return r;
 }
 
@@ -260,60 +254,40 @@ static void qvgo_flatten(const qv_value *v, qvgo_val *r) {
 
 static qvgo_val qvgo_get(int edge, qv_txn *t, uint64_t id, _GoString_ key) {
 	qvgo_val r = {0};
-	QVGO_IDENT(k, key);
-	QVGO_NOMEM_IF_NULL(r, k);
 	qv_value v;
 	memset(&v, 0, sizeof v);
-	r.st = edge ? qv_edge_get_prop(t, id, k, &v) : qv_node_get(t, id, k, &v);
-	qvgo_cstr_done(k, k_buf);
+	QVGO_WITH_IDENT(r, k, key, r.st = edge ? qv_edge_get_prop(t, id, k, &v) : qv_node_get(t, id, k, &v));
 	if (r.st == QV_OK) qvgo_flatten(&v, &r);
-	QVGO_FAILED(r);
 	return r;
 }
 
 static qvgo_st qvgo_unset(int edge, qv_txn *t, uint64_t id, _GoString_ key) {
 	qvgo_st r = {0};
-	QVGO_IDENT(k, key);
-	QVGO_NOMEM_IF_NULL(r, k);
-	r.st = edge ? qv_edge_unset(t, id, k) : qv_node_unset(t, id, k);
-	qvgo_cstr_done(k, k_buf);
-	QVGO_FAILED(r);
+	QVGO_WITH_IDENT(r, k, key, r.st = edge ? qv_edge_unset(t, id, k) : qv_node_unset(t, id, k));
 	return r;
 }
 
 static qvgo_ptr qvgo_edges(qv_txn *t, uint64_t node, int dir, _GoString_ type) {
 	qvgo_ptr r = {0};
-	QVGO_IDENT(ty, type);
-	QVGO_NOMEM_IF_NULL(r, ty);
 	qv_cursor *c = NULL;
-	r.st = qv_edges(t, node, (qv_dir)dir, qvgo_any(ty), &c);
+	QVGO_WITH_IDENT(r, ty, type, r.st = qv_edges(t, node, (qv_dir)dir, qvgo_any(ty), &c));
 	r.h = c;
-	qvgo_cstr_done(ty, ty_buf);
-	QVGO_FAILED(r);
 	return r;
 }
 
 static qvgo_ptr qvgo_nodes(qv_txn *t, _GoString_ label) {
 	qvgo_ptr r = {0};
-	QVGO_IDENT(l, label);
-	QVGO_NOMEM_IF_NULL(r, l);
 	qv_cursor *c = NULL;
-	r.st = qv_nodes(t, qvgo_any(l), &c);
+	QVGO_WITH_IDENT(r, l, label, r.st = qv_nodes(t, qvgo_any(l), &c));
 	r.h = c;
-	qvgo_cstr_done(l, l_buf);
-	QVGO_FAILED(r);
 	return r;
 }
 
 static qvgo_u64 qvgo_degree(qv_txn *t, uint64_t node, int dir, _GoString_ type) {
 	qvgo_u64 r = {0};
-	QVGO_IDENT(ty, type);
-	QVGO_NOMEM_IF_NULL(r, ty);
 	uint64_t n = 0;
-	r.st = qv_degree(t, node, (qv_dir)dir, qvgo_any(ty), &n);
+	QVGO_WITH_IDENT(r, ty, type, r.st = qv_degree(t, node, (qv_dir)dir, qvgo_any(ty), &n));
 	r.u = n;
-	qvgo_cstr_done(ty, ty_buf);
-	QVGO_FAILED(r);
 	return r;
 }
 
@@ -370,15 +344,8 @@ static qvgo_st qvgo_digest(qv_txn *t, uint8_t *out) {
 // op: 0 savepoint, 1 rollback to, 2 release.
 static qvgo_st qvgo_savepoint(int op, qv_txn *t, _GoString_ name) {
 	qvgo_st r = {0};
-	QVGO_IDENT(n, name);
-	QVGO_NOMEM_IF_NULL(r, n);
-	switch (op) {
-	case 0: r.st = qv_savepoint(t, n); break;
-	case 1: r.st = qv_rollback_to(t, n); break;
-	default: r.st = qv_release(t, n); break;
-	}
-	qvgo_cstr_done(n, n_buf);
-	QVGO_FAILED(r);
+	QVGO_WITH_IDENT(r, n, name,
+		r.st = op == 0 ? qv_savepoint(t, n) : op == 1 ? qv_rollback_to(t, n) : qv_release(t, n));
 	return r;
 }
 */

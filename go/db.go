@@ -145,13 +145,31 @@ func (db *DB) Close() error {
 
 // with runs f on the C handle under the read lock, or returns ErrClosed.
 func (db *DB) with(op string, f func(p *cDB) error) error {
-	st := db.state
-	st.mu.RLock()
-	defer st.mu.RUnlock()
-	if st.ptr == nil {
-		return closedError(op)
+	return withLocked(db.state, op, closedError, func(st *dbState) error { return f(st.ptr) })
+}
+
+// dbState is a lockedState: C calls share the handle, Close excludes them.
+func (st *dbState) lock()      { st.mu.RLock() }
+func (st *dbState) unlock()    { st.mu.RUnlock() }
+func (st *dbState) live() bool { return st.ptr != nil }
+
+// lockedState is dbState or txState: a C handle, the lock held around every call on it,
+// and whether the handle is live (not closed or ended), read with the lock held.
+type lockedState interface {
+	lock()
+	unlock()
+	live() bool
+}
+
+// withLocked runs f(st) with st's lock held, or returns gone(op) once st is not live:
+// the body of DB.with and Tx.with.
+func withLocked[S lockedState](st S, op string, gone func(op string) error, f func(S) error) error {
+	st.lock()
+	defer st.unlock()
+	if !st.live() {
+		return gone(op)
 	}
-	return f(st.ptr)
+	return f(st)
 }
 
 // withHandle is what DB and Tx have in common: with, which runs f on the C handle (S)
