@@ -22,6 +22,7 @@ package quiver
 /*
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <quiver.h>
 
 // noescape: no shim keeps a pointer it was given. nocallback: none calls back into Go.
@@ -54,15 +55,6 @@ typedef struct {
 
 // A status the library never returns: the shim itself failed to allocate memory.
 #define QVGO_NOMEM 1000
-// A status the library never returns: this libquiver has no such function.
-#define QVGO_MISSING 1001
-
-// Whether the header declares qv_backup (API 0.2).
-#ifdef QV_BACKUP_COMPACT
-#define QVGO_HAVE_BACKUP 1
-#else
-#define QVGO_HAVE_BACKUP 0
-#endif
 
 // The message of the last failed call on this thread, malloc'ed; NULL if out of memory.
 static char *qvgo_err(void) {
@@ -154,18 +146,35 @@ static qvgo_st qvgo_last_recovery(qv_db *db, qv_recovery_stats *out) {
 	return qvgo_status(qv_last_recovery(db, out));
 }
 
-static qvgo_st qvgo_backup(qv_db *db, _GoString_ dest, int compact) {
+// A backup's progress, shared with Go (C memory, read and written with atomics on both
+// sides): the callback's calls so far and its last (done, total), and two requests from
+// Go: cancel (the callback returns non-zero, so qv_backup stops with QV_INTERRUPTED) and
+// hold_at (when not 0, call number hold_at and later ones wait until it is 0 again or
+// cancel is set, keeping the backup where it is).
+typedef struct {
+	uint64_t calls, done, total, hold_at;
+	int32_t cancel;
+} qvgo_progress;
+
+static int qvgo_on_progress(void *user, uint64_t done, uint64_t total) {
+	qvgo_progress *p = user;
+	__atomic_store_n(&p->done, done, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&p->total, total, __ATOMIC_SEQ_CST);
+	uint64_t call = __atomic_add_fetch(&p->calls, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		uint64_t at = __atomic_load_n(&p->hold_at, __ATOMIC_SEQ_CST);
+		if (at == 0 || call < at || __atomic_load_n(&p->cancel, __ATOMIC_SEQ_CST)) break;
+		struct timespec ms = {0, 1000000};
+		nanosleep(&ms, NULL);
+	}
+	return __atomic_load_n(&p->cancel, __ATOMIC_SEQ_CST) != 0;
+}
+
+// qv_backup; progress may be NULL (no callback).
+static qvgo_st qvgo_backup(qv_db *db, _GoString_ dest, uint32_t flags, qvgo_progress *progress) {
 	qvgo_st r = {0};
-#if QVGO_HAVE_BACKUP
-	QVGO_IDENT(p, dest);
-	QVGO_NOMEM_IF_NULL(r, p);
-	r.st = qv_backup(db, p, compact ? QV_BACKUP_COMPACT : 0, NULL, NULL);
-	qvgo_cstr_done(p, p_buf);
-	QVGO_FAILED(r);
-#else
-	(void)db; (void)dest; (void)compact;
-	r.st = QVGO_MISSING;
-#endif
+	QVGO_WITH_IDENT(r, d, dest,
+		r.st = qv_backup(db, d, flags, progress != NULL ? qvgo_on_progress : NULL, progress));
 	return r;
 }
 
@@ -352,6 +361,7 @@ static qvgo_st qvgo_savepoint(int op, qv_txn *t, _GoString_ name) {
 import "C"
 
 import (
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -364,11 +374,9 @@ type (
 	cChar   = C.char
 )
 
-// Statuses the binding makes up; the library never returns them.
-const (
-	statusNoMemory = C.QVGO_NOMEM   // a shim could not allocate memory
-	statusMissing  = C.QVGO_MISSING // the installed library lacks the function
-)
+// A status the binding makes up (the library never returns it): a shim could not
+// allocate memory.
+const statusNoMemory = C.QVGO_NOMEM
 
 // Library constants that the Go side needs.
 const (
@@ -384,7 +392,7 @@ const (
 	typeString   = C.QV_TYPE_STRING
 	typeBytes    = C.QV_TYPE_BYTES
 	headerVer    = C.QV_VERSION_STRING
-	haveBackup   = C.QVGO_HAVE_BACKUP == 1
+	compactFlag  = C.QV_BACKUP_COMPACT
 )
 
 // fail turns a shim's failure into an *Error, copying and freeing its message; nil for
@@ -474,17 +482,45 @@ func cLastRecovery(db *cDB) (RecoveryStats, error) {
 	}, fail("LastRecovery", r.st, r.err)
 }
 
-func cBackup(db *cDB, dest string, compact bool) error {
-	c := 0
-	if compact {
-		c = 1
+// cBackup runs qv_backup, with qvgo_on_progress reporting to p unless p is nil.
+func cBackup(db *cDB, dest string, flags uint32, p *backupProgress) error {
+	var cp *C.qvgo_progress
+	if p != nil {
+		cp = p.c
 	}
-	r := C.qvgo_backup(db, dest, C.int(c))
-	if int(r.st) == statusMissing {
-		return &Error{Op: "Backup", Status: StatusMisuse,
-			Msg: "the installed libquiver " + cVersion() + " has no qv_backup (hot backup is not implemented yet)"}
-	}
+	r := C.qvgo_backup(db, dest, C.uint32_t(flags), cp)
 	return fail("Backup", r.st, r.err)
+}
+
+// backupProgress is a running backup's qvgo_progress, in C memory: what the progress
+// callback saw, and the requests it obeys. Its methods may be called from any goroutine
+// while the backup runs. Free it with free once the backup returned.
+type backupProgress struct{ c *C.qvgo_progress }
+
+func newBackupProgress() *backupProgress {
+	c := (*C.qvgo_progress)(C.calloc(1, C.size_t(unsafe.Sizeof(C.qvgo_progress{}))))
+	if c == nil {
+		panic("quiver: out of memory for a backup's progress")
+	}
+	return &backupProgress{c: c}
+}
+
+func (p *backupProgress) free() { C.free(unsafe.Pointer(p.c)) }
+
+// seen returns how many times the callback was called and its last (done, total).
+func (p *backupProgress) seen() (calls, done, total uint64) {
+	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&p.c.calls))),
+		atomic.LoadUint64((*uint64)(unsafe.Pointer(&p.c.done))),
+		atomic.LoadUint64((*uint64)(unsafe.Pointer(&p.c.total)))
+}
+
+// cancel makes the callback's next (or current) call stop the backup (QV_INTERRUPTED).
+func (p *backupProgress) cancel() { atomic.StoreInt32((*int32)(unsafe.Pointer(&p.c.cancel)), 1) }
+
+// holdAt makes the callback's call number n and later ones wait (until holdAt(0) or
+// cancel); n = 0 holds nothing.
+func (p *backupProgress) holdAt(n uint64) {
+	atomic.StoreUint64((*uint64)(unsafe.Pointer(&p.c.hold_at)), n)
 }
 
 func cBegin(db *cDB, flags uint32) (*cTxn, error) {

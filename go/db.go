@@ -288,13 +288,28 @@ func (db *DB) LastRecovery() (RecoveryStats, error) {
 	return withResult(db, "LastRecovery", cLastRecovery)
 }
 
-// Backup copies the database, as of the latest commit when it starts, into dest (which
-// must not exist), while other goroutines keep reading and committing; compact writes
-// only live data. It needs a library with qv_backup: with one that lacks it (0.1.x),
-// Backup returns an error with ErrMisuse that says so.
+// Backup copies the database, as of the latest commit when Backup is called, into a new
+// database at dest, while other goroutines keep reading and committing (like a read
+// transaction, a running backup holds checkpoints back). dest must not exist
+// (ErrInvalidArgument) and its parent directory must (ErrNotFound). compact writes live
+// data only: no superseded or deleted property values. The copy is written into a hidden
+// directory beside dest (".NAME.qvbackup-PID-N"), made durable and renamed to dest, so on
+// any failure nothing appears at dest (a process killed meanwhile may leave the hidden
+// directory, which may be deleted). A failure writing the copy (ErrIO, ErrFull) does not
+// poison db. See the package documentation, "Backup".
 func (db *DB) Backup(dest string, compact bool) error {
+	return db.backup(dest, compact, nil)
+}
+
+// backup is Backup with a progress record (nil for none), through which the tests watch,
+// hold and cancel it.
+func (db *DB) backup(dest string, compact bool, p *backupProgress) error {
 	if strings.IndexByte(dest, 0) >= 0 {
 		return invalidArg("Backup", "the destination path contains a NUL byte")
 	}
-	return db.with("Backup", func(p *cDB) error { return cBackup(p, dest, compact) })
+	flags := uint32(0)
+	if compact {
+		flags = compactFlag
+	}
+	return db.with("Backup", func(c *cDB) error { return cBackup(c, dest, flags, p) })
 }
