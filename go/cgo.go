@@ -22,6 +22,7 @@ package quiver
 /*
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <quiver.h>
 
 // noescape: no shim keeps a pointer it was given. nocallback: none calls back into Go.
@@ -54,15 +55,6 @@ typedef struct {
 
 // A status the library never returns: the shim itself failed to allocate memory.
 #define QVGO_NOMEM 1000
-// A status the library never returns: this libquiver has no such function.
-#define QVGO_MISSING 1001
-
-// Whether the header declares qv_backup (API 0.2).
-#ifdef QV_BACKUP_COMPACT
-#define QVGO_HAVE_BACKUP 1
-#else
-#define QVGO_HAVE_BACKUP 0
-#endif
 
 // The message of the last failed call on this thread, malloc'ed; NULL if out of memory.
 static char *qvgo_err(void) {
@@ -102,6 +94,16 @@ static void qvgo_cstr_done(const char *p, const char *buf) {
 	char name##_buf[QV_MAX_IDENT_LEN + 1]; \
 	const char *name = qvgo_cstr(s, name##_buf)
 #define QVGO_NOMEM_IF_NULL(r, p) do { if ((p) == NULL) { (r).st = QVGO_NOMEM; return (r); } } while (0)
+// The body of a shim that takes one identifier: makes `name`, the C copy of the Go string
+// s, runs the statements that follow (which set r.st and may use `name`), releases the
+// copy and reads the message of a failure. Returns r from the shim when out of memory.
+#define QVGO_WITH_IDENT(r, name, s, ...) do { \
+	QVGO_IDENT(name, s); \
+	QVGO_NOMEM_IF_NULL(r, name); \
+	__VA_ARGS__; \
+	qvgo_cstr_done(name, name##_buf); \
+	QVGO_FAILED(r); \
+} while (0)
 // An empty type or label means "any": NULL for the library. (The Go side refused NUL
 // bytes, so only the empty string starts with one.)
 static const char *qvgo_any(const char *ident) { return ident[0] != 0 ? ident : NULL; }
@@ -111,8 +113,6 @@ static const char *qvgo_version(void) { return qv_version(); }
 static qvgo_ptr qvgo_open(_GoString_ path, uint32_t flags, int sync, uint32_t busy_ms,
                           uint64_t checkpoint_bytes, uint64_t segment_bytes) {
 	qvgo_ptr r = {0};
-	QVGO_IDENT(p, path);
-	QVGO_NOMEM_IF_NULL(r, p);
 	qv_options o;
 	qv_options_init(&o);
 	o.flags = flags;
@@ -121,10 +121,8 @@ static qvgo_ptr qvgo_open(_GoString_ path, uint32_t flags, int sync, uint32_t bu
 	o.checkpoint_bytes = checkpoint_bytes;
 	o.segment_bytes = segment_bytes;
 	qv_db *db = NULL;
-	r.st = qv_open(p, &o, &db);
+	QVGO_WITH_IDENT(r, p, path, r.st = qv_open(p, &o, &db));
 	r.h = db;
-	qvgo_cstr_done(p, p_buf);
-	QVGO_FAILED(r);
 	return r;
 }
 
@@ -148,18 +146,35 @@ static qvgo_st qvgo_last_recovery(qv_db *db, qv_recovery_stats *out) {
 	return qvgo_status(qv_last_recovery(db, out));
 }
 
-static qvgo_st qvgo_backup(qv_db *db, _GoString_ dest, int compact) {
+// A backup's progress, shared with Go (C memory, read and written with atomics on both
+// sides): the callback's calls so far and its last (done, total), and two requests from
+// Go: cancel (the callback returns non-zero, so qv_backup stops with QV_INTERRUPTED) and
+// hold_at (when not 0, call number hold_at and later ones wait until it is 0 again or
+// cancel is set, keeping the backup where it is).
+typedef struct {
+	uint64_t calls, done, total, hold_at;
+	int32_t cancel;
+} qvgo_progress;
+
+static int qvgo_on_progress(void *user, uint64_t done, uint64_t total) {
+	qvgo_progress *p = user;
+	__atomic_store_n(&p->done, done, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&p->total, total, __ATOMIC_SEQ_CST);
+	uint64_t call = __atomic_add_fetch(&p->calls, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		uint64_t at = __atomic_load_n(&p->hold_at, __ATOMIC_SEQ_CST);
+		if (at == 0 || call < at || __atomic_load_n(&p->cancel, __ATOMIC_SEQ_CST)) break;
+		struct timespec ms = {0, 1000000};
+		nanosleep(&ms, NULL);
+	}
+	return __atomic_load_n(&p->cancel, __ATOMIC_SEQ_CST) != 0;
+}
+
+// qv_backup; progress may be NULL (no callback).
+static qvgo_st qvgo_backup(qv_db *db, _GoString_ dest, uint32_t flags, qvgo_progress *progress) {
 	qvgo_st r = {0};
-#if QVGO_HAVE_BACKUP
-	QVGO_IDENT(p, dest);
-	QVGO_NOMEM_IF_NULL(r, p);
-	r.st = qv_backup(db, p, compact ? QV_BACKUP_COMPACT : 0, NULL, NULL);
-	qvgo_cstr_done(p, p_buf);
-	QVGO_FAILED(r);
-#else
-	(void)db; (void)dest; (void)compact;
-	r.st = QVGO_MISSING;
-#endif
+	QVGO_WITH_IDENT(r, d, dest,
+		r.st = qv_backup(db, d, flags, progress != NULL ? qvgo_on_progress : NULL, progress));
 	return r;
 }
 
@@ -178,13 +193,9 @@ static qvgo_st qvgo_commit(qv_txn *t) {
 
 static qvgo_u64 qvgo_node_insert(qv_txn *t, _GoString_ label) {
 	qvgo_u64 r = {0};
-	QVGO_IDENT(l, label);
-	QVGO_NOMEM_IF_NULL(r, l);
 	qv_node_id id = 0;
-	r.st = qv_node_insert(t, l, &id);
+	QVGO_WITH_IDENT(r, l, label, r.st = qv_node_insert(t, l, &id));
 	r.u = id;
-	qvgo_cstr_done(l, l_buf);
-	QVGO_FAILED(r);
 	return r;
 }
 
@@ -201,13 +212,9 @@ static qvgo_str qvgo_node_label(qv_txn *t, uint64_t id) {
 
 static qvgo_u64 qvgo_edge_insert(qv_txn *t, uint64_t src, uint64_t dst, _GoString_ type) {
 	qvgo_u64 r = {0};
-	QVGO_IDENT(ty, type);
-	QVGO_NOMEM_IF_NULL(r, ty);
 	qv_edge_id id = 0;
-	r.st = qv_edge_insert(t, src, dst, ty, &id);
+	QVGO_WITH_IDENT(r, ty, type, r.st = qv_edge_insert(t, src, dst, ty, &id));
 	r.u = id;
-	qvgo_cstr_done(ty, ty_buf);
-	QVGO_FAILED(r);
 	return r;
 }
 
@@ -227,8 +234,6 @@ static qvgo_edge qvgo_edge_get(qv_txn *t, uint64_t id) {
 static qvgo_st qvgo_set(int edge, qv_txn *t, uint64_t id, _GoString_ key, int type,
                         int64_t i, double f, const void *p, size_t n) {
 	qvgo_st r = {0};
-	QVGO_IDENT(k, key);
-	QVGO_NOMEM_IF_NULL(r, k);
 	qv_value v;
 	memset(&v, 0, sizeof v);
 	v.type = (qv_type)type;
@@ -240,9 +245,7 @@ static qvgo_st qvgo_set(int edge, qv_txn *t, uint64_t id, _GoString_ key, int ty
 	case QV_TYPE_BYTES: v.as.bytes.ptr = (const uint8_t *)p; v.as.bytes.len = n; break;
 	default: break;
 	}
-	r.st = edge ? qv_edge_set(t, id, k, &v) : qv_node_set(t, id, k, &v);
-	qvgo_cstr_done(k, k_buf);
-	QVGO_FAILED(r);
+	QVGO_WITH_IDENT(r, k, key, r.st = edge ? qv_edge_set(t, id, k, &v) : qv_node_set(t, id, k, &v));
 	return r;
 }
 
@@ -260,60 +263,40 @@ static void qvgo_flatten(const qv_value *v, qvgo_val *r) {
 
 static qvgo_val qvgo_get(int edge, qv_txn *t, uint64_t id, _GoString_ key) {
 	qvgo_val r = {0};
-	QVGO_IDENT(k, key);
-	QVGO_NOMEM_IF_NULL(r, k);
 	qv_value v;
 	memset(&v, 0, sizeof v);
-	r.st = edge ? qv_edge_get_prop(t, id, k, &v) : qv_node_get(t, id, k, &v);
-	qvgo_cstr_done(k, k_buf);
+	QVGO_WITH_IDENT(r, k, key, r.st = edge ? qv_edge_get_prop(t, id, k, &v) : qv_node_get(t, id, k, &v));
 	if (r.st == QV_OK) qvgo_flatten(&v, &r);
-	QVGO_FAILED(r);
 	return r;
 }
 
 static qvgo_st qvgo_unset(int edge, qv_txn *t, uint64_t id, _GoString_ key) {
 	qvgo_st r = {0};
-	QVGO_IDENT(k, key);
-	QVGO_NOMEM_IF_NULL(r, k);
-	r.st = edge ? qv_edge_unset(t, id, k) : qv_node_unset(t, id, k);
-	qvgo_cstr_done(k, k_buf);
-	QVGO_FAILED(r);
+	QVGO_WITH_IDENT(r, k, key, r.st = edge ? qv_edge_unset(t, id, k) : qv_node_unset(t, id, k));
 	return r;
 }
 
 static qvgo_ptr qvgo_edges(qv_txn *t, uint64_t node, int dir, _GoString_ type) {
 	qvgo_ptr r = {0};
-	QVGO_IDENT(ty, type);
-	QVGO_NOMEM_IF_NULL(r, ty);
 	qv_cursor *c = NULL;
-	r.st = qv_edges(t, node, (qv_dir)dir, qvgo_any(ty), &c);
+	QVGO_WITH_IDENT(r, ty, type, r.st = qv_edges(t, node, (qv_dir)dir, qvgo_any(ty), &c));
 	r.h = c;
-	qvgo_cstr_done(ty, ty_buf);
-	QVGO_FAILED(r);
 	return r;
 }
 
 static qvgo_ptr qvgo_nodes(qv_txn *t, _GoString_ label) {
 	qvgo_ptr r = {0};
-	QVGO_IDENT(l, label);
-	QVGO_NOMEM_IF_NULL(r, l);
 	qv_cursor *c = NULL;
-	r.st = qv_nodes(t, qvgo_any(l), &c);
+	QVGO_WITH_IDENT(r, l, label, r.st = qv_nodes(t, qvgo_any(l), &c));
 	r.h = c;
-	qvgo_cstr_done(l, l_buf);
-	QVGO_FAILED(r);
 	return r;
 }
 
 static qvgo_u64 qvgo_degree(qv_txn *t, uint64_t node, int dir, _GoString_ type) {
 	qvgo_u64 r = {0};
-	QVGO_IDENT(ty, type);
-	QVGO_NOMEM_IF_NULL(r, ty);
 	uint64_t n = 0;
-	r.st = qv_degree(t, node, (qv_dir)dir, qvgo_any(ty), &n);
+	QVGO_WITH_IDENT(r, ty, type, r.st = qv_degree(t, node, (qv_dir)dir, qvgo_any(ty), &n));
 	r.u = n;
-	qvgo_cstr_done(ty, ty_buf);
-	QVGO_FAILED(r);
 	return r;
 }
 
@@ -370,21 +353,15 @@ static qvgo_st qvgo_digest(qv_txn *t, uint8_t *out) {
 // op: 0 savepoint, 1 rollback to, 2 release.
 static qvgo_st qvgo_savepoint(int op, qv_txn *t, _GoString_ name) {
 	qvgo_st r = {0};
-	QVGO_IDENT(n, name);
-	QVGO_NOMEM_IF_NULL(r, n);
-	switch (op) {
-	case 0: r.st = qv_savepoint(t, n); break;
-	case 1: r.st = qv_rollback_to(t, n); break;
-	default: r.st = qv_release(t, n); break;
-	}
-	qvgo_cstr_done(n, n_buf);
-	QVGO_FAILED(r);
+	QVGO_WITH_IDENT(r, n, name,
+		r.st = op == 0 ? qv_savepoint(t, n) : op == 1 ? qv_rollback_to(t, n) : qv_release(t, n));
 	return r;
 }
 */
 import "C"
 
 import (
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -397,11 +374,9 @@ type (
 	cChar   = C.char
 )
 
-// Statuses the binding makes up; the library never returns them.
-const (
-	statusNoMemory = C.QVGO_NOMEM   // a shim could not allocate memory
-	statusMissing  = C.QVGO_MISSING // the installed library lacks the function
-)
+// A status the binding makes up (the library never returns it): a shim could not
+// allocate memory.
+const statusNoMemory = C.QVGO_NOMEM
 
 // Library constants that the Go side needs.
 const (
@@ -417,7 +392,7 @@ const (
 	typeString   = C.QV_TYPE_STRING
 	typeBytes    = C.QV_TYPE_BYTES
 	headerVer    = C.QV_VERSION_STRING
-	haveBackup   = C.QVGO_HAVE_BACKUP == 1
+	compactFlag  = C.QV_BACKUP_COMPACT
 )
 
 // fail turns a shim's failure into an *Error, copying and freeing its message; nil for
@@ -507,17 +482,45 @@ func cLastRecovery(db *cDB) (RecoveryStats, error) {
 	}, fail("LastRecovery", r.st, r.err)
 }
 
-func cBackup(db *cDB, dest string, compact bool) error {
-	c := 0
-	if compact {
-		c = 1
+// cBackup runs qv_backup, with qvgo_on_progress reporting to p unless p is nil.
+func cBackup(db *cDB, dest string, flags uint32, p *backupProgress) error {
+	var cp *C.qvgo_progress
+	if p != nil {
+		cp = p.c
 	}
-	r := C.qvgo_backup(db, dest, C.int(c))
-	if int(r.st) == statusMissing {
-		return &Error{Op: "Backup", Status: StatusMisuse,
-			Msg: "the installed libquiver " + cVersion() + " has no qv_backup (hot backup is not implemented yet)"}
-	}
+	r := C.qvgo_backup(db, dest, C.uint32_t(flags), cp)
 	return fail("Backup", r.st, r.err)
+}
+
+// backupProgress is a running backup's qvgo_progress, in C memory: what the progress
+// callback saw, and the requests it obeys. Its methods may be called from any goroutine
+// while the backup runs. Free it with free once the backup returned.
+type backupProgress struct{ c *C.qvgo_progress }
+
+func newBackupProgress() *backupProgress {
+	c := (*C.qvgo_progress)(C.calloc(1, C.size_t(unsafe.Sizeof(C.qvgo_progress{}))))
+	if c == nil {
+		panic("quiver: out of memory for a backup's progress")
+	}
+	return &backupProgress{c: c}
+}
+
+func (p *backupProgress) free() { C.free(unsafe.Pointer(p.c)) }
+
+// seen returns how many times the callback was called and its last (done, total).
+func (p *backupProgress) seen() (calls, done, total uint64) {
+	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&p.c.calls))),
+		atomic.LoadUint64((*uint64)(unsafe.Pointer(&p.c.done))),
+		atomic.LoadUint64((*uint64)(unsafe.Pointer(&p.c.total)))
+}
+
+// cancel makes the callback's next (or current) call stop the backup (QV_INTERRUPTED).
+func (p *backupProgress) cancel() { atomic.StoreInt32((*int32)(unsafe.Pointer(&p.c.cancel)), 1) }
+
+// holdAt makes the callback's call number n and later ones wait (until holdAt(0) or
+// cancel); n = 0 holds nothing.
+func (p *backupProgress) holdAt(n uint64) {
+	atomic.StoreUint64((*uint64)(unsafe.Pointer(&p.c.hold_at)), n)
 }
 
 func cBegin(db *cDB, flags uint32) (*cTxn, error) {

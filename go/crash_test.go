@@ -1,7 +1,6 @@
 package quiver
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"math/rand/v2"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -50,17 +48,7 @@ func TestCrashKill9(t *testing.T) {
 		sync := SyncMode(round % 3)
 		ackKill := 1 + rng.IntN(25)
 		delay := time.Duration(rng.IntN(3000)) * time.Microsecond
-		cmd := childCmd(t, "crash", fmt.Sprintf("%s:%d", path, sync))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(out)
+		cmd, sc, stderr := startChild(t, "crash", fmt.Sprintf("%s:%d", path, sync))
 		acksThisRound := 0
 		readAck := func(line string) {
 			if k, ok := strings.CutPrefix(line, "ack "); ok {
@@ -76,16 +64,10 @@ func TestCrashKill9(t *testing.T) {
 			readAck(sc.Text())
 		}
 		time.Sleep(delay)
-		// Signal fails only if the child already ended, which the check below reports.
-		_ = cmd.Process.Signal(syscall.SIGKILL)
 		// Acks the child printed before the kill are still in the pipe.
-		for sc.Scan() {
-			readAck(sc.Text())
-		}
-		err = cmd.Wait()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+		if !killChild(cmd, sc, readAck) {
 			t.Fatalf("round %d (seed %d): child ended by itself (%v) before the kill:\n%s",
-				round, seed, err, stderr.String())
+				round, seed, cmd.ProcessState, stderr.String())
 		}
 		last := verifyCrashDB(t, path, acked, round, seed)
 		if last == acked+1 {

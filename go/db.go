@@ -145,13 +145,31 @@ func (db *DB) Close() error {
 
 // with runs f on the C handle under the read lock, or returns ErrClosed.
 func (db *DB) with(op string, f func(p *cDB) error) error {
-	st := db.state
-	st.mu.RLock()
-	defer st.mu.RUnlock()
-	if st.ptr == nil {
-		return closedError(op)
+	return withLocked(db.state, op, closedError, func(st *dbState) error { return f(st.ptr) })
+}
+
+// dbState is a lockedState: C calls share the handle, Close excludes them.
+func (st *dbState) lock()      { st.mu.RLock() }
+func (st *dbState) unlock()    { st.mu.RUnlock() }
+func (st *dbState) live() bool { return st.ptr != nil }
+
+// lockedState is dbState or txState: a C handle, the lock held around every call on it,
+// and whether the handle is live (not closed or ended), read with the lock held.
+type lockedState interface {
+	lock()
+	unlock()
+	live() bool
+}
+
+// withLocked runs f(st) with st's lock held, or returns gone(op) once st is not live:
+// the body of DB.with and Tx.with.
+func withLocked[S lockedState](st S, op string, gone func(op string) error, f func(S) error) error {
+	st.lock()
+	defer st.unlock()
+	if !st.live() {
+		return gone(op)
 	}
-	return f(st.ptr)
+	return f(st)
 }
 
 // withHandle is what DB and Tx have in common: with, which runs f on the C handle (S)
@@ -270,13 +288,28 @@ func (db *DB) LastRecovery() (RecoveryStats, error) {
 	return withResult(db, "LastRecovery", cLastRecovery)
 }
 
-// Backup copies the database, as of the latest commit when it starts, into dest (which
-// must not exist), while other goroutines keep reading and committing; compact writes
-// only live data. It needs a library with qv_backup: with one that lacks it (0.1.x),
-// Backup returns an error with ErrMisuse that says so.
+// Backup copies the database, as of the latest commit when Backup is called, into a new
+// database at dest, while other goroutines keep reading and committing (like a read
+// transaction, a running backup holds checkpoints back). dest must not exist
+// (ErrInvalidArgument) and its parent directory must (ErrNotFound). compact writes live
+// data only: no superseded or deleted property values. The copy is written into a hidden
+// directory beside dest (".NAME.qvbackup-PID-N"), made durable and renamed to dest, so on
+// any failure nothing appears at dest (a process killed meanwhile may leave the hidden
+// directory, which may be deleted). A failure writing the copy (ErrIO, ErrFull) does not
+// poison db. See the package documentation, "Backup".
 func (db *DB) Backup(dest string, compact bool) error {
+	return db.backup(dest, compact, nil)
+}
+
+// backup is Backup with a progress record (nil for none), through which the tests watch,
+// hold and cancel it.
+func (db *DB) backup(dest string, compact bool, p *backupProgress) error {
 	if strings.IndexByte(dest, 0) >= 0 {
 		return invalidArg("Backup", "the destination path contains a NUL byte")
 	}
-	return db.with("Backup", func(p *cDB) error { return cBackup(p, dest, compact) })
+	flags := uint32(0)
+	if compact {
+		flags = compactFlag
+	}
+	return db.with("Backup", func(c *cDB) error { return cBackup(c, dest, flags, p) })
 }

@@ -26,6 +26,24 @@
 // that is never closed is closed when it is garbage-collected (also logged). Do not rely
 // on either: the garbage collector may run late or never.
 //
+// # Backup
+//
+// DB.Backup(dest, compact) copies the database, as of the latest commit when it is
+// called, into a new database directory at dest while other goroutines keep reading and
+// committing: a hot backup that blocks no writer (like a read transaction, it holds
+// checkpoints back while it runs). The copy opens with Open like any database, with every
+// commit up to that point, the same node and edge ids, and nothing later. With compact
+// it holds live data only (superseded and deleted property values take no space).
+//
+// dest must not exist (ErrInvalidArgument) and its parent directory must (ErrNotFound).
+// The copy is written into a hidden directory beside dest, ".NAME.qvbackup-PID-N", made
+// durable, and renamed to dest: on any failure nothing appears at dest and the hidden
+// directory is removed. A process killed during a backup may leave the hidden directory
+// behind; it holds no usable database and may be deleted. A failure writing the copy
+// (ErrIO, ErrFull) never poisons the source DB. The library can cancel a backup from a
+// progress callback (ErrInterrupted); this package's Backup has no progress callback, so
+// it runs to its end.
+//
 // # Values
 //
 // Property values given may be nil, bool, any Go integer type (within int64), float32,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -40,6 +41,37 @@ func childCmd(t testing.TB, name, arg string) *exec.Cmd {
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+name+":"+arg)
 	return cmd
+}
+
+// startChild starts child name with arg: its stdout is read through the scanner, line by
+// line; its stderr is collected in the buffer.
+func startChild(t testing.TB, name, arg string) (*exec.Cmd, *bufio.Scanner, *bytes.Buffer) {
+	t.Helper()
+	cmd := childCmd(t, name, arg)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, bufio.NewScanner(out), &stderr
+}
+
+// killChild SIGKILLs a child started by startChild, passes each line it printed before
+// dying (still in the pipe) to line, waits for it, and reports whether the kill ended it
+// (false: it had ended by itself).
+func killChild(cmd *exec.Cmd, sc *bufio.Scanner, line func(string)) bool {
+	// Signal fails only if the child already ended, which the result reports.
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	for sc.Scan() {
+		line(sc.Text())
+	}
+	_ = cmd.Wait()
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled()
 }
 
 // runChild runs child name to its end and returns its report: the lines of stdout,

@@ -87,14 +87,13 @@ func (st *txState) end() { _ = st.endWith(false) }
 
 // with runs f on the C transaction with the Tx's mutex held, or returns ErrTxDone.
 func (tx *Tx) with(op string, f func(st *txState) error) error {
-	st := tx.state
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.ptr == nil {
-		return txDoneError(op)
-	}
-	return f(st)
+	return withLocked(tx.state, op, txDoneError, f)
 }
+
+// txState is a lockedState: one C call at a time.
+func (st *txState) lock()      { st.mu.Lock() }
+func (st *txState) unlock()    { st.mu.Unlock() }
+func (st *txState) live() bool { return st.ptr != nil }
 
 // Writable reports whether tx is the write transaction.
 func (tx *Tx) Writable() bool { return tx.state.writable }

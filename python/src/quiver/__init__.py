@@ -55,11 +55,6 @@ def library_path() -> str:
     return _ffi.LIBRARY_PATH
 
 
-def has_backup() -> bool:
-    """True when the loaded library has qv_backup (Database.backup works)."""
-    return _ffi.qv_backup is not None
-
-
 __all__ = [
     "BufferTooSmallError",
     "BusyError",
@@ -88,7 +83,6 @@ __all__ = [
     "Transaction",
     "Value",
     "__version__",
-    "has_backup",
     "library_path",
     "library_version",
     "open",

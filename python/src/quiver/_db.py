@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import threading
 from ctypes import byref
-from typing import Any, Callable, NamedTuple, Optional, Union
+from typing import Any, Callable, List, NamedTuple, Optional, Union
 
 from . import _ffi
 from ._errors import (
     BusyError,
     CorruptError,
     Error,
-    Interrupted,
     InvalidArgumentError,
     MisuseError,
-    NotSupportedError,
     raise_status,
 )
 from ._scope import Scoped
@@ -276,38 +275,76 @@ class Database(Scoped):
         compact: bool = False,
         progress: Optional[Callable[[int, int], Optional[bool]]] = None,
     ) -> None:
-        """Copies the database as of the latest commit into `dest` (which must not exist)
-        while other threads go on. compact=True copies live data only. progress(done,
-        total) is called now and then; returning True cancels (Interrupted, and nothing
-        of dest remains). An exception raised by progress cancels too and is re-raised.
+        """Copies the database as of the latest commit into a new database at `dest`
+        (which must not exist: InvalidArgumentError; its parent must: NotFoundError) while
+        other threads go on reading and committing. compact=True copies live data only.
 
-        Needs a library with qv_backup; others raise NotSupportedError.
+        progress(done, total) is called on this thread every megabyte or so with the bytes
+        written and an estimated total; returning True cancels the backup (Interrupted).
+        An exception raised by progress cancels it too and is raised from backup().
+        Ctrl-C (SIGINT, default handler, main thread) during the backup cancels it and
+        raises KeyboardInterrupt. After any failure or cancel nothing is left at `dest`.
+        The GIL is released while the library copies.
         """
-        fn = _ffi.qv_backup
-        if fn is None:
-            raise NotSupportedError(
-                f"libquiver {_ffi.LIBRARY_VERSION} has no backup (qv_backup): this library "
-                "version cannot copy an open database; close it and copy its directory instead"
-            )
         raw = _path_bytes(dest)
-        raised: list[BaseException] = []
+        flags = _ffi.QV_BACKUP_COMPACT if compact else 0
+        raised: List[BaseException] = []
+        with _SigintFlag() as sigint:
 
-        def call_progress(user: Optional[int], done: int, total: int) -> int:
-            if progress is None:
-                return 0
+            def on_progress(user: Optional[int], done: int, total: int) -> int:
+                try:
+                    if progress is not None and progress(done, total):
+                        return 1
+                except BaseException as e:  # KeyboardInterrupt and SystemExit too
+                    raised.append(e)
+                    return 1
+                return 1 if sigint.caught else 0
+
+            callback = _ffi.PROGRESS_FN(on_progress)
             try:
-                return 1 if progress(done, total) else 0
-            except BaseException as e:
-                raised.append(e)
-                return 1
+                self._call(_ffi.qv_backup, raw, flags, callback, None)
+            except Error as e:
+                if raised:
+                    raise raised[0] from e
+                if sigint.caught:
+                    raise KeyboardInterrupt from e
+                raise
+        if raised:  # the library finished although the callback asked it to stop
+            raise raised[0]
 
-        callback = _ffi.PROGRESS_FN(call_progress) if progress is not None else _ffi.PROGRESS_FN()
-        try:
-            self._call(fn, raw, _ffi.QV_BACKUP_COMPACT if compact else 0, callback, None)
-        except Interrupted as e:
-            if raised:
-                raise raised[0] from e
-            raise
+
+class _SigintFlag:
+    """While active (a with block on the main thread, SIGINT at its default handler),
+    SIGINT sets .caught instead of raising KeyboardInterrupt, and the KeyboardInterrupt
+    is raised when the block ends (unless the block raised). Elsewhere it does nothing.
+
+    A long library call is interrupted through its callback: the signal handler runs when
+    Python code next runs on the main thread, which is inside the callback, at its very
+    first instruction, before any try block there could catch an exception (ctypes would
+    print and drop one raised there). So the handler only takes note; the callback cancels.
+    """
+
+    def __init__(self) -> None:
+        self.caught = False
+        self._active = False
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.caught = True
+
+    def __enter__(self) -> _SigintFlag:
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            signal.signal(signal.SIGINT, self._handler)
+            self._active = True
+        return self
+
+    def __exit__(self, kind: Any, value: Any, tb: Any) -> None:
+        if self._active:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            if self.caught and kind is None:
+                raise KeyboardInterrupt
 
 
 __all__ = ["CheckReport", "Database", "Error", "RecoveryStats", "Stats", "open"]

@@ -7,8 +7,7 @@ from typing import Any, Dict, NoReturn, Optional, Type
 
 from . import _ffi
 
-# qv_status numbers and names, as in the header (numbers are never reused). 24 is
-# QV_INTERRUPTED of API.md 0.2, named here even while the library does not return it.
+# qv_status numbers and names, as in the header (numbers are never reused).
 STATUS_NAMES: Dict[int, str] = {
     0: "QV_OK",
     1: "QV_DONE",

@@ -73,6 +73,14 @@ def _direction(direction: object) -> int:
     return d
 
 
+_C = TypeVar("_C", bound="ctypes._CData")
+
+
+def _out(obj: _C) -> Tuple[_C, Any]:
+    """A ctypes object and its byref(), for an out-parameter used again and again."""
+    return obj, byref(obj)
+
+
 class _Cursor:
     """Owns one qv_cursor: frees it once, on exhaustion, close or garbage collection.
 
@@ -148,21 +156,15 @@ class Transaction(Scoped):
         self._handle: Optional[int] = handle
         self._write = write
         self._lock = threading.RLock()
-        # Out-parameters, reused by every call (calls are serialized by _lock).
-        self._u64 = ctypes.c_uint64()
-        self._u64_ref = byref(self._u64)
-        self._str = ctypes.c_char_p()
-        self._str_ref = byref(self._str)
-        self._val = _ffi.Value()
-        self._val_ref = byref(self._val)
-        self._in = _ffi.Value()
-        self._in_ref = byref(self._in)
-        self._edge = _ffi.Edge()
-        self._edge_ref = byref(self._edge)
-        self._cur = ctypes.c_void_p()
-        self._cur_ref = byref(self._cur)
-        self._n = ctypes.c_size_t()
-        self._n_ref = byref(self._n)
+        # Out-parameters and their byref()s, reused by every call (calls are serialized
+        # by _lock).
+        self._u64, self._u64_ref = _out(ctypes.c_uint64())
+        self._str, self._str_ref = _out(ctypes.c_char_p())
+        self._val, self._val_ref = _out(_ffi.Value())
+        self._in, self._in_ref = _out(_ffi.Value())
+        self._edge, self._edge_ref = _out(_ffi.Edge())
+        self._cur, self._cur_ref = _out(ctypes.c_void_p())
+        self._n, self._n_ref = _out(ctypes.c_size_t())
         # Batch buffers by item type (qv_edge, uint64), made on the first batch read.
         self._batches: Dict[Any, ctypes.Array[Any]] = {}
         # Edge-type strings by address: the library keeps them until the transaction ends,
