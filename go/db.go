@@ -295,7 +295,7 @@ func (db *DB) LastRecovery() (RecoveryStats, error) {
 // data only: no superseded or deleted property values. The copy is written into a hidden
 // directory beside dest (".NAME.qvbackup-PID-N"), made durable and renamed to dest, so on
 // any failure nothing appears at dest (a process killed meanwhile may leave the hidden
-// directory, which may be deleted). A failure writing the copy (ErrIO, ErrFull) does not
+// directory, which the next backup to dest removes). A failure writing the copy (ErrIO, ErrFull) does not
 // poison db. See the package documentation, "Backup".
 func (db *DB) Backup(dest string, compact bool) error {
 	return db.backup(dest, compact, nil)
