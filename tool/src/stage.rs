@@ -151,7 +151,9 @@ pub fn remove_abandoned(dest: &Path, prefix: &str) {
         let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
             continue;
         };
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let Ok(pid) = rest[..digits].parse::<u32>() else {
             continue;
         };
