@@ -38,6 +38,19 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// The arguments of a command that reads or rewrites a whole database (check, compact).
+#[derive(clap::Args)]
+struct WholeDb {
+    /// The database directory.
+    db: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// No progress output.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Format version, counts, file sizes, log and checkpoint positions, last recovery.
@@ -54,16 +67,7 @@ enum Cmd {
     },
     /// Run the integrity check; exit 3 naming the first problem if it finds any.
     #[command(after_help = EXIT_CODES)]
-    Check {
-        /// The database directory.
-        db: PathBuf,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-        /// No progress output.
-        #[arg(short, long)]
-        quiet: bool,
-    },
+    Check(WholeDb),
     /// Write the database as Quiver JSON Lines from one snapshot.
     #[command(after_help = EXIT_CODES)]
     Dump {
@@ -159,16 +163,7 @@ enum Cmd {
     /// the copy. A kill at any point leaves the original or the compacted database at DB;
     /// the next run removes the hidden directory a killed run left.
     #[command(after_help = EXIT_CODES)]
-    Compact {
-        /// The database directory.
-        db: PathBuf,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-        /// No progress bar.
-        #[arg(short, long)]
-        quiet: bool,
-    },
+    Compact(WholeDb),
     /// Run a checkpoint (moves committed changes from the log into the data files).
     #[command(after_help = EXIT_CODES)]
     Checkpoint {
@@ -189,7 +184,7 @@ enum Cmd {
 fn run(cmd: Cmd, matches: &clap::ArgMatches) -> Result<(), Fail> {
     match cmd {
         Cmd::Info { db, json, labels } => inspect::info(&db, json, labels),
-        Cmd::Check { db, json, quiet } => inspect::check(&db, json, quiet),
+        Cmd::Check(a) => inspect::check(&a.db, a.json, a.quiet),
         Cmd::Dump { db, output, quiet } => jsonl::dump(&db, output.as_deref(), quiet),
         Cmd::Load { db, file, quiet } => jsonl::load(&db, &file, quiet),
         Cmd::Import(args) => {
@@ -213,7 +208,7 @@ fn run(cmd: Cmd, matches: &clap::ArgMatches) -> Result<(), Fail> {
             quiet,
         } => backup::backup(&db, &dest, compact, json, quiet),
         Cmd::Verify { dest, json, quiet } => backup::verify(&dest, json, quiet),
-        Cmd::Compact { db, json, quiet } => backup::compact(&db, json, quiet),
+        Cmd::Compact(a) => backup::compact(&a.db, a.json, a.quiet),
         Cmd::Checkpoint { db } => inspect::checkpoint(&db),
         Cmd::Wal { db, json } => wal::list(&db, json),
     }

@@ -1232,6 +1232,17 @@ fn build_rewritten(path: &Path) {
     db.close().expect("close");
 }
 
+/// A fresh directory holding `g.qv` from [`build_rewritten`], with its digest and the
+/// size of its props file.
+fn rewritten() -> (tempfile::TempDir, PathBuf, [u8; 32], u64) {
+    let d = tmp();
+    let db = d.path().join("g.qv");
+    build_rewritten(&db);
+    let source = digest(&db);
+    let before = file_len(&db.join("props"));
+    (d, db, source, before)
+}
+
 fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).expect("stat").len()
 }
@@ -1388,11 +1399,7 @@ fn backup_refuses_an_existing_dest_and_a_missing_database() {
 
 #[test]
 fn compact_keeps_the_content_and_shrinks() {
-    let d = tmp();
-    let db = d.path().join("g.qv");
-    build_rewritten(&db);
-    let source = digest(&db);
-    let before = file_len(&db.join("props"));
+    let (d, db, source, before) = rewritten();
     let o = quiver(&["compact", "g.qv"], d.path());
     code(&o, 0);
     has(&out(&o), "compacted g.qv: ");
@@ -1444,11 +1451,7 @@ fn interrupt(child: &std::process::Child) {
 
 #[test]
 fn a_compact_killed_at_any_step_leaves_a_whole_database() {
-    let d = tmp();
-    let db = d.path().join("g.qv");
-    build_rewritten(&db);
-    let source = digest(&db);
-    let before = file_len(&db.join("props"));
+    let (d, db, source, before) = rewritten();
     for step in ["copying", "copied", "verified", "swapped"] {
         let mut child = paused_at(&["compact", "g.qv"], d.path(), step);
         child.kill().expect("SIGKILL");
@@ -1471,11 +1474,7 @@ fn a_compact_killed_at_any_step_leaves_a_whole_database() {
 
 #[test]
 fn ctrl_c_cancels_backup_and_compact_and_leaves_nothing() {
-    let d = tmp();
-    let db = d.path().join("g.qv");
-    build_rewritten(&db);
-    let source = digest(&db);
-    let before = file_len(&db.join("props"));
+    let (d, db, source, before) = rewritten();
     for (args, step) in [
         (&["backup", "g.qv", "copy.qv"][..], "copying"),
         (&["backup", "g.qv", "copy.qv"], "copied"),
