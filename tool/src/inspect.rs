@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Sizes of the database's files, by name, in name order.
-fn file_sizes(db: &Path) -> Result<BTreeMap<String, u64>, Fail> {
+pub fn file_sizes(db: &Path) -> Result<BTreeMap<String, u64>, Fail> {
     let mut out = BTreeMap::new();
     let rd = std::fs::read_dir(db).map_err(|e| Fail::io("read directory", db, e))?;
     for entry in rd {
@@ -85,7 +85,8 @@ fn census(txn: &quiver::Txn) -> Result<(Counts, Counts), Fail> {
     Ok((labels, named))
 }
 
-fn human(n: u64) -> String {
+/// `n` with thousands separators.
+pub fn human(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -97,7 +98,8 @@ fn human(n: u64) -> String {
     out
 }
 
-fn size(n: u64) -> String {
+/// `n` bytes in binary units.
+pub fn size(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
     let mut u = 0;
@@ -234,9 +236,7 @@ pub fn info(db_path: &Path, json_out: bool, with_labels: bool) -> Result<(), Fai
 /// `quiver check`.
 pub fn check(db_path: &Path, json_out: bool, quiet: bool) -> Result<(), Fail> {
     let db = open_read_only(db_path)?;
-    let spinner = crate::progress::spinner("check", quiet);
-    let r = db.check_integrity()?;
-    spinner.finish_and_clear();
+    let r = integrity(&db, quiet)?;
     if json_out {
         println!(
             "{}",
@@ -265,14 +265,27 @@ pub fn check(db_path: &Path, json_out: bool, quiet: bool) -> Result<(), Fail> {
         println!("first: {}", r.first_problem);
     }
     if r.problems > 0 {
-        return Err(Fail::Data(format!(
-            "{}: {} problem(s); first: {}",
-            db_path.display(),
-            r.problems,
-            r.first_problem
-        )));
+        return Err(check_failure(db_path, &r));
     }
     Ok(())
+}
+
+/// Runs the integrity check behind a spinner (`check` and `verify` share it).
+pub fn integrity(db: &quiver::Database, quiet: bool) -> Result<quiver::CheckReport, Fail> {
+    let spinner = crate::progress::spinner("check", quiet);
+    let r = db.check_integrity()?;
+    spinner.finish_and_clear();
+    Ok(r)
+}
+
+/// The failure (exit 3) for a check that found problems, naming the first.
+pub fn check_failure(db_path: &Path, r: &quiver::CheckReport) -> Fail {
+    Fail::Data(format!(
+        "{}: {} problem(s); first: {}",
+        db_path.display(),
+        r.problems,
+        r.first_problem
+    ))
 }
 
 /// `quiver checkpoint`.

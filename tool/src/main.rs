@@ -3,6 +3,7 @@
 //! One module per command group; this file holds the arguments (clap's derive API) and
 //! the one place where every failure becomes a diagnostic and an exit code (`fail.rs`).
 
+mod backup;
 mod export;
 mod fail;
 mod import;
@@ -20,20 +21,34 @@ use std::process::ExitCode;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  operation failed (I/O, disk full, internal, the database to create already
-     exists, command not available)
+  1  operation failed (I/O, disk full, internal, interrupted, the database or backup
+     to create already exists, no such database)
   2  usage error
-  3  data problem (check found problems, corrupt or unknown format)
+  3  data problem (check found problems, verify mismatch or missing manifest, corrupt
+     or unknown format)
   4  database in use (locked by another process, busy)
   5  input rejected (import or load: bad header, bad row, duplicate id, missing endpoint,
      truncated dump, digest mismatch)";
 
-/// Inspect, check, dump, load, import and export Quiver databases.
+/// Inspect, check, dump, load, import, export, back up and compact Quiver databases.
 #[derive(Parser)]
 #[command(name = "quiver", version, after_help = EXIT_CODES, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+}
+
+/// The arguments of a command that reads or rewrites a whole database (check, compact).
+#[derive(clap::Args)]
+struct WholeDb {
+    /// The database directory.
+    db: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// No progress output.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -52,16 +67,7 @@ enum Cmd {
     },
     /// Run the integrity check; exit 3 naming the first problem if it finds any.
     #[command(after_help = EXIT_CODES)]
-    Check {
-        /// The database directory.
-        db: PathBuf,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-        /// No progress output.
-        #[arg(short, long)]
-        quiet: bool,
-    },
+    Check(WholeDb),
     /// Write the database as Quiver JSON Lines from one snapshot.
     #[command(after_help = EXIT_CODES)]
     Dump {
@@ -111,29 +117,53 @@ enum Cmd {
         #[arg(short, long)]
         quiet: bool,
     },
-    /// Copy a database to DEST (not available in this version: needs qv_backup).
+    /// Copy a database to DEST (a new directory) with a manifest holding its digest.
+    ///
+    /// DB is opened read-only, so no other process may hold it (exit 4). The copy is built
+    /// in a hidden directory beside DEST and renamed into place, with DEST/backup.json,
+    /// only when complete; an existing DEST is never replaced (exit 1). Ctrl-C cancels and
+    /// leaves nothing behind.
     #[command(after_help = EXIT_CODES)]
     Backup {
         /// The database directory.
         db: PathBuf,
-        /// The copy to create.
+        /// The copy to create (must not exist; its parent must).
         dest: PathBuf,
-        /// Write live data only.
+        /// Write live data only (drops superseded and deleted property blobs).
         #[arg(long)]
         compact: bool,
+        /// Print one JSON object (the manifest, DEST and timings).
+        #[arg(long)]
+        json: bool,
+        /// No progress bar.
+        #[arg(short, long)]
+        quiet: bool,
     },
-    /// Check a backup against its recorded digest (not available in this version).
+    /// Check a backup and compare its digest with its manifest; exit 3 on any mismatch.
+    ///
+    /// Opens DEST read-only, runs the integrity check, computes the content digest and
+    /// compares it (and the transaction, LSN and counts) with DEST/backup.json. A missing
+    /// or unreadable manifest, a check problem or a difference is exit 3, naming the first.
     #[command(after_help = EXIT_CODES)]
     Verify {
         /// The copy to verify.
         dest: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// No progress output.
+        #[arg(short, long)]
+        quiet: bool,
     },
-    /// Rewrite DB with live data only (not available in this version: needs qv_backup).
+    /// Rewrite DB with live data only: a compact copy, checked, then swapped in.
+    ///
+    /// Holds DB's lock throughout, writes the copy into a hidden directory beside it,
+    /// checks it and compares its digest with DB's, then exchanges the two directories in
+    /// one step (renameat2 RENAME_EXCHANGE) and removes the original. Needs free space for
+    /// the copy. A kill at any point leaves the original or the compacted database at DB;
+    /// the next run removes the hidden directory a killed run left.
     #[command(after_help = EXIT_CODES)]
-    Compact {
-        /// The database directory.
-        db: PathBuf,
-    },
+    Compact(WholeDb),
     /// Run a checkpoint (moves committed changes from the log into the data files).
     #[command(after_help = EXIT_CODES)]
     Checkpoint {
@@ -154,7 +184,7 @@ enum Cmd {
 fn run(cmd: Cmd, matches: &clap::ArgMatches) -> Result<(), Fail> {
     match cmd {
         Cmd::Info { db, json, labels } => inspect::info(&db, json, labels),
-        Cmd::Check { db, json, quiet } => inspect::check(&db, json, quiet),
+        Cmd::Check(a) => inspect::check(&a.db, a.json, a.quiet),
         Cmd::Dump { db, output, quiet } => jsonl::dump(&db, output.as_deref(), quiet),
         Cmd::Load { db, file, quiet } => jsonl::load(&db, &file, quiet),
         Cmd::Import(args) => {
@@ -170,20 +200,18 @@ fn run(cmd: Cmd, matches: &clap::ArgMatches) -> Result<(), Fail> {
             quiet,
             ..
         } => export::export(&db, &out, one_file, quiet),
-        Cmd::Backup { .. } => Err(not_available("backup")),
-        Cmd::Verify { .. } => Err(not_available("verify")),
-        Cmd::Compact { .. } => Err(not_available("compact")),
+        Cmd::Backup {
+            db,
+            dest,
+            compact,
+            json,
+            quiet,
+        } => backup::backup(&db, &dest, compact, json, quiet),
+        Cmd::Verify { dest, json, quiet } => backup::verify(&dest, json, quiet),
+        Cmd::Compact(a) => backup::compact(&a.db, a.json, a.quiet),
         Cmd::Checkpoint { db } => inspect::checkpoint(&db),
         Cmd::Wal { db, json } => wal::list(&db, json),
     }
-}
-
-/// The commands that need the library's hot backup (`qv_backup`), not built yet.
-fn not_available(cmd: &str) -> Fail {
-    Fail::Misuse(format!(
-        "`quiver {cmd}` is not available in this version (it needs qv_backup, which this \
-         library does not have yet)"
-    ))
 }
 
 fn main() -> ExitCode {

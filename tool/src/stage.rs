@@ -125,13 +125,7 @@ impl Staged {
         }
         std::fs::rename(&self.tmp, &self.dest).map_err(|e| Fail::io("rename", &self.tmp, e))?;
         self.done = true;
-        let parent = match self.dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::File::open(&parent)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Fail::io("fsync", &parent, e))
+        sync_dir(&parent_dir(&self.dest))
     }
 }
 
@@ -144,29 +138,44 @@ impl Drop for Staged {
     }
 }
 
-/// Removes the build directories (`prefix` + pid) of earlier loads or imports to the
-/// same destination whose process no longer runs: one killed outright (SIGKILL, a
-/// power loss) cannot remove its own. A directory of a live process is left alone.
-fn remove_abandoned(dest: &Path, prefix: &str) {
-    let parent = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let Ok(entries) = std::fs::read_dir(&parent) else {
+/// Removes the work directories beside `dest` (named `prefix`, then the pid of the
+/// process that made them, then anything) of earlier runs whose process no longer runs:
+/// one killed outright (SIGKILL, a power loss) cannot remove its own. A directory of a
+/// live process is left alone.
+pub fn remove_abandoned(dest: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(parent_dir(dest)) else {
         return;
     };
     for e in entries.flatten() {
         let name = e.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
             continue;
         };
-        let Ok(pid) = pid.parse::<u32>() else {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let Ok(pid) = rest[..digits].parse::<u32>() else {
             continue;
         };
         if !Path::new(&format!("/proc/{pid}")).exists() {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
+}
+
+/// The directory that holds `path` (`.` for a bare name).
+pub fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Fsyncs directory `dir`, so that the names created or renamed in it are durable.
+pub fn sync_dir(dir: &Path) -> Result<(), Fail> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Fail::io("fsync", dir, e))
 }
 
 /// Opens an existing database read-only (commands that only read).

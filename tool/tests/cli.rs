@@ -262,25 +262,6 @@ fn usage_errors_exit_2() {
     );
 }
 
-#[test]
-fn backup_verify_compact_say_they_are_not_available() {
-    let d = tmp();
-    build_runs(&d.path().join("g.qv"));
-    for args in [
-        &["backup", "g.qv", "copy.qv"][..],
-        &["backup", "g.qv", "copy.qv", "--compact"],
-        &["verify", "copy.qv"],
-        &["compact", "g.qv"],
-    ] {
-        let o = quiver(args, d.path());
-        code(&o, 1);
-        assert!(err(&o).starts_with("quiver: QV_MISUSE: "), "{}", err(&o));
-        has(&err(&o), "not available in this version");
-        has(&err(&o), "qv_backup");
-    }
-    assert_eq!(listing(d.path()), ["g.qv"]);
-}
-
 // ---- info, check, checkpoint -------------------------------------------------------
 
 #[test]
@@ -378,11 +359,14 @@ fn a_database_open_in_another_process_is_exit_4() {
         &["checkpoint", "g.qv"],
         &["wal", "g.qv"],
         &["export", "g.qv", "--format", "neo4j-csv", "--out", "x"],
+        &["backup", "g.qv", "copy.qv"],
+        &["compact", "g.qv"],
     ] {
         let o = quiver(args, d.path());
         code(&o, 4);
         assert!(err(&o).starts_with("quiver: QV_LOCKED: "), "{}", err(&o));
     }
+    assert_eq!(listing(d.path()), ["g.qv"]);
     drop(held);
 }
 
@@ -1205,4 +1189,328 @@ fn export_says_what_csv_cannot_hold() {
         t.node_prop(a, "blob").expect("get"),
         Some(ValueRef::Bytes(&[0, 1, 2, 255]))
     );
+}
+
+// ---- backup, verify, compact ---------------------------------------------------------
+
+/// 40 nodes in a chain whose "body" is rewritten 12 times, each round checkpointed, and 10
+/// more nodes deleted: the props file holds every generation of the blobs, of which a
+/// compact copy keeps only the last.
+fn build_rewritten(path: &Path) {
+    let _g = fork_lock();
+    let db = Database::open(path, &opts(true)).expect("create");
+    let mut t = db.begin_write().expect("write");
+    let docs: Vec<u64> = (0..40)
+        .map(|_| t.insert_node("Doc").expect("node"))
+        .collect();
+    for w in docs.windows(2) {
+        t.insert_edge(w[0], w[1], "NEXT").expect("edge");
+    }
+    let gone: Vec<u64> = (0..10)
+        .map(|_| t.insert_node("Tmp").expect("node"))
+        .collect();
+    t.commit().expect("commit");
+    for round in 0..12 {
+        let mut t = db.begin_write().expect("write");
+        let body = format!("{round}{}", "x".repeat(400));
+        for id in &docs {
+            t.set_node_prop(*id, "body", ValueRef::Str(&body))
+                .expect("set");
+        }
+        for id in &gone {
+            t.set_node_prop(*id, "body", ValueRef::Str(&body))
+                .expect("set");
+        }
+        t.commit().expect("commit");
+        db.checkpoint().expect("checkpoint");
+    }
+    let mut t = db.begin_write().expect("write");
+    for id in gone {
+        t.delete_node(id, false).expect("delete");
+    }
+    t.commit().expect("commit");
+    db.close().expect("close");
+}
+
+/// A fresh directory holding `g.qv` from [`build_rewritten`], with its digest and the
+/// size of its props file.
+fn rewritten() -> (tempfile::TempDir, PathBuf, [u8; 32], u64) {
+    let d = tmp();
+    let db = d.path().join("g.qv");
+    build_rewritten(&db);
+    let source = digest(&db);
+    let before = file_len(&db.join("props"));
+    (d, db, source, before)
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).expect("stat").len()
+}
+
+fn hex(d: &[u8; 32]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn manifest(copy: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(copy.join("backup.json")).expect("manifest");
+    serde_json::from_str(&text).expect("manifest json")
+}
+
+#[test]
+fn backup_round_trip_keeps_the_digest_and_writes_the_manifest() {
+    let d = tmp();
+    build_rich(&d.path().join("g.qv"));
+    let source = digest(&d.path().join("g.qv"));
+    let o = quiver(&["backup", "g.qv", "copy.qv", "--json"], d.path());
+    code(&o, 0);
+    assert_eq!(digest(&d.path().join("copy.qv")), source);
+    let j: serde_json::Value = serde_json::from_str(&out(&o)).expect("json");
+    assert_eq!(j["dest"], "copy.qv");
+    let m = manifest(&d.path().join("copy.qv"));
+    assert_eq!(m["format"], "quiver-backup");
+    assert_eq!(m["version"], 1);
+    assert!(m["source"].as_str().expect("source").ends_with("g.qv"));
+    let created = m["created"].as_str().expect("created");
+    assert!(
+        created.len() == 20 && &created[10..11] == "T" && created.ends_with('Z'),
+        "{created}"
+    );
+    assert_eq!(m["digest"], hex(&source));
+    assert_eq!(m["nodes"], 3);
+    assert_eq!(m["edges"], 3);
+    assert_eq!(m["last_txn"], 1);
+    assert!(m["lsn"].as_u64().expect("lsn") > 0);
+    assert!(m["bytes"].as_u64().expect("bytes") > 0);
+    assert_eq!(m["compact"], false);
+    for key in ["digest", "nodes", "edges", "last_txn", "lsn", "created"] {
+        assert_eq!(j[key], m[key], "{key}");
+    }
+    assert_eq!(listing(d.path()), ["copy.qv", "g.qv"]);
+
+    // The manifest inside the directory upsets neither check nor info nor the engine.
+    code(&quiver(&["check", "copy.qv"], d.path()), 0);
+    code(&quiver(&["info", "copy.qv"], d.path()), 0);
+    let o = quiver(&["verify", "copy.qv"], d.path());
+    code(&o, 0);
+    has(&out(&o), "check ok");
+    has(&out(&o), "matches the manifest");
+    let o = quiver(&["verify", "copy.qv", "--json"], d.path());
+    code(&o, 0);
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).expect("json");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["digest"], hex(&source));
+
+    let o = quiver(&["backup", "g.qv", "text.qv"], d.path());
+    code(&o, 0);
+    has(&out(&o), &format!("digest {}", hex(&source)));
+    has(&out(&o), "elements/s");
+}
+
+#[test]
+fn backup_compact_is_smaller_after_updates() {
+    let d = tmp();
+    build_rewritten(&d.path().join("g.qv"));
+    let source = digest(&d.path().join("g.qv"));
+    code(&quiver(&["backup", "g.qv", "full.qv"], d.path()), 0);
+    code(
+        &quiver(&["backup", "g.qv", "small.qv", "--compact"], d.path()),
+        0,
+    );
+    assert_eq!(digest(&d.path().join("full.qv")), source);
+    assert_eq!(digest(&d.path().join("small.qv")), source);
+    let full = file_len(&d.path().join("full.qv/props"));
+    let small = file_len(&d.path().join("small.qv/props"));
+    assert!(small * 5 < full, "compact props {small} B, full {full} B");
+    assert_eq!(manifest(&d.path().join("small.qv"))["compact"], true);
+    code(&quiver(&["verify", "small.qv"], d.path()), 0);
+}
+
+/// Runs `verify copy.qv` and asserts exit 3 with `want` in the diagnostic.
+#[track_caller]
+fn verify_fails(dir: &Path, want: &str) {
+    let o = quiver(&["verify", "copy.qv"], dir);
+    code(&o, 3);
+    assert!(err(&o).starts_with("quiver: QV_CORRUPT: "), "{}", err(&o));
+    has(&err(&o), want);
+    has(&out(&o), "FAILED");
+}
+
+#[test]
+fn verify_exits_3_on_damage_a_changed_digest_or_no_manifest() {
+    let d = tmp();
+    build_runs(&d.path().join("g.qv"));
+    let copy = d.path().join("copy.qv");
+
+    code(&quiver(&["backup", "g.qv", "copy.qv"], d.path()), 0);
+    // Node 2's record (offset 64): a byte its CRC covers.
+    let mut nodes = std::fs::read(copy.join("nodes")).expect("read");
+    nodes[64 + 12] ^= 0x5a;
+    std::fs::write(copy.join("nodes"), nodes).expect("write");
+    verify_fails(d.path(), "problem");
+    std::fs::remove_dir_all(&copy).expect("remove");
+
+    code(&quiver(&["backup", "g.qv", "copy.qv"], d.path()), 0);
+    let text = std::fs::read_to_string(copy.join("backup.json")).expect("read");
+    let recorded = manifest(&copy)["digest"]
+        .as_str()
+        .expect("digest")
+        .to_string();
+    let flipped = if recorded.starts_with('0') { "1" } else { "0" };
+    let edited = text.replace(&recorded, &format!("{flipped}{}", &recorded[1..]));
+    std::fs::write(copy.join("backup.json"), edited).expect("write");
+    verify_fails(d.path(), "differs from the manifest");
+    let o = quiver(&["verify", "copy.qv", "--json"], d.path());
+    code(&o, 3);
+    let j: serde_json::Value = serde_json::from_str(&out(&o)).expect("json");
+    assert_eq!(j["ok"], false);
+    has(j["problem"].as_str().expect("problem"), "differs");
+
+    std::fs::write(copy.join("backup.json"), "{\"format\": ").expect("write");
+    verify_fails(d.path(), "not JSON");
+    let node_count = text.replace("\"nodes\": 6", "\"nodes\": 7");
+    std::fs::write(copy.join("backup.json"), node_count).expect("write");
+    verify_fails(d.path(), "nodes is 6; the manifest says 7");
+    std::fs::remove_file(copy.join("backup.json")).expect("remove");
+    verify_fails(d.path(), "backup.json");
+}
+
+#[test]
+fn backup_refuses_an_existing_dest_and_a_missing_database() {
+    let d = tmp();
+    build_runs(&d.path().join("g.qv"));
+    std::fs::create_dir(d.path().join("copy.qv")).expect("mkdir");
+    write(&d.path().join("copy.qv"), "keep.txt", "mine");
+    let o = quiver(&["backup", "g.qv", "copy.qv"], d.path());
+    code(&o, 1);
+    has(&err(&o), "already exists");
+    assert_eq!(listing(&d.path().join("copy.qv")), ["keep.txt"]);
+    assert_eq!(listing(d.path()), ["copy.qv", "g.qv"]);
+
+    let o = quiver(&["backup", "missing.qv", "new.qv"], d.path());
+    code(&o, 1);
+    assert!(err(&o).starts_with("quiver: QV_NOT_FOUND: "), "{}", err(&o));
+    let o = quiver(&["backup", "g.qv", "no/such/dir.qv"], d.path());
+    code(&o, 1);
+    has(&err(&o), "parent directory does not exist");
+    let o = quiver(&["verify", "missing.qv"], d.path());
+    code(&o, 1);
+    assert_eq!(listing(d.path()), ["copy.qv", "g.qv"]);
+}
+
+#[test]
+fn compact_keeps_the_content_and_shrinks() {
+    let (d, db, source, before) = rewritten();
+    let o = quiver(&["compact", "g.qv"], d.path());
+    code(&o, 0);
+    has(&out(&o), "compacted g.qv: ");
+    assert_eq!(digest(&db), source);
+    let after = file_len(&db.join("props"));
+    assert!(after * 5 < before, "props {before} B -> {after} B");
+    code(&quiver(&["check", "g.qv"], d.path()), 0);
+    assert_eq!(listing(d.path()), ["g.qv"]);
+    let o = quiver(&["compact", "g.qv", "--json"], d.path());
+    code(&o, 0);
+    let j: serde_json::Value = serde_json::from_str(&out(&o)).expect("json");
+    assert_eq!(j["digest"], hex(&source));
+    assert!(j["bytes_after"].as_u64() <= j["bytes_before"].as_u64());
+}
+
+/// Starts `quiver ARGS` with `QUIVER_TEST_PAUSE=step` and returns once it says it stopped
+/// there.
+fn paused_at(args: &[&str], dir: &Path, step: &str) -> std::process::Child {
+    use std::io::BufRead;
+    let mut child = {
+        let _g = fork_lock();
+        Command::new(env!("CARGO_BIN_EXE_quiver"))
+            .args(args)
+            .env("QUIVER_TEST_PAUSE", step)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("read stderr");
+    assert_eq!(line.trim(), format!("quiver: paused at {step}"));
+    // Nothing more is written until the child goes on, so the buffer holds nothing else;
+    // the pipe stays open for what it says next.
+    child.stderr = Some(stderr.into_inner());
+    child
+}
+
+/// Sends SIGINT through kill(1): the test crate may not use unsafe code either.
+fn interrupt(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+#[test]
+fn a_compact_killed_at_any_step_leaves_a_whole_database() {
+    let (d, db, source, before) = rewritten();
+    for step in ["copying", "copied", "verified", "swapped"] {
+        let mut child = paused_at(&["compact", "g.qv"], d.path(), step);
+        child.kill().expect("SIGKILL");
+        child.wait().expect("wait");
+        assert_eq!(digest(&db), source, "after a kill at {step}");
+        code(&quiver(&["check", "g.qv"], d.path()), 0);
+        assert!(
+            listing(d.path()).len() > 1,
+            "a kill at {step} leaves the work directory"
+        );
+        if step == "swapped" {
+            assert!(file_len(&db.join("props")) < before, "not compacted yet");
+        }
+    }
+    // The next run removes what the killed ones left, and compacts.
+    code(&quiver(&["compact", "g.qv"], d.path()), 0);
+    assert_eq!(digest(&db), source);
+    assert_eq!(listing(d.path()), ["g.qv"]);
+}
+
+#[test]
+fn ctrl_c_cancels_backup_and_compact_and_leaves_nothing() {
+    let (d, db, source, before) = rewritten();
+    for (args, step) in [
+        (&["backup", "g.qv", "copy.qv"][..], "copying"),
+        (&["backup", "g.qv", "copy.qv"], "copied"),
+        (&["compact", "g.qv"], "copying"),
+        (&["compact", "g.qv"], "verified"),
+    ] {
+        let child = paused_at(args, d.path(), step);
+        interrupt(&child);
+        let o = child.wait_with_output().expect("wait");
+        code(&o, 1);
+        assert!(
+            err(&o).starts_with("quiver: QV_INTERRUPTED: "),
+            "{}",
+            err(&o)
+        );
+        assert_eq!(listing(d.path()), ["g.qv"], "{args:?} at {step}");
+    }
+    assert_eq!(digest(&db), source);
+    assert_eq!(file_len(&db.join("props")), before);
+}
+
+#[test]
+fn a_backup_killed_outright_leaves_no_dest_and_the_next_one_cleans_up() {
+    let d = tmp();
+    build_runs(&d.path().join("g.qv"));
+    for step in ["copying", "copied"] {
+        let mut child = paused_at(&["backup", "g.qv", "copy.qv"], d.path(), step);
+        child.kill().expect("SIGKILL");
+        child.wait().expect("wait");
+        assert!(
+            !d.path().join("copy.qv").exists(),
+            "a dest after a kill at {step}"
+        );
+    }
+    assert!(listing(d.path()).len() > 1);
+    code(&quiver(&["backup", "g.qv", "copy.qv"], d.path()), 0);
+    assert_eq!(listing(d.path()), ["copy.qv", "g.qv"]);
+    code(&quiver(&["verify", "copy.qv"], d.path()), 0);
 }
