@@ -18,9 +18,7 @@ static int64_t int_prop(qv_txn *t, qv_node_id id, const char *key) {
 }
 
 void test_sp_basic(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("sp", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("sp", db, path, w);
   qv_node_id a = 0, b = 0, c = 0;
   qv_value v = qvt_int(1);
   CHECK_OK(qv_node_insert(w, "A", &a));
@@ -76,9 +74,7 @@ void test_sp_basic(void) {
 }
 
 void test_sp_repeated_and_nested(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("sp2", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("sp2", db, path, w);
   qv_node_id a = 0, b = 0, c = 0, x = 0;
 
   /* Repeated names: the most recent is meant. */
@@ -132,9 +128,7 @@ void test_sp_repeated_and_nested(void) {
 }
 
 void test_sp_edges_and_detach(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("sp3", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("sp3", db, path, w);
   qv_node_id hub = 0, n[5];
   qv_edge_id e[5];
   CHECK_OK(qv_node_insert(w, "Hub", &hub));
@@ -179,9 +173,7 @@ void test_sp_edges_and_detach(void) {
 }
 
 void test_sp_interned_names(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("sp4", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("sp4", db, path, w);
   qv_node_id a = 0, f = 0, o = 0;
   CHECK_OK(qv_node_insert(w, "Old", &a));
   CHECK_OK(qv_savepoint(w, "s"));
@@ -335,9 +327,7 @@ void test_sp_rollback_over_spill(void) {
  * savepoint afterwards: the edges it collected keep their type names (even if the type
  * was created after the savepoint and its name is gone from the transaction now). */
 void test_sp_cursor_across_rollback(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("spcur", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("spcur", db, path, w);
   qv_node_id a = 0, b = 0;
   CHECK_OK(qv_node_insert(w, "A", &a));
   CHECK_OK(qv_node_insert(w, "B", &b));

@@ -174,9 +174,7 @@ void test_values_round_trip(void) {
   static struct vcase cs[64];
   size_t count = build_cases(cs);
   CHECK(count > 30 && count < 64);
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("values", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("values", db, path, w);
   qv_node_id n = 0, m = 0;
   qv_edge_id e = 0;
   CHECK_OK(qv_node_insert(w, "V", &n));
@@ -216,9 +214,7 @@ void test_values_round_trip(void) {
 }
 
 void test_values_null_unset_overwrite(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("overwrite", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("overwrite", db, path, w);
   qv_node_id n = 0, m = 0;
   qv_edge_id e = 0;
   CHECK_OK(qv_node_insert(w, "N", &n));
@@ -301,9 +297,7 @@ void test_values_null_unset_overwrite(void) {
 }
 
 void test_values_many_keys(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("manykeys", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("manykeys", db, path, w);
   qv_node_id n = 0;
   CHECK_OK(qv_node_insert(w, "Many", &n));
   char key[32];
