@@ -17,15 +17,21 @@ static int64_t int_prop(qv_txn *t, qv_node_id id, const char *key) {
   return out.as.i;
 }
 
+/* How the rollback tests begin: inserts node *a ("A", with p = 1), takes savepoint "s",
+ * inserts node *b ("B"). */
+static void a_savepoint_b(qv_txn *w, qv_node_id *a, qv_node_id *b) {
+  qv_value one = qvt_int(1);
+  CHECK_OK(qv_node_insert(w, "A", a));
+  CHECK_OK(qv_node_set(w, *a, "p", &one));
+  CHECK_OK(qv_savepoint(w, "s"));
+  CHECK_OK(qv_node_insert(w, "B", b));
+}
+
 void test_sp_basic(void) {
   QVT_FRESH_WRITE("sp", db, path, w);
   qv_node_id a = 0, b = 0, c = 0;
-  qv_value v = qvt_int(1);
-  CHECK_OK(qv_node_insert(w, "A", &a));
-  CHECK_OK(qv_node_set(w, a, "p", &v));
-  CHECK_OK(qv_savepoint(w, "s"));
-  CHECK_OK(qv_node_insert(w, "B", &b));
-  v = qvt_int(2);
+  a_savepoint_b(w, &a, &b);
+  qv_value v = qvt_int(2);
   CHECK_OK(qv_node_set(w, a, "p", &v));
   CHECK_OK(qv_node_set(w, a, "q", &v));
   qv_edge_id e = 0;
@@ -283,15 +289,11 @@ void test_sp_rollback_over_spill(void) {
 
   qv_txn *w = qvt_begin(db, 0);
   qv_node_id a = 0, b = 0, c = 0;
-  qv_value v = qvt_int(1);
-  CHECK_OK(qv_node_insert(w, "A", &a));
-  CHECK_OK(qv_node_set(w, a, "p", &v));
-  CHECK_OK(qv_savepoint(w, "s"));
-  CHECK_OK(qv_node_insert(w, "B", &b));
+  a_savepoint_b(w, &a, &b);
   CHECK_OK(qv_node_set(w, b, "big1", &bv));
   CHECK_OK(qv_node_set(w, a, "big2", &bv));
   CHECK_OK(qv_node_set(w, a, "big3", &bv));
-  v = qvt_int(2);
+  qv_value v = qvt_int(2);
   CHECK_OK(qv_node_set(w, a, "p", &v));
   CHECK_OK(qv_rollback_to(w, "s"));
   CHECK_OK(qv_node_insert(w, "C", &c));
