@@ -60,6 +60,13 @@ void qvt_check_open_fails_at(const char *path, uint32_t flags, qv_status want,
 #define qvt_fresh_db(tag, sync, db) qvt_fresh_db_with((tag), qvt_options((sync), 0), (db))
 /* The same with the options `o` (a qv_options value). */
 #define qvt_fresh_db_with(tag, o, db) qvt_fresh_db_at((tag), (o), (db), __FILE__, __LINE__)
+/* How most tests begin: declares `qv_db *db`, a new database in a fresh temp directory
+ * opened with QV_SYNC_NORMAL (the other options default), `const char *path`, that
+ * directory, and `qv_txn *w`, a write transaction begun on it (NULL if that fails). */
+#define QVT_FRESH_WRITE(tag, db, path, w)                      \
+  qv_db *db = NULL;                                            \
+  const char *path = qvt_fresh_db((tag), QV_SYNC_NORMAL, &db); \
+  qv_txn *w = qvt_begin(db, 0)
 /* Closes *db and opens `path` again with `sync`. */
 #define qvt_reopen(db, path, sync) qvt_reopen_at((db), (path), (sync), __FILE__, __LINE__)
 /* Begins a transaction (`flags`: 0 or QV_TXN_READ_ONLY); NULL if that fails. */

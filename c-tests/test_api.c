@@ -346,9 +346,7 @@ void test_api_stats_check_checkpoint(void) {
 }
 
 void test_api_close_busy(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("closebusy", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("closebusy", db, path, w);
   CHECK_STATUS(qv_close(db), QV_BUSY);
   CHECK_ERR_HAS("transaction");
   /* The handle and the transaction still work. */
@@ -384,9 +382,7 @@ void test_api_close_busy(void) {
 }
 
 void test_api_graph_basics(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("graph", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("graph", db, path, w);
   qv_node_id a, b, c;
   qv_edge_id e1, e2, e3;
   CHECK_OK(qv_node_insert(w, "Person", &a));
@@ -471,9 +467,7 @@ void test_api_graph_basics(void) {
 }
 
 void test_api_rollback_discards(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("rollback", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("rollback", db, path, w);
   qv_node_id x = 0, y = 0;
   qv_value v = qvt_int(1);
   CHECK_OK(qv_node_insert(w, "X", &x));

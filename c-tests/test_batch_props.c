@@ -24,9 +24,7 @@ static int same_edge(const qv_edge *a, const qv_edge *b) {
 }
 
 void test_batch_edges_and_nodes(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("batch", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("batch", db, path, w);
   qv_node_id hub = 0, leaf[50];
   CHECK_OK(qv_node_insert(w, "Hub", &hub));
   for (int i = 0; i < 50; i++) CHECK_OK(qv_node_insert(w, i % 2 ? "Odd" : "Even", &leaf[i]));
@@ -186,9 +184,7 @@ static int list_props(qv_txn *t, int edge, uint64_t id, char keys[][32], qv_valu
 }
 
 void test_props_listing(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("props", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("props", db, path, w);
   qv_node_id a = 0, b = 0, bare = 0;
   qv_edge_id e = 0;
   CHECK_OK(qv_node_insert(w, "N", &a));
@@ -295,9 +291,7 @@ void test_props_listing(void) {
 /* qv_digest: the documented encoding's value for a small graph (the same graph and value
  * as tests/digest.rs, computed independently), equal across history, zeroed on failure. */
 void test_digest(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("digest", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("digest", db, path, w);
   qv_node_id a = 0, b = 0, c = 0;
   qv_edge_id e = 0;
   CHECK_OK(qv_node_insert(w, "Person", &a));
@@ -354,9 +348,7 @@ void test_digest(void) {
  * same digest; a key given twice keeps its last value; bad input fails the whole call with
  * no effect (the next insert gets the id the failed one would have had). */
 void test_insert_with(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("insert_with", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("insert_with", db, path, w);
   const qv_prop person[] = {
       {"age", {.type = QV_TYPE_INT, .as.i = 1}},
       {"name", {.type = QV_TYPE_STRING, .as.bytes = {(const uint8_t *)"Ann", 3}}},

@@ -14,6 +14,26 @@
 
 #define GARBAGE ((void *)(uintptr_t)0xdeadbeefu)
 
+/* Runs fn(arg) on a new thread and waits for it to end: two checks, at the caller's line. */
+#define RUN_ON_THREAD(fn, arg)                                                            \
+  run_on_thread_at((fn), (arg), "pthread_create(" #fn ") == 0", "pthread_join(" #fn ") == 0", \
+                   __FILE__, __LINE__)
+
+static void run_on_thread_at(void *(*fn)(void *), void *arg, const char *create_what,
+                             const char *join_what, const char *file, int line) {
+  pthread_t th;
+  if (!qvt_check(pthread_create(&th, NULL, fn, arg) == 0, create_what, file, line)) return;
+  qvt_check(pthread_join(th, NULL) == 0, join_what, file, line);
+}
+
+/* Opens a new database in a fresh temp directory into *db, with QV_SYNC_NORMAL and
+ * busy_timeout_ms `busy_ms` (0: no waiting); returns the directory. */
+static const char *fresh_db_busy_ms(const char *tag, uint32_t busy_ms, qv_db **db) {
+  qv_options o = qvt_options(QV_SYNC_NORMAL, 0);
+  o.busy_timeout_ms = busy_ms;
+  return qvt_fresh_db_with(tag, o, db);
+}
+
 struct busy_arg {
   qv_db *db;
   /* results */
@@ -53,6 +73,16 @@ static void *busy_writer(void *p) {
   return NULL;
 }
 
+/* Runs busy_writer against `db` on another thread (while this one holds the write lock);
+ * returns what it recorded. */
+static struct busy_arg run_busy_writer(qv_db *db) {
+  struct busy_arg a;
+  memset(&a, 0, sizeof a);
+  a.db = db;
+  RUN_ON_THREAD(busy_writer, &a);
+  return a;
+}
+
 static void *second_writer(void *p) {
   struct busy_arg *a = p;
   qv_txn *t = NULL;
@@ -67,9 +97,8 @@ static void *second_writer(void *p) {
 }
 
 void test_conc_busy(void) {
-  const char *path = qvt_tmpdir("busy");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 100, &db));
+  const char *path = fresh_db_busy_ms("busy", 100, &db);
   qv_txn *w = NULL, *init = NULL;
   qv_node_id n;
   CHECK_OK(qv_txn_begin(db, 0, &init));
@@ -78,12 +107,7 @@ void test_conc_busy(void) {
 
   CHECK_OK(qv_txn_begin(db, 0, &w));
   CHECK_OK(qv_node_insert(w, "Uncommitted", &n));
-  struct busy_arg a;
-  memset(&a, 0, sizeof a);
-  a.db = db;
-  pthread_t th;
-  CHECK(pthread_create(&th, NULL, busy_writer, &a) == 0);
-  CHECK(pthread_join(th, NULL) == 0);
+  struct busy_arg a = run_busy_writer(db);
   CHECK(a.begin_status == QV_BUSY);
   CHECK(a.out_cleared);
   if (!CHECK(a.begin_ms >= 90)) printf("#   waited %.1f ms\n", a.begin_ms);
@@ -105,8 +129,7 @@ void test_conc_busy(void) {
 
   /* Now a second writer gets the lock, while this thread holds a read transaction. */
   qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
-  CHECK(pthread_create(&th, NULL, second_writer, &a) == 0);
-  CHECK(pthread_join(th, NULL) == 0);
+  RUN_ON_THREAD(second_writer, &a);
   CHECK(qvt_count_nodes(r, NULL) == 2); /* its snapshot */
   qv_txn_rollback(r);
   CHECK(a.write_status == QV_OK);
@@ -119,17 +142,10 @@ void test_conc_busy(void) {
 
 /* busy_timeout_ms = 0: no waiting at all. */
 void test_conc_busy_zero_timeout(void) {
-  qv_options o = qvt_options(QV_SYNC_NORMAL, 0);
-  o.busy_timeout_ms = 0;
   qv_db *db = NULL;
-  const char *path = qvt_fresh_db_with("busy0", o, &db);
+  const char *path = fresh_db_busy_ms("busy0", 0, &db);
   qv_txn *w = qvt_begin(db, 0);
-  struct busy_arg a;
-  memset(&a, 0, sizeof a);
-  a.db = db;
-  pthread_t th;
-  CHECK(pthread_create(&th, NULL, busy_writer, &a) == 0);
-  CHECK(pthread_join(th, NULL) == 0);
+  struct busy_arg a = run_busy_writer(db);
   CHECK(a.begin_status == QV_BUSY && a.out_cleared);
   if (!CHECK(a.begin_ms < 1000)) printf("#   waited %.1f ms\n", a.begin_ms);
   CHECK(a.ckpt_status == QV_BUSY);
@@ -165,9 +181,8 @@ static void *waiting_writer(void *p) {
 }
 
 void test_conc_writer_waits(void) {
-  const char *path = qvt_tmpdir("wait");
   qv_db *db = NULL;
-  CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 20000, &db));
+  const char *path = fresh_db_busy_ms("wait", 20000, &db);
   qv_txn *w = qvt_begin(db, 0);
   struct wait_arg a;
   memset(&a, 0, sizeof a);
@@ -218,17 +233,14 @@ void test_conc_txn_moves_between_threads(void) {
   struct move_arg a;
   memset(&a, 0, sizeof a);
   CHECK_OK(qv_txn_begin(db, 0, &a.txn));
-  pthread_t th;
-  CHECK(pthread_create(&th, NULL, use_moved_txn, &a) == 0);
-  CHECK(pthread_join(th, NULL) == 0);
+  RUN_ON_THREAD(use_moved_txn, &a);
   CHECK(a.inserted == 10);
   CHECK(qvt_count_nodes(a.txn, "Moved") == 10);
   CHECK_OK(qv_txn_commit(a.txn));
 
   CHECK_OK(qv_txn_begin(db, QV_TXN_READ_ONLY, &a.txn));
   CHECK_OK(qv_nodes(a.txn, NULL, &a.cur));
-  CHECK(pthread_create(&th, NULL, use_moved_cursor, &a) == 0);
-  CHECK(pthread_join(th, NULL) == 0);
+  RUN_ON_THREAD(use_moved_cursor, &a);
   CHECK(a.yielded == 10);
   qv_cursor_free(a.cur);
   qv_txn_rollback(a.txn);

@@ -9,9 +9,7 @@
 #define GARBAGE_ID ((uint64_t)0x5a5a5a5a5a5a5a5aull)
 
 void test_cur_nodes(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("curnodes", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("curnodes", db, path, w);
   qv_node_id ids[30];
   for (int i = 0; i < 30; i++) CHECK_OK(qv_node_insert(w, i % 3 == 0 ? "Three" : "Other", &ids[i]));
   for (int i = 0; i < 30; i += 4) CHECK_OK(qv_node_delete(w, ids[i], 0));
@@ -92,9 +90,7 @@ static int edge_in(const qv_edge *e, qv_edge_id id, qv_node_id src, qv_node_id d
 }
 
 void test_cur_edges_and_self_loops(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("curedges", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("curedges", db, path, w);
   qv_node_id a, b, c;
   qv_edge_id ab, ab2, ca, aa, bb;
   CHECK_OK(qv_node_insert(w, "N", &a));
@@ -187,9 +183,7 @@ void test_cur_edges_and_self_loops(void) {
 }
 
 void test_cur_misuse(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("curmisuse", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("curmisuse", db, path, w);
   qv_node_id a, b;
   qv_edge_id e;
   CHECK_OK(qv_node_insert(w, "N", &a));
@@ -249,9 +243,7 @@ void test_cur_misuse(void) {
 }
 
 void test_cur_delete_while_iterating(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("curdelete", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("curdelete", db, path, w);
   qv_node_id hub = 0;
   enum { N = 40 };
   qv_node_id leaf[N];
@@ -419,9 +411,7 @@ void test_cur_snapshot_vs_commits(void) {
 /* A node whose edges are mostly self-loops: QV_BOTH walks the outgoing and the incoming
  * chain, each holding every loop once; it must yield each loop once, not fail. */
 void test_cur_many_self_loops(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("curloops", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("curloops", db, path, w);
   qv_node_id a = 0, b = 0;
   qv_edge_id e;
   CHECK_OK(qv_node_insert(w, "A", &a));

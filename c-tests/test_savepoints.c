@@ -17,17 +17,21 @@ static int64_t int_prop(qv_txn *t, qv_node_id id, const char *key) {
   return out.as.i;
 }
 
-void test_sp_basic(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("sp", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
-  qv_node_id a = 0, b = 0, c = 0;
-  qv_value v = qvt_int(1);
-  CHECK_OK(qv_node_insert(w, "A", &a));
-  CHECK_OK(qv_node_set(w, a, "p", &v));
+/* How the rollback tests begin: inserts node *a ("A", with p = 1), takes savepoint "s",
+ * inserts node *b ("B"). */
+static void a_savepoint_b(qv_txn *w, qv_node_id *a, qv_node_id *b) {
+  qv_value one = qvt_int(1);
+  CHECK_OK(qv_node_insert(w, "A", a));
+  CHECK_OK(qv_node_set(w, *a, "p", &one));
   CHECK_OK(qv_savepoint(w, "s"));
-  CHECK_OK(qv_node_insert(w, "B", &b));
-  v = qvt_int(2);
+  CHECK_OK(qv_node_insert(w, "B", b));
+}
+
+void test_sp_basic(void) {
+  QVT_FRESH_WRITE("sp", db, path, w);
+  qv_node_id a = 0, b = 0, c = 0;
+  a_savepoint_b(w, &a, &b);
+  qv_value v = qvt_int(2);
   CHECK_OK(qv_node_set(w, a, "p", &v));
   CHECK_OK(qv_node_set(w, a, "q", &v));
   qv_edge_id e = 0;
@@ -76,9 +80,7 @@ void test_sp_basic(void) {
 }
 
 void test_sp_repeated_and_nested(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("sp2", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("sp2", db, path, w);
   qv_node_id a = 0, b = 0, c = 0, x = 0;
 
   /* Repeated names: the most recent is meant. */
@@ -132,9 +134,7 @@ void test_sp_repeated_and_nested(void) {
 }
 
 void test_sp_edges_and_detach(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("sp3", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("sp3", db, path, w);
   qv_node_id hub = 0, n[5];
   qv_edge_id e[5];
   CHECK_OK(qv_node_insert(w, "Hub", &hub));
@@ -179,9 +179,7 @@ void test_sp_edges_and_detach(void) {
 }
 
 void test_sp_interned_names(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("sp4", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("sp4", db, path, w);
   qv_node_id a = 0, f = 0, o = 0;
   CHECK_OK(qv_node_insert(w, "Old", &a));
   CHECK_OK(qv_savepoint(w, "s"));
@@ -291,15 +289,11 @@ void test_sp_rollback_over_spill(void) {
 
   qv_txn *w = qvt_begin(db, 0);
   qv_node_id a = 0, b = 0, c = 0;
-  qv_value v = qvt_int(1);
-  CHECK_OK(qv_node_insert(w, "A", &a));
-  CHECK_OK(qv_node_set(w, a, "p", &v));
-  CHECK_OK(qv_savepoint(w, "s"));
-  CHECK_OK(qv_node_insert(w, "B", &b));
+  a_savepoint_b(w, &a, &b);
   CHECK_OK(qv_node_set(w, b, "big1", &bv));
   CHECK_OK(qv_node_set(w, a, "big2", &bv));
   CHECK_OK(qv_node_set(w, a, "big3", &bv));
-  v = qvt_int(2);
+  qv_value v = qvt_int(2);
   CHECK_OK(qv_node_set(w, a, "p", &v));
   CHECK_OK(qv_rollback_to(w, "s"));
   CHECK_OK(qv_node_insert(w, "C", &c));
@@ -335,9 +329,7 @@ void test_sp_rollback_over_spill(void) {
  * savepoint afterwards: the edges it collected keep their type names (even if the type
  * was created after the savepoint and its name is gone from the transaction now). */
 void test_sp_cursor_across_rollback(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("spcur", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("spcur", db, path, w);
   qv_node_id a = 0, b = 0;
   CHECK_OK(qv_node_insert(w, "A", &a));
   CHECK_OK(qv_node_insert(w, "B", &b));

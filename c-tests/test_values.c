@@ -169,19 +169,24 @@ static void set_specials(qv_txn *w, qv_node_id n) {
   CHECK_OK(qv_node_set(w, n, "boolgarbage", &v));
 }
 
+/* Inserts nodes *n and *m labelled `label` and an edge *e of type `type` from *n to *m:
+ * the records a test sets values on (and one it leaves without). */
+static void insert_n_m_e(qv_txn *w, const char *label, const char *type, qv_node_id *n,
+                         qv_node_id *m, qv_edge_id *e) {
+  CHECK_OK(qv_node_insert(w, label, n));
+  CHECK_OK(qv_node_insert(w, label, m));
+  CHECK_OK(qv_edge_insert(w, *n, *m, type, e));
+}
+
 void test_values_round_trip(void) {
   init_data();
   static struct vcase cs[64];
   size_t count = build_cases(cs);
   CHECK(count > 30 && count < 64);
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("values", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("values", db, path, w);
   qv_node_id n = 0, m = 0;
   qv_edge_id e = 0;
-  CHECK_OK(qv_node_insert(w, "V", &n));
-  CHECK_OK(qv_node_insert(w, "V", &m));
-  CHECK_OK(qv_edge_insert(w, n, m, "VE", &e));
+  insert_n_m_e(w, "V", "VE", &n, &m, &e);
   int bad = 0;
   for (size_t i = 0; i < count; i++) {
     if (qv_node_set(w, n, cs[i].key, &cs[i].v) != QV_OK) bad++;
@@ -216,14 +221,10 @@ void test_values_round_trip(void) {
 }
 
 void test_values_null_unset_overwrite(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("overwrite", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("overwrite", db, path, w);
   qv_node_id n = 0, m = 0;
   qv_edge_id e = 0;
-  CHECK_OK(qv_node_insert(w, "N", &n));
-  CHECK_OK(qv_node_insert(w, "N", &m));
-  CHECK_OK(qv_edge_insert(w, n, m, "E", &e));
+  insert_n_m_e(w, "N", "E", &n, &m, &e);
   qv_value v, out;
 
   for (int onedge = 0; onedge < 2; onedge++) {
@@ -301,9 +302,7 @@ void test_values_null_unset_overwrite(void) {
 }
 
 void test_values_many_keys(void) {
-  qv_db *db = NULL;
-  const char *path = qvt_fresh_db("manykeys", QV_SYNC_NORMAL, &db);
-  qv_txn *w = qvt_begin(db, 0);
+  QVT_FRESH_WRITE("manykeys", db, path, w);
   qv_node_id n = 0;
   CHECK_OK(qv_node_insert(w, "Many", &n));
   char key[32];

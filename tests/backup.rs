@@ -10,7 +10,7 @@ mod support;
 
 use quiver::testing::{FaultKind, FaultStorage, backup_into};
 use quiver::{BackupOptions, Database, Error, Options, ValueRef};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use support::{Scratch, assert_clean, fresh};
@@ -65,6 +65,23 @@ fn build(db: &Database) {
     t.commit().unwrap();
 }
 
+/// A fresh database holding what `build` commits, and its digest.
+#[track_caller]
+fn fresh_built(tag: &str) -> (Scratch, PathBuf, Database, [u8; 32]) {
+    let (s, path, db) = fresh(tag);
+    build(&db);
+    let want = digest(&db);
+    (s, path, db, want)
+}
+
+/// The source of a failed backup is untouched and still writable.
+#[track_caller]
+fn assert_source_intact(db: &Database, want: [u8; 32]) {
+    db.check_poisoned().unwrap();
+    assert_eq!(digest(db), want);
+    support::commit_node(db, "After");
+}
+
 fn file_len(dir: &Path, name: &str) -> u64 {
     std::fs::metadata(dir.join(name)).unwrap().len()
 }
@@ -84,9 +101,7 @@ fn check_copy(path: &Path, want: [u8; 32]) -> Database {
 
 #[test]
 fn copies_hold_the_source_content_and_compact_drops_garbage() {
-    let (s, path, db) = fresh("backup-content");
-    build(&db);
-    let want = digest(&db);
+    let (s, path, db, want) = fresh_built("backup-content");
     let stats = db.stats();
     let full = s.path("full");
     let small = s.path("small");
@@ -263,9 +278,7 @@ fn entries(dir: &Path) -> Vec<String> {
 
 #[test]
 fn a_cancel_or_a_bad_destination_leaves_nothing_and_the_source_usable() {
-    let (s, path, db) = fresh("backup-cancel");
-    build(&db);
-    let want = digest(&db);
+    let (s, path, db, want) = fresh_built("backup-cancel");
     let root = path.parent().unwrap().to_path_buf();
     let before = entries(&root);
     for stop_at in [1, 2, 3] {
@@ -307,17 +320,12 @@ fn a_cancel_or_a_bad_destination_leaves_nothing_and_the_source_usable() {
     assert_eq!(std::fs::read(s.path("exists/keep")).unwrap(), b"mine");
     let r = db.backup(s.path("no/such/parent"), plain());
     assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
-    // The source is untouched and still writable.
-    db.check_poisoned().unwrap();
-    assert_eq!(digest(&db), want);
-    support::commit_node(&db, "After");
+    assert_source_intact(&db, want);
 }
 
 #[test]
 fn a_failing_destination_never_poisons_the_source() {
-    let (s, _path, db) = fresh("backup-faults");
-    build(&db);
-    let want = digest(&db);
+    let (s, _path, db, want) = fresh_built("backup-faults");
     let mut failures = 0;
     for (kind, on_sync) in [
         (FaultKind::Enospc, false),
@@ -343,15 +351,12 @@ fn a_failing_destination_never_poisons_the_source() {
         }
     }
     assert!(failures > 10, "only {failures} injected failures");
-    assert_eq!(digest(&db), want);
-    support::commit_node(&db, "After");
+    assert_source_intact(&db, want);
 }
 
 #[test]
 fn a_power_loss_during_the_copy_leaves_no_database_or_the_whole_copy() {
-    let (s, _path, db) = fresh("backup-power");
-    build(&db);
-    let want = digest(&db);
+    let (s, _path, db, want) = fresh_built("backup-power");
     // A power-loss image before and after every sync of the copy, three ways each (every
     // unsynced write lost, or a random part of them kept, torn at sectors).
     let fs = FaultStorage::open(&s.path("copy")).unwrap();

@@ -22,7 +22,7 @@ mod support;
 
 use quiver::testing::{FaultKind, FaultStorage, SplitMix64};
 use quiver::{Database, Error, Options, SyncMode, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use support::workload::{
     History, Spec, Workload, assert_no_failures, continue_after, open_and_read, recovers_to,
@@ -72,6 +72,11 @@ fn run_fresh(
     (fs, db, w)
 }
 
+/// The working directory of case `name` and the directory its durable image goes to.
+fn case_dirs(s: &Scratch, name: &str) -> (PathBuf, PathBuf) {
+    (s.path(name), s.path(&format!("{name}-image")))
+}
+
 /// A power loss after each sync of a mixed workload (creation and close included): the
 /// durable image must open to exactly the state after some number of commits, no fewer
 /// than had been acknowledged when that sync happened, and stay usable.
@@ -109,8 +114,7 @@ fn durable_image_sweep() {
 
     let mut failures = Vec::new();
     for k in 1..=total {
-        let dir = s.path(&format!("k{k}"));
-        let img = s.path(&format!("k{k}-image"));
+        let (dir, img) = case_dirs(&s, &format!("k{k}"));
         let (fs, db, w) = run_fresh(&dir, &opts, SWEEP, Some(k));
         assert_eq!(
             w.hist.syncs[..],
@@ -249,8 +253,7 @@ fn crash_during_recovery() {
 
     let mut failures = Vec::new();
     for j in 1..=n_total {
-        let dir = s.path(&format!("j{j}"));
-        let img = s.path(&format!("j{j}-image"));
+        let (dir, img) = case_dirs(&s, &format!("j{j}"));
         copy_dir(&img0, &dir);
         let fs = FaultStorage::open(&dir).unwrap();
         fs.freeze_after_sync(j);
@@ -340,8 +343,7 @@ fn poisoned<T>(
 fn fault_run(s: &Scratch, base: &History, op: Op, kind: FaultKind, n: u64) -> Result<(), String> {
     let opts = small_opts();
     let tag = format!("{op:?}-{kind:?}-{n}");
-    let dir = s.path(&tag);
-    let img = s.path(&format!("{tag}-image"));
+    let (dir, img) = case_dirs(s, &tag);
     let (fs, mut db) = open_fault(&dir, &opts);
     let target = match op {
         Op::Write => {
@@ -464,7 +466,7 @@ fn failed_write_and_sync() {
 
 /// Commits five transactions (no checkpoint after creation) and returns the durable image,
 /// the states after each commit, and the log length after each commit.
-fn five_commits(s: &Scratch, opts: &Options) -> (std::path::PathBuf, Vec<Graph>, Vec<u64>) {
+fn five_commits(s: &Scratch, opts: &Options) -> (PathBuf, Vec<Graph>, Vec<u64>) {
     let dir = s.path("src");
     let (fs, db) = open_fault(&dir, opts);
     let seg = segments(&dir)[0].clone();

@@ -199,16 +199,18 @@ impl EdgeRec {
     /// Decodes the 64 bytes of edge `id`'s slot, verifying the CRC.
     pub fn decode(b: &[u8], id: u64) -> Result<EdgeRec, DecodeError> {
         let flags = check::<EDGE_SIZE>(b, id)?;
+        // The seven 48-bit words `encode` writes, in its order.
+        let word = |i: usize| get48(b, 2 + 6 * i);
         Ok(EdgeRec {
             flags,
             etype: get32(b, 44),
-            src: get48(b, 2),
-            dst: get48(b, 8),
-            next_out: get48(b, 14),
-            prev_out: get48(b, 20),
-            next_in: get48(b, 26),
-            prev_in: get48(b, 32),
-            props: get48(b, 38),
+            src: word(0),
+            dst: word(1),
+            next_out: word(2),
+            prev_out: word(3),
+            next_in: word(4),
+            prev_in: word(5),
+            props: word(6),
         })
     }
 }

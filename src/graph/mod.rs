@@ -66,6 +66,14 @@ impl Txn {
         }
     }
 
+    /// The properties of the live node or edge `id`.
+    fn live_props(&self, target: Target, id: u64) -> Result<Props> {
+        Ok(match target {
+            Target::Node => self.live_node(id)?.props,
+            Target::Edge => self.live_edge(id)?.props,
+        })
+    }
+
     /// Creates a node with `label`; returns its id.
     pub fn insert_node(&mut self, label: &str) -> Result<u64> {
         self.insert_node_with(label, &[])
@@ -200,10 +208,7 @@ impl Txn {
             check_value(v)?;
         }
         self.require_write()?;
-        let props = match target {
-            Target::Node => self.live_node(id)?.props,
-            Target::Edge => self.live_edge(id)?.props,
-        };
+        let props = self.live_props(target, id)?;
         if value.is_none() {
             // Unsetting a key that is not set changes nothing and logs nothing.
             let Some(k) = self.string_id(key) else {
@@ -237,12 +242,13 @@ impl Txn {
         })
     }
 
-    fn get_prop(&self, props: &crate::store::Props, key: &str) -> Result<Option<ValueRef<'_>>> {
+    fn get_prop(&self, target: Target, id: u64, key: &str) -> Result<Option<ValueRef<'_>>> {
         check_ident(key, "property key")?;
+        let props = self.live_props(target, id)?;
         let Some(k) = self.string_id(key) else {
             return Ok(None);
         };
-        Ok(self.blob(props)?.get(k))
+        Ok(self.blob(&props)?.get(k))
     }
 
     /// Sets property `key` of node `id`.
@@ -253,9 +259,7 @@ impl Txn {
     /// Property `key` of node `id` (None: not set). Strings and bytes point into the
     /// database until the next write in this transaction.
     pub fn node_prop(&self, id: u64, key: &str) -> Result<Option<ValueRef<'_>>> {
-        check_ident(key, "property key")?;
-        let n = self.live_node(id)?;
-        self.get_prop(&n.props, key)
+        self.get_prop(Target::Node, id, key)
     }
 
     /// Removes property `key` of node `id` (no-op when not set).
@@ -270,9 +274,7 @@ impl Txn {
 
     /// Property `key` of edge `id` (None: not set).
     pub fn edge_prop(&self, id: u64, key: &str) -> Result<Option<ValueRef<'_>>> {
-        check_ident(key, "property key")?;
-        let e = self.live_edge(id)?;
-        self.get_prop(&e.props, key)
+        self.get_prop(Target::Edge, id, key)
     }
 
     /// Removes property `key` of edge `id` (no-op when not set).
@@ -282,18 +284,17 @@ impl Txn {
 
     /// All properties of node `id`, as (key, value), in the order they were last set.
     pub fn node_props(&self, id: u64) -> Result<Vec<(&CStr, ValueRef<'_>)>> {
-        let n = self.live_node(id)?;
-        self.named_props(&n.props)
+        self.named_props(Target::Node, id)
     }
 
     /// All properties of edge `id`, as (key, value), in the order they were last set.
     pub fn edge_props(&self, id: u64) -> Result<Vec<(&CStr, ValueRef<'_>)>> {
-        let e = self.live_edge(id)?;
-        self.named_props(&e.props)
+        self.named_props(Target::Edge, id)
     }
 
-    fn named_props(&self, props: &Props) -> Result<Vec<(&CStr, ValueRef<'_>)>> {
-        let blob = self.blob(props)?;
+    fn named_props(&self, target: Target, id: u64) -> Result<Vec<(&CStr, ValueRef<'_>)>> {
+        let props = self.live_props(target, id)?;
+        let blob = self.blob(&props)?;
         blob.iter()
             .map(|(k, v)| Ok((self.name_of(k)?, v)))
             .collect()
@@ -301,12 +302,12 @@ impl Txn {
 
     /// A cursor over the properties of node `id` as they are now (see [`PropCursor`]).
     pub fn node_prop_cursor(&self, id: u64) -> Result<PropCursor> {
-        Ok(PropCursor::open(self.live_node(id)?.props))
+        Ok(PropCursor::open(self.live_props(Target::Node, id)?))
     }
 
     /// A cursor over the properties of edge `id` as they are now (see [`PropCursor`]).
     pub fn edge_prop_cursor(&self, id: u64) -> Result<PropCursor> {
-        Ok(PropCursor::open(self.live_edge(id)?.props))
+        Ok(PropCursor::open(self.live_props(Target::Edge, id)?))
     }
 
     /// A cursor over the edges of `node` in direction `dir`, of type `etype` (None: any).
