@@ -683,14 +683,15 @@ impl Importer<'_> {
             }
             Ok(None) => {}
         }
-        let t = self.batch.txn()?;
-        let node = t.insert_node(label)?;
-        if let (Some(v), Some(n)) = (id_value, id_name) {
-            t.set_node_prop(node, n, v)?;
-        }
-        for (name, cell) in &props {
-            t.set_node_prop(node, name, cell.value())?;
-        }
+        // One call and one log frame per row (a later column of the same name wins, as
+        // it would with one set after another).
+        let values: Vec<(&str, ValueRef)> = id_name
+            .as_deref()
+            .zip(id_value)
+            .into_iter()
+            .chain(props.iter().map(|(name, cell)| (*name, cell.value())))
+            .collect();
+        let node = self.batch.txn()?.insert_node_with(label, &values)?;
         self.ids.insert(group, key, node).map_err(Fail::Internal)?;
         let set = u64::from(id_value.is_some()) + props.len() as u64;
         self.batch.ops += 1 + set;
@@ -739,11 +740,11 @@ impl Importer<'_> {
         };
         let ty = row_name(ty, default, "type", "--relationships")?;
         let props = Self::props(cols, rec)?;
-        let t = self.batch.txn()?;
-        let edge = t.insert_edge(src, dst, ty)?;
-        for (name, cell) in &props {
-            t.set_edge_prop(edge, name, cell.value())?;
-        }
+        let values: Vec<(&str, ValueRef)> = props
+            .iter()
+            .map(|(name, cell)| (*name, cell.value()))
+            .collect();
+        self.batch.txn()?.insert_edge_with(src, dst, ty, &values)?;
         let set = props.len() as u64;
         self.batch.ops += 1 + set;
         self.props += set;
