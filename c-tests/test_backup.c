@@ -1,0 +1,394 @@
+/* qv_backup: a copy opens with the source's content (qv_digest), and with
+ * QV_BACKUP_COMPACT without superseded blobs; bad arguments and cancels leave nothing
+ * behind (neither the destination nor the hidden ".NAME.qvbackup-PID-N" sibling) and the
+ * source keeps working. Each test works in a directory of its own that holds the source
+ * ("src") and its copies, so that whatever a backup leaves behind shows up there. */
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A test's directory: the source database "src" and room for copies beside it. */
+struct scene {
+  char dir[256];
+  char src[300];
+  qv_db *db;
+};
+
+/* Creates the scene's directory and a fresh source in it, opened with `o`. */
+static void scene_open(struct scene *s, const char *tag, qv_options o) {
+  snprintf(s->dir, sizeof s->dir, "%s", qvt_tmpdir(tag));
+  CHECK(mkdir(s->dir, 0700) == 0);
+  snprintf(s->src, sizeof s->src, "%s/src", s->dir);
+  s->db = NULL;
+  CHECK_OK(qv_open(s->src, &o, &s->db));
+}
+
+/* `name` in the scene's directory (one of a few static slots, as qvt_tmpdir's). */
+static const char *scene_path(const struct scene *s, const char *name) {
+  static char paths[8][400];
+  static int next;
+  char *p = paths[next++ % 8];
+  snprintf(p, sizeof paths[0], "%s/%s", s->dir, name);
+  return p;
+}
+
+/* The end of a test: the source checks clean and closes, the directory goes. */
+static void scene_end(struct scene *s) {
+  qvt_finish(s->db, s->src);
+  qvt_rmtree(s->dir);
+}
+
+/* How many entries of `dir` are neither "src" nor named in `keep` (NULL-terminated, may
+ * be NULL); prints each. -1 when `dir` cannot be read. */
+static int strays(const char *dir, const char *const *keep) {
+  DIR *d = opendir(dir);
+  if (!d) return -1;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    int known = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+                !strcmp(e->d_name, "src");
+    for (const char *const *k = keep; k && *k && !known; k++) known = !strcmp(e->d_name, *k);
+    if (known) continue;
+    printf("#   left in %s: %s\n", dir, e->d_name);
+    n++;
+  }
+  closedir(d);
+  return n;
+}
+
+/* Whether nothing exists at `path` (not even a dangling link). */
+static int absent(const char *path) {
+  struct stat st;
+  return lstat(path, &st) != 0 && errno == ENOENT;
+}
+
+/* The total size of the regular files in directory `dir`. */
+static uint64_t dir_bytes(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  uint64_t sum = 0;
+  struct dirent *e;
+  char p[600];
+  struct stat st;
+  while ((e = readdir(d)) != NULL) {
+    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+    if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) sum += (uint64_t)st.st_size;
+  }
+  closedir(d);
+  return sum;
+}
+
+/* The digest of the latest commit of `db` (zeros if that fails, a failed check). */
+static void digest_db(qv_db *db, uint8_t out[32]) {
+  memset(out, 0, 32);
+  qv_txn *r = qvt_begin(db, QV_TXN_READ_ONLY);
+  CHECK_OK(qv_digest(r, out));
+  qv_txn_rollback(r);
+}
+
+/* The copy at `path` opens without QV_OPEN_CREATE, replays nothing (it is checkpointed),
+ * checks clean and has the digest `want`. Returns the total size of its files. */
+static uint64_t check_copy(const char *path, const uint8_t want[32]) {
+  printf("# the copy %s\n", path);
+  qv_options o;
+  qv_options_init(&o);
+  o.flags = 0;
+  qv_db *copy = NULL;
+  if (!CHECK_OK(qv_open(path, &o, &copy))) return 0;
+  qv_recovery_stats rs;
+  memset(&rs, 0x5A, sizeof rs);
+  CHECK_OK(qv_last_recovery(copy, &rs));
+  CHECK(rs.txns_replayed == 0);
+  uint8_t got[32];
+  digest_db(copy, got);
+  CHECK(memcmp(got, want, 32) == 0);
+  qvt_check_clean(copy);
+  CHECK_OK(qv_close(copy));
+  return dir_bytes(path);
+}
+
+/* A graph of `nodes` nodes (>= 12) and as many edges over three labels and three edge
+ * types with string, int, float, bool and bytes properties; then updates (superseded
+ * blobs), unsets, and deletes of edges and of nodes with their edges. A checkpoint
+ * half-way puts the first blobs on disk; the later ones stay in memory. */
+static void build_graph(qv_db *db, int nodes) {
+  static const char *const labels[] = {"Person", "City", "Tag"};
+  static const char *const types[] = {"KNOWS", "LIVES_IN", "TAGGED"};
+  qv_node_id *ids = calloc((size_t)nodes, sizeof *ids);
+  if (!CHECK(ids != NULL)) return;
+  char name[32];
+  int ok = 1;
+  qv_txn *w = qvt_begin(db, 0);
+  for (int i = 0; i < nodes; i++) {
+    snprintf(name, sizeof name, "node %d", i);
+    qv_prop props[] = {
+        {"name", qvt_str(name)},
+        {"i", qvt_int(i)},
+        {"w", {.type = QV_TYPE_FLOAT, .as.f = i / 3.0}},
+        {"odd", {.type = QV_TYPE_BOOL, .as.b = i % 2 == 1}},
+    };
+    ok &= qv_node_insert_with(w, labels[i % 3], props, 4, &ids[i]) == QV_OK;
+  }
+  for (int i = 0; i < nodes; i++) {
+    qv_prop props[] = {{"since", qvt_int(2000 + i)}, {"raw", qvt_bytes(name, (size_t)i % 20)}};
+    qv_edge_id e;
+    ok &= qv_edge_insert_with(w, ids[i], ids[(i * 7 + 1) % nodes], types[i % 3], props, 2,
+                              &e) == QV_OK;
+  }
+  ok &= qv_txn_commit(w) == QV_OK;
+  ok &= qv_checkpoint(db) == QV_OK;
+  w = qvt_begin(db, 0);
+  for (int i = 0; i < nodes; i++) {
+    qv_value updated = qvt_int(-i);
+    if (i % 3 == 0) ok &= qv_node_set(w, ids[i], "i", &updated) == QV_OK;
+    if (i % 4 == 1) ok &= qv_node_unset(w, ids[i], "w") == QV_OK;
+    if (i % 5 == 2) ok &= qv_edge_delete(w, (qv_edge_id)i + 1) == QV_OK;
+  }
+  for (int i = 6; i < nodes; i += 11) ok &= qv_node_delete(w, ids[i], QV_DETACH) == QV_OK;
+  ok &= qv_txn_commit(w) == QV_OK;
+  CHECK(ok);
+  free(ids);
+}
+
+/* `nodes` nodes with a `blob`-byte property each, committed and checkpointed: a copy made
+ * in the default mode copies that heap as it is, a megabyte at a time, so its progress
+ * callback is called in the middle of the copy too. */
+static void build_bulk(qv_db *db, int nodes, size_t blob) {
+  uint8_t *bytes = qvt_filled(blob, 0xB5);
+  if (!bytes) return;
+  int ok = 1;
+  qv_txn *w = qvt_begin(db, 0);
+  for (int i = 0; i < nodes; i++) {
+    qv_prop prop = {"blob", qvt_bytes(bytes, blob)};
+    qv_node_id n;
+    ok &= qv_node_insert_with(w, "Bulk", &prop, 1, &n) == QV_OK;
+  }
+  ok &= qv_txn_commit(w) == QV_OK;
+  ok &= qv_checkpoint(db) == QV_OK;
+  CHECK(ok);
+  free(bytes);
+}
+
+/* ----------------------------------------------------------------------------------- */
+
+/* A copy holds the source's content; the source is unchanged and keeps working; a copy of
+ * the copy holds it too. */
+void test_backup_round_trip(void) {
+  struct scene s;
+  scene_open(&s, "bk-round", qvt_options(QV_SYNC_NORMAL, 0));
+  build_graph(s.db, qvt_under_valgrind() ? 60 : 300);
+  uint8_t want[32], got[32];
+  digest_db(s.db, want);
+  const char *copy = scene_path(&s, "copy"), *copy2 = scene_path(&s, "copy2");
+  CHECK_OK(qv_backup(s.db, copy, 0, NULL, NULL));
+  check_copy(copy, want);
+  CHECK(strays(s.dir, (const char *const[]){"copy", NULL}) == 0);
+
+  digest_db(s.db, got);
+  CHECK(memcmp(got, want, 32) == 0);
+  qvt_commit_node(s.db, "After");
+  digest_db(s.db, got);
+  CHECK(memcmp(got, want, 32) != 0);
+
+  /* The copy is a database like any other: it can be backed up in turn. */
+  qv_db *c = NULL;
+  CHECK_OK(qvt_open(copy, QV_SYNC_NORMAL, 0, &c));
+  CHECK_OK(qv_backup(c, copy2, QV_BACKUP_COMPACT, NULL, NULL));
+  CHECK_OK(qv_close(c));
+  check_copy(copy2, want);
+  scene_end(&s);
+}
+
+/* After many updates of a property, each checkpointed (so every superseded blob is in the
+ * source's heap), a default copy carries those blobs and a compact one does not; both hold
+ * the same content. */
+void test_backup_compact(void) {
+  struct scene s;
+  scene_open(&s, "bk-compact", qvt_options(QV_SYNC_NORMAL, 0));
+  enum { BLOB = 4096, UPDATES = 24 };
+  qv_node_id hub = qvt_commit_node(s.db, "Hub");
+  int ok = 1;
+  for (int round = 0; round < UPDATES; round++) {
+    uint8_t *bytes = qvt_filled(BLOB, (uint8_t)round);
+    qv_txn *w = qvt_begin(s.db, 0);
+    qv_value v = qvt_bytes(bytes, BLOB), n = qvt_int(round);
+    ok &= qv_node_set(w, hub, "blob", &v) == QV_OK && qv_node_set(w, hub, "n", &n) == QV_OK;
+    ok &= qv_txn_commit(w) == QV_OK && qv_checkpoint(s.db) == QV_OK;
+    free(bytes);
+  }
+  CHECK(ok);
+  uint8_t want[32];
+  digest_db(s.db, want);
+  const char *plain = scene_path(&s, "plain"), *compact = scene_path(&s, "compact");
+  CHECK_OK(qv_backup(s.db, plain, 0, NULL, NULL));
+  CHECK_OK(qv_backup(s.db, compact, QV_BACKUP_COMPACT, NULL, NULL));
+  uint64_t plain_bytes = check_copy(plain, want), compact_bytes = check_copy(compact, want);
+  qv_db_stats st = qvt_stats(s.db);
+  printf("# files: source data %llu, default copy %llu, compact copy %llu bytes\n",
+         (unsigned long long)st.data_bytes, (unsigned long long)plain_bytes,
+         (unsigned long long)compact_bytes);
+  /* The default copy holds the UPDATES - 1 superseded blobs, the compact one none. */
+  CHECK(compact_bytes > 0 && compact_bytes < plain_bytes);
+  CHECK(plain_bytes - compact_bytes >= (UPDATES - 1) * (uint64_t)BLOB);
+  scene_end(&s);
+}
+
+/* Calls of on_progress with a `user` pointer other than the one qv_backup was given. */
+static int wrong_user_calls;
+
+struct progress {
+  struct progress *self; /* == the struct's address: the `user` pointer came through */
+  int calls, cancel_at;  /* cancel_at: return non-zero at this call (1 = the first) */
+  int done_fell, total_fell, done_over_total;
+  uint64_t first_done, last_done, last_total;
+};
+
+static struct progress progress_new(int cancel_at) {
+  struct progress p;
+  memset(&p, 0, sizeof p);
+  p.cancel_at = cancel_at;
+  return p;
+}
+
+static int on_progress(void *user, uint64_t done, uint64_t total) {
+  struct progress *p = user;
+  if (p == NULL || p->self != p) {
+    wrong_user_calls++;
+    return 0;
+  }
+  if (++p->calls == 1) p->first_done = done;
+  if (p->calls > 1 && done < p->last_done) p->done_fell++;
+  if (p->calls > 1 && total < p->last_total) p->total_fell++;
+  if (done > total) p->done_over_total++;
+  p->last_done = done;
+  p->last_total = total;
+  return p->calls == p->cancel_at;
+}
+
+/* Every failure below is an argument check: nothing is created at `dest` nor beside it,
+ * the progress callback is never called, and the message says what was wrong. */
+static void check_rejected(struct scene *s, const char *dest, uint32_t flags, qv_status want,
+                           const char *needle, const char *const *keep) {
+  printf("# qv_backup to %s, flags %u\n", dest ? dest : "NULL", flags);
+  struct progress p = progress_new(0);
+  p.self = &p;
+  CHECK_STATUS(qv_backup(s->db, dest, flags, on_progress, &p), want);
+  if (!CHECK(qvt_contains(qvt_errmsg(), needle)))
+    printf("#   message: %s (wanted \"%s\")\n", qvt_errmsg(), needle);
+  CHECK(p.calls == 0);
+  CHECK(strays(s->dir, keep) == 0);
+}
+
+void test_backup_bad_arguments(void) {
+  struct scene s;
+  scene_open(&s, "bk-args", qvt_options(QV_SYNC_NORMAL, 0));
+  qvt_commit_node(s.db, "N");
+  uint8_t want[32], got[32];
+  digest_db(s.db, want);
+  const char *copy = scene_path(&s, "copy");
+
+  CHECK_STATUS(qv_backup(NULL, copy, 0, NULL, NULL), QV_NULL_ARGUMENT);
+  CHECK_ERR_HAS("db is NULL");
+  check_rejected(&s, NULL, 0, QV_NULL_ARGUMENT, "dest_path is NULL", NULL);
+  check_rejected(&s, "", 0, QV_INVALID_ARGUMENT, "dest_path is empty", NULL);
+  check_rejected(&s, copy, 2, QV_INVALID_ARGUMENT, "unknown qv_backup flags", NULL);
+  check_rejected(&s, scene_path(&s, "missing/copy"), 0, QV_NOT_FOUND, "missing", NULL);
+
+  /* Destinations that exist (also empty, also a dangling link) are left as they are. */
+  const char *file = scene_path(&s, "file"), *full = scene_path(&s, "full");
+  const char *empty = scene_path(&s, "empty"), *link = scene_path(&s, "link");
+  FILE *f = fopen(file, "w");
+  CHECK(f != NULL && fputs("keep", f) >= 0 && fclose(f) == 0);
+  CHECK(mkdir(full, 0700) == 0 && mkdir(empty, 0700) == 0);
+  CHECK(symlink("nowhere", link) == 0);
+  char inside[600];
+  snprintf(inside, sizeof inside, "%s/inside", full);
+  CHECK((f = fopen(inside, "w")) != NULL && fclose(f) == 0);
+  const char *const existing[] = {"file", "full", "empty", "link", NULL};
+  for (int i = 0; existing[i]; i++)
+    check_rejected(&s, scene_path(&s, existing[i]), QV_BACKUP_COMPACT, QV_INVALID_ARGUMENT,
+                   "already exists", existing);
+  char text[8] = "";
+  CHECK((f = fopen(file, "r")) != NULL && fgets(text, sizeof text, f) && fclose(f) == 0);
+  CHECK(strcmp(text, "keep") == 0);
+  CHECK(!absent(inside));
+  CHECK(strays(full, (const char *const[]){"inside", NULL}) == 0);
+  CHECK(strays(empty, NULL) == 0);
+  CHECK(wrong_user_calls == 0);
+
+  /* The source is as it was and still commits. */
+  digest_db(s.db, got);
+  CHECK(memcmp(got, want, 32) == 0);
+  qvt_commit_node(s.db, "N");
+  CHECK_COUNTS(s.db, 2, 0);
+  scene_end(&s);
+}
+
+/* Runs qv_backup(s->db, dest, flags) with on_progress cancelling at call `cancel_at`
+ * (0: never) and checks what any run must show: `user` came through, `done` never fell.
+ * Returns the progress record. */
+static struct progress backup_with_progress(struct scene *s, const char *dest, uint32_t flags,
+                                            int cancel_at, qv_status want) {
+  struct progress p = progress_new(cancel_at);
+  p.self = &p;
+  CHECK_STATUS(qv_backup(s->db, dest, flags, on_progress, &p), want);
+  printf("# %d call(s), done from %llu to %llu, last total %llu, done > total at %d call(s)\n",
+         p.calls, (unsigned long long)p.first_done, (unsigned long long)p.last_done,
+         (unsigned long long)p.last_total, p.done_over_total);
+  CHECK(p.calls >= 1);
+  CHECK(p.done_fell == 0);
+  CHECK(p.total_fell == 0); /* an estimate that "may grow" */
+  return p;
+}
+
+/* The callback hears of the copy from start (done 0) to end; a non-zero return at the
+ * first, a middle or the last call (when the copy is complete, before its rename) stops
+ * the backup with QV_INTERRUPTED, no further call, nothing left behind, and the source
+ * commits afterwards. */
+void test_backup_progress_and_cancel(void) {
+  struct scene s;
+  scene_open(&s, "bk-progress", qvt_options(QV_SYNC_NORMAL, 0));
+  build_bulk(s.db, 80, 16 * 1024); /* a 1.3 MB heap: calls in the middle of the copy */
+  uint8_t want[32];
+  digest_db(s.db, want);
+  const char *copy = scene_path(&s, "copy"), *cancelled = scene_path(&s, "cancelled");
+  const char *const keep[] = {"copy", NULL};
+
+  struct progress full = backup_with_progress(&s, copy, 0, 0, QV_OK);
+  uint64_t bytes = check_copy(copy, want);
+  printf("# the copy's files: %llu bytes\n", (unsigned long long)bytes);
+  CHECK(full.calls >= 4);
+  CHECK(full.first_done == 0);
+  CHECK(full.last_done >= 80 * 16 * 1024); /* at least the heap */
+  CHECK(strays(s.dir, keep) == 0);
+
+  /* The last call first: the graph is as it was for `full`, so it is the same call. */
+  const struct {
+    int at;
+    uint32_t flags;
+  } cancels[] = {{full.calls, 0}, {1, 0}, {2, 0}, {1, QV_BACKUP_COMPACT}, {2, QV_BACKUP_COMPACT}};
+  for (size_t i = 0; i < sizeof cancels / sizeof cancels[0]; i++) {
+    printf("# cancel at call %d, flags %u\n", cancels[i].at, cancels[i].flags);
+    struct progress p =
+        backup_with_progress(&s, cancelled, cancels[i].flags, cancels[i].at, QV_INTERRUPTED);
+    CHECK(p.calls == cancels[i].at);
+    CHECK_ERR_HAS("cancelled by its progress callback");
+    CHECK(absent(cancelled));
+    CHECK(strays(s.dir, keep) == 0);
+    qvt_commit_node(s.db, "AfterCancel");
+  }
+  CHECK(wrong_user_calls == 0);
+  CHECK_COUNTS(s.db, 85, 0);
+
+  /* The name is still free: a backup there succeeds, with the commits made since. */
+  digest_db(s.db, want);
+  backup_with_progress(&s, cancelled, QV_BACKUP_COMPACT, 0, QV_OK);
+  check_copy(cancelled, want);
+  scene_end(&s);
+}
