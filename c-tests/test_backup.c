@@ -1,12 +1,16 @@
 /* qv_backup: a copy opens with the source's content (qv_digest), and with
  * QV_BACKUP_COMPACT without superseded blobs; bad arguments and cancels leave nothing
  * behind (neither the destination nor the hidden ".NAME.qvbackup-PID-N" sibling) and the
- * source keeps working. Each test works in a directory of its own that holds the source
+ * source keeps working; with a writer committing throughout, each copy holds one commit
+ * prefix. Threads other than the main one never call the harness (it is not
+ * thread-safe). Each test works in a directory of its own that holds the source
  * ("src") and its copies, so that whatever a backup leaves behind shows up there. */
 #include "harness.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -390,5 +394,140 @@ void test_backup_progress_and_cancel(void) {
   digest_db(s.db, want);
   backup_with_progress(&s, cancelled, QV_BACKUP_COMPACT, 0, QV_OK);
   check_copy(cancelled, want);
+  scene_end(&s);
+}
+
+/* ----------------------------------------------------------------------------------- */
+
+/* A writer thread commits until told to stop: each commit k (from 1) sets the counter
+ * node's "k" to k and adds a TICK edge from it with "seq" k, so a commit prefix of length
+ * k has k in the counter and exactly the edges seq 1..k. */
+struct hot {
+  qv_db *db;
+  qv_node_id counter, hub;
+  atomic_int stop;
+  atomic_uint_fast64_t committed; /* commits that returned QV_OK */
+  qv_status failure;              /* the writer's first failed call, else QV_OK */
+  /* The backup under way (main thread): the writer's commits at its callback's first and
+   * last call. */
+  int calls;
+  uint64_t at_first, at_last;
+};
+
+static qv_status hot_commit(struct hot *h, int64_t k) {
+  static const char pad[200] = {'w'}; /* log volume: checkpoints run during the copies */
+  qv_prop edge_props[] = {{"seq", qvt_int(k)}, {"pad", qvt_bytes(pad, sizeof pad)}};
+  qv_value counter = qvt_int(k);
+  qv_txn *w = NULL;
+  qv_edge_id e;
+  qv_status st = qv_txn_begin(h->db, 0, &w);
+  if (st == QV_OK) st = qv_node_set(w, h->counter, "k", &counter);
+  if (st == QV_OK) st = qv_edge_insert_with(w, h->counter, h->hub, "TICK", edge_props, 2, &e);
+  if (st != QV_OK) {
+    qv_txn_rollback(w);
+    return st;
+  }
+  return qv_txn_commit(w);
+}
+
+static void *hot_writer(void *arg) {
+  struct hot *h = arg;
+  for (uint64_t k = 1; !atomic_load(&h->stop); k++) {
+    h->failure = hot_commit(h, (int64_t)k);
+    if (h->failure != QV_OK) break;
+    atomic_store(&h->committed, k);
+  }
+  return NULL;
+}
+
+/* At its first call, waits (up to 5 s) until the writer has committed 5 more times, so
+ * the copy is made while commits land. */
+static int hot_progress(void *user, uint64_t done, uint64_t total) {
+  (void)done;
+  (void)total;
+  struct hot *h = user;
+  uint64_t now = atomic_load(&h->committed);
+  if (h->calls++ == 0) {
+    h->at_first = now;
+    double until = qvt_now_ms() + 5000;
+    while (atomic_load(&h->committed) < now + 5 && qvt_now_ms() < until) usleep(200);
+  }
+  h->at_last = atomic_load(&h->committed);
+  return 0;
+}
+
+/* The copy at `path` holds a commit prefix: returns its k after checking that the counter
+ * says k and its TICK edges carry seq 1..k, each once (UINT64_MAX if it cannot be read). */
+static uint64_t hot_copy_prefix(const char *path, qv_node_id counter) {
+  qv_db *copy = NULL;
+  uint64_t k = UINT64_MAX;
+  if (!CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &copy))) return k;
+  qv_txn *r = qvt_begin(copy, QV_TXN_READ_ONLY);
+  qv_value v;
+  qv_cursor *c = NULL;
+  if (CHECK_OK(qv_node_get(r, counter, "k", &v)) && CHECK(v.type == QV_TYPE_INT && v.as.i >= 0) &&
+      CHECK_OK(qv_edges(r, counter, QV_OUT, "TICK", &c))) {
+    k = (uint64_t)v.as.i;
+    uint8_t *seen = calloc(k + 1, 1);
+    uint64_t edges = 0, bad = 0;
+    qv_edge e;
+    while (seen && qv_cursor_next_edge(c, &e) == QV_OK) {
+      edges++;
+      if (qv_edge_get_prop(r, e.id, "seq", &v) != QV_OK || v.type != QV_TYPE_INT ||
+          v.as.i < 1 || (uint64_t)v.as.i > k || seen[v.as.i]++)
+        bad++;
+    }
+    if (!CHECK(seen && edges == k && bad == 0))
+      printf("#   k %llu, %llu TICK edges, %llu bad seq\n", (unsigned long long)k,
+             (unsigned long long)edges, (unsigned long long)bad);
+    free(seen);
+  }
+  qv_cursor_free(c);
+  qv_txn_rollback(r);
+  qvt_check_clean(copy);
+  CHECK_OK(qv_close(copy));
+  return k;
+}
+
+/* Backups while a writer commits (and checkpoints) throughout: each copy opens and holds
+ * exactly the commits before its start (no fewer than had returned when qv_backup was
+ * called, none begun after its first callback), and commits landed during each copy. */
+void test_backup_hot_writer(void) {
+  struct scene s;
+  /* Small checkpoint_bytes: checkpoints run while copies are under way. */
+  scene_open(&s, "bk-hot", qvt_options(QV_SYNC_NORMAL, 32 * 1024));
+  struct hot h;
+  memset(&h, 0, sizeof h);
+  h.db = s.db;
+  qv_txn *w = qvt_begin(s.db, 0);
+  qv_prop zero = {"k", qvt_int(0)};
+  CHECK_OK(qv_node_insert_with(w, "Counter", &zero, 1, &h.counter));
+  CHECK_OK(qv_node_insert(w, "Hub", &h.hub));
+  CHECK_OK(qv_txn_commit(w));
+  pthread_t writer;
+  if (!CHECK(pthread_create(&writer, NULL, hot_writer, &h) == 0)) return;
+
+  int copies = qvt_under_valgrind() ? 2 : 6;
+  char name[32];
+  for (int i = 0; i < copies; i++) {
+    snprintf(name, sizeof name, "hot-%d", i);
+    const char *dest = scene_path(&s, name);
+    h.calls = 0;
+    uint64_t before = atomic_load(&h.committed);
+    CHECK_OK(qv_backup(s.db, dest, i % 2 ? QV_BACKUP_COMPACT : 0, hot_progress, &h));
+    uint64_t k = hot_copy_prefix(dest, h.counter);
+    printf("# copy %d: k %llu; the writer was at %llu before the call, %llu at the first "
+           "callback, %llu at the last (%d calls)\n",
+           i, (unsigned long long)k, (unsigned long long)before,
+           (unsigned long long)h.at_first, (unsigned long long)h.at_last, h.calls);
+    /* Commit at_first + 1 may have been visible before the writer counted it. */
+    CHECK(k >= before && k <= h.at_first + 1);
+    CHECK(h.at_last >= h.at_first + 5);
+    qvt_rmtree(dest);
+  }
+  atomic_store(&h.stop, 1);
+  CHECK(pthread_join(writer, NULL) == 0);
+  CHECK_STATUS(h.failure, QV_OK);
+  CHECK(atomic_load(&h.committed) >= 5u * (unsigned)copies);
   scene_end(&s);
 }
