@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -248,4 +249,21 @@ pid_t qvt_fork_with_pipe(int *fd) {
   close(pid == 0 ? fds[0] : fds[1]);
   *fd = pid == 0 ? fds[1] : fds[0];
   return pid;
+}
+
+int qvt_run_child(void (*child)(const char *, int), const char *path, void *out, size_t n) {
+  int fd;
+  pid_t pid = qvt_fork_with_pipe(&fd);
+  if (pid == 0) {
+    child(path, fd);
+    _exit(127);
+  }
+  int got = qvt_read_full(fd, out, n);
+  close(fd);
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid);
+  if (!CHECK(got == 1 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
+    printf("#   child status %d signal %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+           WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  return got == 1;
 }

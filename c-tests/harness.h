@@ -47,6 +47,10 @@ int qvt_read_full(int fd, void *buf, size_t n);
  * write end, in the parent (the child's pid returned) its read end. Children only ever
  * open a database themselves and leave with _exit(). */
 pid_t qvt_fork_with_pipe(int *fd);
+/* Runs child(path, write end of a pipe) in a forked process (it leaves with _exit()), reads
+ * the `n` bytes it reports into `out`, and waits for it: it must have reported them and
+ * exited with status 0 (a failed check otherwise). Returns whether the report came whole. */
+int qvt_run_child(void (*child)(const char *, int), const char *path, void *out, size_t n);
 
 /* Set-up and tear-down steps that check what they do; each is a macro over a qvt_*_at
  * function, so that a failure names the caller's file and line. */

@@ -2,19 +2,24 @@
  * QV_BACKUP_COMPACT without superseded blobs; bad arguments and cancels leave nothing
  * behind (neither the destination nor the hidden ".NAME.qvbackup-PID-N" sibling) and the
  * source keeps working; with a writer committing throughout, each copy holds one commit
- * prefix; a process killed during a backup leaves no destination and an intact source.
- * Children open the database themselves and leave with _exit(). Threads other than the main one never call the harness (it is not
- * thread-safe). Each test works in a directory of its own that holds the source
- * ("src") and its copies, so that whatever a backup leaves behind shows up there. */
+ * prefix; a process killed during a backup leaves no destination and an intact source; a
+ * destination disk that fills gives QV_FULL and leaves the source unpoisoned.
+ * Children open the database themselves and leave with _exit(). Threads other than the
+ * main one never call the harness (it is not thread-safe). Each test works in a directory
+ * of its own that holds the source ("src") and its copies, so that whatever a backup
+ * leaves behind shows up there. */
 #include "harness.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -667,5 +672,154 @@ void test_backup_killed(void) {
     qvt_rmtree(dest);
   }
   CHECK_OK(qvt_open(s.src, QV_SYNC_NORMAL, 0, &s.db));
+  scene_end(&s);
+}
+
+/* ----------------------------------------------------------------------------------- */
+
+/* What the disk-full child reports. */
+struct full_report {
+  char skip[200]; /* why the tmpfs could not be mounted; "" when it was */
+  qv_status backup, commit, close;
+  char msg[300];
+  int calls, left, digest_same, check_problems;
+};
+
+static int write_text(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY);
+  if (fd < 0) return -1;
+  ssize_t n = write(fd, text, strlen(text));
+  close(fd);
+  return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* In a new user namespace: this process's uid and gid (`uid`, `gid` outside) are root. */
+static int map_to_root(uid_t uid, gid_t gid) {
+  char map[64];
+  if (write_text("/proc/self/setgroups", "deny") != 0) return -1;
+  snprintf(map, sizeof map, "0 %u 1", (unsigned)uid);
+  if (write_text("/proc/self/uid_map", map) != 0) return -1;
+  snprintf(map, sizeof map, "0 %u 1", (unsigned)gid);
+  return write_text("/proc/self/gid_map", map);
+}
+
+/* Puts this process in a mount namespace of its own (and, when not root, a user namespace
+ * in which it is root) and mounts a tmpfs with `opts` at `dir`, seen by no other process.
+ * Returns "" or why not (in `why`). */
+static const char *private_tmpfs(const char *dir, const char *opts, char *why, size_t cap) {
+  uid_t uid = geteuid();
+  gid_t gid = getegid();
+  why[0] = 0;
+  if (unshare(uid == 0 ? CLONE_NEWNS : CLONE_NEWUSER | CLONE_NEWNS) != 0)
+    snprintf(why, cap, "unshare: %s", strerror(errno));
+  else if (uid != 0 && map_to_root(uid, gid) != 0)
+    snprintf(why, cap, "user namespace id maps: %s", strerror(errno));
+  /* Private first: a mount under a shared / would propagate to the parent's namespace. */
+  else if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    snprintf(why, cap, "making / private: %s", strerror(errno));
+  else if (mount("quiver-c-test", dir, "tmpfs", 0, opts) != 0)
+    snprintf(why, cap, "mount tmpfs: %s", strerror(errno));
+  return why;
+}
+
+/* Entries of directory `dir` besides "." and "..", or -1 when it cannot be read. */
+static int count_entries(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return -1;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+  closedir(d);
+  return n;
+}
+
+/* The child: mounts a 1 MB tmpfs at the scene `dir`'s "mnt", backs its "src" (a 1.3 MB
+ * heap) up into it, and reports the result and what the source does afterwards. */
+static void full_child(const char *dir, int fd) {
+  struct full_report r;
+  memset(&r, 0, sizeof r);
+  char src[300], mnt[300];
+  snprintf(src, sizeof src, "%s/src", dir);
+  snprintf(mnt, sizeof mnt, "%s/mnt", dir);
+  if (!private_tmpfs(mnt, "size=1m", r.skip, sizeof r.skip)[0]) {
+    qv_db *db = NULL;
+    if (qvt_open(src, QV_SYNC_NORMAL, 0, &db) != QV_OK) _exit(100);
+    uint8_t before[32], after[32];
+    qv_txn *t = NULL;
+    if (qv_txn_begin(db, QV_TXN_READ_ONLY, &t) != QV_OK || qv_digest(t, before) != QV_OK)
+      _exit(101);
+    qv_txn_rollback(t);
+    char dest[400];
+    snprintf(dest, sizeof dest, "%s/copy", mnt);
+    struct progress p = progress_new(0);
+    p.self = &p;
+    r.backup = qv_backup(db, dest, 0, on_progress, &p);
+    snprintf(r.msg, sizeof r.msg, "%s", qvt_errmsg());
+    r.calls = p.calls;
+    r.left = count_entries(mnt);
+    if (qv_txn_begin(db, QV_TXN_READ_ONLY, &t) != QV_OK || qv_digest(t, after) != QV_OK)
+      _exit(102);
+    qv_txn_rollback(t);
+    r.digest_same = memcmp(before, after, 32) == 0;
+    qv_node_id n;
+    r.commit = qv_txn_begin(db, 0, &t);
+    if (r.commit == QV_OK) r.commit = qv_node_insert(t, "AfterFull", &n);
+    if (r.commit == QV_OK)
+      r.commit = qv_txn_commit(t);
+    else
+      qv_txn_rollback(t);
+    qv_check_report rep;
+    r.check_problems = qv_check(db, &rep) == QV_OK ? (int)rep.problems : -1;
+    r.close = qv_close(db);
+  }
+  if (write(fd, &r, sizeof r) != (ssize_t)sizeof r) _exit(103);
+  _exit(0);
+}
+
+/* A backup into a tmpfs smaller than the copy: QV_FULL, nothing left in the tmpfs, and the
+ * source is not poisoned (it commits afterwards, and that commit is there on reopening).
+ * The tmpfs lives in a child's private mount namespace; where that is refused the test
+ * prints a SKIP line, except as root, where it must work (CI runs as root). */
+void test_backup_disk_full(void) {
+  struct scene s;
+  scene_open(&s, "bk-full", qvt_options(QV_SYNC_NORMAL, 0));
+  build_bulk(s.db, 80, 16 * 1024);
+  uint8_t want[32], got[32];
+  digest_db(s.db, want);
+  CHECK_OK(qv_close(s.db));
+  s.db = NULL;
+  const char *mnt = scene_path(&s, "mnt");
+  CHECK(mkdir(mnt, 0700) == 0);
+
+  struct full_report r;
+  memset(&r, 0, sizeof r);
+  int got_report = qvt_run_child(full_child, s.dir, &r, sizeof r);
+  if (got_report && r.skip[0]) {
+    printf("# SKIP test_backup_disk_full: no private tmpfs (%s)\n", r.skip);
+    if (geteuid() == 0) CHECK(!"as root, a mount namespace and a tmpfs must be possible");
+  } else if (got_report) {
+    printf("# backup into the full tmpfs: %s after %d progress call(s): %s\n",
+           qv_status_str(r.backup), r.calls, r.msg);
+    printf("# then: commit %s, check problems %d, close %s\n", qv_status_str(r.commit),
+           r.check_problems, qv_status_str(r.close));
+    CHECK(r.backup == QV_FULL);
+    CHECK(qvt_contains(r.msg, mnt));
+    CHECK(r.left == 0);
+    CHECK(r.digest_same);
+    CHECK(r.commit == QV_OK);
+    CHECK(r.check_problems == 0);
+    CHECK(r.close == QV_OK);
+  }
+  /* The tmpfs went with the child's namespace; the source has the child's commit. */
+  CHECK(count_entries(mnt) == 0);
+  CHECK_OK(qvt_open(s.src, QV_SYNC_NORMAL, 0, &s.db));
+  if (!s.db) return;
+  qv_txn *r2 = qvt_begin(s.db, QV_TXN_READ_ONLY);
+  CHECK(qvt_count_nodes(r2, "AfterFull") == (r.skip[0] ? 0u : 1u));
+  qv_txn_rollback(r2);
+  if (r.skip[0]) {
+    digest_db(s.db, got);
+    CHECK(memcmp(got, want, 32) == 0);
+  }
   scene_end(&s);
 }

@@ -33,26 +33,6 @@ static int child_open_status(const char *path, uint32_t flags) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* Runs child(path, write end of a pipe) in a forked process (it leaves with _exit()), reads
- * the `n` bytes it reports into `out`, and waits for it: it must have reported them and
- * exited with status 0. Returns whether the report came whole. */
-static int run_child(void (*child)(const char *, int), const char *path, void *out, size_t n) {
-  int fd;
-  pid_t pid = qvt_fork_with_pipe(&fd);
-  if (pid == 0) {
-    child(path, fd);
-    _exit(127);
-  }
-  int got = qvt_read_full(fd, out, n);
-  close(fd);
-  int st = 0;
-  CHECK(waitpid(pid, &st, 0) == pid);
-  if (!CHECK(got == 1 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
-    printf("#   child status %d signal %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1,
-           WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-  return got == 1;
-}
-
 void test_proc_locked(void) {
   qv_db *db = NULL;
   const char *path = qvt_fresh_db("plocked", QV_SYNC_NORMAL, &db);
@@ -388,7 +368,7 @@ static void spill_child(const char *path, int wfd) {
 void test_proc_exit_without_close(void) {
   const char *path = qvt_tmpdir("spillcrash");
   qv_node_id z = 0;
-  run_child(spill_child, path, &z, sizeof z);
+  qvt_run_child(spill_child, path, &z, sizeof z);
 
   qv_db *db = NULL;
   CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
@@ -520,7 +500,7 @@ void test_proc_io_error_poisons(void) {
 
   struct io_result res;
   memset(&res, 0, sizeof res);
-  if (run_child(io_child, path, &res, sizeof res)) {
+  if (qvt_run_child(io_child, path, &res, sizeof res)) {
     printf("# failed commit: %s: %s\n", qv_status_str(res.commit2), res.commit2_msg);
     printf("# after it: begin %s, read %s, old reader %s, checkpoint %s, check %s, close "
            "%s/%s, reopen %s\n",
