@@ -1,9 +1,11 @@
 #include "harness.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -221,4 +223,47 @@ double qvt_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int qvt_under_valgrind(void) {
+  /* valgrind preloads its vgpreload_*.so into the program it runs. */
+  return qvt_contains(getenv("LD_PRELOAD"), "vgpreload");
+}
+
+int qvt_read_full(int fd, void *buf, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = read(fd, (char *)buf + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return got == 0 ? 0 : -1;
+    got += (size_t)r;
+  }
+  return 1;
+}
+
+pid_t qvt_fork_with_pipe(int *fd) {
+  int fds[2];
+  CHECK(pipe(fds) == 0);
+  fflush(stdout);
+  pid_t pid = fork();
+  close(pid == 0 ? fds[0] : fds[1]);
+  *fd = pid == 0 ? fds[1] : fds[0];
+  return pid;
+}
+
+int qvt_run_child(void (*child)(const char *, int), const char *path, void *out, size_t n) {
+  int fd;
+  pid_t pid = qvt_fork_with_pipe(&fd);
+  if (pid == 0) {
+    child(path, fd);
+    _exit(127);
+  }
+  int got = qvt_read_full(fd, out, n);
+  close(fd);
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid);
+  if (!CHECK(got == 1 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
+    printf("#   child status %d signal %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+           WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  return got == 1;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* Records one check; prints "ok N - what" or "not ok N - what (file:line)". */
 int qvt_check(int ok, const char *what, const char *file, int line);
@@ -36,6 +37,20 @@ qv_value qvt_str(const char *s);
 qv_value qvt_bytes(const void *ptr, size_t len);
 /* Milliseconds on a monotonic clock. */
 double qvt_now_ms(void);
+/* Whether the tests run under valgrind (which makes them many times slower): tests that
+ * scale with a graph's size use a smaller one there. */
+int qvt_under_valgrind(void);
+/* Reads exactly `n` bytes from `fd` (retrying on EINTR): 1 when it got them, 0 at end of
+ * file before any byte, -1 on an error or a short read. */
+int qvt_read_full(int fd, void *buf, size_t n);
+/* fork() with a pipe for the child's reports: in the child (0 returned) *fd is the pipe's
+ * write end, in the parent (the child's pid returned) its read end. Children only ever
+ * open a database themselves and leave with _exit(). */
+pid_t qvt_fork_with_pipe(int *fd);
+/* Runs child(path, write end of a pipe) in a forked process (it leaves with _exit()), reads
+ * the `n` bytes it reports into `out`, and waits for it: it must have reported them and
+ * exited with status 0 (a failed check otherwise). Returns whether the report came whole. */
+int qvt_run_child(void (*child)(const char *, int), const char *path, void *out, size_t n);
 
 /* Set-up and tear-down steps that check what they do; each is a macro over a qvt_*_at
  * function, so that a failure names the caller's file and line. */

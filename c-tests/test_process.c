@@ -4,7 +4,6 @@
  * database themselves and leave with _exit(); the parent holds no handle across fork(). */
 #include "harness.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,49 +31,6 @@ static int child_open_status(const char *path, uint32_t flags) {
   int st = 0;
   if (waitpid(pid, &st, 0) != pid) return -3;
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int read_full(int fd, void *buf, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = read(fd, (char *)buf + got, n - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return got == 0 ? 0 : -1;
-    got += (size_t)r;
-  }
-  return 1;
-}
-
-/* fork() with a pipe for the child's reports: in the child (0 returned) *fd is the pipe's
- * write end, in the parent (the child's pid returned) its read end. */
-static pid_t fork_with_pipe(int *fd) {
-  int fds[2];
-  CHECK(pipe(fds) == 0);
-  fflush(stdout);
-  pid_t pid = fork();
-  close(pid == 0 ? fds[0] : fds[1]);
-  *fd = pid == 0 ? fds[1] : fds[0];
-  return pid;
-}
-
-/* Runs child(path, write end of a pipe) in a forked process (it leaves with _exit()), reads
- * the `n` bytes it reports into `out`, and waits for it: it must have reported them and
- * exited with status 0. Returns whether the report came whole. */
-static int run_child(void (*child)(const char *, int), const char *path, void *out, size_t n) {
-  int fd;
-  pid_t pid = fork_with_pipe(&fd);
-  if (pid == 0) {
-    child(path, fd);
-    _exit(127);
-  }
-  int got = read_full(fd, out, n);
-  close(fd);
-  int st = 0;
-  CHECK(waitpid(pid, &st, 0) == pid);
-  if (!CHECK(got == 1 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
-    printf("#   child status %d signal %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1,
-           WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-  return got == 1;
 }
 
 void test_proc_locked(void) {
@@ -272,14 +228,14 @@ void test_proc_crash_recovery(void) {
   qv_node_id last_node = 0;
   for (size_t round = 0; round < sizeof rounds / sizeof rounds[0]; round++) {
     int fd;
-    pid_t pid = fork_with_pipe(&fd);
+    pid_t pid = qvt_fork_with_pipe(&fd);
     if (pid == 0) {
       crash_child(path, fd, next_seq, last_node, rounds[round].sync,
                   rounds[round].checkpoint_bytes);
     }
     int got = 0, order_ok = 1;
     uint64_t seq;
-    while (got < rounds[round].acks && read_full(fd, &seq, sizeof seq) == 1) {
+    while (got < rounds[round].acks && qvt_read_full(fd, &seq, sizeof seq) == 1) {
       if (seq != next_seq + (uint64_t)got) order_ok = 0;
       got++;
       acked = seq;
@@ -291,7 +247,7 @@ void test_proc_crash_recovery(void) {
     if (!CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
       printf("#   child exited with %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     /* Acknowledgements still in the pipe count too. */
-    while (read_full(fd, &seq, sizeof seq) == 1) {
+    while (qvt_read_full(fd, &seq, sizeof seq) == 1) {
       if (seq != next_seq + (uint64_t)got) order_ok = 0;
       got++;
       acked = seq;
@@ -412,7 +368,7 @@ static void spill_child(const char *path, int wfd) {
 void test_proc_exit_without_close(void) {
   const char *path = qvt_tmpdir("spillcrash");
   qv_node_id z = 0;
-  run_child(spill_child, path, &z, sizeof z);
+  qvt_run_child(spill_child, path, &z, sizeof z);
 
   qv_db *db = NULL;
   CHECK_OK(qvt_open(path, QV_SYNC_NORMAL, 0, &db));
@@ -544,7 +500,7 @@ void test_proc_io_error_poisons(void) {
 
   struct io_result res;
   memset(&res, 0, sizeof res);
-  if (run_child(io_child, path, &res, sizeof res)) {
+  if (qvt_run_child(io_child, path, &res, sizeof res)) {
     printf("# failed commit: %s: %s\n", qv_status_str(res.commit2), res.commit2_msg);
     printf("# after it: begin %s, read %s, old reader %s, checkpoint %s, check %s, close "
            "%s/%s, reopen %s\n",
