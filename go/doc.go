@@ -39,9 +39,9 @@
 // The copy is written into a hidden directory beside dest, ".NAME.qvbackup-PID-N", made
 // durable, and renamed to dest: on any failure nothing appears at dest and the hidden
 // directory is removed. A process killed during a backup may leave the hidden directory
-// behind; it holds no usable database, and the next backup to the same dest removes it
-// once its process is gone. A failure writing the copy
-// (ErrIO, ErrFull) never poisons the source DB. The library can cancel a backup from a
+// behind (unfinished, or finished but never renamed); the next backup to the same dest
+// removes it once its process is gone. A failure writing the copy (ErrIO, ErrFull) never
+// poisons the source DB. The library can cancel a backup from a
 // progress callback (ErrInterrupted); this package's Backup has no progress callback, so
 // it runs to its end.
 //

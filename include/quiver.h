@@ -159,7 +159,8 @@ typedef struct {
 
 /**
  * qv_backup's progress callback: called on the calling thread with the bytes written so
- * far and an estimate of the total (which may grow); a non-zero return cancels.
+ * far and an estimate of the total (which may change; the last call, once the copy is
+ * complete, has done == total, the bytes written); a non-zero return cancels.
  */
 typedef int (*qv_progress_fn)(void *user, uint64_t done, uint64_t total);
 
@@ -410,10 +411,11 @@ qv_status qv_checkpoint(qv_db *db);
  * The copy is written into a hidden directory beside `dest_path`
  * (".NAME.qvbackup-PID-N"), made durable (every file, then the directory), and renamed to
  * `dest_path`. On any failure or cancel that directory is removed and `dest_path` never
- * appears; a process killed during a backup may leave the hidden directory, which holds
- * no usable database: the next backup to the same `dest_path` removes those whose
- * process no longer runs, and they may be deleted by hand. A failure writing the copy (QV_IO, QV_FULL)
- * never poisons `db`. Returns QV_OK, QV_INVALID_ARGUMENT (dest_path empty or existing, an
+ * appears; a process killed during a backup may leave the hidden directory (an unfinished
+ * copy, or a finished one if the kill came after its last progress call, never renamed):
+ * the next backup to the same `dest_path` removes those whose process no longer runs, and
+ * they may be deleted by hand. A failure writing the copy (QV_IO, QV_FULL) never poisons
+ * `db`. Returns QV_OK, QV_NULL_ARGUMENT (db or dest_path NULL), QV_INVALID_ARGUMENT (dest_path empty or existing, an
  * unknown flag), QV_NOT_FOUND (no parent directory), QV_INTERRUPTED, QV_IO, QV_FULL,
  * QV_CORRUPT (a record of the source fails its check), QV_POISONED. Thread-safe.
  */

@@ -18,8 +18,9 @@
 //! [`Database::backup`] writes into a hidden sibling directory of the destination and
 //! renames it into place once every file and the directory are durable: a failure, a
 //! cancel or a crash never leaves a partial database at the destination (a crash can leave
-//! the hidden directory, `.NAME.qvbackup-PID-N`, which holds no usable database and may be
-//! deleted; the next backup to the same destination deletes those whose process is gone).
+//! the hidden directory, `.NAME.qvbackup-PID-N`, an unfinished copy or, killed after the
+//! meta slot was written, a finished one never renamed; either may be deleted, and the
+//! next backup to the same destination deletes those whose process is gone).
 
 use crate::Database;
 use crate::error::{Error, Result};
@@ -38,8 +39,9 @@ use std::sync::atomic::Ordering;
 pub struct BackupOptions<'a> {
     /// Write live data only (QV_BACKUP_COMPACT).
     pub compact: bool,
-    /// Called now and then with (bytes written, estimated total); returning false cancels
-    /// the backup with [`Error::Interrupted`].
+    /// Called now and then with (bytes written, estimated total; the last call, once the
+    /// copy is complete, has both equal to the bytes written); returning false cancels the
+    /// backup with [`Error::Interrupted`].
     pub progress: Option<&'a mut dyn FnMut(u64, u64) -> bool>,
 }
 
@@ -87,7 +89,7 @@ impl Database {
             Ok(report)
         })();
         if result.is_err() {
-            // Best effort: the directory is hidden and holds no usable database anyway.
+            // Best effort: the directory is hidden and never becomes the destination.
             let _ = std::fs::remove_dir_all(&tmp);
         }
         result

@@ -26,7 +26,8 @@ pub type qv_node_id = u64;
 pub type qv_edge_id = u64;
 
 /// qv_backup's progress callback: called on the calling thread with the bytes written so
-/// far and an estimate of the total (which may grow); a non-zero return cancels.
+/// far and an estimate of the total (which may change; the last call, once the copy is
+/// complete, has done == total, the bytes written); a non-zero return cancels.
 pub type qv_progress_fn =
     Option<unsafe extern "C" fn(user: *mut c_void, done: u64, total: u64) -> c_int>;
 
