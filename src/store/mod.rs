@@ -106,10 +106,10 @@ impl Store {
         let meta = match meta {
             Ok(m) => m,
             // Checked again under the lock: another process may have been creating it.
-            Err(e @ Error::Corrupt(_)) => {
+            Err(Error::Corrupt(why)) => {
                 if !never_written(fs)? {
                     return Err(Error::Corrupt(format!(
-                        "{e}, but the database holds data (log frames or data-file contents); \
+                        "{why}, but the database holds data (log frames or data-file contents); \
                          it was not recreated"
                     )));
                 }
