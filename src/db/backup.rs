@@ -160,27 +160,21 @@ pub fn write_copy(
         buf: Vec::new(),
     };
 
-    // Records, in id order; each run of slots is written once its buffer is full.
-    let mut recs = RecordsOut::new(NODE_SIZE);
-    for id in 1..snap.next_node {
-        let n = txn
-            .reader
-            .node(id)?
-            .ok_or_else(|| Error::Internal(format!("node {id} is below the snapshot's bound")))?;
-        let off = heap.place(&n.props, &dst, &mut out)?;
-        recs.push(&n.to_disk(off).encode(id), &dst.nodes, &mut out)?;
-    }
-    recs.flush(&dst.nodes, &mut out)?;
-    let mut recs = RecordsOut::new(EDGE_SIZE);
-    for id in 1..snap.next_edge {
-        let e = txn
-            .reader
-            .edge(id)?
-            .ok_or_else(|| Error::Internal(format!("edge {id} is below the snapshot's bound")))?;
-        let off = heap.place(&e.props, &dst, &mut out)?;
-        recs.push(&e.to_disk(off).encode(id), &dst.edges, &mut out)?;
-    }
-    recs.flush(&dst.edges, &mut out)?;
+    // Records, in id order, each with its blob placed in the copy's heap.
+    copy_records("node", snap.next_node, &dst.nodes, &mut out, |id, out| {
+        let Some(n) = txn.reader.node(id)? else {
+            return Ok(None);
+        };
+        let off = heap.place(&n.props, &dst, out)?;
+        Ok(Some(n.to_disk(off).encode(id)))
+    })?;
+    copy_records("edge", snap.next_edge, &dst.edges, &mut out, |id, out| {
+        let Some(e) = txn.reader.edge(id)? else {
+            return Ok(None);
+        };
+        let off = heap.place(&e.props, &dst, out)?;
+        Ok(Some(e.to_disk(off).encode(id)))
+    })?;
     heap.flush(&dst, &mut out)?;
     if heap.end > crate::format::record::MAX_48 {
         return Err(Error::Internal(format!(
@@ -263,6 +257,24 @@ impl Progress<'_> {
             )))
         }
     }
+}
+
+/// Writes the records `get` gives for ids 1..end into `file`, one write per megabyte run of
+/// slots. Every id below the snapshot's bound has a record (deleted ones a tombstone).
+fn copy_records<const N: usize>(
+    what: &str,
+    end: u64,
+    file: &crate::store::DataFile,
+    out: &mut Progress,
+    mut get: impl FnMut(u64, &mut Progress) -> Result<Option<[u8; N]>>,
+) -> Result<()> {
+    let mut recs = RecordsOut::new(N);
+    for id in 1..end {
+        let rec = get(id, out)?
+            .ok_or_else(|| Error::Internal(format!("{what} {id} is below the snapshot's bound")))?;
+        recs.push(&rec, file, out)?;
+    }
+    recs.flush(file, out)
 }
 
 /// Fixed-size records for one file, buffered into runs of consecutive ids (from 1).
