@@ -2,11 +2,34 @@
  * memory, runs phases W1-W8 (plus W2 with 8 threads) against one system (gw1.h) and prints
  * one line per result: "system phase metric value".
  *
- *   gw1_<system> S|L [dir]      run every phase in dir (default $TMPDIR/gw1-<system>)
+ *   gw1_<system> S|L [dir]      run every phase in dir (default $TMPDIR/gw1-<system>), and
+ *                               LS and UR in <dir>-labels
  *   gw1_<system> --reference S|L  print the in-memory checksums as system "reference"
  *
  * The last line is "<system> ALL checksums ok" or "... INVALID"; the exit status is 1 when
  * any checksum disagrees with the in-memory computation.
+ *
+ * After W8 two more phases (not in WORKLOAD.md) run on a second database of their own, the
+ * labelled graph, in directory <dir>-labels; they draw no random numbers, so W1-W8 and
+ * their checksums are as before.
+ *   Labelled graph: LN nodes (size S 200,000; size L 2,000,000), no edges. Node i has label
+ *     "Label<i % 8>", age = i % 100 and name = "p<i>" (as a GW1 node), so each label's nodes
+ *     are every 8th node, spread over the whole id range. Loaded in durable transactions of
+ *     100,000 nodes (as W1); LS load_nodes_per_s is that load's rate.
+ *   LS label scan: in one read transaction, visit every node of label "Label3" (LN / 8
+ *     nodes) and read its age and name. Nine passes, each its own read transaction;
+ *     nodes_per_s is LN / 8 over the median pass. checksum = sum of ages + total name bytes
+ *     (the same in every pass); an untimed pass then checks each node's label and values.
+ *   UR update rounds: rounds r = 1..5 each set the name of every node i to "p<i>-r<r>"
+ *     (three bytes longer than the loaded name, then the same length in every round), in
+ *     durable transactions of 10,000 updates, in index order. After the load and after each
+ *     round the database is closed cleanly, its directory's allocated blocks are counted
+ *     (as W1's size_bytes) and it is reopened: a clean close is where every system settles
+ *     (Quiver checkpoints and retires its log, SQLite checkpoints and deletes its WAL,
+ *     RocksDB flushes its memtables, LMDB has nothing to do). updates_per_s counts the
+ *     updates' transactions only, not the close and reopen. size_ratio = size after round 5
+ *     / size after round 1. checksum = sum of ages + total name bytes over a scan of all
+ *     eight labels after round 5, which also checks every node's label and new name.
  *
  * fsync, fdatasync and msync(MS_SYNC) are defined here so that every sync the system issues
  * (from its static or shared library) is counted; the binary is linked with -rdynamic so
@@ -94,6 +117,19 @@ size_t gw_name(uint64_t index, char *buf) {
   return (size_t)sprintf(buf, "p%" PRIu64, index);
 }
 
+const char *gw_label_name(unsigned k) {
+  static const char *const names[GW_LABELS] = {"Label0", "Label1", "Label2", "Label3",
+                                               "Label4", "Label5", "Label6", "Label7"};
+  if (k >= GW_LABELS) gw_die("no label number %u", k);
+  return names[k];
+}
+
+/* Round 0 is the name the load gives (gw_name); systems only ask for rounds 1..5. */
+size_t gw_round_name(uint64_t index, int round, char *buf) {
+  if (round == 0) return gw_name(index, buf);
+  return (size_t)sprintf(buf, "p%" PRIu64 "-r%d", index, round);
+}
+
 static double now_s(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -131,10 +167,15 @@ enum {
   W5_STARTS = 1000,
   W6_TXNS = 10000,
   W7_BATCH = 10000,
+  LS_LABEL = 3,          /* the label the scan visits */
+  LS_PASSES = 9,
+  UR_ROUNDS = 5,
+  UR_BATCH = 10000,      /* updates per transaction */
 };
 
 typedef struct workload {
   uint64_t n, m;
+  uint64_t labelled; /* nodes of the labelled graph (LS, UR) */
   uint32_t *src, *dst; /* edge j */
   uint32_t w2_dst[W2_TXNS];
   uint32_t *w3, *w4, *w5;
@@ -165,9 +206,11 @@ static void generate(workload *w, char size) {
   if (size == 'S') {
     w->n = 100000;
     w->m = 500000;
+    w->labelled = 200000;
   } else if (size == 'L') {
     w->n = 1000000;
     w->m = 5000000;
+    w->labelled = 2000000;
   } else {
     gw_die("size must be S or L");
   }
@@ -193,6 +236,7 @@ static void generate(workload *w, char size) {
 typedef struct expected {
   int64_t w3;
   uint64_t w4_sum, w4_edges, w5, w7_sum, w7_edges;
+  uint64_t ls_sum, ur_sum; /* the labelled graph's scans: LS before UR, UR after round 5 */
 } expected;
 
 /* Out-adjacency of every node, in compressed form. */
@@ -257,8 +301,21 @@ static void csr_out(void *ctx, uint64_t index, gw_vec *out) {
 
 static int deleted(uint64_t index) { return index % 10 == 0; }
 
+/* Sum of ages + name bytes over the labelled graph's nodes of label number `label` (all
+ * labels when it is GW_LABELS), with the names of update round `round`. */
+static uint64_t labelled_sum(const workload *w, unsigned label, int round) {
+  uint64_t sum = 0;
+  char name[GW_ROUND_NAME_CAP];
+  for (uint64_t i = 0; i < w->labelled; i++)
+    if (label == GW_LABELS || gw_label_num(i) == label)
+      sum += (uint64_t)gw_age(i) + gw_round_name(i, round, name);
+  return sum;
+}
+
 static expected compute_expected(const workload *w) {
   expected x = {0};
+  x.ls_sum = labelled_sum(w, LS_LABEL, 0);
+  x.ur_sum = labelled_sum(w, GW_LABELS, UR_ROUNDS);
   csr c = build_csr(w);
   for (int i = 0; i < W3_READS; i++) x.w3 += gw_age(w->w3[i]);
   for (int i = 0; i < W4_STARTS; i++) {
@@ -485,6 +542,145 @@ static void w4_pass(sys *s, const workload *w, const refmap *r, int skip_deleted
   free(v.v);
 }
 
+/* ---------- LS and UR: the labelled graph ---------- */
+
+typedef void (*load_fn)(sys *s, uint64_t from, uint64_t to, uint64_t *refs);
+
+/* Loads nodes [0, n) with `load` in durable transactions of BATCH nodes. */
+static void load_batched(sys *s, load_fn load, uint64_t n, uint64_t *refs) {
+  for (uint64_t i = 0; i < n; i += BATCH) load(s, i, i + BATCH < n ? i + BATCH : n, refs);
+}
+
+/* What a label scan saw. With `r` set, each node is also checked against its index: label
+ * `label`, age, and the name of update round `round`; `wrong` counts the misses. */
+typedef struct scan_acc {
+  uint64_t nodes, sum, wrong; /* sum: ages + name bytes */
+  const refmap *r;
+  unsigned label;
+  int round;
+} scan_acc;
+
+static void scan_sum(void *ctx, uint64_t ref, int64_t age, const char *name, size_t len) {
+  scan_acc *a = ctx;
+  (void)ref;
+  (void)name;
+  a->nodes++;
+  a->sum += (uint64_t)age + len;
+}
+
+static void scan_check(void *ctx, uint64_t ref, int64_t age, const char *name, size_t len) {
+  scan_acc *a = ctx;
+  scan_sum(ctx, ref, age, name, len);
+  uint64_t i = index_of(a->r, ref);
+  char want[GW_ROUND_NAME_CAP];
+  size_t want_len = gw_round_name(i, a->round, want);
+  if (gw_label_num(i) != a->label || age != gw_age(i) || len != want_len ||
+      memcmp(name, want, len) != 0)
+    a->wrong++;
+}
+
+/* One scan of label number `label` in its own read transaction; returns its seconds. */
+static double scan_once(sys *s, unsigned label, gw_node_fn fn, scan_acc *a) {
+  double t0 = now_s();
+  sys_read_begin(s);
+  sys_scan_label(s, label, fn, a);
+  sys_read_end(s);
+  return now_s() - t0;
+}
+
+/* Scans every label with scan_check for `round`'s names; returns the nodes that were wrong,
+ * missing or extra (0 when the graph is exactly as expected) and stores the checksum. */
+static uint64_t check_all_labels(sys *s, const workload *w, const refmap *r, int round,
+                                 uint64_t *sum) {
+  scan_acc a = {.r = r, .round = round};
+  for (a.label = 0; a.label < GW_LABELS; a.label++) scan_once(s, a.label, scan_check, &a);
+  *sum = a.sum;
+  return a.wrong + (a.nodes > w->labelled ? a.nodes - w->labelled : w->labelled - a.nodes);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static int label_scan(sys *s, const workload *w, const refmap *r, const expected *x) {
+  double secs[LS_PASSES];
+  scan_acc a = {0};
+  int ok = 1;
+  for (int p = 0; p < LS_PASSES; p++) {
+    scan_acc pass = {0};
+    secs[p] = scan_once(s, LS_LABEL, scan_sum, &pass);
+    if (p > 0 && (pass.sum != a.sum || pass.nodes != a.nodes))
+      ok = 0, note("LS pass %d saw another graph than pass 1", p + 1);
+    a = pass;
+  }
+  qsort(secs, LS_PASSES, sizeof *secs, cmp_double);
+  out_line("LS", "nodes_per_s", "%.0f", (double)a.nodes / secs[LS_PASSES / 2]);
+  ok &= check("LS", a.sum, x->ls_sum);
+  scan_acc c = {.r = r, .label = LS_LABEL, .round = 0};
+  scan_once(s, LS_LABEL, scan_check, &c);
+  uint64_t want = (w->labelled + GW_LABELS - 1 - LS_LABEL) / GW_LABELS;
+  if (c.wrong || c.nodes != want)
+    ok = 0, note("LS: %" PRIu64 " nodes, %" PRIu64 " wrong; expected %" PRIu64, c.nodes, c.wrong, want);
+  return ok;
+}
+
+/* The directory's allocated bytes after a clean close (as W1's size_bytes), which is where
+ * every system settles: its log or WAL checkpointed away, its memtables flushed. Reopens
+ * the database into *s. */
+static uint64_t settled_bytes(sys **s, const char *dir) {
+  sys_close(*s);
+  uint64_t bytes = dir_bytes(dir);
+  *s = sys_open(dir, 0);
+  return bytes;
+}
+
+static int update_rounds(sys **s, const workload *w, const refmap *r, const expected *x,
+                         const char *dir) {
+  uint64_t n = w->labelled, size[UR_ROUNDS + 1];
+  size[0] = settled_bytes(s, dir);
+  double secs = 0;
+  for (int round = 1; round <= UR_ROUNDS; round++) {
+    double t0 = now_s();
+    for (uint64_t i = 0; i < n; i += UR_BATCH)
+      sys_rename(*s, i, i + UR_BATCH < n ? i + UR_BATCH : n, r->ref, round);
+    secs += now_s() - t0;
+    size[round] = settled_bytes(s, dir);
+    note("UR round %d: %" PRIu64 " bytes", round, size[round]);
+  }
+  out_line("UR", "updates_per_s", "%.0f", (double)(n * UR_ROUNDS) / secs);
+  out_line("UR", "size_load_bytes", "%" PRIu64, size[0]);
+  out_line("UR", "size_round1_bytes", "%" PRIu64, size[1]);
+  out_line("UR", "size_round5_bytes", "%" PRIu64, size[UR_ROUNDS]);
+  out_line("UR", "size_ratio", "%.3f", (double)size[UR_ROUNDS] / (double)size[1]);
+  uint64_t sum, bad = check_all_labels(*s, w, r, UR_ROUNDS, &sum);
+  int ok = check("UR", sum, x->ur_sum);
+  if (bad) ok = 0, note("UR: %" PRIu64 " nodes wrong, missing or extra after round %d", bad, UR_ROUNDS);
+  return ok;
+}
+
+/* Builds the labelled graph in `dir`, then runs LS and UR on it. */
+static int labelled_phases(const workload *w, const expected *x, const char *dir) {
+  fresh_dir(dir);
+  refmap r = {.count = w->labelled};
+  r.ref = xmalloc(r.count * sizeof *r.ref);
+  memset(r.ref, 0xff, r.count * sizeof *r.ref);
+  sys *s = sys_open(dir, 1);
+  double t0 = now_s();
+  load_batched(s, sys_load_labelled, w->labelled, r.ref);
+  double t1 = now_s();
+  sys_close(s);
+  out_line("LS", "load_nodes_per_s", "%.0f", (double)w->labelled / (t1 - t0));
+  refmap_index(&r);
+  s = sys_open(dir, 0);
+  int ok = label_scan(s, w, &r, x);
+  ok &= update_rounds(&s, w, &r, x, dir);
+  sys_close(s);
+  free(r.ref);
+  free(r.index);
+  return ok;
+}
+
 static int run(const char *argv0, char size, const char *dir) {
   workload w;
   generate(&w, size);
@@ -499,8 +695,7 @@ static int run(const char *argv0, char size, const char *dir) {
   /* W1 */
   sys *s = sys_open(dir, 1);
   double t0 = now_s();
-  for (uint64_t i = 0; i < w.n; i += BATCH)
-    sys_load_nodes(s, i, i + BATCH < w.n ? i + BATCH : w.n, r.ref);
+  load_batched(s, sys_load_nodes, w.n, r.ref);
   double t1 = now_s();
   gw_edge *batch = xmalloc(BATCH * sizeof *batch);
   for (uint64_t j = 0; j < w.m; j += BATCH) {
@@ -679,9 +874,14 @@ static int run(const char *argv0, char size, const char *dir) {
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) gw_die("W8: the reopening process failed");
   }
 
+  /* LS and UR, on the labelled graph */
+  char labelled_dir[4200];
+  snprintf(labelled_dir, sizeof labelled_dir, "%s-labels", dir);
+  ok &= labelled_phases(&w, &x, labelled_dir);
+
   out_line("ALL", "checksums", "%s", ok ? "ok" : "INVALID");
-  char cmd[4200];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s.refs'", dir, dir);
+  char cmd[8500];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s.refs' '%s'", dir, dir, labelled_dir);
   if (!getenv("GW1_KEEP") && system(cmd) != 0) note("could not remove %s", dir);
   return ok ? 0 : 1;
 }
@@ -694,6 +894,8 @@ static int reference(char size) {
   printf("reference W4 checksum %" PRIu64 "\n", x.w4_sum);
   printf("reference W5 checksum %" PRIu64 "\n", x.w5);
   printf("reference W7 checksum %" PRIu64 "\n", x.w7_sum);
+  printf("reference LS checksum %" PRIu64 "\n", x.ls_sum);
+  printf("reference UR checksum %" PRIu64 "\n", x.ur_sum);
   return 0;
 }
 

@@ -37,6 +37,19 @@ static inline int64_t gw_since(uint64_t edge_index) { return 2000 + (int64_t)(ed
 /* Writes "p<index>" into buf (at least 24 bytes); returns its length. */
 size_t gw_name(uint64_t index, char *buf);
 
+/* LS and UR (gw1.c's header): node index i of the labelled graph has label gw_label(i)
+ * ("Label0".."Label7", number i % GW_LABELS), the same age and name as a GW1 node, and in
+ * update round r (1..5) the name gw_round_name(i, r) = "p<i>-r<r>": one length per node
+ * across rounds. */
+enum { GW_LABELS = 8 };
+static inline unsigned gw_label_num(uint64_t index) { return (unsigned)(index % GW_LABELS); }
+/* "Label<k>" for label number k (static string). */
+const char *gw_label_name(unsigned k);
+static inline const char *gw_label(uint64_t index) { return gw_label_name(gw_label_num(index)); }
+/* Writes "p<index>-r<round>" into buf (at least GW_ROUND_NAME_CAP bytes); returns its length. */
+enum { GW_ROUND_NAME_CAP = 32 };
+size_t gw_round_name(uint64_t index, int round, char *buf);
+
 /* One loaded edge: its endpoints as refs (the driver maps indices to refs first). */
 typedef struct gw_edge {
   uint64_t src, dst;
@@ -85,5 +98,23 @@ int sys_has_node(sys *s, uint64_t ref, uint64_t index);
 /* W7: deletes nodes refs[0..n) with every edge into or out of them, in one durable
  * transaction. */
 void sys_delete_nodes(sys *s, const uint64_t *refs, size_t n);
+
+/* ---------- LS and UR: the labelled graph (a database of its own) ---------- */
+
+/* Inserts nodes [from, to) of the labelled graph, each with label gw_label(i) and both
+ * properties, in one durable transaction, and stores each node's ref in refs[index]. */
+void sys_load_labelled(sys *s, uint64_t from, uint64_t to, uint64_t *refs);
+
+/* Called once per node of a label scan with its ref and properties; `name` (not
+ * NUL-terminated) is valid only during the call. */
+typedef void (*gw_node_fn)(void *ctx, uint64_t ref, int64_t age, const char *name, size_t len);
+
+/* LS: calls fn for every node with label gw_label_name(label), reading its age and name,
+ * between sys_read_begin and sys_read_end (one snapshot). Order is the system's. */
+void sys_scan_label(sys *s, unsigned label, gw_node_fn fn, void *ctx);
+
+/* UR: sets the name of nodes [from, to) of the labelled graph (node index i has ref
+ * refs[i]) to gw_round_name(i, round), in one durable transaction; nothing else changes. */
+void sys_rename(sys *s, uint64_t from, uint64_t to, const uint64_t *refs, int round);
 
 #endif

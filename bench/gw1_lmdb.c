@@ -7,12 +7,20 @@
  *          dups: (edge id << 32) | destination ref, one size_t per edge
  *   in     key: destination ref, the same flags; dups: (edge id << 32) | source ref
  *   edges  key: edge id (size_t, MDB_INTEGERKEY); value: since (int64) | type code (1 byte)
+ *   labels key: label code (size_t), the same flags as out; dups: node ref (labelled graph)
  * A node's ref is its workload index. Labels and edge types are interned to one-byte codes
  * (the workload has one of each: LABEL_PERSON, TYPE_KNOWS). Refs and edge ids must be below
  * 2^32 so that an adjacency entry fits one size_t; the code checks this and dies otherwise.
  * Putting the edge id in the high half orders a node's dups by edge id, so a new edge (whose
  * id is larger than every stored one during the bulk load) always goes at the end of its
  * key's dup list.
+ *
+ * Labelled graph (LS, UR): labels "Label0".."Label7" have codes LABEL_FIRST + k; the
+ * `labels` database is the label index (LMDB has none of its own), created by the first
+ * sys_load_labelled, so W1's environment does not hold it. A label scan reads the label's
+ * refs a page at a time (MDB_GET_MULTIPLE, as sys_out) and gets each node's value; an
+ * update gets the value and puts it back with the new name (pages freed by a commit are
+ * reused by later ones once no reader needs them).
  *
  * Durability: default environment flags (no MDB_NOSYNC, MDB_NOMETASYNC, MDB_WRITEMAP or
  * MDB_MAPASYNC), so every mdb_txn_commit of a write transaction writes and fdatasyncs the
@@ -62,6 +70,7 @@ _Static_assert(sizeof(size_t) == sizeof(uint64_t), "MDB_INTEGERKEY keys here are
 
 enum {
   LABEL_PERSON = 1,                     /* the interned label "Person" */
+  LABEL_FIRST = 2,                      /* "Label<k>" of the labelled graph: LABEL_FIRST + k */
   TYPE_KNOWS = 1,                       /* the interned edge type "KNOWS" */
   NODE_HEADER = 1 + sizeof(int64_t),    /* label code, age; the name follows */
   EDGE_VALUE = sizeof(int64_t) + 1,     /* since, type code */
@@ -73,6 +82,8 @@ enum {
 struct sys {
   MDB_env *env;
   MDB_dbi nodes, out, in, edges;
+  MDB_dbi labels;     /* valid when has_labels */
+  int has_labels;
   int owner;          /* 1 for the handle sys_open returned (it closes the env), 0 for attached */
   MDB_txn *rtxn;      /* the read transaction between sys_read_begin and sys_read_end */
   MDB_cursor *rout;   /* a cursor on `out` in rtxn, for sys_out */
@@ -105,10 +116,12 @@ static MDB_val int_val(size_t *k) { return (MDB_val){sizeof *k, k}; }
 
 static uint64_t adj_pack(uint64_t edge, uint64_t node) { return edge << 32 | node; }
 
-/* Writes node `index`'s value into buf, which holds NODE_HEADER + name_len bytes. */
-static void node_encode(unsigned char *buf, uint64_t index, const char *name, size_t name_len) {
+/* Writes node `index`'s value (label code `label`) into buf, which holds NODE_HEADER +
+ * name_len bytes. */
+static void node_encode(unsigned char *buf, unsigned label, uint64_t index, const char *name,
+                        size_t name_len) {
   int64_t age = gw_age(index);
-  buf[0] = LABEL_PERSON;
+  buf[0] = (unsigned char)label;
   memcpy(buf + 1, &age, sizeof age);
   memcpy(buf + NODE_HEADER, name, name_len);
 }
@@ -121,15 +134,15 @@ static void edge_encode(unsigned char *buf, uint64_t edge) {
 
 /* ---------- puts shared by the bulk load and the small transactions ---------- */
 
-/* Inserts node `index` through cursor c (on `nodes`); flags add MDB_APPEND or
- * MDB_NOOVERWRITE to MDB_RESERVE. */
-static void put_node(MDB_cursor *c, uint64_t index, unsigned flags) {
+/* Inserts node `index` with label code `label` through cursor c (on `nodes`); flags add
+ * MDB_APPEND or MDB_NOOVERWRITE to MDB_RESERVE. */
+static void put_node(MDB_cursor *c, unsigned label, uint64_t index, unsigned flags) {
   char name[NAME_MAX_LEN];
   size_t name_len = gw_name(index, name);
   size_t k = index;
   MDB_val key = int_val(&k), val = {NODE_HEADER + name_len, NULL};
   CHECK(mdb_cursor_put(c, &key, &val, flags | MDB_RESERVE));
-  node_encode(val.mv_data, index, name, name_len);
+  node_encode(val.mv_data, label, index, name, name_len);
 }
 
 /* Inserts edge `edge`'s properties through cursor c (on `edges`). */
@@ -204,6 +217,11 @@ static void open_dbis(sys *s, int create) {
   CHECK(mdb_dbi_open(txn, "out", mk | ADJ_FLAGS, &s->out));
   CHECK(mdb_dbi_open(txn, "in", mk | ADJ_FLAGS, &s->in));
   CHECK(mdb_dbi_open(txn, "edges", mk | MDB_INTEGERKEY, &s->edges));
+  if (!create) { /* present only in the labelled graph's environment */
+    int rc = mdb_dbi_open(txn, "labels", ADJ_FLAGS, &s->labels);
+    if (rc != MDB_NOTFOUND) CHECK(rc);
+    s->has_labels = rc == MDB_SUCCESS;
+  }
   CHECK(mdb_txn_commit(txn));
 }
 
@@ -217,7 +235,7 @@ sys *sys_open(const char *dir, int create) {
   }
   MDB_env *env;
   CHECK(mdb_env_create(&env));
-  CHECK(mdb_env_set_maxdbs(env, 4));
+  CHECK(mdb_env_set_maxdbs(env, 5));
   CHECK(mdb_env_set_mapsize(env, MAP_SIZE));
   CHECK(mdb_env_open(env, dir, MDB_NOTLS, 0644));
   /* Frees reader slots a killed process left behind (W6's writer); LMDB needs no other
@@ -243,6 +261,8 @@ sys *sys_attach(sys *s) {
   t->out = s->out;
   t->in = s->in;
   t->edges = s->edges;
+  t->labels = s->labels;
+  t->has_labels = s->has_labels;
   return t;
 }
 
@@ -260,7 +280,7 @@ void sys_load_nodes(sys *s, uint64_t from, uint64_t to, uint64_t *refs) {
   MDB_txn *txn = begin_write(s);
   MDB_cursor *c = open_cursor(txn, s->nodes);
   for (uint64_t i = from; i < to; i++) {
-    put_node(c, i, MDB_APPEND);
+    put_node(c, LABEL_PERSON, i, MDB_APPEND);
     refs[i] = i;
   }
   mdb_cursor_close(c);
@@ -340,7 +360,7 @@ uint64_t sys_small_txn(sys *s, uint64_t index, uint64_t dst_ref, uint64_t edge_i
   check_ref(edge_index, "edge id");
   MDB_txn *txn = begin_write(s);
   MDB_cursor *c = open_cursor(txn, s->nodes);
-  put_node(c, index, MDB_NOOVERWRITE);
+  put_node(c, LABEL_PERSON, index, MDB_NOOVERWRITE);
   mdb_cursor_close(c);
   c = open_cursor(txn, s->edges);
   put_edge_props(c, edge_index, MDB_NOOVERWRITE);
@@ -443,5 +463,56 @@ void sys_delete_nodes(sys *s, const uint64_t *refs, size_t n) {
   }
   mdb_cursor_close(out);
   mdb_cursor_close(in);
+  CHECK(mdb_txn_commit(txn));
+}
+
+/* ---------- the labelled graph ---------- */
+
+void sys_load_labelled(sys *s, uint64_t from, uint64_t to, uint64_t *refs) {
+  if (to > 0) check_ref(to - 1, "node index");
+  MDB_txn *txn = begin_write(s);
+  if (!s->has_labels) CHECK(mdb_dbi_open(txn, "labels", MDB_CREATE | ADJ_FLAGS, &s->labels));
+  MDB_cursor *c = open_cursor(txn, s->nodes), *l = open_cursor(txn, s->labels);
+  for (uint64_t i = from; i < to; i++) {
+    put_node(c, LABEL_FIRST + gw_label_num(i), i, MDB_APPEND);
+    put_adj(l, LABEL_FIRST + gw_label_num(i), i, MDB_NODUPDATA);
+    refs[i] = i;
+  }
+  mdb_cursor_close(c);
+  mdb_cursor_close(l);
+  CHECK(mdb_txn_commit(txn));
+  s->has_labels = 1;
+}
+
+void sys_scan_label(sys *s, unsigned label, gw_node_fn fn, void *ctx) {
+  need_read(s, "sys_scan_label");
+  if (!s->has_labels) gw_die("sys_scan_label: this environment has no labels database");
+  MDB_cursor *c = open_cursor(s->rtxn, s->labels);
+  gw_vec *refs = &s->scratch;
+  refs->len = 0;
+  adj_read(c, LABEL_FIRST + label, refs, 0);
+  mdb_cursor_close(c);
+  for (size_t i = 0; i < refs->len; i++) {
+    MDB_val val;
+    if (!get_node(s, refs->v[i], &val)) gw_die("label index names a missing node %" PRIu64, refs->v[i]);
+    const unsigned char *p = val.mv_data;
+    int64_t age;
+    memcpy(&age, p + 1, sizeof age);
+    fn(ctx, refs->v[i], age, (const char *)p + NODE_HEADER, val.mv_size - NODE_HEADER);
+  }
+}
+
+void sys_rename(sys *s, uint64_t from, uint64_t to, const uint64_t *refs, int round) {
+  MDB_txn *txn = begin_write(s);
+  unsigned char buf[NODE_HEADER + GW_ROUND_NAME_CAP];
+  for (uint64_t i = from; i < to; i++) {
+    size_t k = refs[i];
+    MDB_val key = int_val(&k), val;
+    CHECK(mdb_get(txn, s->nodes, &key, &val));
+    if (val.mv_size < NODE_HEADER) gw_die("node %zu: value of %zu bytes is too short", k, val.mv_size);
+    memcpy(buf, val.mv_data, NODE_HEADER); /* label code and age stay */
+    val = (MDB_val){NODE_HEADER + gw_round_name(i, round, (char *)buf + NODE_HEADER), buf};
+    CHECK(mdb_put(txn, s->nodes, &key, &val, 0));
+  }
   CHECK(mdb_txn_commit(txn));
 }

@@ -5,6 +5,12 @@
  * before qv_txn_commit returns; concurrent commits share fsyncs), the default 64 MiB
  * checkpoint interval, interned label/type/key strings. A node's ref is the id Quiver
  * assigns. Reads run in one read-only transaction; a neighbour scan is a qv_edges cursor.
+ *
+ * Labelled graph (LS, UR): a label scan is a qv_nodes cursor on the label read in batches
+ * of SCAN_BATCH ids (qv_cursor_next_nodes), then qv_node_get of age and name per node; an
+ * update is qv_node_set of the name. UR measures the size after qv_close, whose final
+ * checkpoint retires the log, so the log does not count (qv_checkpoint alone would not do:
+ * it leaves the current log segment, up to segment_bytes, on disk).
  */
 #include "gw1.h"
 
@@ -64,9 +70,11 @@ static qv_txn *begin_write(sys *s) {
   return t;
 }
 
+enum { SCAN_BATCH = 256 };
+
 /* W1 inserts each node and edge with its properties in one call (qv_*_insert_with: one
  * log frame, one property blob, instead of an insert and a set per property). */
-static qv_node_id insert_node(qv_txn *t, uint64_t index) {
+static qv_node_id insert_node(qv_txn *t, const char *label, uint64_t index) {
   qv_node_id id;
   char name[24];
   qv_prop props[2] = {
@@ -75,7 +83,7 @@ static qv_node_id insert_node(qv_txn *t, uint64_t index) {
   };
   props[1].value.as.bytes.ptr = (const uint8_t *)name;
   props[1].value.as.bytes.len = gw_name(index, name);
-  check(qv_node_insert_with(t, "Person", props, 2, &id), "qv_node_insert_with");
+  check(qv_node_insert_with(t, label, props, 2, &id), "qv_node_insert_with");
   return id;
 }
 
@@ -87,7 +95,7 @@ static void insert_edge(qv_txn *t, uint64_t src, uint64_t dst, uint64_t edge_ind
 
 void sys_load_nodes(sys *s, uint64_t from, uint64_t to, uint64_t *refs) {
   qv_txn *t = begin_write(s);
-  for (uint64_t i = from; i < to; i++) refs[i] = insert_node(t, i);
+  for (uint64_t i = from; i < to; i++) refs[i] = insert_node(t, "Person", i);
   check(qv_txn_commit(t), "qv_txn_commit");
 }
 
@@ -99,7 +107,7 @@ void sys_load_edges(sys *s, const gw_edge *e, size_t n, uint64_t first) {
 
 uint64_t sys_small_txn(sys *s, uint64_t index, uint64_t dst_ref, uint64_t edge_index) {
   qv_txn *t = begin_write(s);
-  qv_node_id id = insert_node(t, index);
+  qv_node_id id = insert_node(t, "Person", index);
   insert_edge(t, id, dst_ref, edge_index);
   check(qv_txn_commit(t), "qv_txn_commit");
   return id;
@@ -142,5 +150,49 @@ int sys_has_node(sys *s, uint64_t ref, uint64_t index) {
 void sys_delete_nodes(sys *s, const uint64_t *refs, size_t n) {
   qv_txn *t = begin_write(s);
   for (size_t i = 0; i < n; i++) check(qv_node_delete(t, refs[i], QV_DETACH), "qv_node_delete");
+  check(qv_txn_commit(t), "qv_txn_commit");
+}
+
+/* ---------- the labelled graph ---------- */
+
+void sys_load_labelled(sys *s, uint64_t from, uint64_t to, uint64_t *refs) {
+  qv_txn *t = begin_write(s);
+  for (uint64_t i = from; i < to; i++) refs[i] = insert_node(t, gw_label(i), i);
+  check(qv_txn_commit(t), "qv_txn_commit");
+}
+
+static qv_value get_prop(qv_txn *t, qv_node_id id, const char *key, qv_type type) {
+  qv_value v;
+  check(qv_node_get(t, id, key, &v), "qv_node_get");
+  if (v.type != type) gw_die("node %llu: %s has type %d", (unsigned long long)id, key, (int)v.type);
+  return v;
+}
+
+void sys_scan_label(sys *s, unsigned label, gw_node_fn fn, void *ctx) {
+  qv_cursor *c;
+  check(qv_nodes(s->rd, gw_label_name(label), &c), "qv_nodes");
+  qv_node_id ids[SCAN_BATCH];
+  size_t n;
+  qv_status st;
+  while ((st = qv_cursor_next_nodes(c, ids, SCAN_BATCH, &n)) == QV_OK) {
+    for (size_t i = 0; i < n; i++) {
+      qv_value age = get_prop(s->rd, ids[i], "age", QV_TYPE_INT);
+      qv_value name = get_prop(s->rd, ids[i], "name", QV_TYPE_STRING);
+      fn(ctx, ids[i], age.as.i, (const char *)name.as.bytes.ptr, name.as.bytes.len);
+    }
+  }
+  qv_cursor_free(c);
+  if (st != QV_DONE) check(st, "qv_cursor_next_nodes");
+}
+
+void sys_rename(sys *s, uint64_t from, uint64_t to, const uint64_t *refs, int round) {
+  qv_txn *t = begin_write(s);
+  char name[GW_ROUND_NAME_CAP];
+  qv_value v = {.type = QV_TYPE_STRING};
+  v.as.bytes.ptr = (const uint8_t *)name;
+  for (uint64_t i = from; i < to; i++) {
+    v.as.bytes.len = gw_round_name(i, round, name);
+    check(qv_node_set(t, refs[i], "name", &v), "qv_node_set");
+  }
   check(qv_txn_commit(t), "qv_txn_commit");
 }

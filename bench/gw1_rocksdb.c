@@ -7,7 +7,8 @@
  *   'o' src edge           -> dst    out-adjacency: a node's out edges are one key range
  *   'i' dst edge           -> src    in-adjacency, so W7 finds the edges into a node
  *   'e' edge               -> since (int64 BE), type
- *   ref, src, dst and edge are 8 bytes each. A node's ref is its workload index.
+ *   'l' label ref          -> ref    label index of the labelled graph (label: its number)
+ *   ref, src, dst, edge and label are 8 bytes each. A node's ref is its workload index.
  *
  * Fast-path choices, and why
  *   - Fixed 9-byte prefix extractor (tag + node ref): the "Prefix Seek" wiki's setup for
@@ -55,6 +56,14 @@
  *     Flushing at close moves that work into the close (timed in W1) and leaves the next
  *     open (W6's, W8's) little to replay. It is not needed for durability.
  *
+ * Labelled graph (LS, UR): each node is also put under 'l' + its label number, so that a
+ * label's nodes are one prefix (the same 9-byte prefix seek as an adjacency scan; the value
+ * repeats the ref so that the adjacency scan code reads it). A label scan iterates that
+ * prefix in the read session's snapshot and gets each node (rocksdb_get_pinned); an update
+ * gets the node's value and puts it back with the new name, 10,000 per sync write batch.
+ * UR measures the size after sys_close (which flushes the memtables); whether a background
+ * compaction finished before the close moves that size from round to round.
+ *
  * Durability is not traded away: every transaction is one rocksdb_writebatch written with
  * sync = 1 (WAL on, fdatasync before the write returns). Concurrent sync writers (W2x8) are
  * group-committed by RocksDB itself: one WAL write and one sync per write group.
@@ -77,6 +86,7 @@ enum {
   TAG_OUT = 'o',
   TAG_IN = 'i',
   TAG_EDGE = 'e',
+  TAG_LABEL = 'l',
   PREFIX_LEN = 9,          /* tag + one 8-byte id: the prefix extractor's length */
   ADJ_KEY_LEN = 17,        /* tag + node + edge */
   VALUE_MAX = 40,          /* a node's: 1 + label (6) + age (8) + name (at most 21) */
@@ -142,10 +152,10 @@ static void adj_key(unsigned char k[ADJ_KEY_LEN], int tag, uint64_t node, uint64
   put_be64(k + PREFIX_LEN, edge);
 }
 
-static size_t node_value(unsigned char v[VALUE_MAX], uint64_t index) {
-  size_t label_len = sizeof LABEL - 1;
+static size_t node_value(unsigned char v[VALUE_MAX], const char *label, uint64_t index) {
+  size_t label_len = strlen(label);
   v[0] = (unsigned char)label_len;
-  memcpy(v + 1, LABEL, label_len);
+  memcpy(v + 1, label, label_len);
   put_be64(v + 1 + label_len, (uint64_t)gw_age(index));
   char name[24];
   size_t name_len = gw_name(index, name);
@@ -244,10 +254,10 @@ static void commit(sys *s, const char *what) {
   rocksdb_writebatch_clear(s->batch);
 }
 
-static void put_node(sys *s, uint64_t index) {
+static void put_node(sys *s, const char *label, uint64_t index) {
   unsigned char k[PREFIX_LEN], v[VALUE_MAX];
   prefix_key(k, TAG_NODE, index);
-  stage_put(s, k, sizeof k, v, node_value(v, index));
+  stage_put(s, k, sizeof k, v, node_value(v, label, index));
 }
 
 /* Edge `edge` from src to dst: its out-adjacency, in-adjacency and property keys. */
@@ -378,7 +388,7 @@ void sys_detach(sys *t) {
 
 void sys_load_nodes(sys *s, uint64_t from, uint64_t to, uint64_t *refs) {
   for (uint64_t i = from; i < to; i++) {
-    put_node(s, i);
+    put_node(s, LABEL, i);
     refs[i] = i;
   }
   commit(s, "load nodes");
@@ -392,7 +402,7 @@ void sys_load_edges(sys *s, const gw_edge *e, size_t n, uint64_t first) {
 /* ---------- W2, W2x8, W6 ---------- */
 
 uint64_t sys_small_txn(sys *s, uint64_t index, uint64_t dst_ref, uint64_t edge_index) {
-  put_node(s, index);
+  put_node(s, LABEL, index);
   put_edge(s, index, dst_ref, edge_index);
   commit(s, "small transaction");
   return index;
@@ -487,6 +497,15 @@ static void push_other(void *ctx, uint64_t edge, uint64_t other) {
   gw_vec_push(ctx, other);
 }
 
+/* The read session's iterator, created by its first use. */
+static rocksdb_iterator_t *session_iterator(sys *s) {
+  if (!s->session_iter) {
+    s->session_iter = rocksdb_create_iterator(s->db, s->session);
+    if (!s->session_iter) gw_die("rocksdb_create_iterator failed");
+  }
+  return s->session_iter;
+}
+
 void sys_out(sys *s, uint64_t ref, gw_vec *out) {
   if (!s->snap) { /* outside a session: a one-off iterator on the latest state */
     rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->latest);
@@ -495,11 +514,7 @@ void sys_out(sys *s, uint64_t ref, gw_vec *out) {
     rocksdb_iter_destroy(it);
     return;
   }
-  if (!s->session_iter) {
-    s->session_iter = rocksdb_create_iterator(s->db, s->session);
-    if (!s->session_iter) gw_die("rocksdb_create_iterator failed");
-  }
-  scan_adjacency(s->session_iter, TAG_OUT, ref, push_other, out);
+  scan_adjacency(session_iterator(s), TAG_OUT, ref, push_other, out);
 }
 
 /* ---------- W7 ---------- */
@@ -538,4 +553,63 @@ void sys_delete_nodes(sys *s, const uint64_t *refs, size_t n) {
   }
   rocksdb_iter_destroy(it);
   commit(s, "delete nodes");
+}
+
+/* ---------- the labelled graph ---------- */
+
+void sys_load_labelled(sys *s, uint64_t from, uint64_t to, uint64_t *refs) {
+  for (uint64_t i = from; i < to; i++) {
+    unsigned char k[ADJ_KEY_LEN], id[8];
+    put_node(s, gw_label(i), i);
+    adj_key(k, TAG_LABEL, gw_label_num(i), i);
+    put_be64(id, i);
+    stage_put(s, k, sizeof k, id, sizeof id);
+    refs[i] = i;
+  }
+  commit(s, "load labelled nodes");
+}
+
+typedef struct label_ctx {
+  sys *s;
+  gw_node_fn fn;
+  void *ctx;
+} label_ctx;
+
+/* One entry of the label index: reads node `ref` and hands its properties on. */
+static void visit_node(void *ctx, uint64_t ref, uint64_t same_ref) {
+  label_ctx *l = ctx;
+  (void)same_ref;
+  rocksdb_pinnableslice_t *v = get_node(l->s, ref);
+  if (!v) gw_die("the label index names a missing node %" PRIu64, ref);
+  size_t len, name_len;
+  const char *p = rocksdb_pinnableslice_value(v, &len), *name;
+  node_name(p, len, ref, &name, &name_len);
+  l->fn(l->ctx, ref, node_age(p, len, ref), name, name_len);
+  rocksdb_pinnableslice_destroy(v);
+}
+
+void sys_scan_label(sys *s, unsigned label, gw_node_fn fn, void *ctx) {
+  if (!s->snap) gw_die("sys_scan_label outside a read session");
+  label_ctx l = {s, fn, ctx};
+  scan_adjacency(session_iterator(s), TAG_LABEL, label, visit_node, &l);
+}
+
+void sys_rename(sys *s, uint64_t from, uint64_t to, const uint64_t *refs, int round) {
+  for (uint64_t i = from; i < to; i++) {
+    rocksdb_pinnableslice_t *v = get_node(s, refs[i]);
+    if (!v) gw_die("node %" PRIu64 " does not exist", refs[i]);
+    size_t len, name_len;
+    const char *p = rocksdb_pinnableslice_value(v, &len), *name;
+    node_name(p, len, refs[i], &name, &name_len);
+    unsigned char k[PREFIX_LEN], nv[VALUE_MAX];
+    char new_name[GW_ROUND_NAME_CAP];
+    size_t keep = (size_t)(name - p), new_len = gw_round_name(i, round, new_name);
+    if (keep + new_len > VALUE_MAX) gw_die("node %" PRIu64 ": renamed value too long", refs[i]);
+    memcpy(nv, p, keep); /* label and age stay */
+    memcpy(nv + keep, new_name, new_len);
+    rocksdb_pinnableslice_destroy(v);
+    prefix_key(k, TAG_NODE, refs[i]);
+    stage_put(s, k, sizeof k, nv, keep + new_len);
+  }
+  commit(s, "rename");
 }

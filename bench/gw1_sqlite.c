@@ -28,6 +28,13 @@
  *   - SQLITE_OPEN_NOMUTEX: each connection is used by one thread only, so SQLite's
  *     per-connection mutex is skipped.
  *
+ * Labelled graph (LS, UR): the same schema plus the index a careful user adds for finding
+ * nodes by label, nodes_label ON nodes(label), created before the load (by the first
+ * sys_load_labelled call, so that W1's database does not carry it). A label scan is
+ * SELECT id, age, name FROM nodes WHERE label = ?1 (an index range scan, then a rowid
+ * lookup per node); an update is UPDATE nodes SET name = ?2 WHERE id = ?1. UR measures the
+ * size after sys_close, which checkpoints the WAL into graph.db and deletes it.
+ *
  * Durability is not traded away: journal_mode=WAL with synchronous=FULL, so the WAL is
  * synced at every commit. journal_mode is stored in the file; synchronous is set again on
  * every open.
@@ -59,6 +66,7 @@ static const char *const SCHEMA =
     "CREATE TABLE edges(src INTEGER NOT NULL, id INTEGER NOT NULL, dst INTEGER NOT NULL,"
     " type TEXT NOT NULL, since INTEGER NOT NULL, PRIMARY KEY (src, id)) WITHOUT ROWID;"
     "CREATE INDEX edges_dst ON edges(dst);";
+static const char LABEL_INDEX[] = "CREATE INDEX IF NOT EXISTS nodes_label ON nodes(label)";
 
 /* The prepared statements of one connection. */
 enum stmt {
@@ -73,6 +81,8 @@ enum stmt {
   ST_DELETE_OUT,
   ST_DELETE_IN,
   ST_DELETE_NODE,
+  ST_SCAN_LABEL,
+  ST_RENAME,
   ST_COUNT
 };
 
@@ -88,6 +98,8 @@ static const char *const SQL[ST_COUNT] = {
     [ST_DELETE_OUT] = "DELETE FROM edges WHERE src = ?1",
     [ST_DELETE_IN] = "DELETE FROM edges WHERE dst = ?1",
     [ST_DELETE_NODE] = "DELETE FROM nodes WHERE id = ?1",
+    [ST_SCAN_LABEL] = "SELECT id, age, name FROM nodes WHERE label = ?1",
+    [ST_RENAME] = "UPDATE nodes SET name = ?2 WHERE id = ?1",
 };
 
 static const char LABEL[] = "Person";
@@ -205,11 +217,11 @@ void sys_detach(sys *t) { sys_close(t); }
 
 /* ---------- writes ---------- */
 
-static void insert_node(sys *s, uint64_t index) {
+static void insert_node(sys *s, const char *label, uint64_t index) {
   char name[24];
   size_t len = gw_name(index, name);
   bind_int(s, ST_INSERT_NODE, 1, (int64_t)index);
-  bind_text(s, ST_INSERT_NODE, 2, LABEL, sizeof LABEL - 1);
+  bind_text(s, ST_INSERT_NODE, 2, label, strlen(label));
   bind_int(s, ST_INSERT_NODE, 3, gw_age(index));
   bind_text(s, ST_INSERT_NODE, 4, name, len);
   run(s, ST_INSERT_NODE);
@@ -227,7 +239,7 @@ static void insert_edge(sys *s, uint64_t src, uint64_t dst, uint64_t edge_index)
 void sys_load_nodes(sys *s, uint64_t from, uint64_t to, uint64_t *refs) {
   run(s, ST_BEGIN_IMMEDIATE);
   for (uint64_t i = from; i < to; i++) {
-    insert_node(s, i);
+    insert_node(s, LABEL, i);
     refs[i] = i;
   }
   run(s, ST_COMMIT);
@@ -241,7 +253,7 @@ void sys_load_edges(sys *s, const gw_edge *e, size_t n, uint64_t first) {
 
 uint64_t sys_small_txn(sys *s, uint64_t index, uint64_t dst_ref, uint64_t edge_index) {
   run(s, ST_BEGIN_IMMEDIATE);
-  insert_node(s, index);
+  insert_node(s, LABEL, index);
   insert_edge(s, index, dst_ref, edge_index);
   run(s, ST_COMMIT);
   return index;
@@ -295,4 +307,41 @@ int sys_has_node(sys *s, uint64_t ref, uint64_t index) {
   int ok = name && (size_t)sqlite3_column_bytes(st, 0) == len && memcmp(name, want, len) == 0;
   sqlite3_reset(st);
   return ok;
+}
+
+/* ---------- the labelled graph ---------- */
+
+void sys_load_labelled(sys *s, uint64_t from, uint64_t to, uint64_t *refs) {
+  if (from == 0) db_exec(s->db, LABEL_INDEX);
+  run(s, ST_BEGIN_IMMEDIATE);
+  for (uint64_t i = from; i < to; i++) {
+    insert_node(s, gw_label(i), i);
+    refs[i] = i;
+  }
+  run(s, ST_COMMIT);
+}
+
+void sys_scan_label(sys *s, unsigned label, gw_node_fn fn, void *ctx) {
+  sqlite3_stmt *st = s->st[ST_SCAN_LABEL];
+  const char *name = gw_label_name(label);
+  bind_text(s, ST_SCAN_LABEL, 1, name, strlen(name));
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *text = (const char *)sqlite3_column_text(st, 2);
+    size_t len = (size_t)sqlite3_column_bytes(st, 2);
+    fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), text, len);
+  }
+  if (rc != SQLITE_DONE) die_db(s->db, SQL[ST_SCAN_LABEL]);
+  sqlite3_reset(st);
+}
+
+void sys_rename(sys *s, uint64_t from, uint64_t to, const uint64_t *refs, int round) {
+  char name[GW_ROUND_NAME_CAP];
+  run(s, ST_BEGIN_IMMEDIATE);
+  for (uint64_t i = from; i < to; i++) {
+    bind_int(s, ST_RENAME, 1, (int64_t)refs[i]);
+    bind_text(s, ST_RENAME, 2, name, gw_round_name(i, round, name));
+    run(s, ST_RENAME);
+  }
+  run(s, ST_COMMIT);
 }

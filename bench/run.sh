@@ -7,8 +7,10 @@
 # Installs the peers' development packages with apt-get when their headers are missing,
 # builds Quiver's release static library and the four benchmark binaries, checks the
 # in-memory checksums, runs each system in a fresh directory under $GW1_DIR (default
-# $TMPDIR or /tmp), and prints the table (bench/table.py). A system whose checksums disagree
-# with the in-memory computation is marked INVALID in the table.
+# $TMPDIR or /tmp), and prints the table (bench/table.py). Each system runs W1-W8, then LS
+# (label scan) and UR (update rounds) on a labelled graph of its own (bench/gw1.c says how).
+# A system whose checksums disagree with the in-memory computation is marked INVALID in the
+# table, and the run exits non-zero.
 set -euo pipefail
 size="${1:-S}"
 case "$size" in S|L) ;; *) echo "usage: $0 [S|L]" >&2; exit 2 ;; esac

@@ -7,14 +7,18 @@ import sys
 
 # Metrics where a smaller number is better; every other numeric metric is a rate.
 LOWER_IS_BETTER = {("W1", "total_s"), ("W1", "size_bytes"), ("W6", "open_s"),
-                   ("W8", "open_read_ms"), ("W8", "rss_kib"), ("W2x8", "fsyncs")}
+                   ("W8", "open_read_ms"), ("W8", "rss_kib"), ("W2x8", "fsyncs"),
+                   ("UR", "size_load_bytes"), ("UR", "size_round1_bytes"),
+                   ("UR", "size_round5_bytes"), ("UR", "size_ratio")}
 # Metrics that are facts, not scores: no ratio.
 NO_RATIO = {("W2", "raw_fsync_per_s"), ("W6", "verified"), ("ALL", "checksums")}
 SYSTEMS = ["quiver", "sqlite", "lmdb", "rocksdb"]
 # Issue 5's targets: (what Quiver's figure is compared with, bound, how to print it).
 #   "peer": Quiver / best peer >= bound (for times: best peer / Quiver >= bound)
-#   "lmdb": Quiver / LMDB >= bound;  "self": Quiver's own figure >= bound
+#   "lmdb": Quiver / LMDB >= bound;  "sqlite": Quiver / SQLite >= bound
+#   "self": Quiver's own figure >= bound;  "self_max": Quiver's own figure <= bound
 #   "sqlite_max": Quiver <= bound x SQLite;  "max": Quiver < bound
+# LS and UR are the storage-format issue's targets (recorded before storage format 2).
 TARGETS = {
     ("W1", "nodes_per_s"): ("peer", 1.5, ">= 1.5x best peer"),
     ("W1", "edges_per_s"): ("peer", 5.0, ">= 5x best peer"),
@@ -28,7 +32,11 @@ TARGETS = {
     ("W7", "deletes_per_s"): ("peer", 2.0, ">= 2x best peer"),
     ("W8", "open_read_ms"): ("max", 1.0, "< 1 ms"),
     ("W8", "rss_kib"): ("max", 8192, "< 8 MiB"),
+    ("LS", "nodes_per_s"): ("sqlite", 2.0, "label scan >= 2x SQLite"),
+    ("UR", "size_ratio"): ("self_max", 1.3, "size after 5 rounds <= 1.3x after 1"),
 }
+# Phases whose checksum must equal the in-memory reference's.
+CHECKED = ("W3", "W4", "W5", "W7", "LS", "UR")
 
 
 def target(values, phase, metric, ratio):
@@ -43,8 +51,12 @@ def target(values, phase, metric, ratio):
             ok = ratio is not None and ratio >= bound
         elif kind == "lmdb":
             ok = q / float(values[("lmdb", phase, metric)]) >= bound
+        elif kind == "sqlite":
+            ok = q / float(values[("sqlite", phase, metric)]) >= bound
         elif kind == "self":
             ok = q >= bound
+        elif kind == "self_max":
+            ok = q <= bound
         elif kind == "sqlite_max":
             ok = q <= bound * float(values[("sqlite", phase, metric)])
         else:
@@ -72,7 +84,7 @@ def main(path):
     systems = [s for s in SYSTEMS if any(k[0] == s for k in values)]
     invalid = set()
     for s in systems:
-        for phase in ("W3", "W4", "W5", "W7"):
+        for phase in CHECKED:
             ref = values.get(("reference", phase, "checksum"))
             got = values.get((s, phase, "checksum"))
             if ref is None or got != ref:
