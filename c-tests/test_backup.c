@@ -42,7 +42,7 @@ static void scene_open(struct scene *s, const char *tag, qv_options o) {
 
 /* `name` in the scene's directory (one of a few static slots, as qvt_tmpdir's). */
 static const char *scene_path(const struct scene *s, const char *name) {
-  static char paths[8][400];
+  static char paths[8][sizeof s->dir + 1 + 256]; /* dir, "/", a d_name */
   static int next;
   char *p = paths[next++ % 8];
   snprintf(p, sizeof paths[0], "%s/%s", s->dir, name);
