@@ -13,11 +13,14 @@ package quiver
 //     stack up to QV_MAX_IDENT_LEN bytes: no C.CString, nothing to leak. The Go side has
 //     already refused identifiers that contain a NUL byte.
 //   - qv_value is a union, which cgo sees as bytes: values cross as flat fields instead.
+//   - CreateNode and CreateEdge pass their properties as an array of qvgo_kv (integers
+//     only: offsets into one byte arena holding the keys and payloads); the shim builds
+//     the qv_prop array, whose pointers Go could not pass, on the C stack.
 //
 // cgo pointer rules: Go pointers passed to C point only at memory that holds no Go
-// pointers ([]byte and string contents, []C.qv_edge and []uint64 buffers whose pointer
-// fields C fills with C pointers, C structs written by C), and C keeps none of them after
-// the call returns.
+// pointers ([]byte and string contents, the qvgo_kv array and its arena, []C.qv_edge
+// and []uint64 buffers whose pointer fields C fills with C pointers, C structs written by
+// C), and C keeps none of them after the call returns.
 
 /*
 #include <stdlib.h>
@@ -28,6 +31,8 @@ package quiver
 // noescape: no shim keeps a pointer it was given. nocallback: none calls back into Go.
 #cgo noescape qvgo_set
 #cgo nocallback qvgo_set
+#cgo noescape qvgo_insert_with
+#cgo nocallback qvgo_insert_with
 #cgo noescape qvgo_next_edges
 #cgo nocallback qvgo_next_edges
 #cgo noescape qvgo_next_nodes
@@ -191,14 +196,6 @@ static qvgo_st qvgo_commit(qv_txn *t) {
 	return qvgo_status(qv_txn_commit(t));
 }
 
-static qvgo_u64 qvgo_node_insert(qv_txn *t, _GoString_ label) {
-	qvgo_u64 r = {0};
-	qv_node_id id = 0;
-	QVGO_WITH_IDENT(r, l, label, r.st = qv_node_insert(t, l, &id));
-	r.u = id;
-	return r;
-}
-
 static qvgo_st qvgo_node_delete(qv_txn *t, uint64_t id, uint32_t flags) {
 	return qvgo_status(qv_node_delete(t, id, flags));
 }
@@ -207,14 +204,6 @@ static qvgo_str qvgo_node_label(qv_txn *t, uint64_t id) {
 	qvgo_str r = {0};
 	r.st = qv_node_label(t, id, &r.s);
 	QVGO_FAILED(r);
-	return r;
-}
-
-static qvgo_u64 qvgo_edge_insert(qv_txn *t, uint64_t src, uint64_t dst, _GoString_ type) {
-	qvgo_u64 r = {0};
-	qv_edge_id id = 0;
-	QVGO_WITH_IDENT(r, ty, type, r.st = qv_edge_insert(t, src, dst, ty, &id));
-	r.u = id;
 	return r;
 }
 
@@ -229,23 +218,71 @@ static qvgo_edge qvgo_edge_get(qv_txn *t, uint64_t id) {
 	return r;
 }
 
-// Sets property key of node (edge == 0) or edge (edge != 0) id. p/n carry string and
-// bytes values; the library copies them.
+// The qv_value of a flat value: type, then i (bool and int), f or p/n (string and
+// bytes, which the library copies).
+static void qvgo_value(qv_value *v, int type, int64_t i, double f, const void *p, size_t n) {
+	memset(v, 0, sizeof *v);
+	v->type = (qv_type)type;
+	switch (type) {
+	case QV_TYPE_BOOL: v->as.b = i != 0; break;
+	case QV_TYPE_INT: v->as.i = i; break;
+	case QV_TYPE_FLOAT: v->as.f = f; break;
+	case QV_TYPE_STRING:
+	case QV_TYPE_BYTES: v->as.bytes.ptr = (const uint8_t *)p; v->as.bytes.len = n; break;
+	default: break;
+	}
+}
+
+// Sets property key of node (edge == 0) or edge (edge != 0) id.
 static qvgo_st qvgo_set(int edge, qv_txn *t, uint64_t id, _GoString_ key, int type,
                         int64_t i, double f, const void *p, size_t n) {
 	qvgo_st r = {0};
 	qv_value v;
-	memset(&v, 0, sizeof v);
-	v.type = (qv_type)type;
-	switch (type) {
-	case QV_TYPE_BOOL: v.as.b = i != 0; break;
-	case QV_TYPE_INT: v.as.i = i; break;
-	case QV_TYPE_FLOAT: v.as.f = f; break;
-	case QV_TYPE_STRING:
-	case QV_TYPE_BYTES: v.as.bytes.ptr = (const uint8_t *)p; v.as.bytes.len = n; break;
-	default: break;
-	}
+	qvgo_value(&v, type, i, f, p, n);
 	QVGO_WITH_IDENT(r, k, key, r.st = edge ? qv_edge_set(t, id, k, &v) : qv_node_set(t, id, k, &v));
+	return r;
+}
+
+// One property of qvgo_insert_with, flat: no pointers, only offsets into its arena, so
+// that Go can pass an array of them from its own memory. key is the offset of a
+// NUL-terminated key; a string or bytes value is n bytes at offset p.
+typedef struct {
+	uint64_t key, p, n;
+	int64_t i;
+	double f;
+	int32_t type;
+} qvgo_kv;
+
+// The qv_props of qvgo_insert_with live on the C stack up to this many.
+#define QVGO_STACK_PROPS 16
+
+// Creates a node with label name (edge == 0) or an edge src -> dst of type name, with the
+// n properties kvs (keys and payloads in arena): one qv_node_insert_with or
+// qv_edge_insert_with call, so a refused property leaves nothing behind.
+static qvgo_u64 qvgo_insert_with(int edge, qv_txn *t, uint64_t src, uint64_t dst, _GoString_ name,
+                                 const qvgo_kv *kvs, size_t n, const char *arena) {
+	qvgo_u64 r = {0};
+	QVGO_IDENT(nm, name);
+	QVGO_NOMEM_IF_NULL(r, nm);
+	qv_prop stack[QVGO_STACK_PROPS];
+	qv_prop *props = n <= QVGO_STACK_PROPS ? stack : malloc(n * sizeof *props);
+	if (props == NULL) {
+		qvgo_cstr_done(nm, nm_buf);
+		r.st = QVGO_NOMEM;
+		return r;
+	}
+	for (size_t j = 0; j < n; j++) {
+		const qvgo_kv *kv = &kvs[j];
+		props[j].key = arena + kv->key;
+		qvgo_value(&props[j].value, kv->type, kv->i, kv->f, kv->n > 0 ? arena + kv->p : NULL, kv->n);
+	}
+	uint64_t id = 0;
+	r.st = edge ? qv_edge_insert_with(t, src, dst, nm, props, n, &id)
+	            : qv_node_insert_with(t, nm, props, n, &id);
+	if (props != stack) free(props);
+	qvgo_cstr_done(nm, nm_buf);
+	QVGO_FAILED(r);
+	r.u = id;
 	return r;
 }
 
@@ -538,9 +575,44 @@ func cCommit(t *cTxn) error {
 
 func cRollback(t *cTxn) { C.qv_txn_rollback(t) }
 
-func cNodeInsert(op string, t *cTxn, label string) (NodeID, error) {
-	r := C.qvgo_node_insert(t, label)
-	return NodeID(r.u), fail(op, r.st, r.err)
+// insertBuf is a transaction's scratch space for cInsertWith (used with its mutex held):
+// the flat properties and the arena holding their keys and payloads, kept between calls
+// so that a create allocates nothing here.
+type insertBuf struct {
+	kvs   []C.qvgo_kv
+	arena []byte
+}
+
+// insertArenaKeep is the largest arena kept for the next create; a bigger one (a large
+// value) is dropped after its call.
+const insertArenaKeep = 64 << 10
+
+// cInsertWith creates a node with label name (edge false) or an edge src -> dst of type
+// name, with the properties kvs (checked by encodeProps), in one C call: keys and
+// payloads are copied into b's arena, which holds no Go pointers, and cross with an
+// array of offsets.
+func cInsertWith(op string, edge bool, t *cTxn, b *insertBuf, src, dst NodeID, name string, kvs []keyValue) (uint64, error) {
+	b.kvs, b.arena = b.kvs[:0], b.arena[:0]
+	for i := range kvs {
+		v := &kvs[i].val
+		kv := C.qvgo_kv{key: C.uint64_t(len(b.arena)), i: C.int64_t(v.i), f: C.double(v.f), _type: C.int32_t(v.typ)}
+		b.arena = append(append(b.arena, kvs[i].key...), 0)
+		if v.n > 0 {
+			kv.p, kv.n = C.uint64_t(len(b.arena)), C.uint64_t(v.n)
+			b.arena = append(b.arena, unsafe.Slice((*byte)(v.p), v.n)...)
+		}
+		b.kvs = append(b.kvs, kv)
+	}
+	var pkv *C.qvgo_kv
+	var arena *C.char
+	if len(b.kvs) > 0 {
+		pkv, arena = &b.kvs[0], (*C.char)(unsafe.Pointer(&b.arena[0]))
+	}
+	r := C.qvgo_insert_with(cBool(edge), t, C.uint64_t(src), C.uint64_t(dst), name, pkv, C.size_t(len(b.kvs)), arena)
+	if cap(b.arena) > insertArenaKeep {
+		b.arena = nil
+	}
+	return uint64(r.u), fail(op, r.st, r.err)
 }
 
 func cNodeDelete(op string, t *cTxn, id NodeID, flags uint32) error {
@@ -552,11 +624,6 @@ func cNodeDelete(op string, t *cTxn, id NodeID, flags uint32) error {
 func cNodeLabel(t *cTxn, id NodeID) (*C.char, error) {
 	r := C.qvgo_node_label(t, C.uint64_t(id))
 	return r.s, fail("Label", r.st, r.err)
-}
-
-func cEdgeInsert(op string, t *cTxn, src, dst NodeID, typ string) (EdgeID, error) {
-	r := C.qvgo_edge_insert(t, C.uint64_t(src), C.uint64_t(dst), typ)
-	return EdgeID(r.u), fail(op, r.st, r.err)
 }
 
 func cEdgeDelete(op string, t *cTxn, id EdgeID) error {

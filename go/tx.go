@@ -47,6 +47,7 @@ type txState struct {
 	db       *DB
 	writable bool
 	names    nameCache // labels and edge types, valid until the transaction ends
+	ins      insertBuf // CreateNode's and CreateEdge's scratch space
 }
 
 func newTx(db *DB, ptr *cTxn, writable bool) *Tx {
@@ -125,46 +126,31 @@ func (tx *Tx) Rollback() error {
 // CreateNode creates a node with label and props (which may be nil) and returns its id.
 // If a property is refused, no node is left behind.
 func (tx *Tx) CreateNode(label string, props Props) (NodeID, error) {
-	const op = "CreateNode"
-	return create(tx, op, "label", label, props,
-		func(t *cTxn) (NodeID, error) { return cNodeInsert(op, t, label) },
-		func(t *cTxn, id NodeID) error { return cNodeDelete(op, t, id, detachFlag) }) // the node has no edges
+	id, err := create(tx, "CreateNode", false, 0, 0, "label", label, props)
+	return NodeID(id), err
 }
 
 // CreateEdge creates an edge src -> dst of type typ with props (which may be nil) and
 // returns its id. Self-loops and parallel edges are allowed. If a property is refused,
 // no edge is left behind.
 func (tx *Tx) CreateEdge(src, dst NodeID, typ string, props Props) (EdgeID, error) {
-	const op = "CreateEdge"
-	return create(tx, op, "edge type", typ, props,
-		func(t *cTxn) (EdgeID, error) { return cEdgeInsert(op, t, src, dst, typ) },
-		func(t *cTxn, id EdgeID) error { return cEdgeDelete(op, t, id) })
+	id, err := create(tx, "CreateEdge", true, src, dst, "edge type", typ, props)
+	return EdgeID(id), err
 }
 
-// create checks name (what it is, for the message) and props, then, in one hold of the
-// Tx's mutex, inserts a node or an edge (as ID says) and sets its properties; if the
-// library refuses a property, del deletes the new node or edge again.
-func create[ID NodeID | EdgeID](tx *Tx, op, what, name string, props Props,
-	insert func(t *cTxn) (ID, error), del func(t *cTxn, id ID) error) (ID, error) {
+// create checks name (what it is, for the message) and props, then creates a node or an
+// edge (as edge says) with its properties in one C call (qv_node_insert_with or
+// qv_edge_insert_with), which has no effect at all if the library refuses a property.
+func create(tx *Tx, op string, edge bool, src, dst NodeID, what, name string, props Props) (uint64, error) {
 	if err := checkIdent(op, what, name); err != nil {
 		return 0, err
 	}
-	vals, err := encodeProps(op, props)
+	kvs, err := encodeProps(op, props)
 	if err != nil {
 		return 0, err
 	}
-	var zero ID
-	_, edge := any(zero).(EdgeID)
-	return withResult(tx, op, func(st *txState) (ID, error) {
-		id, err := insert(st.ptr)
-		if err != nil {
-			return 0, err
-		}
-		if err := setAll(op, edge, st.ptr, uint64(id), vals); err != nil {
-			_ = del(st.ptr, id) // undo
-			return 0, err
-		}
-		return id, nil
+	return withResult(tx, op, func(st *txState) (uint64, error) {
+		return cInsertWith(op, edge, st.ptr, &st.ins, src, dst, name, kvs)
 	})
 }
 
@@ -173,8 +159,9 @@ type keyValue struct {
 	val value
 }
 
-// encodeProps checks every key and value before anything is written. Keys are sorted so
-// that which one fails first does not depend on map order.
+// encodeProps checks every key and value that Go can check before the C call. Keys are
+// sorted so that which one fails first (here or in the library, which checks them in
+// order) does not depend on map order.
 func encodeProps(op string, props Props) ([]keyValue, error) {
 	if len(props) == 0 {
 		return nil, nil
@@ -192,15 +179,6 @@ func encodeProps(op string, props Props) ([]keyValue, error) {
 	}
 	slices.SortFunc(kvs, func(a, b keyValue) int { return strings.Compare(a.key, b.key) })
 	return kvs, nil
-}
-
-func setAll(op string, edge bool, t *cTxn, id uint64, kvs []keyValue) error {
-	for i := range kvs {
-		if err := cSet(op, edge, t, id, kvs[i].key, &kvs[i].val); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // DeleteNode deletes node id. A node that still has edges is refused with ErrConstraint
