@@ -2,6 +2,7 @@ package quiver
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -338,4 +339,72 @@ func countNodes(t testing.TB, tx *Tx) int {
 		n++
 	}
 	return n
+}
+
+// A create whose property the library refuses is one qv_node_insert_with (or
+// qv_edge_insert_with) call with no effect: no node or edge is left, not even for a moment
+// in the write set, and no id is used up (an insert followed by a delete would have used
+// one), so the next create gets the id the refused one would have had, as from C.
+func TestCreateWithRefusedPropertyHasNoEffect(t *testing.T) {
+	db := openTemp(t, &Options{Sync: SyncOff})
+	var a, b NodeID
+	var e, f EdgeID
+	mustUpdate(t, db, func(tx *Tx) error {
+		a = must[NodeID](t)(tx.CreateNode("N", nil))
+		e = must[EdgeID](t)(tx.CreateEdge(a, a, "E", nil))
+		refused := []struct {
+			props   Props
+			msgPart string
+		}{
+			{Props{"ok": 1, "": 2}, "empty"},                             // a bad key
+			{Props{"a": 1, "z": "\xff"}, "UTF-8"},                        // a bad value, last in key order
+			{Props{"a": "\xff", "z": 1}, "UTF-8"},                        // a bad value, first in key order
+			{Props{"k": strings.Repeat("x", maxValueLen+1)}, "16777216"}, // a value too long
+		}
+		for _, r := range refused {
+			_, err := tx.CreateNode("N", r.props)
+			wantErr(t, err, ErrInvalidArgument, "CreateNode", r.msgPart)
+			_, err = tx.CreateEdge(a, a, "E", r.props)
+			wantErr(t, err, ErrInvalidArgument, "CreateEdge", r.msgPart)
+		}
+		if n := countNodes(t, tx); n != 1 {
+			t.Errorf("%d nodes after refused creates, want 1", n)
+		}
+		if d := must[uint64](t)(tx.Degree(a, Both, "")); d != 1 {
+			t.Errorf("degree %d after refused creates, want 1", d)
+		}
+		b = must[NodeID](t)(tx.CreateNode("N", Props{"k": "v"}))
+		f = must[EdgeID](t)(tx.CreateEdge(a, b, "E", Props{"k": int64(1)}))
+		// More properties than the shim keeps on the C stack.
+		many := Props{}
+		for i := range 40 {
+			many[fmt.Sprintf("k%02d", i)] = strings.Repeat("v", i)
+		}
+		m := must[NodeID](t)(tx.CreateNode("N", many))
+		if got := must[Props](t)(tx.NodeProps(m)); !reflect.DeepEqual(got, many) {
+			t.Errorf("40 properties: got %v", got)
+		}
+		many["k39"] = []byte("\xff")
+		many["k40"] = "\xff"
+		_, err := tx.CreateEdge(a, m, "E", many)
+		wantErr(t, err, ErrInvalidArgument, "CreateEdge", "UTF-8")
+		if err := tx.DeleteNode(m, false); err != nil {
+			t.Fatal(err)
+		}
+		return nil
+	})
+	if b != a+1 || f != e+1 {
+		t.Errorf("ids after refused creates: node %d (want %d), edge %d (want %d)", b, a+1, f, e+1)
+	}
+	tx := must[*Tx](t)(db.Begin(false))
+	defer func() { _ = tx.Rollback() }()
+	if n := countNodes(t, tx); n != 2 {
+		t.Errorf("%d nodes committed, want 2", n)
+	}
+	if p := must[Props](t)(tx.NodeProps(b)); !reflect.DeepEqual(p, Props{"k": "v"}) {
+		t.Errorf("props of node %d = %v", b, p)
+	}
+	if p := must[Props](t)(tx.EdgeProps(f)); !reflect.DeepEqual(p, Props{"k": int64(1)}) {
+		t.Errorf("props of edge %d = %v", f, p)
+	}
 }
