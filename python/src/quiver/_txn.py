@@ -140,6 +140,21 @@ class Savepoint(Scoped):
         self._txn.release(self.name)
 
 
+# qv_prop arrays of up to this many properties are kept by a transaction for reuse.
+_PROP_ARRAYS_MAX = 16
+
+
+def _prop_items(props: Mapping[str, Value]) -> List[Tuple[bytes, Value]]:
+    """The (encoded key, value) pairs of create_*'s props, keys checked as ident() does."""
+    try:
+        pairs = props.items()
+    except AttributeError:
+        raise InvalidArgumentError(
+            f"props must be a mapping of str keys to values, not {type(props).__name__}"
+        ) from None
+    return [(ident(k, "key"), v) for k, v in pairs]
+
+
 class Transaction(Scoped):
     """A read snapshot (Database.read) or the write transaction (Database.write).
 
@@ -165,6 +180,8 @@ class Transaction(Scoped):
         self._edge, self._edge_ref = _out(_ffi.Edge())
         self._cur, self._cur_ref = _out(ctypes.c_void_p())
         self._n, self._n_ref = _out(ctypes.c_size_t())
+        # qv_prop arrays for create_* by length (see _prop_array).
+        self._prop_arrays: Dict[int, ctypes.Array[_ffi.Prop]] = {}
         # Batch buffers by item type (qv_edge, uint64), made on the first batch read.
         self._batches: Dict[Any, ctypes.Array[Any]] = {}
         # Edge-type strings by address: the library keeps them until the transaction ends,
@@ -245,58 +262,90 @@ class Transaction(Scoped):
     # ---- nodes and edges ----------------------------------------------------------
 
     def create_node(self, label: str, props: Optional[Mapping[str, Value]] = None) -> int:
-        """Creates a node with `label` (and properties) and returns its id (>= 1)."""
+        """Creates a node with `label` (and properties) and returns its id (>= 1). If a
+        property is refused, nothing is created."""
         lbl = ident(label, "label")
         with self._lock:
             h = self._live()
-            st = _ffi.qv_node_insert(h, lbl, self._u64_ref)
+            if not props:
+                st = _ffi.qv_node_insert(h, lbl, self._u64_ref)
+            elif _ffi.qv_node_insert_with is not None:
+                arr, n, keep = self._prop_array(props)
+                st = _ffi.qv_node_insert_with(h, lbl, arr, n, self._u64_ref)
+                del keep
+            else:
+                return self._insert_then_set(
+                    props,
+                    lambda: _ffi.qv_node_insert(h, lbl, self._u64_ref),
+                    _ffi.qv_node_set,
+                    lambda node: _ffi.qv_node_delete(h, node, _ffi.QV_DETACH),
+                )
             if st:
                 raise_status(st)
-            node = self._u64.value
-            if props:
-                self._set_all(h, node, props, _ffi.qv_node_set, lambda: self._undo_node(h, node))
-            return node
+            return self._u64.value
 
     def create_edge(
         self, src: int, dst: int, type: str, props: Optional[Mapping[str, Value]] = None
     ) -> int:
-        """Creates an edge src -> dst of `type` (and properties) and returns its id."""
+        """Creates an edge src -> dst of `type` (and properties) and returns its id. If a
+        property is refused, nothing is created."""
         s = object_id(src, "src")
         d = object_id(dst, "dst")
         t = ident(type, "edge type")
         with self._lock:
             h = self._live()
-            st = _ffi.qv_edge_insert(h, s, d, t, self._u64_ref)
+            if not props:
+                st = _ffi.qv_edge_insert(h, s, d, t, self._u64_ref)
+            elif _ffi.qv_edge_insert_with is not None:
+                arr, n, keep = self._prop_array(props)
+                st = _ffi.qv_edge_insert_with(h, s, d, t, arr, n, self._u64_ref)
+                del keep
+            else:
+                return self._insert_then_set(
+                    props,
+                    lambda: _ffi.qv_edge_insert(h, s, d, t, self._u64_ref),
+                    _ffi.qv_edge_set,
+                    lambda edge: _ffi.qv_edge_delete(h, edge),
+                )
             if st:
                 raise_status(st)
-            edge = self._u64.value
-            if props:
-                self._set_all(
-                    h, edge, props, _ffi.qv_edge_set, lambda: _ffi.qv_edge_delete(h, edge)
-                )
-            return edge
+            return self._u64.value
 
-    def _undo_node(self, h: int, node: int) -> None:
-        _ffi.qv_node_delete(h, node, _ffi.QV_DETACH)
+    def _prop_array(self, props: Mapping[str, Value]) -> Tuple[Any, int, List[Any]]:
+        """The qv_prop array of `props` for qv_*_insert_with (keys in the mapping's order),
+        as (byref of the array, its length, what must stay alive until the call returns).
+        Raises InvalidArgumentError for what the library cannot be given. Arrays of up to
+        _PROP_ARRAYS_MAX are kept for the next call (the lock is held)."""
+        items = _prop_items(props)
+        n = len(items)
+        arr = self._prop_arrays.get(n)
+        if arr is None:
+            arr = (_ffi.Prop * n)()
+            if n <= _PROP_ARRAYS_MAX:
+                self._prop_arrays[n] = arr
+        keep = []
+        for i, (key, value) in enumerate(items):
+            p = arr[i]
+            p.key = key
+            keep.append(encode(value, p.value))
+        return byref(arr), n, keep
 
-    def _set_all(
+    def _insert_then_set(
         self,
-        h: int,
-        target: int,
         props: Mapping[str, Value],
+        insert: Callable[[], int],
         setter: Callable[..., int],
-        undo: Callable[[], object],
-    ) -> None:
-        """Sets every property of a node or edge just created; if one fails, deletes it
-        again (so create_* has no effect) and raises that failure."""
+        undo: Callable[[int], object],
+    ) -> int:
+        """create_* for a library without qv_*_insert_with: insert, then set every
+        property; if one is refused, delete the new node or edge again and raise."""
+        h = self._live()
+        items = _prop_items(props)
+        st = insert()
+        if st:
+            raise_status(st)
+        target = self._u64.value
         try:
-            try:
-                pairs = props.items()
-            except AttributeError:
-                raise InvalidArgumentError(
-                    f"props must be a mapping of str keys to values, not {type(props).__name__}"
-                ) from None
-            items = [(ident(k, "key"), v) for k, v in pairs]
             for key, value in items:
                 keep = encode(value, self._in)
                 st = setter(h, target, key, self._in_ref)
@@ -304,8 +353,9 @@ class Transaction(Scoped):
                 if st:
                     raise_status(st)
         except BaseException:
-            undo()
+            undo(target)
             raise
+        return target
 
     def delete_node(self, node: int, *, detach: bool = False) -> None:
         """Deletes a node; a node with edges needs detach=True (which deletes its edges),
