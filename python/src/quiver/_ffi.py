@@ -134,8 +134,21 @@ class Bytes(Structure):
     _fields_ = [("ptr", c_void_p), ("len", c_size_t)]
 
 
+class BytesIn(Structure):
+    """qv_bytes as the package fills it in: assigning bytes to a c_char_p field is several
+    times faster than taking their address with ctypes.cast (and the field keeps them)."""
+
+    _fields_ = [("ptr", c_char_p), ("len", c_size_t)]
+
+
 class ValueAs(Union):
-    _fields_ = [("b", c_bool), ("i", c_int64), ("f", c_double), ("bytes", Bytes)]
+    _fields_ = [
+        ("b", c_bool),
+        ("i", c_int64),
+        ("f", c_double),
+        ("bytes", Bytes),
+        ("bytes_in", BytesIn),
+    ]
 
 
 class Value(Structure):

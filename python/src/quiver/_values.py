@@ -105,8 +105,9 @@ def encode(value: object, out: _ffi.Value) -> Any:
         )
     # The library copies the value during the call; `data` (returned to the caller, who
     # keeps it until the call returns) owns the bytes the pointer points at.
-    out.as_.bytes.ptr = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value if data else None
-    out.as_.bytes.len = len(data)
+    b = out.as_.bytes_in
+    b.ptr = data if data else None
+    b.len = len(data)
     return data
 
 
