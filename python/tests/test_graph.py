@@ -231,6 +231,49 @@ def test_create_with_props_is_all_or_nothing(db: quiver.Database) -> None:
         assert tx.degree(a) == 0
 
 
+@pytest.mark.parametrize(
+    "props, match",
+    [
+        ({"ok": 1, "": 2}, "empty"),  # a bad key
+        ({"a": 1, "z": b"x", "s": "\udcff"}, "UTF-8"),  # refused before the call
+        ({"a": 1, "k": "x" * (16 * 1024 * 1024 + 1)}, "16777216"),  # refused by the library
+    ],
+)
+def test_refused_create_leaves_nothing_and_uses_no_id(
+    db: quiver.Database, props: Dict[str, quiver.Value], match: str
+) -> None:
+    """create_* is one qv_*_insert_with call: a refused property leaves no node or edge and
+    uses up no id (an insert followed by a delete would use one), so the next create gets
+    the id the refused one would have had, as from C."""
+    with db.write() as tx:
+        a = tx.create_node("N")
+        e = tx.create_edge(a, a, "E")
+        with pytest.raises(quiver.InvalidArgumentError, match=match):
+            tx.create_node("N", props)
+        with pytest.raises(quiver.InvalidArgumentError, match=match):
+            tx.create_edge(a, a, "E", props)
+        assert list(tx.nodes()) == [a]
+        assert tx.degree(a) == 1
+        b = tx.create_node("N", {"k": "v", "n": None})
+        f = tx.create_edge(a, b, "E", {"k": 1})
+        assert (b, f) == (a + 1, e + 1)
+    with db.read() as tx:
+        assert list(tx.nodes()) == [a, b]
+        assert tx.props(b) == {"k": "v", "n": None}
+        assert tx.edge_props(f) == {"k": 1}
+
+
+def test_create_with_many_props_keeps_key_order(db: quiver.Database) -> None:
+    many: Dict[str, quiver.Value] = {f"k{i}": "v" * i for i in range(40)}
+    with db.write() as tx:
+        n = tx.create_node("N", many)
+        small = tx.create_node("N", {"b": 1, "a": 2})
+        again = tx.create_node("N", {"b": 1, "a": 2})  # the same cached array, refilled
+        assert tx.props(n) == many and list(tx.props(n)) == list(many)
+        assert list(tx.props(small).items()) == [("b", 1), ("a", 2)]
+        assert tx.props(again) == {"b": 1, "a": 2}
+
+
 def test_edge_properties(db: quiver.Database) -> None:
     with db.write() as tx:
         a = tx.create_node("N")
