@@ -399,7 +399,6 @@ fn split_dest(dest: &Path) -> Result<(PathBuf, std::ffi::OsString)> {
     Ok((parent, name.to_owned()))
 }
 
-/// Picks a fresh hidden directory name beside the destination (not created yet).
 /// Removes the hidden directories that backups to `parent/name` by processes no longer
 /// running left behind (killed mid-copy). Best effort: an entry that cannot be read or
 /// removed stays.
@@ -432,6 +431,7 @@ fn remove_stale(parent: &Path, name: &std::ffi::OsStr) {
     }
 }
 
+/// Picks a fresh hidden directory name beside the destination (not created yet).
 fn temp_dir(parent: &Path, name: &std::ffi::OsStr) -> Result<PathBuf> {
     use std::sync::atomic::AtomicU64;
     static SEQ: AtomicU64 = AtomicU64::new(0);

@@ -178,8 +178,8 @@ pub unsafe extern "C" fn qv_checkpoint(db: *mut qv_db) -> qv_status {
 /// copy, or a finished one if the kill came after its last progress call, never renamed):
 /// the next backup to the same `dest_path` removes those whose process no longer runs, and
 /// they may be deleted by hand. A failure writing the copy (QV_IO, QV_FULL) never poisons
-/// `db`. Returns QV_OK, QV_NULL_ARGUMENT (db or dest_path NULL), QV_INVALID_ARGUMENT (dest_path empty or existing, an
-/// unknown flag), QV_NOT_FOUND (no parent directory), QV_INTERRUPTED, QV_IO, QV_FULL,
+/// `db`. Returns QV_OK, QV_NULL_ARGUMENT (db or dest_path NULL), QV_INVALID_ARGUMENT
+/// (dest_path empty or existing, an unknown flag), QV_NOT_FOUND (no parent directory), QV_INTERRUPTED, QV_IO, QV_FULL,
 /// QV_CORRUPT (a record of the source fails its check), QV_POISONED. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_backup(

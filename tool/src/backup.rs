@@ -298,7 +298,7 @@ pub fn backup(
             .unwrap_or_else(|_| db_path.to_path_buf())
             .display()
             .to_string(),
-        created: rfc3339(SystemTime::now()),
+        created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         last_txn: report.last_txn,
         lsn: report.lsn,
         nodes: report.nodes,
@@ -536,47 +536,4 @@ pub fn compact(db_path: &Path, json_out: bool, quiet: bool) -> Result<(), Fail> 
         );
     }
     Ok(())
-}
-
-/// `t` as an RFC 3339 UTC time to the second (`2025-01-31T12:00:00Z`).
-fn rfc3339(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    let s = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
-}
-
-/// The proleptic Gregorian date of day `z` after 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_dates() {
-        let at = |s: u64| rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(s));
-        assert_eq!(at(0), "1970-01-01T00:00:00Z");
-        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(at(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(at(4_107_542_399), "2100-02-28T23:59:59Z");
-    }
 }
