@@ -287,8 +287,9 @@ qv_txn_rollback: Callable[[int], None] = _fn("qv_txn_rollback", None, [_txn])
 qv_savepoint: _Status = _fn("qv_savepoint", _status, [_txn, c_char_p])
 qv_rollback_to: _Status = _fn("qv_rollback_to", _status, [_txn, c_char_p])
 qv_release: _Status = _fn("qv_release", _status, [_txn, c_char_p])
-# API.md "Version 0.2 additions": the batch reads, property listing and backup are
-# required; the rest is optional (None when the library lacks it).
+# API.md "Version 0.2 additions": the batch reads, property listing, inserts with
+# properties and backup are required; the rest is optional (None when the library lacks
+# it).
 qv_cursor_next_edges: _Status = _fn(
     "qv_cursor_next_edges", _status, [_cur, _to(Edge), c_size_t, _to(c_size_t)]
 )
@@ -298,17 +299,15 @@ qv_cursor_next_nodes: _Status = _fn(
 qv_node_props: _Status = _fn("qv_node_props", _status, [_txn, c_uint64, _to(c_void_p)])
 qv_edge_props: _Status = _fn("qv_edge_props", _status, [_txn, c_uint64, _to(c_void_p)])
 qv_cursor_next_prop: _Status = _fn("qv_cursor_next_prop", _status, [_cur, _to(Prop)])
-qv_node_insert_with: Optional[_Status] = _fn(
+qv_node_insert_with: _Status = _fn(
     "qv_node_insert_with",
     _status,
     [_txn, c_char_p, _to(Prop), c_size_t, _to(c_uint64)],
-    required=False,
 )
-qv_edge_insert_with: Optional[_Status] = _fn(
+qv_edge_insert_with: _Status = _fn(
     "qv_edge_insert_with",
     _status,
     [_txn, c_uint64, c_uint64, c_char_p, _to(Prop), c_size_t, _to(c_uint64)],
-    required=False,
 )
 qv_backup: _Status = _fn("qv_backup", _status, [_db, c_char_p, c_uint32, PROGRESS_FN, c_void_p])
 qv_digest: Optional[_Status] = _fn("qv_digest", _status, [_txn, _to(c_uint8 * 32)], required=False)

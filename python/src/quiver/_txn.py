@@ -269,17 +269,10 @@ class Transaction(Scoped):
             h = self._live()
             if not props:
                 st = _ffi.qv_node_insert(h, lbl, self._u64_ref)
-            elif _ffi.qv_node_insert_with is not None:
+            else:
                 arr, n, keep = self._prop_array(props)
                 st = _ffi.qv_node_insert_with(h, lbl, arr, n, self._u64_ref)
                 del keep
-            else:
-                return self._insert_then_set(
-                    props,
-                    lambda: _ffi.qv_node_insert(h, lbl, self._u64_ref),
-                    _ffi.qv_node_set,
-                    lambda node: _ffi.qv_node_delete(h, node, _ffi.QV_DETACH),
-                )
             if st:
                 raise_status(st)
             return self._u64.value
@@ -296,17 +289,10 @@ class Transaction(Scoped):
             h = self._live()
             if not props:
                 st = _ffi.qv_edge_insert(h, s, d, t, self._u64_ref)
-            elif _ffi.qv_edge_insert_with is not None:
+            else:
                 arr, n, keep = self._prop_array(props)
                 st = _ffi.qv_edge_insert_with(h, s, d, t, arr, n, self._u64_ref)
                 del keep
-            else:
-                return self._insert_then_set(
-                    props,
-                    lambda: _ffi.qv_edge_insert(h, s, d, t, self._u64_ref),
-                    _ffi.qv_edge_set,
-                    lambda edge: _ffi.qv_edge_delete(h, edge),
-                )
             if st:
                 raise_status(st)
             return self._u64.value
@@ -329,33 +315,6 @@ class Transaction(Scoped):
             p.key = key
             keep.append(encode(value, p.value))
         return byref(arr), n, keep
-
-    def _insert_then_set(
-        self,
-        props: Mapping[str, Value],
-        insert: Callable[[], int],
-        setter: Callable[..., int],
-        undo: Callable[[int], object],
-    ) -> int:
-        """create_* for a library without qv_*_insert_with: insert, then set every
-        property; if one is refused, delete the new node or edge again and raise."""
-        h = self._live()
-        items = _prop_items(props)
-        st = insert()
-        if st:
-            raise_status(st)
-        target = self._u64.value
-        try:
-            for key, value in items:
-                keep = encode(value, self._in)
-                st = setter(h, target, key, self._in_ref)
-                del keep
-                if st:
-                    raise_status(st)
-        except BaseException:
-            undo(target)
-            raise
-        return target
 
     def delete_node(self, node: int, *, detach: bool = False) -> None:
         """Deletes a node; a node with edges needs detach=True (which deletes its edges),
