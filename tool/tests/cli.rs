@@ -891,6 +891,46 @@ fn import_rejects_bad_rows_naming_file_line_and_column() {
     has(&msg, r#""p1" is not an integer id"#);
 }
 
+/// The id map keeps ids of up to 23 bytes inline and longer ones boxed: ids on both sides
+/// of that boundary (and an id that is a prefix of another) resolve to their own nodes, and a
+/// duplicate is found in either kind.
+#[test]
+fn import_resolves_short_and_long_ids() {
+    let short = "s".repeat(23);
+    let long = "s".repeat(24);
+    let longer = format!("{long}-and-then-some");
+    let people = format!("id:ID,n:int\n{short},1\n{long},2\n{longer},3\nx,4\n");
+    let knows = format!(":START_ID,:END_ID\n{short},{long}\n{longer},x\n{long},{short}\n");
+    let d = tmp();
+    write(d.path(), "people.csv", &people);
+    write(d.path(), "knows.csv", &knows);
+    code(&import_people(d.path(), "--nodes=Person", &[]), 0);
+    let db = Database::open(d.path().join("g.qv"), &opts(false)).expect("open");
+    let t = db.begin_read().expect("read");
+    let ends: Vec<(i64, i64)> = (1..=3)
+        .map(|e| {
+            let e = t.get_edge(e).expect("edge");
+            let n = |id| match t.node_prop(id, "n").expect("get") {
+                Some(ValueRef::Int(n)) => n,
+                v => panic!("node {id}: n is {v:?}"),
+            };
+            (n(e.src), n(e.dst))
+        })
+        .collect();
+    assert_eq!(ends, [(1, 2), (3, 4), (2, 1)]);
+    for dup in [&short, &long] {
+        let msg = import_rejected(
+            &format!("id:ID\n{dup}\n{dup}\n"),
+            ":START_ID,:END_ID\n",
+            &[],
+        );
+        has(
+            &msg,
+            &format!(r#"people.csv:3: column 1 "id:ID": duplicate id "{dup}""#),
+        );
+    }
+}
+
 #[test]
 fn import_refuses_an_existing_database_and_unpaired_files() {
     let d = tmp();
