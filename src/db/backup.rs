@@ -8,10 +8,11 @@
 //! it replays nothing. Record slots are copied one by one from the snapshot (tombstones of
 //! deleted records included, as ids are never reused); what differs between the modes is
 //! the property heap:
-//! - default: the heap bytes the last checkpoint made durable are copied as they are (they
-//!   are never written again, see `LogCounters::heap_len`), so records keep their offsets;
-//!   blobs written since (in memory, or by a checkpoint that ran during the copy) are
-//!   appended after them;
+//! - default: the heap bytes below the last checkpoint's heap length are copied as they
+//!   are, so records keep their offsets; a blob there that a checkpoint running during the
+//!   copy placed in space that was free is written again at its offset; blobs past that
+//!   length (in memory, or appended by such a checkpoint) are appended after them. The
+//!   copy lists no free space: the source's free extents stay unused in it;
 //! - compact: only the blob of each live record is written, one after the other, so
 //!   superseded and deleted blobs take no space.
 //!
@@ -137,7 +138,9 @@ pub fn write_copy(
     }
     let (dst, _) = Store::create(&*fs, meta_file)?;
 
-    // The heap prefix, copied as it is.
+    // The heap prefix, copied as it is (free extents included: the copy lists no free
+    // space, so they stay unused there).
+    dst.heap.grow_to(keep)?;
     let mut at = HEAP_HEADER.len() as u64;
     let map = src.heap.current();
     while at < keep {
@@ -206,6 +209,9 @@ pub fn write_copy(
         heap_len: heap.end,
         live_nodes: snap.live_nodes,
         live_edges: snap.live_edges,
+        free_off: 0,
+        free_len: 0,
+        free_crc: 0,
     };
     // The log segment and the directory entries are durable before the meta slot that
     // makes the copy a database.
@@ -335,10 +341,21 @@ impl HeapOut<'_> {
         let at = self.end;
         let appended = match props {
             Props::None => return Ok(0),
-            Props::Heap(off) if *off < self.keep => return Ok(*off),
             Props::Heap(off) => {
                 let store = &self.shared.store;
                 let map = store.heap.current();
+                let bytes = store.blob_bytes(&map, *off)?;
+                if *off + bytes.len() as u64 <= self.keep {
+                    // In the verbatim prefix. A checkpoint that ran during the copy may have
+                    // placed this blob in space that was free when the prefix was read:
+                    // the copy then holds other bytes there, and gets the blob's.
+                    let dmap = dst.heap.current();
+                    if dst.heap.read(&dmap, *off, bytes.len()) != Some(bytes) {
+                        store.read_blob(&map, *off)?;
+                        dst.heap.write_at(bytes, *off)?;
+                    }
+                    return Ok(*off);
+                }
                 // Verified like a read, so a damaged blob is not carried into the copy.
                 store.read_blob(&map, *off)?;
                 let bytes = store.blob_bytes(&map, *off)?;

@@ -13,7 +13,7 @@ use crate::io::{RealStorage, Storage};
 use crate::options::Options;
 use crate::recovery::RecoveryStats;
 use crate::recovery::recover;
-use crate::store::{HEAP_HEADER, Opened, Store};
+use crate::store::{FreeSpace, HEAP_HEADER, Opened, Props, Store};
 use crate::txn::{Shared, Snapshot, Txn, Versions, Writer};
 use crate::wal::Wal;
 use std::path::Path;
@@ -60,6 +60,41 @@ fn new_db_id() -> u64 {
     h.finish() | 1
 }
 
+/// Takes out of `free` every heap extent a replayed record names, on disk or in its
+/// replayed version (see `Database::open_storage`).
+fn claim_replayed(store: &Store, rec: &crate::recovery::Recovered, free: &mut FreeSpace) {
+    let maps = store.maps();
+    let mut claim = |props: &[u64]| {
+        for &off in props {
+            if off != 0 {
+                if let Ok(b) = store.blob_bytes(&maps.heap, off) {
+                    free.remove(off, b.len() as u64);
+                }
+            }
+        }
+    };
+    let heap = |p: &Props| match p {
+        Props::Heap(off) => *off,
+        _ => 0,
+    };
+    for (id, n) in &rec.nodes {
+        let disk = store
+            .read_node(&maps, *id)
+            .ok()
+            .flatten()
+            .map_or(0, |r| r.props);
+        claim(&[disk, heap(&n.props)]);
+    }
+    for (id, e) in &rec.edges {
+        let disk = store
+            .read_edge(&maps, *id)
+            .ok()
+            .flatten()
+            .map_or(0, |r| r.props);
+        claim(&[disk, heap(&e.props)]);
+    }
+}
+
 impl Database {
     /// Opens (or with `opts.create`, creates) the database directory at `path`, running
     /// recovery.
@@ -100,6 +135,8 @@ impl Database {
                     meta,
                     next_txn: 1,
                     last_sync: Instant::now(),
+                    free: FreeSpace::default(),
+                    reuse_from: 0,
                 };
                 Shared::new(
                     fs,
@@ -122,15 +159,47 @@ impl Database {
                     live_edges: rec.live_edges,
                     end_lsn: rec.end_lsn,
                 };
+                // The free list of the slot recovery started from. Replayed commits mean
+                // the data files may hold records a checkpoint wrote after that slot (one
+                // cut short, or the newer slot's if it was unreadable), naming extents the
+                // list still calls free. Every such record was replayed; the blobs it names
+                // on disk and in its replayed version are taken out of the list, and the
+                // first checkpoint, which rewrites them all, places nothing in the list
+                // either. An unreadable list is not used (its space leaks; `check`
+                // reports it).
+                let listed = store.free_list(&meta);
+                let replayed = rec.last_txn > meta.last_txn;
+                let reuse_from = if replayed || listed.is_err() {
+                    meta.generation + 2
+                } else {
+                    meta.generation + 1
+                };
+                let mut free = listed.as_ref().cloned().unwrap_or_default();
+                if replayed {
+                    claim_replayed(&store, &rec, &mut free);
+                }
                 let mut versions = Versions::default();
                 versions.publish(latest.txn, rec.nodes, rec.edges);
                 let (checkpoint_lsn, wal_bytes, heap_len) =
                     (meta.checkpoint_lsn, rec.wal_bytes, meta.heap_len);
+                // An unreadable list's blob is not freed either: the slot may name bytes
+                // that now belong to something else.
+                let writer_meta = match listed {
+                    Ok(_) => meta,
+                    Err(_) => Meta {
+                        free_off: 0,
+                        free_len: 0,
+                        free_crc: 0,
+                        ..meta
+                    },
+                };
                 let writer = rec.wal.map(|wal| Writer {
                     wal,
-                    meta,
+                    meta: writer_meta,
                     next_txn: latest.txn + 1,
                     last_sync: Instant::now(),
+                    free,
+                    reuse_from,
                 });
                 let read_only = writer.is_none();
                 let shared = Shared::new(

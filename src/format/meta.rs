@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! 0   [u8; 8] magic "QUIVERDB"
-//! 8   u32 format version (1)
+//! 8   u32 format version (3)
 //! 12  u32 reserved (0)
 //! 16  u64 generation (increases by one per checkpoint)
 //! 24  u64 database id (random; also in every log segment header)
@@ -17,7 +17,11 @@
 //! 80  u64 heap (props file) length
 //! 88  u64 live nodes
 //! 96  u64 live edges
-//! 104 u32 CRC32 of bytes 0..104
+//! 104 u64 free list: heap offset of the free-list blob (0: no free space)
+//! 112 u64 free list: the blob's length, header included
+//! 120 u32 free list: the CRC32 in the blob's header
+//! 124 u32 reserved (0)
+//! 128 u32 CRC32 of bytes 0..128
 //! ```
 
 use super::bytes::{DecodeError, Reader};
@@ -25,11 +29,13 @@ use super::bytes::{DecodeError, Reader};
 /// Magic at the start of each slot.
 pub const META_MAGIC: &[u8; 8] = b"QUIVERDB";
 /// The format version this code writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Offset of slot `i` (0 or 1) in the meta file.
 pub const META_SLOT_OFFSETS: [u64; 2] = [0, 4096];
 /// Bytes of a slot that are checked.
-pub const META_LEN: usize = 108;
+pub const META_LEN: usize = 132;
+/// Bytes covered by the slot's CRC.
+const BODY: usize = 128;
 
 /// The checkpointed state of a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,6 +62,13 @@ pub struct Meta {
     pub live_nodes: u64,
     /// Live edges at the checkpoint.
     pub live_edges: u64,
+    /// Heap offset of the free-list blob (0: none).
+    pub free_off: u64,
+    /// Length of the free-list blob, header included.
+    pub free_len: u64,
+    /// The CRC32 in the free-list blob's header (a blob found there with another CRC is
+    /// not this checkpoint's list).
+    pub free_crc: u32,
 }
 
 /// Why a meta slot was rejected.
@@ -85,12 +98,15 @@ impl Meta {
             self.heap_len,
             self.live_nodes,
             self.live_edges,
+            self.free_off,
+            self.free_len,
+            u64::from(self.free_crc),
         ];
         for (i, w) in words.iter().enumerate() {
             b[16 + 8 * i..24 + 8 * i].copy_from_slice(&w.to_le_bytes());
         }
-        let crc = crc32fast::hash(&b[..104]);
-        b[104..108].copy_from_slice(&crc.to_le_bytes());
+        let crc = crc32fast::hash(&b[..BODY]);
+        b[BODY..META_LEN].copy_from_slice(&crc.to_le_bytes());
         b
     }
 
@@ -103,12 +119,21 @@ impl Meta {
         }
         let version = r.u32().map_err(MetaError::Bad)?;
         let reserved = r.u32().map_err(MetaError::Bad)?;
-        let body = b.get(..104).ok_or(MetaError::Bad(DecodeError::Truncated {
+        // A slot of another version that verifies as format 2 did (CRC over bytes 0..104,
+        // at 104) is an older (or other) database, not damage: the caller names both
+        // versions. One that verifies as this format does is caught below.
+        if version != FORMAT_VERSION && b.len() >= 108 {
+            let stored = u32::from_le_bytes([b[104], b[105], b[106], b[107]]);
+            if stored == crc32fast::hash(&b[..104]) {
+                return Err(MetaError::Version(version));
+            }
+        }
+        let body = b.get(..BODY).ok_or(MetaError::Bad(DecodeError::Truncated {
             at: 0,
             need: META_LEN,
             have: b.len(),
         }))?;
-        let mut c = Reader::new(&b[104..]);
+        let mut c = Reader::new(&b[BODY..]);
         let stored = c.u32().map_err(MetaError::Bad)?;
         let computed = crc32fast::hash(body);
         if stored != computed {
@@ -121,11 +146,14 @@ impl Meta {
         if reserved != 0 {
             return Err(MetaError::Bad(DecodeError::Invalid("meta reserved field")));
         }
-        let mut r = Reader::new(&b[16..104]);
-        let mut w = [0u64; 11];
+        let mut r = Reader::new(&b[16..BODY]);
+        let mut w = [0u64; 14];
         for x in w.iter_mut() {
             *x = r.u64().map_err(MetaError::Bad)?;
         }
+        // The free list's CRC is a u32 in the low half of its word; the high half is 0.
+        let free_crc = u32::try_from(w[13])
+            .map_err(|_| MetaError::Bad(DecodeError::Invalid("meta reserved field")))?;
         Ok(Meta {
             generation: w[0],
             db_id: w[1],
@@ -138,6 +166,9 @@ impl Meta {
             heap_len: w[8],
             live_nodes: w[9],
             live_edges: w[10],
+            free_off: w[11],
+            free_len: w[12],
+            free_crc,
         })
     }
 }
@@ -153,6 +184,9 @@ mod tests {
             db_id: 99,
             next_node: 5,
             heap_len: 16,
+            free_off: 16,
+            free_len: 24,
+            free_crc: 0xdead_beef,
             ..Meta::default()
         };
         let b = m.encode();
@@ -163,5 +197,20 @@ mod tests {
             assert!(Meta::decode(&d).is_err(), "byte {i}");
         }
         assert!(Meta::decode(&b[..50]).is_err());
+    }
+
+    /// A format-2 slot (CRC over bytes 0..104) is recognised as that version, not as
+    /// damage; a damaged one is damage.
+    #[test]
+    fn format_2_slot_is_a_version_error() {
+        let mut b = [0u8; META_LEN];
+        b[0..8].copy_from_slice(META_MAGIC);
+        b[8..12].copy_from_slice(&2u32.to_le_bytes());
+        b[16..24].copy_from_slice(&7u64.to_le_bytes());
+        let crc = crc32fast::hash(&b[..104]);
+        b[104..108].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(Meta::decode(&b), Err(MetaError::Version(2)));
+        b[20] ^= 1;
+        assert!(matches!(Meta::decode(&b), Err(MetaError::Bad(_))));
     }
 }

@@ -157,20 +157,13 @@ impl<'a> PropBlob<'a> {
     /// Checks header and checksum of the blob starting at `buf[0]`; `buf` may extend past
     /// the blob. Returns the blob and its total length.
     pub fn parse(buf: &'a [u8]) -> Result<(PropBlob<'a>, usize), DecodeError> {
-        let mut r = Reader::new(buf);
-        let len = r.u32()? as usize;
-        let stored = r.u32()?;
-        let body = r.take(len)?;
-        let computed = blob_crc(len as u32, body);
-        if stored != computed {
-            return Err(DecodeError::Checksum { stored, computed });
-        }
+        let (body, _, total) = unseal(buf)?;
         let blob = PropBlob { body };
         // Validate every entry once, so lookups on a parsed blob cannot fail.
         for e in blob.iter_checked() {
             e?;
         }
-        Ok((blob, BLOB_HEADER + len))
+        Ok((blob, total))
     }
 
     /// The length of the blob whose header starts at `header` (8 bytes).
@@ -256,8 +249,22 @@ fn blob_crc(len: u32, body: &[u8]) -> u32 {
     h.finalize()
 }
 
+/// A heap blob of any kind (property set or free list) starting at `buf[0]`, its header
+/// and checksum verified: its body, the CRC in its header and its total length.
+pub fn unseal(buf: &[u8]) -> Result<(&[u8], u32, usize), DecodeError> {
+    let mut r = Reader::new(buf);
+    let len = r.u32()? as usize;
+    let stored = r.u32()?;
+    let body = r.take(len)?;
+    let computed = blob_crc(len as u32, body);
+    if stored != computed {
+        return Err(DecodeError::Checksum { stored, computed });
+    }
+    Ok((body, stored, BLOB_HEADER + len))
+}
+
 /// Prefixes an encoded body with its length and checksum.
-fn seal(body: Vec<u8>) -> Vec<u8> {
+pub(crate) fn seal(body: Vec<u8>) -> Vec<u8> {
     let mut out = Vec::with_capacity(BLOB_HEADER + body.len());
     out.put_u32(body.len() as u32);
     out.put_u32(blob_crc(body.len() as u32, &body));

@@ -2,8 +2,9 @@
 
 use crate::error::{Error, Result};
 use crate::format::record::FLAG_DELETED;
-use crate::store::Edge;
+use crate::store::{Edge, FreeSpace, Props};
 use crate::txn::Txn;
+use std::sync::Arc;
 
 /// What `check_integrity` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,10 +76,19 @@ fn walk(txn: &Txn, r: &mut CheckReport, node: u64, head: u64, out: bool) -> Resu
     Ok(n)
 }
 
-/// Checks every node and edge visible to `txn`.
+/// Checks every node and edge visible to `txn`, and the heap's free list.
 pub fn check(txn: &Txn) -> Result<CheckReport> {
     let mut r = CheckReport::default();
     let snap = txn.snapshot();
+    // The list the newest meta slot names must verify; the list the next checkpoint will
+    // place blobs in (that one, less what a recovery took out of it) must hold no blob
+    // this snapshot names (see ARCHITECTURE.md, "Space reuse").
+    let shared = txn.shared();
+    let store = &shared.store;
+    if let Err(e) = store.current_meta().map(|m| store.free_list(&m))? {
+        r.problem(|| format!("{}: {e}", store.heap.path().display()));
+    }
+    let mut free = shared.free_list();
     let (mut live_nodes, mut live_edges, mut in_chains, mut out_chains) = (0u64, 0u64, 0u64, 0u64);
     for id in 1..snap.next_node {
         r.nodes_checked += 1;
@@ -95,7 +105,7 @@ pub fn check(txn: &Txn) -> Result<CheckReport> {
         if txn.name_of(n.label).is_err() {
             r.problem(|| format!("node {id}: label id {} is not in the string table", n.label));
         }
-        check_props(txn, &mut r, &n.props, || format!("node {id}"));
+        check_props(txn, &mut r, &n.props, &mut free, || format!("node {id}"));
         out_chains += walk(txn, &mut r, id, n.out_head, true)?;
         in_chains += walk(txn, &mut r, id, n.in_head, false)?;
     }
@@ -116,7 +126,7 @@ pub fn check(txn: &Txn) -> Result<CheckReport> {
         if txn.name_of(e.etype).is_err() {
             r.problem(|| format!("edge {id}: type id {} is not in the string table", e.etype));
         }
-        check_props(txn, &mut r, &e.props, || format!("edge {id}"));
+        check_props(txn, &mut r, &e.props, &mut free, || format!("edge {id}"));
     }
     if out_chains != live_edges || in_chains != live_edges {
         r.problem(|| {
@@ -137,11 +147,14 @@ pub fn check(txn: &Txn) -> Result<CheckReport> {
 fn check_props(
     txn: &Txn,
     r: &mut CheckReport,
-    props: &crate::store::Props,
+    props: &Props,
+    free: &mut Arc<FreeSpace>,
     who: impl Fn() -> String,
 ) {
     match txn.blob(props) {
         Ok(b) => {
+            // A blob that verifies must not lie in free space.
+            overlap_free(txn, r, props, free, &who);
             let mut seen = std::collections::HashSet::new();
             for (k, _) in b.iter() {
                 if txn.name_of(k).is_err() {
@@ -155,5 +168,38 @@ fn check_props(
             }
         }
         Err(e) => r.problem(|| format!("{}: {e}", who())),
+    }
+}
+
+/// Reports a verified heap blob that lies (partly) in space the free list calls free.
+fn overlap_free(
+    txn: &Txn,
+    r: &mut CheckReport,
+    props: &Props,
+    free: &mut Arc<FreeSpace>,
+    who: &impl Fn() -> String,
+) {
+    if let Props::Heap(off) = props {
+        let store = &txn.shared().store;
+        if let Ok(b) = store.blob_bytes(&store.heap.current(), *off) {
+            let n = b.len() as u64;
+            if free.overlaps(*off, n) {
+                // A checkpoint may have completed since the list was read (and placed this
+                // blob in space its predecessor's list called free): the newest list is
+                // the one to hold against a record read now.
+                *free = txn.shared().free_list();
+            }
+            if free.overlaps(*off, n) {
+                r.problem(|| {
+                    format!(
+                        "{}: {}: its property blob at offset {off} ({} bytes) lies in space \
+                         the free list calls free",
+                        store.heap.path().display(),
+                        who(),
+                        b.len()
+                    )
+                });
+            }
+        }
     }
 }

@@ -1,10 +1,11 @@
 //! Layer 2: the data files. `nodes` and `edges` hold fixed records at id-computed offsets,
-//! `props` is an append-only heap of property blobs, `strings` the interned identifiers,
+//! `props` is a heap of property blobs with a free list, `strings` the interned identifiers,
 //! and `meta` the two checksummed checkpoint slots. Data files are read through memory
 //! maps and written only by the checkpoint (with pwrite).
 
 pub mod apply;
 mod datafile;
+mod free;
 mod idmap;
 mod read;
 mod records;
@@ -12,6 +13,7 @@ mod strings;
 
 pub use apply::{RecordStore, apply_frame};
 pub use datafile::DataFile;
+pub use free::FreeSpace;
 pub use idmap::{IdMap, NameMap};
 pub use read::Maps;
 pub use records::{Edge, Node, Props};
@@ -228,6 +230,36 @@ impl Store {
     /// fsyncs the strings file.
     pub fn sync_strings(&self) -> Result<()> {
         self.strings_file.sync()
+    }
+
+    /// The newest valid meta slot on disk now.
+    pub fn current_meta(&self) -> Result<Meta> {
+        read_meta(&*self.meta_file)
+    }
+
+    /// The free list `meta` names, read and verified: its blob must be where the slot
+    /// says, with the slot's CRC, and every extent inside the heap past its header.
+    pub fn free_list(&self, meta: &Meta) -> std::result::Result<FreeSpace, String> {
+        if meta.free_off == 0 {
+            return Ok(FreeSpace::default());
+        }
+        let map = self.heap.current();
+        let n = usize::try_from(meta.free_len).map_err(|_| "free list length out of range")?;
+        let at = meta.free_off;
+        let bytes = self.heap.read(&map, at, n).ok_or_else(|| {
+            format!("free list at {at} ({n} bytes) runs past the end of the heap")
+        })?;
+        let (body, crc, total) =
+            crate::format::props::unseal(bytes).map_err(|e| format!("free list at {at}: {e}"))?;
+        if crc != meta.free_crc || total != n {
+            return Err(format!(
+                "free list at {at}: the blob there ({total} bytes, CRC {crc:#x}) is not the \
+                 one the meta slot names ({n} bytes, CRC {:#x})",
+                meta.free_crc
+            ));
+        }
+        FreeSpace::decode_body(body, HEAP_HEADER.len() as u64, meta.heap_len)
+            .map_err(|e| format!("free list at {at}: {e}"))
     }
 }
 

@@ -11,8 +11,11 @@
 use super::{Shared, Writer, lock};
 use crate::error::Result;
 use crate::format::Meta;
+use crate::format::props::{seal, unseal};
 use crate::format::record::{EDGE_SIZE, NODE_SIZE};
-use crate::store::{DataFile, Props};
+use crate::io::Mapping;
+use crate::store::{DataFile, FreeSpace, Props, Store};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// Writes `recs` (sorted by id, each `N` bytes at `id * N`), one write per run of
@@ -38,17 +41,67 @@ fn write_records<const N: usize>(file: &DataFile, recs: &[(u64, [u8; N])]) -> Re
     Ok(())
 }
 
-/// Places `props` in the heap buffer (if in memory) and returns its heap offset.
-fn place(props: &Props, heap_at: u64, heap_buf: &mut Vec<u8>) -> u64 {
-    match props {
-        Props::None => 0,
-        Props::Heap(off) => *off,
-        Props::Mem(b) => {
-            let off = heap_at + heap_buf.len() as u64;
-            heap_buf.extend_from_slice(b);
-            off
+/// Where this checkpoint's blobs go: into extents of the free list (when reuse is allowed)
+/// or at the end of the heap.
+struct Placer {
+    /// The list this checkpoint started from, minus what it has taken.
+    free: FreeSpace,
+    reuse: bool,
+    /// End of the heap: where the next appended blob goes.
+    end: u64,
+    /// (offset, blob) to write.
+    writes: Vec<(u64, Arc<[u8]>)>,
+}
+
+impl Placer {
+    /// The heap offset of `props`' blob, placing it when it is in memory.
+    fn place(&mut self, props: &Props) -> u64 {
+        match props {
+            Props::None => 0,
+            Props::Heap(off) => *off,
+            Props::Mem(b) => {
+                let n = b.len() as u64;
+                let off = match self.reuse.then(|| self.free.take(n)).flatten() {
+                    Some(off) => off,
+                    None => {
+                        self.end += n;
+                        self.end - n
+                    }
+                };
+                self.writes.push((off, Arc::clone(b)));
+                off
+            }
         }
     }
+
+    /// Writes the placed blobs, one write per run of adjacent ones.
+    fn write(mut self, heap: &DataFile) -> Result<()> {
+        heap.grow_to(self.end)?;
+        self.writes.sort_unstable_by_key(|(off, _)| *off);
+        let mut i = 0;
+        while i < self.writes.len() {
+            let start = self.writes[i].0;
+            let mut run = Vec::new();
+            while i < self.writes.len() && self.writes[i].0 == start + run.len() as u64 {
+                run.extend_from_slice(&self.writes[i].1);
+                i += 1;
+            }
+            heap.write_at(&run, start)?;
+        }
+        Ok(())
+    }
+}
+
+/// The heap extent of the blob a record on disk names before this checkpoint rewrites it,
+/// when the new record names another: it becomes free. A blob that does not verify is left
+/// alone (its bytes may not be what the record once named; leaking them is safe).
+fn superseded(store: &Store, map: &Mapping, old: u64, new: u64) -> Option<(u64, u64)> {
+    if old == 0 || old == new {
+        return None;
+    }
+    let bytes = store.blob_bytes(map, old).ok()?;
+    let (_, _, total) = unseal(bytes).ok()?;
+    Some((old, total as u64))
 }
 
 /// Checkpoints as far as open readers allow. Fsyncs, in order: (C0) the log, (C1) the
@@ -85,31 +138,70 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         .unwrap_or_else(|e| e.into_inner())
         .newest_upto(p.txn);
     let heap_at = w.meta.heap_len.max(store.heap.physical_len()?);
-    let mut heap_buf = Vec::new();
-    let mut place = |props: &Props| place(props, heap_at, &mut heap_buf);
+    let generation = w.meta.generation + 1;
+    let mut placer = Placer {
+        free: w.free.clone(),
+        reuse: generation >= w.reuse_from,
+        end: heap_at,
+        writes: Vec::new(),
+    };
+    // What the records on disk name now and will not name after phase 2: free from the
+    // next checkpoint on (never this one: until phase 2 is durable those records still
+    // name them).
+    let maps = store.maps();
+    let mut freed = Vec::new();
     let node_recs: Vec<(u64, [u8; NODE_SIZE])> = nodes
         .iter()
-        .map(|(id, n)| (*id, n.to_disk(place(&n.props)).encode(*id)))
+        .map(|(id, n)| {
+            let off = placer.place(&n.props);
+            if let Ok(Some(old)) = store.read_node(&maps, *id) {
+                freed.extend(superseded(store, &maps.heap, old.props, off));
+            }
+            (*id, n.to_disk(off).encode(*id))
+        })
         .collect();
     let edge_recs: Vec<(u64, [u8; EDGE_SIZE])> = edges
         .iter()
-        .map(|(id, e)| (*id, e.to_disk(place(&e.props)).encode(*id)))
+        .map(|(id, e)| {
+            let off = placer.place(&e.props);
+            if let Ok(Some(old)) = store.read_edge(&maps, *id) {
+                freed.extend(superseded(store, &maps.heap, old.props, off));
+            }
+            (*id, e.to_disk(off).encode(*id))
+        })
         .collect();
-    drop((nodes, edges));
+    drop((nodes, edges, maps));
 
-    // Phase 1: new blobs go past every byte a record on disk may point to (even one
-    // written by a checkpoint that crashed before its meta update), and strings after
-    // the last checkpointed one.
-    let heap_end = heap_at + heap_buf.len() as u64;
+    // The next free list: what is left of this one, what phase 2 frees, and the blob of
+    // the list the meta slot names now (both slots name lists until the next checkpoint).
+    let mut next_free = placer.free.clone();
+    for (off, len) in freed {
+        next_free.insert(off, len);
+    }
+    next_free.insert(w.meta.free_off, w.meta.free_len);
+    let (free_off, free_len, free_crc) = if next_free.bytes() == 0 {
+        (0, 0, 0)
+    } else {
+        let blob: Arc<[u8]> = seal(next_free.encode_body()).into();
+        let (_, crc, _) = unseal(&blob).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        let off = placer.end;
+        placer.end += blob.len() as u64;
+        let len = blob.len() as u64;
+        placer.writes.push((off, blob));
+        (off, len, crc)
+    };
+
+    // Phase 1: new blobs go into extents no record on disk names (freed by an earlier
+    // checkpoint) or past every byte one may name (even one written by a checkpoint that
+    // crashed before its meta update); the free list after them; strings after the last
+    // checkpointed one.
+    let heap_end = placer.end;
     if heap_end > crate::format::record::MAX_48 {
         return Err(crate::Error::Internal(format!(
             "the props heap would reach {heap_end} bytes; records address at most 2^48"
         )));
     }
-    if !heap_buf.is_empty() {
-        store.heap.grow_to(heap_end)?;
-        store.heap.write_at(&heap_buf, heap_at)?;
-    }
+    placer.write(&store.heap)?;
     let (string_count, strings_len) = {
         let t = shared.strings.read().unwrap_or_else(|e| e.into_inner());
         let len = store.append_strings(&t, w.meta.string_count, w.meta.strings_len)?;
@@ -126,7 +218,7 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
 
     // Phase 3: the meta slot (C3) makes the checkpoint the one recovery starts from.
     let meta = Meta {
-        generation: w.meta.generation + 1,
+        generation,
         db_id: w.meta.db_id,
         checkpoint_lsn: p.end_lsn,
         last_txn: p.txn,
@@ -137,10 +229,15 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         heap_len: heap_end,
         live_nodes: p.live_nodes,
         live_edges: p.live_edges,
+        free_off,
+        free_len,
+        free_crc,
     };
     store.write_meta(&meta)?;
     let prev_checkpoint_lsn = w.meta.checkpoint_lsn;
     w.meta = meta;
+    shared.publish_free_list(&next_free);
+    w.free = next_free;
 
     shared
         .versions

@@ -9,7 +9,7 @@ use crate::format::meta::Meta;
 use crate::io::Storage;
 use crate::options::Options;
 use crate::recovery::RecoveryStats;
-use crate::store::{Store, StringTable};
+use crate::store::{FreeSpace, Store, StringTable};
 use crate::wal::Wal;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -26,6 +26,12 @@ pub struct Writer {
     pub next_txn: u64,
     /// When the log was last fsynced (sync mode NORMAL).
     pub last_sync: Instant,
+    /// Free heap extents: the list `meta` names.
+    pub free: FreeSpace,
+    /// The first checkpoint generation that may place blobs in `free` (see
+    /// ARCHITECTURE.md, "Space reuse": not the first checkpoint after a recovery that
+    /// replayed commits).
+    pub reuse_from: u64,
 }
 
 pub(crate) struct CommitState {
@@ -49,8 +55,9 @@ pub(crate) struct CommitState {
 pub(crate) struct LogCounters {
     pub wal_bytes: AtomicU64,
     pub checkpoint_lsn: AtomicU64,
-    /// The heap length the newest checkpoint made durable. Heap bytes below it are never
-    /// written again (new blobs go past the file's end), so a copy may read them at any time.
+    /// The heap length the newest checkpoint made durable. A backup copies the bytes below
+    /// it verbatim; a later checkpoint writes there only into free space, which holds no
+    /// blob a live snapshot names (ARCHITECTURE.md, "Space reuse").
     pub heap_len: AtomicU64,
 }
 
@@ -69,6 +76,8 @@ pub struct Shared {
     pub(crate) recovery: RecoveryStats,
     pub(crate) log: LogCounters,
     pub(crate) group: group::GroupSync,
+    /// The free list the next checkpoint starts from (the writer's), for `check`.
+    free: Mutex<Arc<FreeSpace>>,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -96,6 +105,7 @@ impl Shared {
         recovery: RecoveryStats,
     ) -> Shared {
         let log = LogCounters::default();
+        let free = Arc::new(writer.as_ref().map(|w| w.free.clone()).unwrap_or_default());
         let synced = writer.as_ref().map_or_else(
             || Arc::new(AtomicU64::new(latest.end_lsn)),
             |w| w.wal.synced_counter(),
@@ -127,7 +137,19 @@ impl Shared {
             recovery,
             log,
             group: group::GroupSync::new(synced),
+            free: Mutex::new(free),
         }
+    }
+
+    /// The free list the next checkpoint starts from.
+    pub(crate) fn free_list(&self) -> Arc<FreeSpace> {
+        Arc::clone(&lock(&self.free))
+    }
+
+    /// Publishes the list a checkpoint made current (before it prunes the version map, so a
+    /// record read from the file after the prune is held against this list or a newer one).
+    pub(crate) fn publish_free_list(&self, list: &FreeSpace) {
+        *lock(&self.free) = Arc::new(list.clone());
     }
 
     /// Makes every commit whose frames end at or before `lsn` visible to new readers

@@ -47,9 +47,10 @@ pub fn meta_slot(db: &Path) -> Option<MetaSlot> {
     [0usize, 4096]
         .iter()
         .filter_map(|&at| {
-            let b = bytes.get(at..at + 108)?;
-            let crc = u32::from_le_bytes([b[104], b[105], b[106], b[107]]);
-            if &b[0..8] != b"QUIVERDB" || crc32fast::hash(&b[0..104]) != crc {
+            // Format 3: the slot's CRC32 covers bytes 0..128 and sits at 128.
+            let b = bytes.get(at..at + 132)?;
+            let crc = u32::from_le_bytes([b[128], b[129], b[130], b[131]]);
+            if &b[0..8] != b"QUIVERDB" || crc32fast::hash(&b[0..128]) != crc {
                 return None;
             }
             Some(MetaSlot {

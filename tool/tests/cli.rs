@@ -272,7 +272,7 @@ fn info_text_json_and_labels() {
     let o = quiver(&["info", "g.qv"], d.path());
     code(&o, 0);
     let text = out(&o);
-    has(&text, "format 2");
+    has(&text, "format 3");
     has(&text, "nodes 6  edges 9");
     has(&text, "last recovery:");
     let o = quiver(&["info", "g.qv", "--json", "--labels"], d.path());
@@ -284,7 +284,7 @@ fn info_text_json_and_labels() {
     assert_eq!(j["labels"]["City"], 1);
     assert_eq!(j["edge_types"]["KNOWS"], 4);
     assert_eq!(j["edge_types"]["LIVES_IN"], 5);
-    assert_eq!(j["format_version"], 2);
+    assert_eq!(j["format_version"], 3);
     assert!(j["checkpoint_lsn"].as_u64().expect("lsn") > 0);
     assert_eq!(j["checkpoint_lsn"], j["last_commit_lsn"]);
     assert!(j["last_recovery"]["txns_replayed"].is_u64());
@@ -1360,7 +1360,9 @@ fn backup_compact_is_smaller_after_updates() {
     assert_eq!(digest(&d.path().join("small.qv")), source);
     let full = file_len(&d.path().join("full.qv/props"));
     let small = file_len(&d.path().join("small.qv/props"));
-    assert!(small * 5 < full, "compact props {small} B, full {full} B");
+    // The source's heap keeps the space of superseded and deleted blobs (reused by later
+    // checkpoints, never returned): a plain copy carries it, a compact one does not.
+    assert!(small * 2 < full, "compact props {small} B, full {full} B");
     assert_eq!(manifest(&d.path().join("small.qv"))["compact"], true);
     code(&quiver(&["verify", "small.qv"], d.path()), 0);
 }
@@ -1445,7 +1447,7 @@ fn compact_keeps_the_content_and_shrinks() {
     has(&out(&o), "compacted g.qv: ");
     assert_eq!(digest(&db), source);
     let after = file_len(&db.join("props"));
-    assert!(after * 5 < before, "props {before} B -> {after} B");
+    assert!(after * 2 < before, "props {before} B -> {after} B");
     code(&quiver(&["check", "g.qv"], d.path()), 0);
     assert_eq!(listing(d.path()), ["g.qv"]);
     let o = quiver(&["compact", "g.qv", "--json"], d.path());

@@ -1,0 +1,266 @@
+//! Free space in the property heap: the extents no record on disk names any more.
+//!
+//! A checkpoint frees the blob a record it rewrites stopped naming (a property change, a
+//! deleted record) and stores the whole list, as a blob of its own, in the heap; the meta
+//! slot names that blob. The next checkpoint may place new blobs in those extents (see
+//! ARCHITECTURE.md, "Space reuse", for why no reader, no meta slot and no replay can still
+//! reach them by then).
+//!
+//! ```text
+//! free-list blob: u32 body length | u32 CRC32 (as every heap blob) | body:
+//!   [u8; 8] "QVFREE01" | u64 extent count | count x (u64 offset, u64 length)
+//!   extents sorted by offset, none empty, none touching or overlapping another
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Magic at the start of a free-list blob's body.
+const MAGIC: &[u8; 8] = b"QVFREE01";
+
+/// Free extents, coalesced: no two overlap or touch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FreeSpace {
+    /// Offset -> length.
+    by_off: BTreeMap<u64, u64>,
+    /// (length, offset), for the smallest extent that fits.
+    by_len: BTreeSet<(u64, u64)>,
+    /// Total free bytes.
+    bytes: u64,
+}
+
+impl FreeSpace {
+    /// Free bytes in all.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The extents, by offset.
+    pub fn extents(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.by_off.iter().map(|(o, l)| (*o, *l))
+    }
+
+    fn remove_extent(&mut self, off: u64, len: u64) {
+        self.by_off.remove(&off);
+        self.by_len.remove(&(len, off));
+        self.bytes -= len;
+    }
+
+    fn add_extent(&mut self, off: u64, len: u64) {
+        self.by_off.insert(off, len);
+        self.by_len.insert((len, off));
+        self.bytes += len;
+    }
+
+    /// Marks `[off, off + len)` free, merged with the extents it touches or overlaps (a
+    /// byte already free stays free once: after a recovery the list may name an extent
+    /// that is also freed again).
+    pub fn insert(&mut self, off: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        let (mut start, mut end) = (off, off + len);
+        // The extent starting at or before `start` that reaches it.
+        if let Some((&o, &l)) = self.by_off.range(..=start).next_back() {
+            if o + l >= start {
+                start = o;
+                end = end.max(o + l);
+                self.remove_extent(o, l);
+            }
+        }
+        // Extents starting inside or right at the end of [start, end].
+        while let Some((&o, &l)) = self.by_off.range(start..=end).next() {
+            end = end.max(o + l);
+            self.remove_extent(o, l);
+        }
+        self.add_extent(start, end - start);
+    }
+
+    /// Marks `[off, off + len)` in use: the parts of free extents inside it are removed.
+    pub fn remove(&mut self, off: u64, len: u64) {
+        let end = off.saturating_add(len);
+        let first = match self.by_off.range(..=off).next_back() {
+            Some((&o, &l)) if o + l > off => o,
+            _ => off,
+        };
+        let hit: Vec<(u64, u64)> = self
+            .by_off
+            .range(first..end)
+            .map(|(o, l)| (*o, *l))
+            .collect();
+        for (o, l) in hit {
+            self.remove_extent(o, l);
+            if o < off {
+                self.add_extent(o, off - o);
+            }
+            if o + l > end {
+                self.add_extent(end, o + l - end);
+            }
+        }
+    }
+
+    /// Takes `len` bytes from the smallest extent that holds them (its start); None when
+    /// none does.
+    pub fn take(&mut self, len: u64) -> Option<u64> {
+        let &(l, o) = self.by_len.range((len, 0)..).next()?;
+        self.remove_extent(o, l);
+        if l > len {
+            self.add_extent(o + len, l - len);
+        }
+        Some(o)
+    }
+
+    /// Whether any byte of `[off, off + len)` is free.
+    pub fn overlaps(&self, off: u64, len: u64) -> bool {
+        let end = off + len;
+        if let Some((&o, &l)) = self.by_off.range(..=off).next_back() {
+            if o + l > off {
+                return true;
+            }
+        }
+        self.by_off.range(off..end).next().is_some()
+    }
+
+    /// The body of the free-list blob.
+    pub fn encode_body(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(16 + 16 * self.by_off.len());
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&(self.by_off.len() as u64).to_le_bytes());
+        for (o, l) in self.extents() {
+            b.extend_from_slice(&o.to_le_bytes());
+            b.extend_from_slice(&l.to_le_bytes());
+        }
+        b
+    }
+
+    /// Decodes a free-list blob body. Every extent must lie in `[lo, hi)`.
+    pub fn decode_body(b: &[u8], lo: u64, hi: u64) -> Result<FreeSpace, String> {
+        let word = |i: usize| -> Option<u64> {
+            let w = b.get(i..i + 8)?;
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            Some(u64::from_le_bytes(a))
+        };
+        if b.get(..8) != Some(MAGIC.as_slice()) {
+            return Err("not a free list (bad magic)".into());
+        }
+        let n = word(8).ok_or("free list truncated")?;
+        let want = n
+            .checked_mul(16)
+            .and_then(|x| x.checked_add(16))
+            .ok_or("free list count out of range")?;
+        if want != b.len() as u64 {
+            return Err(format!(
+                "free list of {n} extents in {} bytes (needs {want})",
+                b.len()
+            ));
+        }
+        let mut f = FreeSpace::default();
+        let mut prev_end = lo;
+        for i in 0..n as usize {
+            let at = 16 + 16 * i;
+            let (o, l) = (word(at).unwrap_or(0), word(at + 8).unwrap_or(0));
+            let end = o.checked_add(l).ok_or("free extent out of range")?;
+            if l == 0 || o < prev_end || (i > 0 && o == prev_end) || end > hi {
+                return Err(format!(
+                    "free extent {o}+{l} is empty, out of order, touches the one before it or \
+                     lies outside {lo}..{hi}"
+                ));
+            }
+            f.add_extent(o, l);
+            prev_end = end;
+        }
+        Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ext(f: &FreeSpace) -> Vec<(u64, u64)> {
+        f.extents().collect()
+    }
+
+    #[test]
+    fn insert_coalesces_and_tolerates_overlap() {
+        let mut f = FreeSpace::default();
+        f.insert(100, 10);
+        f.insert(120, 10);
+        assert_eq!(ext(&f), [(100, 10), (120, 10)]);
+        f.insert(110, 10); // touches both
+        assert_eq!(ext(&f), [(100, 30)]);
+        f.insert(105, 50); // overlaps and extends
+        assert_eq!(ext(&f), [(100, 55)]);
+        f.insert(90, 5);
+        f.insert(95, 5); // touches on both sides
+        assert_eq!(ext(&f), [(90, 65)]);
+        assert_eq!(f.bytes(), 65);
+        f.insert(200, 0);
+        assert_eq!(ext(&f), [(90, 65)]);
+    }
+
+    #[test]
+    fn take_uses_the_smallest_fit_and_splits() {
+        let mut f = FreeSpace::default();
+        f.insert(1000, 100);
+        f.insert(16, 40);
+        f.insert(500, 24);
+        assert_eq!(f.take(30), Some(16)); // 40 is the smallest that holds 30
+        assert_eq!(ext(&f), [(46, 10), (500, 24), (1000, 100)]);
+        assert_eq!(f.take(24), Some(500));
+        assert_eq!(f.take(101), None);
+        assert_eq!(f.take(100), Some(1000));
+        assert_eq!(ext(&f), [(46, 10)]);
+        assert_eq!(f.bytes(), 10);
+    }
+
+    #[test]
+    fn remove_carves_out_of_extents() {
+        let mut f = FreeSpace::default();
+        f.insert(100, 100);
+        f.insert(300, 10);
+        f.remove(120, 10);
+        assert_eq!(ext(&f), [(100, 20), (130, 70), (300, 10)]);
+        f.remove(90, 15); // the start of an extent
+        assert_eq!(ext(&f), [(105, 15), (130, 70), (300, 10)]);
+        f.remove(190, 200); // the end of one and all of another
+        assert_eq!(ext(&f), [(105, 15), (130, 60)]);
+        f.remove(0, 50); // nothing there
+        assert_eq!(f.bytes(), 75);
+    }
+
+    #[test]
+    fn overlaps_sees_any_shared_byte() {
+        let mut f = FreeSpace::default();
+        f.insert(100, 10);
+        assert!(f.overlaps(100, 1));
+        assert!(f.overlaps(109, 5));
+        assert!(f.overlaps(90, 11));
+        assert!(!f.overlaps(90, 10));
+        assert!(!f.overlaps(110, 5));
+    }
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let mut f = FreeSpace::default();
+        f.insert(16, 8);
+        f.insert(64, 100);
+        let b = f.encode_body();
+        assert_eq!(FreeSpace::decode_body(&b, 16, 1000), Ok(f.clone()));
+        assert!(FreeSpace::decode_body(&b, 16, 100).is_err(), "past hi");
+        assert!(FreeSpace::decode_body(&b, 20, 1000).is_err(), "before lo");
+        assert!(FreeSpace::decode_body(&b[..b.len() - 1], 16, 1000).is_err());
+        let mut bad = b.clone();
+        bad[0] = b'X';
+        assert!(FreeSpace::decode_body(&bad, 16, 1000).is_err());
+        // Touching extents are not coalesced: refused.
+        let mut touching = b.clone();
+        touching[32..40].copy_from_slice(&24u64.to_le_bytes());
+        assert!(FreeSpace::decode_body(&touching, 16, 1000).is_err());
+        let empty = FreeSpace::default().encode_body();
+        assert_eq!(
+            FreeSpace::decode_body(&empty, 16, 16),
+            Ok(FreeSpace::default())
+        );
+    }
+}
