@@ -575,7 +575,9 @@ qv_status qv_cursor_next_edge(qv_cursor *c, qv_edge *out);
 /**
  * Opens a cursor over the live nodes with `label` (NULL: all nodes) in id order. It
  * yields the state as of now (as qv_edges). A label never stored gives an empty cursor.
- * Read it with qv_cursor_next_node; free it with qv_cursor_free.
+ * With a label it reads only that label's nodes (through the label index) and the nodes
+ * added since the last checkpoint, not every node. Read it with qv_cursor_next_node; free
+ * it with qv_cursor_free.
  */
 qv_status qv_nodes(qv_txn *txn, const char *label, qv_cursor **out);
 

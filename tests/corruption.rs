@@ -162,10 +162,17 @@ fn flipped_bits_in_strings() {
 }
 
 #[test]
+fn flipped_bits_in_the_label_index() {
+    damage_each("labels", 1, flip);
+}
+
+#[test]
 fn flipped_bits_in_meta_slots() {
     // Only the checked bytes of each slot matter; the newest slot's damage falls back to
     // the other one, which names the same state after a clean close.
-    damage_each("meta", 1, |b, at| (at % 4096) < 108 && flip(b, at));
+    damage_each("meta", 1, |b, at| {
+        (at % 4096) < quiver::testing::format::meta::META_LEN && flip(b, at)
+    });
 }
 
 #[test]
@@ -175,7 +182,7 @@ fn flipped_bits_in_the_log_segment() {
 
 #[test]
 fn zeroed_ranges() {
-    for file in ["nodes", "edges", "props", "strings", "meta"] {
+    for file in ["nodes", "edges", "props", "strings", "labels", "meta"] {
         damage_each(file, 48, zero64);
     }
 }

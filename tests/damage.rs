@@ -411,7 +411,7 @@ fn garbage_after_a_segment_that_is_not_the_last_keeps_the_last_one() {
 fn a_missing_data_file_is_corrupt_not_not_found() {
     let s = Scratch::new("damage-missing");
     let img = build(&s, "d", 40);
-    for file in ["nodes", "edges", "props", "strings"] {
+    for file in ["nodes", "edges", "props", "strings", "labels"] {
         let dir = s.path(file);
         write_dir_bytes(&dir, &read_dir_bytes(&img.dir));
         std::fs::remove_file(dir.join(file)).unwrap();

@@ -31,6 +31,7 @@ use crate::io::{RealStorage, Storage};
 use crate::store::{HEAP_HEADER, Props, Store, names};
 use crate::txn::{Shared, Txn};
 use crate::wal::Wal;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -163,11 +164,16 @@ pub fn write_copy(
         buf: Vec::new(),
     };
 
-    // Records, in id order, each with its blob placed in the copy's heap.
+    // Records, in id order, each with its blob placed in the copy's heap; the copy's
+    // label index lists every live node.
+    let mut by_label: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
     copy_records("node", snap.next_node, &dst.nodes, &mut out, |id, out| {
         let Some(n) = txn.reader.node(id)? else {
             return Ok(None);
         };
+        if n.is_live() {
+            by_label.entry(n.label).or_default().push(id);
+        }
         let off = heap.place(&n.props, &dst, out)?;
         Ok(Some(n.to_disk(off).encode(id)))
     })?;
@@ -193,7 +199,8 @@ pub fn write_copy(
     };
     out.done += strings_len;
 
-    for f in [&dst.heap, &dst.nodes, &dst.edges] {
+    let (_, labels_len) = dst.append_labels(&by_label, 0)?;
+    for f in [&dst.heap, &dst.nodes, &dst.edges, &dst.labels] {
         f.sync()?;
     }
     dst.sync_strings()?;
@@ -212,6 +219,7 @@ pub fn write_copy(
         free_off: 0,
         free_len: 0,
         free_crc: 0,
+        labels_len,
     };
     // The log segment and the directory entries are durable before the meta slot that
     // makes the copy a database.

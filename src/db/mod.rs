@@ -13,7 +13,7 @@ use crate::io::{RealStorage, Storage};
 use crate::options::Options;
 use crate::recovery::RecoveryStats;
 use crate::recovery::recover;
-use crate::store::{FreeSpace, HEAP_HEADER, Opened, Props, Store};
+use crate::store::{FreeSpace, HEAP_HEADER, LabelIndex, Opened, Props, Store};
 use crate::txn::{Shared, Snapshot, Txn, Versions, Writer};
 use crate::wal::Wal;
 use std::path::Path;
@@ -147,9 +147,12 @@ impl Database {
                     Some(writer),
                     opts.clone(),
                     RecoveryStats::default(),
+                    LabelIndex::empty(1),
                 )
             }
             Opened::Existing(store, meta, mut strings) => {
+                // Checked before recovery, which may write the log.
+                let labels = LabelIndex::load(&store.labels, meta.labels_len, meta.next_node)?;
                 let rec = recover(&fs, &store, &meta, &mut strings, opts)?;
                 let latest = Snapshot {
                     txn: rec.last_txn,
@@ -211,6 +214,7 @@ impl Database {
                     writer,
                     opts.clone(),
                     rec.stats,
+                    labels,
                 );
                 if read_only {
                     // Without a writer nothing moves these; the writer's log sets them

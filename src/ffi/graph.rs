@@ -424,7 +424,9 @@ pub unsafe extern "C" fn qv_cursor_next_edge(c: *mut qv_cursor, out: *mut qv_edg
 
 /// Opens a cursor over the live nodes with `label` (NULL: all nodes) in id order. It
 /// yields the state as of now (as qv_edges). A label never stored gives an empty cursor.
-/// Read it with qv_cursor_next_node; free it with qv_cursor_free.
+/// With a label it reads only that label's nodes (through the label index) and the nodes
+/// added since the last checkpoint, not every node. Read it with qv_cursor_next_node; free
+/// it with qv_cursor_free.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_nodes(
     txn: *mut qv_txn,

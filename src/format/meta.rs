@@ -21,7 +21,8 @@
 //! 112 u64 free list: the blob's length, header included
 //! 120 u32 free list: the CRC32 in the blob's header
 //! 124 u32 reserved (0)
-//! 128 u32 CRC32 of bytes 0..128
+//! 128 u64 labels file length (the label index chunks the checkpoint wrote)
+//! 136 u32 CRC32 of bytes 0..136
 //! ```
 
 use super::bytes::{DecodeError, Reader};
@@ -33,9 +34,9 @@ pub const FORMAT_VERSION: u32 = 3;
 /// Offset of slot `i` (0 or 1) in the meta file.
 pub const META_SLOT_OFFSETS: [u64; 2] = [0, 4096];
 /// Bytes of a slot that are checked.
-pub const META_LEN: usize = 132;
+pub const META_LEN: usize = 140;
 /// Bytes covered by the slot's CRC.
-const BODY: usize = 128;
+const BODY: usize = 136;
 
 /// The checkpointed state of a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,6 +70,9 @@ pub struct Meta {
     /// The CRC32 in the free-list blob's header (a blob found there with another CRC is
     /// not this checkpoint's list).
     pub free_crc: u32,
+    /// Valid length of the `labels` file: its chunks list every node below `next_node`
+    /// by label.
+    pub labels_len: u64,
 }
 
 /// Why a meta slot was rejected.
@@ -101,6 +105,7 @@ impl Meta {
             self.free_off,
             self.free_len,
             u64::from(self.free_crc),
+            self.labels_len,
         ];
         for (i, w) in words.iter().enumerate() {
             b[16 + 8 * i..24 + 8 * i].copy_from_slice(&w.to_le_bytes());
@@ -147,7 +152,7 @@ impl Meta {
             return Err(MetaError::Bad(DecodeError::Invalid("meta reserved field")));
         }
         let mut r = Reader::new(&b[16..BODY]);
-        let mut w = [0u64; 14];
+        let mut w = [0u64; 15];
         for x in w.iter_mut() {
             *x = r.u64().map_err(MetaError::Bad)?;
         }
@@ -169,6 +174,7 @@ impl Meta {
             free_off: w[11],
             free_len: w[12],
             free_crc,
+            labels_len: w[14],
         })
     }
 }
@@ -187,6 +193,7 @@ mod tests {
             free_off: 16,
             free_len: 24,
             free_crc: 0xdead_beef,
+            labels_len: 99,
             ..Meta::default()
         };
         let b = m.encode();

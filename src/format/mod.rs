@@ -5,6 +5,7 @@
 
 mod bytes;
 pub mod frame;
+pub mod labels;
 pub mod meta;
 pub mod props;
 pub mod record;

@@ -6,9 +6,10 @@
 
 use crate::error::{Error, Result};
 use crate::format::ValueRef;
-use crate::store::{Node, Props};
+use crate::store::{LabelIndex, Node, Props, read_chunk};
 use crate::txn::Txn;
 use std::ffi::CStr;
+use std::sync::Arc;
 
 /// Everything a cursor yields from here on: how a cursor in a write transaction takes its
 /// results when opened, so later writes in the transaction do not change them.
@@ -159,8 +160,19 @@ impl EdgeCursor {
 }
 
 enum NodeState {
-    Scan { next: u64, bound: u64 },
+    Scan {
+        next: u64,
+        bound: u64,
+    },
     List(std::vec::IntoIter<u64>),
+    /// A label's chunks in the label index (ids below `index.bound`), then a scan of the
+    /// slots from there to `bound` (nodes added since the index's checkpoint).
+    Index {
+        index: Arc<LabelIndex>,
+        chunk: usize,
+        ids: std::vec::IntoIter<u64>,
+        bound: u64,
+    },
 }
 
 /// A cursor over live nodes in id order.
@@ -176,10 +188,16 @@ impl NodeCursor {
         } else {
             txn.node_bound()
         };
-        let mut c = NodeCursor {
-            label,
-            state: NodeState::Scan { next: 1, bound },
+        let state = match label {
+            Some(l) if l != 0 => NodeState::Index {
+                index: txn.shared().label_index(),
+                chunk: 0,
+                ids: Vec::new().into_iter(),
+                bound,
+            },
+            _ => NodeState::Scan { next: 1, bound },
         };
+        let mut c = NodeCursor { label, state };
         if txn.is_write() {
             let all = drain(|| c.next(txn))?;
             c.state = NodeState::List(all);
@@ -189,7 +207,38 @@ impl NodeCursor {
 
     /// The next node id, or None at the end.
     pub fn next(&mut self, txn: &Txn) -> Result<Option<u64>> {
+        if let NodeState::Index {
+            index,
+            chunk,
+            ids,
+            bound,
+        } = &mut self.state
+        {
+            let label = self.label.unwrap_or(0);
+            loop {
+                if let Some(id) = ids.next() {
+                    if let Some(n) = txn.node(id)? {
+                        if n.is_live() && n.label == label {
+                            return Ok(Some(id));
+                        }
+                    }
+                    continue;
+                }
+                let Some(&(off, n)) = index.chunks(label).get(*chunk) else {
+                    break;
+                };
+                *chunk += 1;
+                let file = &txn.shared().store.labels;
+                *ids = read_chunk(file, &file.current(), off, n, label)?.into_iter();
+            }
+            // Every node the index lists has an id below its bound; the rest are scanned.
+            self.state = NodeState::Scan {
+                next: index.bound,
+                bound: *bound,
+            };
+        }
         match &mut self.state {
+            NodeState::Index { .. } => Ok(None),
             NodeState::List(it) => Ok(it.next()),
             NodeState::Scan { next, bound } => {
                 while *next < *bound {

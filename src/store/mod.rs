@@ -7,6 +7,7 @@ pub mod apply;
 mod datafile;
 mod free;
 mod idmap;
+mod labels;
 mod read;
 mod records;
 mod strings;
@@ -15,6 +16,7 @@ pub use apply::{RecordStore, apply_frame};
 pub use datafile::DataFile;
 pub use free::FreeSpace;
 pub use idmap::{IdMap, NameMap};
+pub use labels::{LabelIndex, read_chunk};
 pub use read::Maps;
 pub use records::{Edge, Node, Props};
 pub use strings::StringTable;
@@ -41,6 +43,8 @@ pub mod names {
     pub const PROPS: &str = "props";
     /// Interned strings.
     pub const STRINGS: &str = "strings";
+    /// The label index.
+    pub const LABELS: &str = "labels";
 }
 
 /// The open data files.
@@ -52,6 +56,8 @@ pub struct Store {
     pub edges: DataFile,
     /// Property blobs.
     pub heap: DataFile,
+    /// Label index chunks.
+    pub labels: DataFile,
     strings_file: Arc<dyn StorageFile>,
 }
 
@@ -146,6 +152,7 @@ impl Store {
         }
         let nodes = open(names::NODES)?;
         let edges = open(names::EDGES)?;
+        let labels = open(names::LABELS)?;
         // Every record and blob the checkpoint covers was written (and fsynced) before the
         // meta slot naming it, so a shorter file lost checkpointed data.
         for (f, need, what) in [
@@ -160,6 +167,7 @@ impl Store {
                 "edge records",
             ),
             (&heap, meta.heap_len, "property heap bytes"),
+            (&labels, meta.labels_len, "label index bytes"),
         ] {
             let len = f.len()?;
             if len < need {
@@ -173,6 +181,7 @@ impl Store {
             nodes: DataFile::open(nodes)?,
             edges: DataFile::open(edges)?,
             heap: DataFile::open(heap)?,
+            labels: DataFile::open(labels)?,
             meta_file,
             strings_file,
         };
@@ -198,16 +207,18 @@ impl Store {
             mk(names::EDGES)?,
             heap,
             mk(names::STRINGS)?,
+            mk(names::LABELS)?,
         ];
         for f in &files {
             f.sync()?;
         }
-        let [nodes, edges, heap, strings_file] = files;
+        let [nodes, edges, heap, strings_file, labels] = files;
         let store = Store {
             meta_file,
             nodes: DataFile::open(nodes)?,
             edges: DataFile::open(edges)?,
             heap: DataFile::open(heap)?,
+            labels: DataFile::open(labels)?,
             strings_file,
         };
         Ok((store, StringTable::new()))
@@ -225,6 +236,29 @@ impl Store {
         let bytes = table.encode_from(from);
         self.strings_file.write_at(&bytes, at)?;
         Ok(at + bytes.len() as u64)
+    }
+
+    /// Appends the label index chunks of `by_label` (label -> increasing node ids) to the
+    /// `labels` file at `at`; returns each chunk's (label, offset, length) and the new
+    /// length. Not synced.
+    pub fn append_labels(
+        &self,
+        by_label: &std::collections::BTreeMap<u32, Vec<u64>>,
+        at: u64,
+    ) -> Result<(Vec<labels::Added>, u64)> {
+        let mut bytes = Vec::new();
+        let mut added = Vec::with_capacity(by_label.len());
+        for (label, ids) in by_label {
+            let chunk = crate::format::labels::encode_chunk(*label, ids);
+            added.push((*label, at + bytes.len() as u64, chunk.len()));
+            bytes.extend_from_slice(&chunk);
+        }
+        let end = at + bytes.len() as u64;
+        if !bytes.is_empty() {
+            self.labels.grow_to(end)?;
+            self.labels.write_at(&bytes, at)?;
+        }
+        Ok((added, end))
     }
 
     /// fsyncs the strings file.
@@ -274,7 +308,7 @@ fn never_written(fs: &dyn Storage) -> Result<bool> {
             Err(e) => Err(e),
         }
     };
-    for name in [names::NODES, names::EDGES, names::STRINGS] {
+    for name in [names::NODES, names::EDGES, names::STRINGS, names::LABELS] {
         if len(name)? != 0 {
             return Ok(false);
         }

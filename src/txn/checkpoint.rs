@@ -15,6 +15,7 @@ use crate::format::props::{seal, unseal};
 use crate::format::record::{EDGE_SIZE, NODE_SIZE};
 use crate::io::Mapping;
 use crate::store::{DataFile, FreeSpace, Props, Store};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -150,6 +151,14 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
     // name them).
     let maps = store.maps();
     let mut freed = Vec::new();
+    // The label index gains the nodes this checkpoint adds (ids from the last checkpoint's
+    // next id to P's), live at P, by label.
+    let mut new_by_label: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    for (id, n) in nodes.iter() {
+        if *id >= w.meta.next_node && *id < p.next_node && n.is_live() {
+            new_by_label.entry(n.label).or_default().push(*id);
+        }
+    }
     let node_recs: Vec<(u64, [u8; NODE_SIZE])> = nodes
         .iter()
         .map(|(id, n)| {
@@ -209,6 +218,10 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
     };
     store.heap.sync()?; // C1
     store.sync_strings()?; // C1
+    let (added, labels_len) = store.append_labels(&new_by_label, w.meta.labels_len)?;
+    if !added.is_empty() {
+        store.labels.sync()?; // C1
+    }
 
     // Phase 2: records, written in place; every reader finds them in the version map.
     write_records(&store.nodes, &node_recs)?;
@@ -232,11 +245,13 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         free_off,
         free_len,
         free_crc,
+        labels_len,
     };
     store.write_meta(&meta)?;
     let prev_checkpoint_lsn = w.meta.checkpoint_lsn;
     w.meta = meta;
     shared.publish_free_list(&next_free);
+    shared.publish_label_index(shared.label_index().with(&added, p.next_node, labels_len));
     w.free = next_free;
 
     shared

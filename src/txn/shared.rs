@@ -9,7 +9,7 @@ use crate::format::meta::Meta;
 use crate::io::Storage;
 use crate::options::Options;
 use crate::recovery::RecoveryStats;
-use crate::store::{FreeSpace, Store, StringTable};
+use crate::store::{FreeSpace, LabelIndex, Store, StringTable};
 use crate::wal::Wal;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -78,6 +78,8 @@ pub struct Shared {
     pub(crate) group: group::GroupSync,
     /// The free list the next checkpoint starts from (the writer's), for `check`.
     free: Mutex<Arc<FreeSpace>>,
+    /// The label index as of the newest checkpoint.
+    labels: Mutex<Arc<LabelIndex>>,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -103,6 +105,7 @@ impl Shared {
         writer: Option<Writer>,
         opts: Options,
         recovery: RecoveryStats,
+        labels: LabelIndex,
     ) -> Shared {
         let log = LogCounters::default();
         let free = Arc::new(writer.as_ref().map(|w| w.free.clone()).unwrap_or_default());
@@ -138,7 +141,20 @@ impl Shared {
             log,
             group: group::GroupSync::new(synced),
             free: Mutex::new(free),
+            labels: Mutex::new(Arc::new(labels)),
         }
+    }
+
+    /// The label index as of the newest checkpoint.
+    pub(crate) fn label_index(&self) -> Arc<LabelIndex> {
+        Arc::clone(&lock(&self.labels))
+    }
+
+    /// Publishes the index a checkpoint extended (before it prunes the version map; every
+    /// reader's snapshot is at or after the checkpoint's, so the new bound is below every
+    /// reader's next node id).
+    pub(crate) fn publish_label_index(&self, ix: LabelIndex) {
+        *lock(&self.labels) = Arc::new(ix);
     }
 
     /// The free list the next checkpoint starts from.

@@ -47,10 +47,10 @@ pub fn meta_slot(db: &Path) -> Option<MetaSlot> {
     [0usize, 4096]
         .iter()
         .filter_map(|&at| {
-            // Format 3: the slot's CRC32 covers bytes 0..128 and sits at 128.
-            let b = bytes.get(at..at + 132)?;
-            let crc = u32::from_le_bytes([b[128], b[129], b[130], b[131]]);
-            if &b[0..8] != b"QUIVERDB" || crc32fast::hash(&b[0..128]) != crc {
+            // Format 3: the slot's CRC32 covers bytes 0..136 and sits at 136.
+            let b = bytes.get(at..at + 140)?;
+            let crc = u32::from_le_bytes([b[136], b[137], b[138], b[139]]);
+            if &b[0..8] != b"QUIVERDB" || crc32fast::hash(&b[0..136]) != crc {
                 return None;
             }
             Some(MetaSlot {
@@ -202,7 +202,7 @@ pub fn info(db_path: &Path, json_out: bool, with_labels: bool) -> Result<(), Fai
             "checkpoint lsn {} (generation {generation})",
             human(checkpoint_lsn)
         );
-        let data: Vec<String> = ["nodes", "edges", "props", "strings"]
+        let data: Vec<String> = ["nodes", "edges", "props", "strings", "labels"]
             .iter()
             .map(|n| format!("{n} {}", size(files.get(*n).copied().unwrap_or(0))))
             .collect();
