@@ -31,6 +31,10 @@ pub mod format {
     pub mod props {
         pub use crate::format::props::BLOB_HEADER;
     }
+    /// The property heap's free list; its blob body is what `FreeSpace::decode_body` reads.
+    pub mod free {
+        pub use crate::store::FreeSpace;
+    }
 }
 
 use crate::{Database, Options, Result};

@@ -1,7 +1,7 @@
 //! Writes the seed corpora under `fuzz/corpus/<target>/` from real encodings: frames made by
 //! `Frame::encode` (every kind, every value type) and frames cut from a real log, segment
-//! headers and meta slots from a real database, node and edge records and property blobs
-//! from its data files, and operation sequences for `api_model`.
+//! headers and meta slots from a real database, node and edge records, property blobs and
+//! free lists from its data files, and operation sequences for `api_model`.
 //!
 //! Run it again whenever an on-disk format changes (seeds that no longer decode only make
 //! the fuzzer start further away):
@@ -11,15 +11,20 @@
 //! cargo run --example gen_corpus -- /some/other/dir
 //! ```
 //!
-//! Every file it writes is named `seed-*`; files of other names are left alone.
+//! Every file it writes is named `seed-*`, and it removes the `seed-*` files of the targets
+//! it writes that it did not write this time (seeds of an older format); files of other
+//! names are left alone.
 
 use quiver::testing::SplitMix64;
 use quiver::testing::format::frame::{SEGMENT_HEADER, sample_frames, sample_values};
+use quiver::testing::format::free::FreeSpace;
 use quiver::testing::format::meta::{META_LEN, META_SLOT_OFFSETS};
+use quiver::testing::format::props::BLOB_HEADER;
 use quiver::testing::format::record::{EDGE_SIZE, FLAG_DELETED, FLAG_LIVE, MAX_48, NODE_SIZE};
 use quiver::testing::format::{EdgeRec, Frame, Meta, NodeRec, PropBlob, SegmentHeader, ValueRef};
 use quiver::{Database, Options, SyncMode};
 use quiver_fuzz::crc32;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// One random byte.
@@ -31,15 +36,43 @@ struct Out {
     root: PathBuf,
     files: usize,
     bytes: usize,
+    /// The seed files written, by target.
+    written: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Out {
     fn put(&mut self, target: &str, name: &str, data: &[u8]) {
         let dir = self.root.join(target);
         std::fs::create_dir_all(&dir).expect("corpus directory");
-        std::fs::write(dir.join(format!("seed-{name}")), data).expect("write seed");
+        let file = format!("seed-{name}");
+        std::fs::write(dir.join(&file), data).expect("write seed");
+        let fresh = self
+            .written
+            .entry(target.to_string())
+            .or_default()
+            .insert(file);
+        assert!(fresh, "seed {target}/seed-{name} written twice");
         self.files += 1;
         self.bytes += data.len();
+    }
+
+    /// Removes the `seed-*` files of the targets written that this run did not write: they
+    /// come from an older generator or format. Returns how many.
+    fn prune(&self) -> usize {
+        let mut removed = 0;
+        for (target, files) in &self.written {
+            let dir = self.root.join(target);
+            for entry in std::fs::read_dir(&dir).expect("list corpus directory") {
+                let name = entry.expect("corpus entry").file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with("seed-") && !files.contains(name.as_ref()) {
+                    std::fs::remove_file(dir.join(name.as_ref())).expect("remove stale seed");
+                    println!("removed stale {target}/{name}");
+                    removed += 1;
+                }
+            }
+        }
+        removed
     }
 }
 
@@ -63,9 +96,14 @@ fn with_lsn(lsn: u64, frame: &[u8]) -> Vec<u8> {
     b
 }
 
-/// The files of a small real database, captured while open (the log) and after close.
+/// The files of a small real database, captured while open (the log, before the first
+/// checkpoint) and after close. Property changes across checkpoints leave free space in
+/// the heap, so its meta slots name free lists.
 struct RealDb {
     wal: Vec<u8>,
+    /// The meta file before close: its two slots name the lists of the last two
+    /// checkpoints (a clean close writes the last one's state into both).
+    meta_open: Vec<u8>,
     meta: Vec<u8>,
     nodes: Vec<u8>,
     edges: Vec<u8>,
@@ -113,10 +151,13 @@ fn real_db(scratch: &Path) -> RealDb {
         .expect("a log segment");
     let wal = std::fs::read(dir.join(wal_name)).expect("read log");
     db.checkpoint().expect("checkpoint");
-    db.close().expect("close");
+    free_space(&db, a);
     let read = |n: &str| std::fs::read(dir.join(n)).expect("read file");
+    let meta_open = read("meta");
+    db.close().expect("close");
     let r = RealDb {
         wal,
+        meta_open,
         meta: read("meta"),
         nodes: read("nodes"),
         edges: read("edges"),
@@ -124,6 +165,39 @@ fn real_db(scratch: &Path) -> RealDb {
     };
     let _ = std::fs::remove_dir_all(&dir);
     r
+}
+
+/// Checkpoints that free heap blobs: a blob a checkpointed record named becomes free when
+/// a later checkpoint writes that record naming another blob (or none). The extents are
+/// kept apart (blobs that stay live between them), so the lists hold several; the last
+/// checkpoint reuses some of them and frees the list blob the slot before named.
+fn free_space(db: &Database, a: u64) {
+    let mut t = db.begin_write().expect("begin");
+    let n: Vec<u64> = (0..6)
+        .map(|i| {
+            let id = t.insert_node("Item").expect("node");
+            t.set_node_prop(id, "i", ValueRef::Int(i)).expect("prop");
+            id
+        })
+        .collect();
+    t.commit().expect("commit");
+    db.checkpoint().expect("checkpoint");
+    let mut t = db.begin_write().expect("begin");
+    t.set_node_prop(a, "k1", ValueRef::Str("changed"))
+        .expect("prop");
+    t.set_node_prop(n[1], "i", ValueRef::Str("now a longer string"))
+        .expect("prop");
+    t.delete_node(n[3], false).expect("delete node");
+    t.unset_node_prop(n[5], "i").expect("unset");
+    t.commit().expect("commit");
+    db.checkpoint().expect("checkpoint");
+    let mut t = db.begin_write().expect("begin");
+    t.set_node_prop(n[0], "i", ValueRef::Int(100))
+        .expect("prop");
+    let m = t.insert_node("Item").expect("node");
+    t.set_node_prop(m, "i", ValueRef::Int(7)).expect("prop");
+    t.commit().expect("commit");
+    db.checkpoint().expect("checkpoint");
 }
 
 fn gen_frames(out: &mut Out, real: &RealDb) {
@@ -199,9 +273,22 @@ fn gen_meta(out: &mut Out, real: &RealDb) {
         if let Some(slot) = real.meta.get(off..off + META_LEN) {
             out.put("meta", &format!("real-slot{i}"), slot);
         }
+        if let Some(slot) = real.meta_open.get(off..off + META_LEN) {
+            out.put("meta", &format!("real-open-slot{i}"), slot);
+        }
     }
     let mut rng = SplitMix64::new(11);
     for i in 0..14 {
+        // Every other slot names a free list.
+        let (free_off, free_len, free_crc) = if i % 2 == 1 {
+            (
+                16 + rng.below(1 << 20),
+                24 + 16 * rng.below(64),
+                rng.next_u64() as u32,
+            )
+        } else {
+            (0, 0, 0)
+        };
         let m = Meta {
             generation: 1 + i,
             db_id: rng.next_u64() | 1,
@@ -214,6 +301,9 @@ fn gen_meta(out: &mut Out, real: &RealDb) {
             heap_len: 16 + rng.below(1 << 20),
             live_nodes: rng.below(1000),
             live_edges: rng.below(1000),
+            free_off,
+            free_len,
+            free_crc,
         };
         let m = if i == 13 {
             Meta {
@@ -225,12 +315,28 @@ fn gen_meta(out: &mut Out, real: &RealDb) {
         };
         out.put("meta", &format!("m{i:02}"), &m.encode());
     }
-    // Another format version, with a valid checksum.
-    let mut v2 = Meta::default().encode();
-    v2[8] = 99;
-    let crc = crc32(&v2[..104]);
-    v2[104..108].copy_from_slice(&crc.to_le_bytes());
-    out.put("meta", "version-future", &v2);
+    // Other format versions with a valid checksum: in format 2's layout (108 bytes, the
+    // CRC of bytes 0..104 at 104), as format 2 wrote and a later format might, and in the
+    // current layout (the CRC of bytes 0..128 at 128).
+    let m = Meta {
+        generation: 5,
+        db_id: 0xfeed,
+        heap_len: 16,
+        ..Meta::default()
+    };
+    for (name, version) in [("version-2", 2u32), ("version-future-v2-layout", 99)] {
+        let mut b = m.encode()[..108].to_vec();
+        b[8..12].copy_from_slice(&version.to_le_bytes());
+        b[104..108].fill(0);
+        let crc = crc32(&b[..104]);
+        b[104..108].copy_from_slice(&crc.to_le_bytes());
+        out.put("meta", name, &b);
+    }
+    let mut v4 = m.encode();
+    v4[8..12].copy_from_slice(&4u32.to_le_bytes());
+    let crc = crc32(&v4[..128]);
+    v4[128..132].copy_from_slice(&crc.to_le_bytes());
+    out.put("meta", "version-future", &v4);
     let mut d = Meta::default().encode();
     d[40] ^= 0x80;
     out.put("meta", "reject-bitflip", &d);
@@ -302,20 +408,36 @@ fn gen_records(out: &mut Out, real: &RealDb) {
     out.put("records", "reject-bitflip", &d);
 }
 
+/// The heap offsets of the property blobs the real database's node and edge records name.
+fn real_blob_offsets(real: &RealDb) -> Vec<u64> {
+    let nodes = real.nodes.chunks_exact(NODE_SIZE).enumerate();
+    let edges = real.edges.chunks_exact(EDGE_SIZE).enumerate();
+    let mut offs: Vec<u64> = nodes
+        .filter_map(|(id, b)| NodeRec::decode(b, id as u64).ok().map(|r| r.props))
+        .chain(edges.filter_map(|(id, b)| EdgeRec::decode(b, id as u64).ok().map(|r| r.props)))
+        .filter(|&off| off != 0)
+        .collect();
+    offs.sort_unstable();
+    offs.dedup();
+    offs
+}
+
 fn gen_props(out: &mut Out, real: &RealDb) {
-    // Blobs from the real heap (after its 16-byte header), each followed by an edit.
-    let mut pos = 16;
-    let mut i = 0;
-    while let Ok((_, n)) = PropBlob::parse(&real.props[pos..]) {
+    // The blobs the real records name (the heap also holds freed blobs and free lists),
+    // each followed by an edit.
+    let offs = real_blob_offsets(real);
+    assert!(
+        offs.len() >= 4,
+        "the real database names {} blobs",
+        offs.len()
+    );
+    for (i, off) in offs.into_iter().enumerate() {
+        let pos = off as usize;
+        let (_, n) = PropBlob::parse(&real.props[pos..]).expect("a blob a record names");
         let mut b = real.props[pos..pos + n].to_vec();
         b.push((i * 5) as u8 % 0x80);
         b.extend(value_bytes(values()[i % values().len()].1));
         out.put("props", &format!("real-{i:02}"), &b);
-        pos += n;
-        i += 1;
-        if pos >= real.props.len() {
-            break;
-        }
     }
     // Built with `with`: one entry of every value type, then growing blobs.
     let all = values();
@@ -339,6 +461,198 @@ fn gen_props(out: &mut Out, real: &RealDb) {
     let mut d = PropBlob::EMPTY.with(1, Some(ValueRef::Str("abc")));
     d[10] ^= 1;
     out.put("props", "reject-bitflip", &d);
+}
+
+/// Opcodes of `free_list`'s operations (see its doc comment): the kind is the opcode
+/// modulo 4.
+mod free_op {
+    pub const INSERT: u8 = 0;
+    pub const REMOVE: u8 = 1;
+    pub const TAKE: u8 = 2;
+    pub const OVERLAPS: u8 = 3;
+    /// The offset is relative to the selected extent's end, not its start.
+    pub const AT_END: u8 = 4;
+    /// A raw u64 offset and u64 length follow instead of selector, delta and u16 length.
+    pub const RAW: u8 = 8;
+}
+
+/// Bytes of the heap file's header: free extents start at or after it.
+const HEAP_HEADER: u64 = 16;
+
+/// A `free_list` input: the heap range, a body, then operations.
+fn free_input(lo: u64, hi: u64, body: &[u8], ops: &[u8]) -> Vec<u8> {
+    let mut b = lo.to_le_bytes().to_vec();
+    b.extend(hi.to_le_bytes());
+    b.extend_from_slice(body);
+    b.extend_from_slice(ops);
+    b
+}
+
+/// A free-list body holding `extents` as given (valid or not) under `count`.
+fn free_body(magic: &[u8; 8], count: u64, extents: &[(u64, u64)]) -> Vec<u8> {
+    let mut b = magic.to_vec();
+    b.extend(count.to_le_bytes());
+    for (o, l) in extents {
+        b.extend(o.to_le_bytes());
+        b.extend(l.to_le_bytes());
+    }
+    b
+}
+
+/// One `free_list` operation on extent `sel`, `delta` bytes from its start (or end).
+fn free_op(kind: u8, sel: u8, delta: i8, len: u16) -> Vec<u8> {
+    let mut b = vec![kind, sel, delta as u8];
+    b.extend(len.to_le_bytes());
+    b
+}
+
+/// A few of each operation, around the extents' edges.
+fn free_ops_edges() -> Vec<u8> {
+    use free_op::*;
+    [
+        free_op(OVERLAPS, 0, -1, 1),
+        free_op(OVERLAPS | AT_END, 0, 0, 8),
+        free_op(INSERT | AT_END, 0, 0, 8), // touches the first extent's end
+        free_op(REMOVE, 1, 4, 4),          // splits the second
+        free_op(TAKE, 0, 0, 0),            // exactly the first extent's length
+        free_op(INSERT, 2, -3, 3),         // touches the third extent's start
+        free_op(REMOVE | AT_END, 0, -2, 64),
+        free_op(TAKE, 1, -1, 0),
+        free_op(OVERLAPS | AT_END, 1, -1, 1),
+    ]
+    .concat()
+}
+
+/// Random operations, mostly near extents, some raw.
+fn free_ops_random(rng: &mut SplitMix64, n: usize, hi: u64) -> Vec<u8> {
+    let mut b = Vec::new();
+    for _ in 0..n {
+        let kind = rng.below(8) as u8;
+        if rng.below(6) == 0 {
+            b.push(kind | free_op::RAW);
+            b.extend(rng.below(hi).to_le_bytes());
+            b.extend(rng.below(1 << 12).to_le_bytes());
+        } else {
+            let delta = rng.below(33) as i8 - 16;
+            b.extend(free_op(kind, byte(rng), delta, rng.below(200) as u16));
+        }
+    }
+    b
+}
+
+fn gen_free_list(out: &mut Out, real: &RealDb) {
+    // The lists the real database's meta slots name before close, cut out of its heap
+    // (the blob's body, after the length and CRC every heap blob starts with).
+    let mut real_lists = 0;
+    for (i, off) in META_SLOT_OFFSETS.iter().enumerate() {
+        let off = *off as usize;
+        let Some(Ok(m)) = real.meta_open.get(off..off + META_LEN).map(Meta::decode) else {
+            continue;
+        };
+        if m.free_off == 0 {
+            continue;
+        }
+        let blob = &real.props[m.free_off as usize..(m.free_off + m.free_len) as usize];
+        let body = &blob[BLOB_HEADER..];
+        let f = FreeSpace::decode_body(body, HEAP_HEADER, m.heap_len).expect("the real free list");
+        println!(
+            "meta slot {i} (generation {}) names a free list of {} extents, {} bytes",
+            m.generation,
+            f.extents().count(),
+            f.bytes()
+        );
+        let input = free_input(HEAP_HEADER, m.heap_len, body, &free_ops_edges());
+        out.put("free_list", &format!("real-slot{i}"), &input);
+        real_lists += 1;
+    }
+    assert_eq!(
+        real_lists, 2,
+        "the real database's meta slots should both name free lists"
+    );
+    // Made up, within a 1 MiB heap.
+    let hi = 1 << 20;
+    let empty = FreeSpace::default().encode_body();
+    out.put(
+        "free_list",
+        "empty",
+        &free_input(16, hi, &empty, &free_ops_edges()),
+    );
+    out.put("free_list", "empty-heap", &free_input(16, 16, &empty, &[]));
+    let mut one = FreeSpace::default();
+    one.insert(16, 24); // right after the heap header
+    out.put(
+        "free_list",
+        "one-at-lo",
+        &free_input(16, hi, &one.encode_body(), &free_ops_edges()),
+    );
+    let mut top = FreeSpace::default();
+    top.insert(64, 8);
+    top.insert(hi - 40, 40); // up to the end of the heap
+    out.put(
+        "free_list",
+        "to-hi",
+        &free_input(16, hi, &top.encode_body(), &free_ops_edges()),
+    );
+    let mut wide = FreeSpace::default();
+    wide.insert(16, 100);
+    wide.insert(u64::MAX - 64, 64); // the top of the offset range
+    out.put(
+        "free_list",
+        "wide",
+        &free_input(16, u64::MAX, &wide.encode_body(), &free_ops_edges()),
+    );
+    let mut rng = SplitMix64::new(17);
+    for i in 0..6 {
+        let mut f = FreeSpace::default();
+        for _ in 0..1 + rng.below(24) {
+            let off = 16 + rng.below(hi - 16 - 4096);
+            f.insert(off, 1 + rng.below(4096));
+        }
+        let ops = free_ops_random(&mut rng, 10 + 8 * i, hi);
+        out.put(
+            "free_list",
+            &format!("random-{i}"),
+            &free_input(16, hi, &f.encode_body(), &ops),
+        );
+    }
+    // Refused: each breaks one rule.
+    let m = b"QVFREE01";
+    let rejects: [(&str, u64, Vec<u8>); 11] = [
+        ("reject-magic", hi, free_body(b"QVFREE02", 1, &[(16, 8)])),
+        ("reject-touching", hi, free_body(m, 2, &[(16, 8), (24, 8)])),
+        (
+            "reject-overlapping",
+            hi,
+            free_body(m, 2, &[(16, 16), (24, 8)]),
+        ),
+        ("reject-unsorted", hi, free_body(m, 2, &[(100, 8), (16, 8)])),
+        ("reject-empty-extent", hi, free_body(m, 1, &[(16, 0)])),
+        ("reject-below-lo", hi, free_body(m, 1, &[(8, 8)])),
+        ("reject-past-hi", hi, free_body(m, 1, &[(hi - 4, 8)])),
+        (
+            "reject-wraps",
+            u64::MAX,
+            free_body(m, 1, &[(u64::MAX - 4, 8)]),
+        ),
+        ("reject-count-short", hi, free_body(m, 2, &[(16, 8)])),
+        (
+            "reject-count-overflow",
+            hi,
+            free_body(m, u64::MAX / 8, &[(16, 8)]),
+        ),
+        (
+            "reject-truncated",
+            hi,
+            free_body(m, 1, &[(16, 8)])[..20].to_vec(),
+        ),
+    ];
+    for (name, hi, body) in rejects {
+        assert!(
+            FreeSpace::decode_body(&body, 16, hi).is_err(),
+            "{name} is accepted"
+        );
+        out.put("free_list", name, &free_input(16, hi, &body, &[]));
+    }
 }
 
 /// Opcodes of `api_model` (an opcode byte is taken modulo 24).
@@ -588,15 +902,18 @@ fn main() {
         root: root.clone(),
         files: 0,
         bytes: 0,
+        written: BTreeMap::new(),
     };
     gen_frames(&mut out, &real);
     gen_headers(&mut out, &real);
     gen_meta(&mut out, &real);
     gen_records(&mut out, &real);
     gen_props(&mut out, &real);
+    gen_free_list(&mut out, &real);
     gen_model(&mut out);
+    let removed = out.prune();
     println!(
-        "wrote {} seed files, {} bytes, under {}",
+        "wrote {} seed files, {} bytes, under {}; removed {removed} stale ones",
         out.files,
         out.bytes,
         root.display()

@@ -77,6 +77,11 @@ impl FreeSpace {
 
     /// Marks `[off, off + len)` in use: the parts of free extents inside it are removed.
     pub fn remove(&mut self, off: u64, len: u64) {
+        // An empty range holds no byte; splitting the extent around `off` would leave two
+        // touching extents.
+        if len == 0 {
+            return;
+        }
         let end = off.saturating_add(len);
         let first = match self.by_off.range(..=off).next_back() {
             Some((&o, &l)) if o + l > off => o,
@@ -109,8 +114,11 @@ impl FreeSpace {
         Some(o)
     }
 
-    /// Whether any byte of `[off, off + len)` is free.
+    /// Whether any byte of `[off, off + len)` is free (never, for an empty range).
     pub fn overlaps(&self, off: u64, len: u64) -> bool {
+        if len == 0 {
+            return false;
+        }
         let end = off + len;
         if let Some((&o, &l)) = self.by_off.range(..=off).next_back() {
             if o + l > off {
@@ -227,6 +235,8 @@ mod tests {
         assert_eq!(ext(&f), [(105, 15), (130, 60)]);
         f.remove(0, 50); // nothing there
         assert_eq!(f.bytes(), 75);
+        f.remove(140, 0); // an empty range inside an extent: no split
+        assert_eq!(ext(&f), [(105, 15), (130, 60)]);
     }
 
     #[test]
@@ -238,6 +248,7 @@ mod tests {
         assert!(f.overlaps(90, 11));
         assert!(!f.overlaps(90, 10));
         assert!(!f.overlaps(110, 5));
+        assert!(!f.overlaps(105, 0), "an empty range holds no free byte");
     }
 
     #[test]
