@@ -60,15 +60,16 @@ fn new_db_id() -> u64 {
     h.finish() | 1
 }
 
-/// Takes out of `free` every heap extent a replayed record names, on disk or in its
-/// replayed version (see `Database::open_storage`).
-fn claim_replayed(store: &Store, rec: &crate::recovery::Recovered, free: &mut FreeSpace) {
+/// The heap extents replayed records name, on disk or in their replayed versions (see
+/// `Database::open_storage`).
+fn claim_replayed(store: &Store, rec: &crate::recovery::Recovered) -> Vec<(u64, u64)> {
     let maps = store.maps();
+    let mut claims = Vec::new();
     let mut claim = |props: &[u64]| {
         for &off in props {
             if off != 0 {
                 if let Ok(b) = store.blob_bytes(&maps.heap, off) {
-                    free.remove(off, b.len() as u64);
+                    claims.push((off, b.len() as u64));
                 }
             }
         }
@@ -93,6 +94,7 @@ fn claim_replayed(store: &Store, rec: &crate::recovery::Recovered, free: &mut Fr
             .map_or(0, |r| r.props);
         claim(&[disk, heap(&e.props)]);
     }
+    claims
 }
 
 impl Database {
@@ -135,7 +137,7 @@ impl Database {
                     meta,
                     next_txn: 1,
                     last_sync: Instant::now(),
-                    free: FreeSpace::default(),
+                    free: Some(FreeSpace::default()),
                     reuse_from: 0,
                 };
                 Shared::new(
@@ -162,50 +164,35 @@ impl Database {
                     live_edges: rec.live_edges,
                     end_lsn: rec.end_lsn,
                 };
-                // The free list of the slot recovery started from. Replayed commits mean
-                // the data files may hold records a checkpoint wrote after that slot (one
-                // cut short, or the newer slot's if it was unreadable), naming extents the
-                // list still calls free. Every such record was replayed; the blobs it names
-                // on disk and in its replayed version are taken out of the list, and the
-                // first checkpoint, which rewrites them all, places nothing in the list
-                // either. An unreadable list is not used (its space leaks; `check`
-                // reports it).
-                let listed = store.free_list(&meta);
+                // The free list of the slot recovery started from is read by the first
+                // checkpoint (open stays O(1)). Replayed commits mean the data files may
+                // hold records a checkpoint wrote after that slot (one cut short, or the
+                // newer slot's if it was unreadable), naming extents the list still calls
+                // free. Every such record was replayed: the blobs it names on disk and in
+                // its replayed version are claimed now and taken out of the list when it
+                // is read, and the first checkpoint, which rewrites them all, places
+                // nothing in free space either.
                 let replayed = rec.last_txn > meta.last_txn;
-                let reuse_from = if replayed || listed.is_err() {
-                    meta.generation + 2
+                let reuse_from = meta.generation + if replayed { 2 } else { 1 };
+                let claims = if replayed {
+                    claim_replayed(&store, &rec)
                 } else {
-                    meta.generation + 1
+                    Vec::new()
                 };
-                let mut free = listed.as_ref().cloned().unwrap_or_default();
-                if replayed {
-                    claim_replayed(&store, &rec, &mut free);
-                }
                 let mut versions = Versions::default();
                 versions.publish(latest.txn, rec.nodes, rec.edges);
                 let (checkpoint_lsn, wal_bytes, heap_len) =
                     (meta.checkpoint_lsn, rec.wal_bytes, meta.heap_len);
-                // An unreadable list's blob is not freed either: the slot may name bytes
-                // that now belong to something else.
-                let writer_meta = match listed {
-                    Ok(_) => meta,
-                    Err(_) => Meta {
-                        free_off: 0,
-                        free_len: 0,
-                        free_crc: 0,
-                        ..meta
-                    },
-                };
                 let writer = rec.wal.map(|wal| Writer {
                     wal,
-                    meta: writer_meta,
+                    meta,
                     next_txn: latest.txn + 1,
                     last_sync: Instant::now(),
-                    free,
+                    free: None,
                     reuse_from,
                 });
                 let read_only = writer.is_none();
-                let shared = Shared::new(
+                let mut shared = Shared::new(
                     fs,
                     *store,
                     versions,
@@ -216,6 +203,7 @@ impl Database {
                     rec.stats,
                     labels,
                 );
+                shared.free_claims = claims;
                 if read_only {
                     // Without a writer nothing moves these; the writer's log sets them
                     // otherwise.

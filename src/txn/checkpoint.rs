@@ -140,8 +140,18 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         .newest_upto(p.txn);
     let heap_at = w.meta.heap_len.max(store.heap.physical_len()?);
     let generation = w.meta.generation + 1;
+    // The list the meta slot names: read by the first checkpoint after open. One that does
+    // not verify is not used, and its blob not freed (the slot may name bytes that now
+    // belong to something else).
+    let (current, old_list) = match w.free.take() {
+        Some(f) => (f, (w.meta.free_off, w.meta.free_len)),
+        None => match shared.read_free_list(&w.meta) {
+            Ok(f) => (f, (w.meta.free_off, w.meta.free_len)),
+            Err(_) => (FreeSpace::default(), (0, 0)),
+        },
+    };
     let mut placer = Placer {
-        free: w.free.clone(),
+        free: current,
         reuse: generation >= w.reuse_from,
         end: heap_at,
         writes: Vec::new(),
@@ -187,7 +197,7 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
     for (off, len) in freed {
         next_free.insert(off, len);
     }
-    next_free.insert(w.meta.free_off, w.meta.free_len);
+    next_free.insert(old_list.0, old_list.1);
     let (free_off, free_len, free_crc) = if next_free.bytes() == 0 {
         (0, 0, 0)
     } else {
@@ -252,7 +262,7 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
     w.meta = meta;
     shared.publish_free_list(&next_free);
     shared.publish_label_index(shared.label_index().with(&added, p.next_node, labels_len));
-    w.free = next_free;
+    w.free = Some(next_free);
 
     shared
         .versions

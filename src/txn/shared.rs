@@ -26,8 +26,9 @@ pub struct Writer {
     pub next_txn: u64,
     /// When the log was last fsynced (sync mode NORMAL).
     pub last_sync: Instant,
-    /// Free heap extents: the list `meta` names.
-    pub free: FreeSpace,
+    /// Free heap extents: the list `meta` names (None until the first checkpoint reads it,
+    /// less [`Shared::free_claims`]).
+    pub free: Option<FreeSpace>,
     /// The first checkpoint generation that may place blobs in `free` (see
     /// ARCHITECTURE.md, "Space reuse": not the first checkpoint after a recovery that
     /// replayed commits).
@@ -76,8 +77,12 @@ pub struct Shared {
     pub(crate) recovery: RecoveryStats,
     pub(crate) log: LogCounters,
     pub(crate) group: group::GroupSync,
-    /// The free list the next checkpoint starts from (the writer's), for `check`.
-    free: Mutex<Arc<FreeSpace>>,
+    /// The free list the next checkpoint starts from (the writer's), for `check`; None
+    /// until a checkpoint has read it.
+    free: Mutex<Option<Arc<FreeSpace>>>,
+    /// Heap extents that replayed records name (set at open): taken out of the list the
+    /// meta slot names when it is read.
+    pub(crate) free_claims: Vec<(u64, u64)>,
     /// The label index as of the newest checkpoint.
     labels: Mutex<Arc<LabelIndex>>,
 }
@@ -108,7 +113,7 @@ impl Shared {
         labels: LabelIndex,
     ) -> Shared {
         let log = LogCounters::default();
-        let free = Arc::new(writer.as_ref().map(|w| w.free.clone()).unwrap_or_default());
+        let free = writer.as_ref().and_then(|w| w.free.clone()).map(Arc::new);
         let synced = writer.as_ref().map_or_else(
             || Arc::new(AtomicU64::new(latest.end_lsn)),
             |w| w.wal.synced_counter(),
@@ -141,6 +146,7 @@ impl Shared {
             log,
             group: group::GroupSync::new(synced),
             free: Mutex::new(free),
+            free_claims: Vec::new(),
             labels: Mutex::new(Arc::new(labels)),
         }
     }
@@ -157,15 +163,35 @@ impl Shared {
         *lock(&self.labels) = Arc::new(ix);
     }
 
-    /// The free list the next checkpoint starts from.
+    /// The free list the meta slot `meta` names, less the extents replayed records claim;
+    /// Err when it does not verify (it is then not used, and its blob not freed).
+    pub(crate) fn read_free_list(&self, meta: &Meta) -> std::result::Result<FreeSpace, String> {
+        let mut f = self.store.free_list(meta)?;
+        for &(off, len) in &self.free_claims {
+            f.remove(off, len);
+        }
+        Ok(f)
+    }
+
+    /// The free list the next checkpoint starts from: the one the last checkpoint
+    /// published, or (none yet) the one the newest meta slot names, as that checkpoint will
+    /// read it (empty if it does not verify).
     pub(crate) fn free_list(&self) -> Arc<FreeSpace> {
-        Arc::clone(&lock(&self.free))
+        if let Some(f) = lock(&self.free).as_ref() {
+            return Arc::clone(f);
+        }
+        let listed = self
+            .store
+            .current_meta()
+            .ok()
+            .map(|m| self.read_free_list(&m));
+        Arc::new(listed.and_then(|r| r.ok()).unwrap_or_default())
     }
 
     /// Publishes the list a checkpoint made current (before it prunes the version map, so a
     /// record read from the file after the prune is held against this list or a newer one).
     pub(crate) fn publish_free_list(&self, list: &FreeSpace) {
-        *lock(&self.free) = Arc::new(list.clone());
+        *lock(&self.free) = Some(Arc::new(list.clone()));
     }
 
     /// Makes every commit whose frames end at or before `lsn` visible to new readers
