@@ -166,6 +166,17 @@ impl<'a> PropBlob<'a> {
         Ok((blob, total))
     }
 
+    /// The blob starting at `buf[0]` whose checksum and entries [`PropBlob::parse`] already
+    /// verified, the bytes unchanged since: only its header is read. (A malformed entry
+    /// would end iteration, as for any blob; nothing can panic.)
+    pub fn parse_verified(buf: &'a [u8]) -> Result<(PropBlob<'a>, usize), DecodeError> {
+        let mut r = Reader::new(buf);
+        let len = r.u32()? as usize;
+        r.u32()?;
+        let body = r.take(len)?;
+        Ok((PropBlob { body }, BLOB_HEADER + len))
+    }
+
     /// The length of the blob whose header starts at `header` (8 bytes).
     pub fn total_len(header: &[u8]) -> Result<usize, DecodeError> {
         let mut r = Reader::new(header);

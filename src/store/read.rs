@@ -70,6 +70,16 @@ impl Store {
             .map_err(|e| self.bad_blob(off, &e.to_string()))
     }
 
+    /// The property blob at heap offset `off`, read through `map`, that an earlier
+    /// [`Store::read_blob`] of the same reader verified (a blob a snapshot names never
+    /// changes while the snapshot lives).
+    pub fn read_verified_blob<'m>(&self, map: &'m Mapping, off: u64) -> Result<PropBlob<'m>> {
+        let bytes = self.blob_bytes(map, off)?;
+        PropBlob::parse_verified(bytes)
+            .map(|(b, _)| b)
+            .map_err(|e| self.bad_blob(off, &e.to_string()))
+    }
+
     /// The encoded bytes (header included) of the blob at heap offset `off`, read through
     /// `map`; their length is checked, their contents are not (see [`Store::read_blob`]).
     pub fn blob_bytes<'m>(&self, map: &'m Mapping, off: u64) -> Result<&'m [u8]> {

@@ -133,7 +133,7 @@ impl Txn {
                 return Some(*id);
             }
         }
-        read(&self.reader.shared.strings).id(name)
+        self.reader.committed_string_id(name)
     }
 
     /// The name of string `id`, valid until the transaction ends.

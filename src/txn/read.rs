@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::format::props::PropBlob;
 use crate::io::Mapping;
 use crate::store::{Edge, Maps, Node, Props};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ffi::CStr;
 use std::sync::Arc;
@@ -35,6 +35,16 @@ pub struct SnapshotReader {
     pins: RefCell<Vec<Pin>>,
     /// Names whose pointers were returned; kept until the end.
     names: RefCell<HashMap<u32, Arc<CStr>>>,
+    /// The last node read: a scan reads a node, then its properties, each of which reads
+    /// the node again (the snapshot never changes, so neither does the node).
+    last_node: RefCell<Option<(u64, Node)>>,
+    /// Heap offset of the last blob whose checksum passed (0: none): a blob the snapshot
+    /// names is never rewritten while the snapshot lives ("Space reuse").
+    verified_blob: Cell<u64>,
+    /// The last few committed names looked up and their ids (an id never changes once
+    /// committed), so reading the same keys node after node skips the shared table's lock
+    /// and hash.
+    key_ids: RefCell<Vec<(Box<str>, u32)>>,
 }
 
 impl SnapshotReader {
@@ -46,7 +56,25 @@ impl SnapshotReader {
             maps,
             pins: RefCell::new(Vec::new()),
             names: RefCell::new(HashMap::new()),
+            last_node: RefCell::new(None),
+            verified_blob: Cell::new(0),
+            key_ids: RefCell::new(Vec::new()),
         }
+    }
+
+    /// The id of the committed string `name`, if any.
+    pub(crate) fn committed_string_id(&self, name: &str) -> Option<u32> {
+        const KEEP: usize = 8;
+        if let Some((_, id)) = self.key_ids.borrow().iter().find(|(n, _)| &**n == name) {
+            return Some(*id);
+        }
+        let id = read(&self.shared.strings).id(name)?;
+        let mut cache = self.key_ids.borrow_mut();
+        if cache.len() == KEEP {
+            cache.remove(0);
+        }
+        cache.push((name.into(), id));
+        Some(id)
     }
 
     /// Node `id` as committed in this snapshot.
@@ -54,13 +82,20 @@ impl SnapshotReader {
         if id == 0 || id >= self.snap.next_node {
             return Ok(None);
         }
-        if let Some(n) = read(&self.shared.versions).node(id, self.snap.txn) {
-            return Ok(Some(n));
+        if let Some((last, n)) = &*self.last_node.borrow() {
+            if *last == id {
+                return Ok(Some(n.clone()));
+            }
         }
-        let r = self.shared.store.read_node(&self.maps, id)?;
-        Ok(Some(Node::from_disk(
-            &r.ok_or_else(|| self.missing("node", id))?,
-        )))
+        let n = match read(&self.shared.versions).node(id, self.snap.txn) {
+            Some(n) => n,
+            None => {
+                let r = self.shared.store.read_node(&self.maps, id)?;
+                Node::from_disk(&r.ok_or_else(|| self.missing("node", id))?)
+            }
+        };
+        *self.last_node.borrow_mut() = Some((id, n.clone()));
+        Ok(Some(n))
     }
 
     /// Edge `id` as committed in this snapshot.
@@ -105,7 +140,12 @@ impl SnapshotReader {
                 } else {
                     self.pin_map(heap.current())
                 };
-                self.shared.store.read_blob(map, *off)
+                if self.verified_blob.get() == *off {
+                    return self.shared.store.read_verified_blob(map, *off);
+                }
+                let b = self.shared.store.read_blob(map, *off)?;
+                self.verified_blob.set(*off);
+                Ok(b)
             }
         }
     }
