@@ -878,7 +878,7 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 // ---------------------------------------------------------------------------------------
 
 /// Nodes loaded in test 4.
-const UPD_NODES: usize = 300;
+const UPD_NODES: usize = 200;
 
 /// Update rounds in test 4.
 const UPD_ROUNDS: u64 = 4;
@@ -894,7 +894,7 @@ fn small_opts() -> Options {
 }
 
 /// Creates a database in `fs`, loads `UPD_NODES` nodes (50 per transaction) and runs
-/// `UPD_ROUNDS` update rounds (25 nodes per transaction), with an explicit checkpoint
+/// `UPD_ROUNDS` update rounds (20 nodes per transaction), with an explicit checkpoint
 /// after the load and after each round, then closes it. Returns the history.
 fn run_update_rounds(fs: &FaultStorage, opts: &Options) -> History {
     let db = quiver::testing::open_storage(Arc::new(fs.clone()), opts).unwrap();
@@ -911,7 +911,7 @@ fn run_update_rounds(fs: &FaultStorage, opts: &Options) -> History {
     db.checkpoint().unwrap();
     hist.checkpoints += 1;
     for r in 1..=UPD_ROUNDS {
-        let plan = plan_round(&g, r, 25, varying_name);
+        let plan = plan_round(&g, r, 20, varying_name);
         run_recorded(&db, fs, &mut g, &mut hist, &plan).unwrap();
         db.checkpoint().unwrap();
         hist.checkpoints += 1;
