@@ -1,8 +1,9 @@
 //! The deterministic crash workload (`tests/crash.rs`, `tests/powerloss.rs`): a mixed
 //! workload that drives a database and the model side by side, recording the model after
-//! every acknowledged commit and the sync count at which the commit returned; and the
-//! checks a recovered database must pass (the graph, integrity and counts on open; one
-//! more commit and a reopen after).
+//! every acknowledged commit and the sync count at which the commit returned
+//! ([`commit_recorded`] records other workloads' commits the same way); and the checks a
+//! recovered database must pass (the graph, integrity and counts on open; one more commit
+//! and a reopen after).
 
 use super::RngExt as _;
 use super::model::{
@@ -32,6 +33,21 @@ pub struct History {
 }
 
 impl History {
+    /// A history that starts at `model`, with the sync count of `fs` now.
+    pub fn start(model: &Graph, fs: &FaultStorage) -> History {
+        History {
+            states: vec![model.clone()],
+            syncs: vec![fs.syncs()],
+            ..History::default()
+        }
+    }
+
+    /// Records an acknowledged commit that left the graph as `model`.
+    pub fn record(&mut self, model: &Graph, fs: &FaultStorage) {
+        self.states.push(model.clone());
+        self.syncs.push(fs.syncs());
+    }
+
     /// Commits acknowledged so far.
     pub fn acked(&self) -> usize {
         self.states.len() - 1
@@ -119,8 +135,7 @@ impl Workload {
         stop: &mut dyn FnMut() -> bool,
     ) -> quiver::Result<()> {
         if self.hist.states.is_empty() {
-            self.hist.states.push(self.model.clone());
-            self.hist.syncs.push(fs.syncs());
+            self.hist = History::start(&self.model, fs);
         }
         for step in 0..self.spec.steps {
             if stop() {
@@ -175,8 +190,7 @@ impl Workload {
             self.hist.auto_checkpoints += 1;
         }
         self.model = w;
-        self.hist.states.push(self.model.clone());
-        self.hist.syncs.push(fs.syncs());
+        self.hist.record(&self.model, fs);
         Ok(())
     }
 
@@ -387,6 +401,28 @@ impl Workload {
         }
         Ok(())
     }
+}
+
+/// Runs `ops` in one write transaction on `db`, applied to the transaction and to a copy
+/// of `model`; once the commit returns, the copy becomes `model` and `hist` records it. On
+/// an error nothing is recorded and `model` is unchanged (the transaction rolls back as it
+/// is dropped). For workloads other than [`Workload`] that are checked against a
+/// [`History`] (`tests/space.rs`).
+pub fn commit_recorded(
+    db: &Database,
+    fs: &FaultStorage,
+    model: &mut Graph,
+    hist: &mut History,
+    ops: impl FnOnce(&mut Txn, &mut Graph) -> quiver::Result<()>,
+) -> quiver::Result<()> {
+    let mut t = db.begin_write()?;
+    let mut w = model.clone();
+    ops(&mut t, &mut w)?;
+    hist.attempted += 1;
+    t.commit()?;
+    *model = w;
+    hist.record(model, fs);
+    Ok(())
 }
 
 /// Opens `dir`, returning the recovered graph and the database (integrity checked).
