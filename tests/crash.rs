@@ -21,26 +21,17 @@
 mod support;
 
 use quiver::testing::{FaultKind, FaultStorage, SplitMix64};
-use quiver::{Database, Error, Options, SyncMode, Value};
+use quiver::{Database, Error, Options, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use support::workload::{
     History, Spec, Workload, assert_no_failures, continue_after, open_and_read, recovers_to,
+    small_opts,
 };
 use support::{
     Graph, Node, Scratch, V, add_edge, add_node, assert_clean, copy_dir, open_fault, read_graph,
     segments, set_edge, set_node,
 };
-
-/// Small thresholds: automatic checkpoints every 16 KiB of log, segments of 8 KiB.
-fn small_opts() -> Options {
-    Options {
-        sync: SyncMode::Full,
-        checkpoint_bytes: 16 << 10,
-        segment_bytes: 8 << 10,
-        ..Options::default()
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // 1. Durable-image sweep

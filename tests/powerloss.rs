@@ -270,18 +270,7 @@ fn check(
     };
     let hi = base.acked();
     let (db, g) = open_and_read(&job.dir, opts, "power-loss image")?;
-    let Some(c) = base.find(&g, lo, hi) else {
-        let near = base
-            .states
-            .get(lo)
-            .map(|st| st.diff(&g))
-            .unwrap_or_default();
-        return Err(format!(
-            "recovered graph ({} nodes, {} edges) is the state after no number of commits in {lo}..={hi}; vs state {lo}: {near}",
-            g.nodes.len(),
-            g.edges.len()
-        ));
-    };
+    let c = base.find_or_explain(&g, lo, hi)?;
     continue_after(db, &g, &job.dir, opts, "power-loss image")?;
     Ok(c > lo)
 }

@@ -45,7 +45,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use support::workload::{History, assert_no_failures, commit_recorded, open_and_read};
+use support::workload::{History, assert_no_failures, commit_recorded, open_and_read, small_opts};
 use support::{
     Graph, Scratch, add_edge, add_node, assert_clean, check_clean, dir_size, env_u64, read_graph,
     set_edge, set_node, unset_prop,
@@ -883,16 +883,6 @@ const UPD_NODES: usize = 200;
 /// Update rounds in test 4.
 const UPD_ROUNDS: u64 = 4;
 
-/// Small thresholds: automatic checkpoints every 16 KiB of log, segments of 8 KiB.
-fn small_opts() -> Options {
-    Options {
-        sync: SyncMode::Full,
-        checkpoint_bytes: 16 << 10,
-        segment_bytes: 8 << 10,
-        ..Options::default()
-    }
-}
-
 /// Creates a database in `fs`, loads `UPD_NODES` nodes (50 per transaction) and runs
 /// `UPD_ROUNDS` update rounds (20 nodes per transaction), with an explicit checkpoint
 /// after the load and after each round, then closes it. Returns the history.
@@ -936,18 +926,8 @@ fn check_update_image(img: &Image, base: &History, opts: &Options) -> Result<(),
     };
     let what = img.name();
     let (db, g) = open_and_read(&img.dir, opts, &what)?;
-    if base.find(&g, lo, hi).is_none() {
-        let near = base
-            .states
-            .get(lo)
-            .map(|st| st.diff(&g))
-            .unwrap_or_default();
-        return Err(format!(
-            "{what}: the recovered graph ({} nodes, {} edges) is the state after no number of commits in {lo}..={hi}; vs state {lo}: {near}",
-            g.nodes.len(),
-            g.edges.len()
-        ));
-    }
+    base.find_or_explain(&g, lo, hi)
+        .map_err(|e| format!("{what}: {e}"))?;
     two_more_rounds(db, &g, &img.dir, opts, &what)
 }
 

@@ -11,7 +11,7 @@ use super::model::{
     unset_prop,
 };
 use quiver::testing::{FaultStorage, SplitMix64};
-use quiver::{Database, Error, Options, Txn, Value};
+use quiver::{Database, Error, Options, SyncMode, Txn, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -63,6 +63,19 @@ impl History {
         (lo..=hi.min(self.acked()))
             .rev()
             .find(|&c| self.states[c] == *g)
+    }
+
+    /// [`History::find`], or why not: the difference from the state after `lo` commits.
+    pub fn find_or_explain(&self, g: &Graph, lo: usize, hi: usize) -> Result<usize, String> {
+        self.find(g, lo, hi).ok_or_else(|| {
+            let near = self.states.get(lo).map(|st| st.diff(g)).unwrap_or_default();
+            format!(
+                "the recovered graph ({} nodes, {} edges) is the state after no number of \
+                 commits in {lo}..={hi}; vs state {lo}: {near}",
+                g.nodes.len(),
+                g.edges.len()
+            )
+        })
     }
 }
 
@@ -496,5 +509,15 @@ pub fn assert_no_failures(failures: &[String], runs: usize) {
             failures.len(),
             shown.join("\n  ")
         );
+    }
+}
+
+/// Small thresholds: automatic checkpoints every 16 KiB of log, segments of 8 KiB.
+pub fn small_opts() -> Options {
+    Options {
+        sync: SyncMode::Full,
+        checkpoint_bytes: 16 << 10,
+        segment_bytes: 8 << 10,
+        ..Options::default()
     }
 }
