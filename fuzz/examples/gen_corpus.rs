@@ -304,6 +304,8 @@ fn gen_meta(out: &mut Out, real: &RealDb) {
             free_off,
             free_len,
             free_crc,
+            // Every third slot names no label chunks (a database with no nodes yet).
+            labels_len: if i % 3 == 0 { 0 } else { rng.below(1 << 16) },
         };
         let m = if i == 13 {
             Meta {
@@ -317,7 +319,7 @@ fn gen_meta(out: &mut Out, real: &RealDb) {
     }
     // Other format versions with a valid checksum: in format 2's layout (108 bytes, the
     // CRC of bytes 0..104 at 104), as format 2 wrote and a later format might, and in the
-    // current layout (the CRC of bytes 0..128 at 128).
+    // current layout (the CRC of bytes 0..136 at 136, the last 4 of `META_LEN`).
     let m = Meta {
         generation: 5,
         db_id: 0xfeed,
@@ -334,8 +336,9 @@ fn gen_meta(out: &mut Out, real: &RealDb) {
     }
     let mut v4 = m.encode();
     v4[8..12].copy_from_slice(&4u32.to_le_bytes());
-    let crc = crc32(&v4[..128]);
-    v4[128..132].copy_from_slice(&crc.to_le_bytes());
+    let body = META_LEN - 4;
+    let crc = crc32(&v4[..body]);
+    v4[body..META_LEN].copy_from_slice(&crc.to_le_bytes());
     out.put("meta", "version-future", &v4);
     let mut d = Meta::default().encode();
     d[40] ^= 0x80;
