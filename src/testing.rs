@@ -31,6 +31,10 @@ pub mod format {
     pub mod props {
         pub use crate::format::props::BLOB_HEADER;
     }
+    /// Label index chunks (the `labels` file is a sequence of them).
+    pub mod labels {
+        pub use crate::format::labels::{CHUNK_HEADER, chunk_head, decode_chunk, encode_chunk};
+    }
     /// The property heap's free list; its blob body is what `FreeSpace::decode_body` reads.
     pub mod free {
         pub use crate::store::FreeSpace;

@@ -1,7 +1,8 @@
 //! Writes the seed corpora under `fuzz/corpus/<target>/` from real encodings: frames made by
 //! `Frame::encode` (every kind, every value type) and frames cut from a real log, segment
-//! headers and meta slots from a real database, node and edge records, property blobs and
-//! free lists from its data files, and operation sequences for `api_model`.
+//! headers and meta slots from a real database, node and edge records, property blobs,
+//! free lists and label index chunks from its data files, and operation sequences for
+//! `api_model`.
 //!
 //! Run it again whenever an on-disk format changes (seeds that no longer decode only make
 //! the fuzzer start further away):
@@ -18,6 +19,7 @@
 use quiver::testing::SplitMix64;
 use quiver::testing::format::frame::{SEGMENT_HEADER, sample_frames, sample_values};
 use quiver::testing::format::free::FreeSpace;
+use quiver::testing::format::labels::{CHUNK_HEADER, chunk_head, decode_chunk, encode_chunk};
 use quiver::testing::format::meta::{META_LEN, META_SLOT_OFFSETS};
 use quiver::testing::format::props::BLOB_HEADER;
 use quiver::testing::format::record::{EDGE_SIZE, FLAG_DELETED, FLAG_LIVE, MAX_48, NODE_SIZE};
@@ -98,7 +100,8 @@ fn with_lsn(lsn: u64, frame: &[u8]) -> Vec<u8> {
 
 /// The files of a small real database, captured while open (the log, before the first
 /// checkpoint) and after close. Property changes across checkpoints leave free space in
-/// the heap, so its meta slots name free lists.
+/// the heap, so its meta slots name free lists; nodes of several labels added across
+/// checkpoints leave several label index chunks per label.
 struct RealDb {
     wal: Vec<u8>,
     /// The meta file before close: its two slots name the lists of the last two
@@ -108,6 +111,7 @@ struct RealDb {
     nodes: Vec<u8>,
     edges: Vec<u8>,
     props: Vec<u8>,
+    labels: Vec<u8>,
 }
 
 fn real_db(scratch: &Path) -> RealDb {
@@ -162,6 +166,7 @@ fn real_db(scratch: &Path) -> RealDb {
         nodes: read("nodes"),
         edges: read("edges"),
         props: read("props"),
+        labels: read("labels"),
     };
     let _ = std::fs::remove_dir_all(&dir);
     r
@@ -304,6 +309,8 @@ fn gen_meta(out: &mut Out, real: &RealDb) {
             free_off,
             free_len,
             free_crc,
+            // Every third slot names no label chunks (a database with no nodes yet).
+            labels_len: if i % 3 == 0 { 0 } else { rng.below(1 << 16) },
         };
         let m = if i == 13 {
             Meta {
@@ -317,7 +324,7 @@ fn gen_meta(out: &mut Out, real: &RealDb) {
     }
     // Other format versions with a valid checksum: in format 2's layout (108 bytes, the
     // CRC of bytes 0..104 at 104), as format 2 wrote and a later format might, and in the
-    // current layout (the CRC of bytes 0..128 at 128).
+    // current layout (the CRC of bytes 0..136 at 136, the last 4 of `META_LEN`).
     let m = Meta {
         generation: 5,
         db_id: 0xfeed,
@@ -334,8 +341,9 @@ fn gen_meta(out: &mut Out, real: &RealDb) {
     }
     let mut v4 = m.encode();
     v4[8..12].copy_from_slice(&4u32.to_le_bytes());
-    let crc = crc32(&v4[..128]);
-    v4[128..132].copy_from_slice(&crc.to_le_bytes());
+    let body = META_LEN - 4;
+    let crc = crc32(&v4[..body]);
+    v4[body..META_LEN].copy_from_slice(&crc.to_le_bytes());
     out.put("meta", "version-future", &v4);
     let mut d = Meta::default().encode();
     d[40] ^= 0x80;
@@ -655,6 +663,200 @@ fn gen_free_list(out: &mut Out, real: &RealDb) {
     }
 }
 
+/// Mode bits of a `labels` input (its first byte; see the target's doc comment).
+mod labels_mode {
+    /// The chunk bytes as they are.
+    pub const AS_IS: u8 = 0;
+    /// The target stores the CRC of the length field and the body before decoding.
+    pub const FIX_CRC: u8 = 1;
+    /// The target sets the length field to the bytes after the header (then the CRC).
+    pub const FIX_LEN_CRC: u8 = 3;
+}
+
+/// A `labels` input: the mode byte, then the chunk bytes.
+fn labels_input(mode: u8, chunk: &[u8]) -> Vec<u8> {
+    let mut b = vec![mode];
+    b.extend_from_slice(chunk);
+    b
+}
+
+/// A chunk with `body` (valid or not) under its true length and CRC.
+fn raw_chunk(body: &[u8]) -> Vec<u8> {
+    let len = (body.len() as u32).to_le_bytes();
+    let mut covered = len.to_vec();
+    covered.extend_from_slice(body);
+    let mut b = len.to_vec();
+    b.extend(crc32(&covered).to_le_bytes());
+    b.extend_from_slice(body);
+    b
+}
+
+/// A chunk body: `label`, then the varints given as raw bytes.
+fn raw_body(label: u32, varints: &[&[u8]]) -> Vec<u8> {
+    let mut b = label.to_le_bytes().to_vec();
+    for v in varints {
+        b.extend_from_slice(v);
+    }
+    b
+}
+
+/// The meta slot of `meta` with the highest generation, if either slot decodes.
+fn newest_slot(meta: &[u8]) -> Option<Meta> {
+    META_SLOT_OFFSETS
+        .iter()
+        .filter_map(|&off| meta.get(off as usize..off as usize + META_LEN))
+        .filter_map(|slot| Meta::decode(slot).ok())
+        .max_by_key(|m| m.generation)
+}
+
+fn gen_labels(out: &mut Out, real: &RealDb) {
+    use labels_mode::*;
+    // The chunks of the real database's labels file, up to the length its newest meta
+    // slot gives (bytes past it are not the checkpoint's).
+    let m = newest_slot(&real.meta).expect("the real database's meta slot");
+    let len = m.labels_len as usize;
+    let file = &real.labels[..len];
+    let mut at = 0;
+    let mut per_label: BTreeMap<u32, usize> = BTreeMap::new();
+    while at < len {
+        let (label, ids, n) = decode_chunk(&file[at..]).expect("a real label chunk");
+        assert_eq!(chunk_head(&file[at..]), Ok((n, label)));
+        let k = per_label.entry(label).or_default();
+        out.put(
+            "labels",
+            &format!("real-label{label}-{k}"),
+            &labels_input(AS_IS, &file[at..at + n]),
+        );
+        *k += 1;
+        println!(
+            "labels file offset {at}: label {label}, {} ids {ids:?}",
+            ids.len()
+        );
+        at += n;
+    }
+    assert!(
+        per_label.len() >= 2 && per_label.values().any(|&k| k >= 2),
+        "the real database's labels file should hold chunks of several labels, some \
+         label in several chunks: {per_label:?}"
+    );
+    // The whole file (the decoder reads its first chunk) and a copy the target fixes up.
+    out.put("labels", "real-file", &labels_input(AS_IS, file));
+    out.put("labels", "real-file-fixed", &labels_input(FIX_CRC, file));
+    // Made up.
+    let max_48 = MAX_48;
+    let made: [(&str, u32, Vec<u64>); 10] = [
+        ("one-id", 1, vec![1]),
+        ("one-id-high", 7, vec![max_48]),
+        ("dense", 3, (1..=300).collect()),
+        ("dense-from-1000", 0, (1000..1130).collect()),
+        (
+            "near-2-48",
+            9,
+            vec![max_48 - 4, max_48 - 1, max_48, max_48 + 1, 1 << 49],
+        ),
+        (
+            "large-deltas",
+            2,
+            vec![1, 1 << 20, 1 << 40, 1 << 56, (1 << 63) + 5],
+        ),
+        ("ten-byte-first", u32::MAX, vec![u64::MAX]),
+        ("ten-byte-delta", 5, vec![1, u64::MAX]),
+        (
+            "one-byte-edges",
+            4,
+            vec![127, 128, 255, 256, 16_383, 16_384, 16_512],
+        ),
+        (
+            "sparse",
+            11,
+            (0..40).map(|i| 1 + i * 1000 + i * i).collect(),
+        ),
+    ];
+    for (name, label, ids) in made {
+        let chunk = encode_chunk(label, &ids);
+        assert_eq!(
+            decode_chunk(&chunk),
+            Ok((label, ids, chunk.len())),
+            "{name}"
+        );
+        out.put("labels", name, &labels_input(AS_IS, &chunk));
+    }
+    // Two chunks in a row (the decoder reads the first), and random ones the target
+    // fixes up (so mutations of their bodies still pass the CRC).
+    let mut two = encode_chunk(1, &[2, 3, 5]);
+    two.extend(encode_chunk(1, &[8, 13]));
+    out.put("labels", "two-chunks", &labels_input(AS_IS, &two));
+    let mut rng = SplitMix64::new(23);
+    for i in 0..6 {
+        let mut id = 0;
+        let ids: Vec<u64> = (0..1 + rng.below(40))
+            .map(|_| {
+                id += 1 + rng.below([1, 8, 200, 1 << 20, 1 << 40, 1 << 50][i]);
+                id
+            })
+            .collect();
+        let chunk = encode_chunk(rng.below(64) as u32, &ids);
+        out.put(
+            "labels",
+            &format!("random-{i}"),
+            &labels_input(FIX_LEN_CRC, &chunk),
+        );
+    }
+    // Refused: each breaks one rule (the body ones under a valid length and CRC).
+    let good = encode_chunk(7, &[3, 4, 90]);
+    let mut bad_crc = good.clone();
+    bad_crc[5] ^= 0x20;
+    let ten_byte_max: &[u8] = &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+    let rejects: [(&str, Vec<u8>); 15] = [
+        ("reject-bad-crc", bad_crc),
+        ("reject-truncated", good[..good.len() - 1].to_vec()),
+        ("reject-truncated-header", good[..CHUNK_HEADER + 2].to_vec()),
+        ("reject-short-body", raw_chunk(&raw_body(7, &[&[1]]))),
+        ("reject-count-zero", raw_chunk(&raw_body(7, &[&[0], &[5]]))),
+        (
+            "reject-count-too-big",
+            raw_chunk(&raw_body(7, &[&[0xff, 0x01], &[5]])),
+        ),
+        (
+            "reject-count-short",
+            raw_chunk(&raw_body(7, &[&[3], &[5], &[1]])),
+        ),
+        ("reject-id-zero", raw_chunk(&raw_body(7, &[&[1], &[0]]))),
+        (
+            "reject-zero-delta",
+            raw_chunk(&raw_body(7, &[&[2], &[5], &[0]])),
+        ),
+        (
+            "reject-redundant-varint",
+            raw_chunk(&raw_body(7, &[&[1], &[0x85, 0x00]])),
+        ),
+        (
+            "reject-redundant-count",
+            raw_chunk(&raw_body(7, &[&[0x81, 0x00], &[5]])),
+        ),
+        (
+            "reject-trailing-byte",
+            raw_chunk(&raw_body(7, &[&[1], &[5], &[0]])),
+        ),
+        (
+            "reject-varint-11-bytes",
+            raw_chunk(&raw_body(7, &[&[1], &[0xff; 10], &[0x01]])),
+        ),
+        (
+            "reject-varint-out-of-range",
+            raw_chunk(&raw_body(7, &[&[1], &[0xff; 9], &[0x02]])),
+        ),
+        (
+            "reject-id-overflow",
+            raw_chunk(&raw_body(7, &[&[2], ten_byte_max, &[1]])),
+        ),
+    ];
+    for (name, chunk) in rejects {
+        assert!(decode_chunk(&chunk).is_err(), "{name} is accepted");
+        out.put("labels", name, &labels_input(AS_IS, &chunk));
+    }
+}
+
 /// Opcodes of `api_model` (an opcode byte is taken modulo 24).
 mod op {
     pub const INSERT_NODE: u8 = 0;
@@ -910,6 +1112,7 @@ fn main() {
     gen_records(&mut out, &real);
     gen_props(&mut out, &real);
     gen_free_list(&mut out, &real);
+    gen_labels(&mut out, &real);
     gen_model(&mut out);
     let removed = out.prune();
     println!(

@@ -1,11 +1,11 @@
 //! `Meta::decode` (one meta slot) on arbitrary bytes.
 //!
 //! Checks: never panics; when it accepts a slot, encoding it gives the first `META_LEN`
-//! (132) input bytes back exactly (reserved bytes included) and decodes to the same `Meta`.
+//! (140) input bytes back exactly (reserved bytes included) and decodes to the same `Meta`.
 //! A slot is reported as another format version exactly when it has the magic, a version
 //! other than this one and a checksum that verifies under one of the two slot layouts:
 //! format 2's (CRC32 of bytes 0..104 stored at 104, 108 bytes) or the current one (CRC32
-//! of bytes 0..128 at 128, 132 bytes); anything else that fails is damage.
+//! of bytes 0..136 at 136, 140 bytes); anything else that fails is damage.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -17,8 +17,8 @@ use quiver_fuzz::{check_round_trip, crc32};
 const MAGIC: &[u8; 8] = b"QUIVERDB";
 /// Format 2's slot: the CRC of bytes 0..104 at 104, 108 bytes in all.
 const V2_BODY: usize = 104;
-/// The current slot: the CRC of bytes 0..128 at 128 (`META_LEN` bytes in all).
-const BODY: usize = 128;
+/// The current slot: the CRC of bytes 0..136 at 136 (`META_LEN` bytes in all).
+const BODY: usize = 136;
 
 /// Whether `data` holds a CRC32 of its first `body` bytes right after them.
 fn verifies(data: &[u8], body: usize) -> bool {
@@ -49,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
                 foreign,
                 Some(v),
                 "Version({v}) reported for a slot of {} bytes whose checksum verifies under \
-                 neither layout (format 2: CRC of 0..104 at 104; now: CRC of 0..128 at 128)",
+                 neither layout (format 2: CRC of 0..104 at 104; now: CRC of 0..136 at 136)",
                 data.len()
             );
         }
