@@ -7,6 +7,10 @@
 //! every reader finds in the version map; nobody reads those bytes from the file while
 //! they change. Once the meta slot names P, versions up to P are pruned and readers fall
 //! through to the file, which now holds exactly what they would have found in the map.
+//!
+//! It also frees the property blobs the records it rewrites stop naming (reusable from the
+//! next checkpoint on) and appends the label index chunks of the nodes it adds; see
+//! ARCHITECTURE.md, "Space reuse" and "labels".
 
 use super::{Shared, Writer, lock};
 use crate::error::Result;
@@ -106,7 +110,8 @@ fn superseded(store: &Store, map: &Mapping, old: u64, new: u64) -> Option<(u64, 
 }
 
 /// Checkpoints as far as open readers allow. Fsyncs, in order: (C0) the log, (C1) the
-/// heap and strings files, (C2) the node and edge files, (C3) the meta file.
+/// heap (new blobs, the next free list), strings and labels files, (C2) the node and edge
+/// files, (C3) the meta file.
 pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
     // P: the newest commit not newer than the oldest reader's snapshot (or the latest).
     let choose = |w: &Writer| {
