@@ -45,7 +45,9 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use support::workload::{History, assert_no_failures, commit_recorded, open_and_read, small_opts};
+use support::workload::{
+    History, assert_no_failures, commit_recorded, open_and_read, reopens_to, small_opts,
+};
 use support::{
     Graph, Scratch, add_edge, add_node, assert_clean, check_clean, dir_size, env_u64, read_graph,
     set_edge, set_node, unset_prop,
@@ -763,15 +765,12 @@ fn two_more_rounds(
     check_clean(&db).map_err(|e| format!("{what}: after two rounds: {e}"))?;
     db.close()
         .map_err(|e| format!("{what}: close after two rounds: {e}"))?;
-    let (db, got) = open_and_read(dir, opts, &format!("{what} (two rounds later, reopened)"))?;
-    drop(db);
-    if got != want {
-        return Err(format!(
-            "{what}: after two rounds, a close and a reopen the graph differs: {}",
-            want.diff(&got)
-        ));
-    }
-    Ok(())
+    reopens_to(
+        dir,
+        opts,
+        &format!("{what} (two rounds, a close, a reopen)"),
+        &want,
+    )
 }
 
 // ---------------------------------------------------------------------------------------

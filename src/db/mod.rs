@@ -64,37 +64,24 @@ fn new_db_id() -> u64 {
 /// `Database::open_storage`).
 fn claim_replayed(store: &Store, rec: &crate::recovery::Recovered) -> Vec<(u64, u64)> {
     let maps = store.maps();
-    let mut claims = Vec::new();
-    let mut claim = |props: &[u64]| {
-        for &off in props {
-            if off != 0 {
-                if let Ok(b) = store.blob_bytes(&maps.heap, off) {
-                    claims.push((off, b.len() as u64));
-                }
-            }
-        }
-    };
     let heap = |p: &Props| match p {
         Props::Heap(off) => *off,
         _ => 0,
     };
-    for (id, n) in &rec.nodes {
-        let disk = store
-            .read_node(&maps, *id)
-            .ok()
-            .flatten()
-            .map_or(0, |r| r.props);
-        claim(&[disk, heap(&n.props)]);
-    }
-    for (id, e) in &rec.edges {
-        let disk = store
-            .read_edge(&maps, *id)
-            .ok()
-            .flatten()
-            .map_or(0, |r| r.props);
-        claim(&[disk, heap(&e.props)]);
-    }
-    claims
+    let nodes = rec.nodes.iter().map(|(id, n)| {
+        let disk = store.read_node(&maps, *id).ok().flatten();
+        (disk.map_or(0, |r| r.props), heap(&n.props))
+    });
+    let edges = rec.edges.iter().map(|(id, e)| {
+        let disk = store.read_edge(&maps, *id).ok().flatten();
+        (disk.map_or(0, |r| r.props), heap(&e.props))
+    });
+    nodes
+        .chain(edges)
+        .flat_map(|(disk, now)| [disk, now])
+        .filter(|&off| off != 0)
+        .filter_map(|off| Some((off, store.blob_bytes(&maps.heap, off).ok()?.len() as u64)))
+        .collect()
 }
 
 impl Database {

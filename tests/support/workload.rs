@@ -455,6 +455,16 @@ pub fn recovers_to(dir: &Path, opts: &Options, what: &str, want: &Graph) -> Data
     db
 }
 
+/// Opens `dir` as [`open_and_read`] does (`what` says when) and requires exactly `want`.
+pub fn reopens_to(dir: &Path, opts: &Options, what: &str, want: &Graph) -> Result<(), String> {
+    let (db, got) = open_and_read(dir, opts, what)?;
+    drop(db);
+    if got != *want {
+        return Err(format!("{what}: the graph differs: {}", want.diff(&got)));
+    }
+    Ok(())
+}
+
 /// After recovery to `g`: one more commit, a clean close, a reopen, and the result must be
 /// `g` plus that commit. Proves the log and data files are usable after recovery.
 pub fn continue_after(
@@ -482,15 +492,12 @@ pub fn continue_after(
         db.close()
     })();
     r.map_err(|e| format!("{what}: commit after recovery failed: {e}"))?;
-    let (db, got) = open_and_read(dir, opts, &format!("{what} (reopened after a commit)"))?;
-    drop(db);
-    if got != want {
-        return Err(format!(
-            "{what}: after recovery + commit + reopen the graph differs: {}",
-            want.diff(&got)
-        ));
-    }
-    Ok(())
+    reopens_to(
+        dir,
+        opts,
+        &format!("{what} (recovery, a commit, a reopen)"),
+        &want,
+    )
 }
 
 /// Panics with the first of `failures` (all of them printed with `QUIVER_CRASH_ALL` set),
