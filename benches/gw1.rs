@@ -337,7 +337,7 @@ fn w4_one_hop(db: &Database, w: &Workload, ids: &IdMap) -> BenchResult<(Duration
     let (mut visited, mut sum) = (0u64, 0u64);
     for &s in &w.w4_starts {
         let mut cur = txn.edges(ids.id(s), Dir::Out, None)?;
-        while let Some(e) = cur.next(&txn)? {
+        while let Some(e) = cur.next()? {
             visited += 1;
             sum += ids.index(e.dst)? as u64;
         }

@@ -561,7 +561,11 @@ qv_status qv_edge_unset(qv_txn *txn, qv_edge_id id, const char *key);
  * Opens a cursor over the edges of `node` in direction `dir`, of type `type` (NULL: any
  * type; a type never stored gives an empty cursor). The cursor yields the state as of
  * now: writes made later in the transaction do not change it, so deleting while
- * iterating is safe. Read it with qv_cursor_next_edge; free it with qv_cursor_free.
+ * iterating is safe. Order: outgoing edges before incoming ones (QV_BOTH yields a self-loop
+ * once, as outgoing), and within a direction by type (in the order the type names were
+ * first stored), then by edge id. The edges of one node are stored together, so a scan
+ * reads consecutive bytes, and one filtered by type reads only that type's entries.
+ * Read it with qv_cursor_next_edge; free it with qv_cursor_free.
  * Returns QV_OK, QV_NOT_FOUND (no such node), QV_INVALID_ARGUMENT.
  */
 qv_status qv_edges(qv_txn *txn, qv_node_id node, qv_dir dir, const char *type, qv_cursor **out);

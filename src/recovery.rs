@@ -4,11 +4,13 @@
 //! during recovery leaves the same files for the next attempt.
 
 use crate::error::{Error, Result};
+use crate::format::adj::AdjList;
 use crate::format::frame::Frame;
 use crate::format::props::PropBlob;
 use crate::format::{Meta, ValueRef};
 use crate::io::Storage;
 use crate::options::Options;
+use crate::store::apply::{edit_adj, no_record};
 use crate::store::{Edge, IdMap, Maps, Node, Props, RecordStore, Store, StringTable, apply_frame};
 use crate::wal::{self, Wal, scan_log, segment_name};
 
@@ -146,6 +148,18 @@ impl RecordStore for Replay<'_> {
 
     fn intern(&mut self, id: u32, name: &str) -> Result<()> {
         self.strings.assign(id, name)
+    }
+
+    fn edit_adj(&mut self, id: u64, f: &mut dyn FnMut(&mut AdjList)) -> Result<()> {
+        let (store, maps) = (self.store, &self.maps);
+        let load = |off| store.read_adj(&maps.heap, off);
+        if let Some(n) = self.nodes.get_mut(&id) {
+            return edit_adj(&mut n.adj, load, f);
+        }
+        let mut n = self.node(id)?.ok_or_else(|| no_record("node", id))?;
+        edit_adj(&mut n.adj, load, f)?;
+        self.nodes.insert(id, n);
+        Ok(())
     }
 }
 

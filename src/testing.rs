@@ -10,6 +10,7 @@ pub mod format {
     pub use crate::format::frame::SegmentHeader;
     pub use crate::format::props::PropBlob;
     pub use crate::format::{EdgeRec, Frame, Meta, NodeRec, Reader, Value, ValueRef};
+    pub use crate::format::{adj, props::unseal};
     /// Log frames and segment headers.
     pub mod frame {
         pub use crate::format::frame::{

@@ -194,14 +194,14 @@ fn a_read_cursor_keeps_its_snapshot_across_commits_and_checkpoints() {
     let mut rng = SplitMix64::new(7);
     for round in 0..8 {
         for _ in 0..30 {
-            if let Some(e) = ec.next(&r).unwrap() {
+            if let Some(e) = ec.next().unwrap() {
                 got_edges.push(e.id);
             }
             if let Some(n) = nc.next(&r).unwrap() {
                 got_nodes.push(n);
             }
         }
-        if let Some(e) = tc.next(&r).unwrap() {
+        if let Some(e) = tc.next().unwrap() {
             got_typed.push(e.id);
         }
         let mut w = db.begin_write().unwrap();
@@ -222,10 +222,10 @@ fn a_read_cursor_keeps_its_snapshot_across_commits_and_checkpoints() {
         w.commit().unwrap();
         db.checkpoint().unwrap();
     }
-    while let Some(e) = ec.next(&r).unwrap() {
+    while let Some(e) = ec.next().unwrap() {
         got_edges.push(e.id);
     }
-    while let Some(e) = tc.next(&r).unwrap() {
+    while let Some(e) = tc.next().unwrap() {
         got_typed.push(e.id);
     }
     while let Some(n) = nc.next(&r).unwrap() {
@@ -338,7 +338,7 @@ fn check_invariants(t: &Txn, meta: u64) -> u64 {
         sum += int(t.node_prop(*a, "bal").unwrap());
         assert!(int(t.node_prop(*a, "gen").unwrap()) <= generation);
         let mut c = t.edges(*a, Dir::Out, None).unwrap();
-        while let Some(e) = c.next(t).unwrap() {
+        while let Some(e) = c.next().unwrap() {
             out_edges += 1;
             assert_eq!(t.node_label(e.dst).unwrap().to_str().unwrap(), "Acct");
             assert!(int(t.edge_prop(e.id, "gen").unwrap()) <= generation);

@@ -437,7 +437,7 @@ impl Run {
                 self.count("delete while iterating");
                 let mut c = t.edges(n, Dir::Both, ty).unwrap();
                 let mut seen = Vec::new();
-                while let Some(e) = c.next(t).unwrap() {
+                while let Some(e) = c.next().unwrap() {
                     seen.push(e.id);
                     t.delete_edge(e.id)
                         .map_err(|err| format!("edge {}: {err}", e.id))?;

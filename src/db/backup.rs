@@ -26,9 +26,10 @@
 use crate::Database;
 use crate::error::{Error, Result};
 use crate::format::Meta;
+use crate::format::props::seal;
 use crate::format::record::{EDGE_SIZE, NODE_SIZE};
 use crate::io::{RealStorage, Storage};
-use crate::store::{HEAP_HEADER, Props, Store, names};
+use crate::store::{Adj, HEAP_HEADER, Props, Store, names};
 use crate::txn::{Shared, Txn};
 use crate::wal::Wal;
 use std::collections::BTreeMap;
@@ -175,7 +176,8 @@ pub fn write_copy(
             by_label.entry(n.label).or_default().push(id);
         }
         let off = heap.place(&n.props, &dst, out)?;
-        Ok(Some(n.to_disk(off).encode(id)))
+        let adj = heap.place_adj(&n.adj, &dst, out)?;
+        Ok(Some(n.to_disk(adj, off).encode(id)))
     })?;
     copy_records("edge", snap.next_edge, &dst.edges, &mut out, |id, out| {
         let Some(e) = txn.reader.edge(id)? else {
@@ -346,36 +348,56 @@ struct HeapOut<'s> {
 impl HeapOut<'_> {
     /// The copy's heap offset of the blob `props` names (appending it when needed).
     fn place(&mut self, props: &Props, dst: &Store, out: &mut Progress) -> Result<u64> {
-        let at = self.end;
-        let appended = match props {
-            Props::None => return Ok(0),
-            Props::Heap(off) => {
-                let store = &self.shared.store;
-                let map = store.heap.current();
-                let bytes = store.blob_bytes(&map, *off)?;
-                if *off + bytes.len() as u64 <= self.keep {
-                    // In the verbatim prefix. A checkpoint that ran during the copy may have
-                    // placed this blob in space that was free when the prefix was read:
-                    // the copy then holds other bytes there, and gets the blob's.
-                    let dmap = dst.heap.current();
-                    if dst.heap.read(&dmap, *off, bytes.len()) != Some(bytes) {
-                        store.read_blob(&map, *off)?;
-                        dst.heap.write_at(bytes, *off)?;
-                    }
-                    return Ok(*off);
-                }
-                // Verified like a read, so a damaged blob is not carried into the copy.
-                store.read_blob(&map, *off)?;
-                let bytes = store.blob_bytes(&map, *off)?;
-                self.buf.extend_from_slice(bytes);
-                bytes.len()
-            }
-            Props::Mem(b) => {
-                self.buf.extend_from_slice(b);
-                b.len()
+        match props {
+            Props::None => Ok(0),
+            Props::Heap(off) => self.place_heap(*off, false, dst, out),
+            Props::Mem(b) => self.append(b, dst, out),
+        }
+    }
+
+    /// The copy's heap offset of the adjacency blob `adj` names.
+    fn place_adj(&mut self, adj: &Adj, dst: &Store, out: &mut Progress) -> Result<u64> {
+        match adj {
+            Adj::None => Ok(0),
+            Adj::Heap(off) => self.place_heap(*off, true, dst, out),
+            Adj::Mem(l) => self.append(&seal(l.encode_body()), dst, out),
+        }
+    }
+
+    /// A blob of the source's heap: at the same offset when it lies in the verbatim
+    /// prefix, else appended. Either way it is verified as a read would (an adjacency blob
+    /// when `adj`), so a damaged blob is not carried into the copy.
+    fn place_heap(&mut self, off: u64, adj: bool, dst: &Store, out: &mut Progress) -> Result<u64> {
+        let store = &self.shared.store;
+        let map = store.heap.current();
+        let verify = || {
+            if adj {
+                store.adj_body(&map, off).map(|_| ())
+            } else {
+                store.read_blob(&map, off).map(|_| ())
             }
         };
-        self.end += appended as u64;
+        let bytes = store.blob_bytes(&map, off)?;
+        if off + bytes.len() as u64 <= self.keep {
+            // In the verbatim prefix. A checkpoint that ran during the copy may have placed
+            // this blob in space that was free when the prefix was read: the copy then
+            // holds other bytes there, and gets the blob's.
+            let dmap = dst.heap.current();
+            if dst.heap.read(&dmap, off, bytes.len()) != Some(bytes) {
+                verify()?;
+                dst.heap.write_at(bytes, off)?;
+            }
+            return Ok(off);
+        }
+        verify()?;
+        self.append(bytes, dst, out)
+    }
+
+    /// Appends an encoded blob; returns its offset in the copy.
+    fn append(&mut self, bytes: &[u8], dst: &Store, out: &mut Progress) -> Result<u64> {
+        let at = self.end;
+        self.buf.extend_from_slice(bytes);
+        self.end += bytes.len() as u64;
         self.flush_full(dst, out)?;
         Ok(at)
     }

@@ -13,7 +13,7 @@ use crate::io::{RealStorage, Storage};
 use crate::options::Options;
 use crate::recovery::RecoveryStats;
 use crate::recovery::recover;
-use crate::store::{FreeSpace, HEAP_HEADER, LabelIndex, Opened, Props, Store};
+use crate::store::{Adj, FreeSpace, HEAP_HEADER, LabelIndex, Opened, Props, Store};
 use crate::txn::{Shared, Snapshot, Txn, Versions, Writer};
 use crate::wal::Wal;
 use std::path::Path;
@@ -68,17 +68,22 @@ fn claim_replayed(store: &Store, rec: &crate::recovery::Recovered) -> Vec<(u64, 
         Props::Heap(off) => *off,
         _ => 0,
     };
+    let adj = |a: &Adj| match a {
+        Adj::Heap(off) => *off,
+        _ => 0,
+    };
     let nodes = rec.nodes.iter().map(|(id, n)| {
         let disk = store.read_node(&maps, *id).ok().flatten();
-        (disk.map_or(0, |r| r.props), heap(&n.props))
+        let (p, a) = disk.map_or((0, 0), |r| (r.props, r.adj));
+        [p, a, heap(&n.props), adj(&n.adj)]
     });
     let edges = rec.edges.iter().map(|(id, e)| {
         let disk = store.read_edge(&maps, *id).ok().flatten();
-        (disk.map_or(0, |r| r.props), heap(&e.props))
+        [disk.map_or(0, |r| r.props), heap(&e.props), 0, 0]
     });
     nodes
         .chain(edges)
-        .flat_map(|(disk, now)| [disk, now])
+        .flatten()
         .filter(|&off| off != 0)
         .filter_map(|off| Some((off, store.blob_bytes(&maps.heap, off).ok()?.len() as u64)))
         .collect()

@@ -58,7 +58,7 @@ impl CCursor for EdgeCursor {
         }
     }
     fn step(&mut self, t: &Txn) -> Result<Option<qv_edge>, Fail> {
-        self.next(t)?.map(|e| edge_out(t, e)).transpose()
+        self.next()?.map(|e| edge_out(t, e)).transpose()
     }
 }
 
@@ -392,7 +392,11 @@ pub unsafe extern "C" fn qv_edge_unset(
 /// Opens a cursor over the edges of `node` in direction `dir`, of type `type` (NULL: any
 /// type; a type never stored gives an empty cursor). The cursor yields the state as of
 /// now: writes made later in the transaction do not change it, so deleting while
-/// iterating is safe. Read it with qv_cursor_next_edge; free it with qv_cursor_free.
+/// iterating is safe. Order: outgoing edges before incoming ones (QV_BOTH yields a self-loop
+/// once, as outgoing), and within a direction by type (in the order the type names were
+/// first stored), then by edge id. The edges of one node are stored together, so a scan
+/// reads consecutive bytes, and one filtered by type reads only that type's entries.
+/// Read it with qv_cursor_next_edge; free it with qv_cursor_free.
 /// Returns QV_OK, QV_NOT_FOUND (no such node), QV_INVALID_ARGUMENT.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_edges(

@@ -50,7 +50,8 @@ pub enum Target {
 }
 
 /// One log record. Each effect is an absolute assignment (never "add one" or "append"),
-/// so replaying a frame twice gives the same state as once.
+/// or puts one edge id into or out of an adjacency group (a set), so replaying a frame
+/// twice gives the same state as once.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Frame<'a> {
     /// Starts a transaction; `durable_lsn` is the log position known synced when it began.
@@ -81,9 +82,8 @@ pub enum Frame<'a> {
         /// Node id.
         id: u64,
     },
-    /// `edges[id] = {live, type, src, dst, next_out, 0, next_in, 0, props}` and the edge
-    /// becomes the head of both chains (`src.out_head`, `dst.in_head`, and the old heads'
-    /// `prev`).
+    /// `edges[id] = {live, type, src, dst, props}`, and the edge is in `src`'s outgoing
+    /// and `dst`'s incoming adjacency (added unless already there).
     EdgeInsert {
         /// Edge id.
         id: u64,
@@ -93,15 +93,11 @@ pub enum Frame<'a> {
         dst: u64,
         /// Edge type string id.
         etype: u32,
-        /// Old head of src's outgoing chain.
-        next_out: u64,
-        /// Old head of dst's incoming chain.
-        next_in: u64,
         /// The encoded property blob, or empty (as in `NodeInsert`).
         props: &'a [u8],
     },
-    /// `edges[id] = {deleted}` and the edge is unlinked from both chains using the stored
-    /// neighbours.
+    /// `edges[id] = {deleted}`, and the edge is in neither endpoint's adjacency (removed
+    /// unless already gone).
     EdgeDelete {
         /// Edge id.
         id: u64,
@@ -109,14 +105,8 @@ pub enum Frame<'a> {
         src: u64,
         /// Destination node.
         dst: u64,
-        /// Previous edge out of src (0: it was the head).
-        prev_out: u64,
-        /// Next edge out of src.
-        next_out: u64,
-        /// Previous edge into dst (0: it was the head).
-        prev_in: u64,
-        /// Next edge into dst.
-        next_in: u64,
+        /// Edge type string id.
+        etype: u32,
     },
     /// Sets one property.
     PropSet {
@@ -242,30 +232,24 @@ impl<'a> Frame<'a> {
                 src,
                 dst,
                 etype,
-                next_out,
-                next_in,
                 props,
             } => {
                 for w in [id, src, dst] {
                     out.put_u64(w);
                 }
                 out.put_u32(etype);
-                out.put_u64(next_out);
-                out.put_u64(next_in);
                 out.extend_from_slice(props);
             }
             Frame::EdgeDelete {
                 id,
                 src,
                 dst,
-                prev_out,
-                next_out,
-                prev_in,
-                next_in,
+                etype,
             } => {
-                for w in [id, src, dst, prev_out, next_out, prev_in, next_in] {
+                for w in [id, src, dst] {
                     out.put_u64(w);
                 }
+                out.put_u32(etype);
             }
             Frame::PropSet {
                 target,
@@ -382,18 +366,13 @@ impl<'a> Frame<'a> {
                 src: p.u64()?,
                 dst: p.u64()?,
                 etype: p.u32()?,
-                next_out: p.u64()?,
-                next_in: p.u64()?,
                 props: rest_blob(p)?,
             },
             kind::EDGE_DELETE => Frame::EdgeDelete {
                 id: p.u64()?,
                 src: p.u64()?,
                 dst: p.u64()?,
-                prev_out: p.u64()?,
-                next_out: p.u64()?,
-                prev_in: p.u64()?,
-                next_in: p.u64()?,
+                etype: p.u32()?,
             },
             kind::PROP_SET => Frame::PropSet {
                 target: get_target(p)?,
@@ -541,8 +520,6 @@ pub fn sample_frames() -> Vec<(String, Frame<'static>)> {
                 src: 5,
                 dst: 6,
                 etype: 7,
-                next_out: 8,
-                next_in: 9,
                 props: &[],
             },
         ),
@@ -552,10 +529,7 @@ pub fn sample_frames() -> Vec<(String, Frame<'static>)> {
                 id: 1,
                 src: 2,
                 dst: 3,
-                prev_out: 4,
-                next_out: 5,
-                prev_in: 6,
-                next_in: 7,
+                etype: 4,
             },
         ),
         (
@@ -623,8 +597,6 @@ pub fn sample_frames() -> Vec<(String, Frame<'static>)> {
             src: 1,
             dst: 10,
             etype: 7,
-            next_out: 0,
-            next_in: 3,
             props: blob,
         },
     ));

@@ -30,7 +30,7 @@ use super::bytes::{DecodeError, Reader};
 /// Magic at the start of each slot.
 pub const META_MAGIC: &[u8; 8] = b"QUIVERDB";
 /// The format version this code writes and reads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// Offset of slot `i` (0 or 1) in the meta file.
 pub const META_SLOT_OFFSETS: [u64; 2] = [0, 4096];
 /// Bytes of a slot that are checked.

@@ -3,6 +3,7 @@
 //!
 //! Everything is little-endian and fixed width. ARCHITECTURE.md has the byte diagrams.
 
+pub mod adj;
 mod bytes;
 pub mod frame;
 pub mod labels;

@@ -3,20 +3,19 @@
 //! stored in 48 bits (2^48 - 1 at most), which leaves room for a CRC32 in every record.
 //!
 //! ```text
-//! node (32 bytes)                        edge (64 bytes)
+//! node (32 bytes)                        edge (32 bytes)
 //! 0  u8  flags                           0  u8  flags
 //! 1  u8  0                               1  u8  0
-//! 2  u48 first outgoing edge (0: none)   2  u48 src node
-//! 8  u48 first incoming edge             8  u48 dst node
-//! 14 u48 props (heap offset, 0: none)    14 u48 next edge out of src
-//! 20 u32 label (string id)               20 u48 previous edge out of src
-//! 24 u32 0                               26 u48 next edge into dst
-//! 28 u32 CRC32 (see below)               32 u48 previous edge into dst
-//!                                        38 u48 props (heap offset, 0: none)
-//!                                        44 u32 type (string id)
-//!                                        48 12 bytes 0
-//!                                        60 u32 CRC32 (see below)
+//! 2  u48 adjacency (heap offset, 0: no   2  u48 src node
+//!        edges)                          8  u48 dst node
+//! 8  u48 0                               14 u48 props (heap offset, 0: none)
+//! 14 u48 props (heap offset, 0: none)    20 u32 type (string id)
+//! 20 u32 label (string id)               24 u32 0
+//! 24 u32 0                               28 u32 CRC32 (see below)
+//! 28 u32 CRC32 (see below)
 //! ```
+//! A node's edges, both directions, are one adjacency blob in the props heap
+//! (`format::adj`); the edge record holds no links.
 //! The CRC covers the record's id (u64, little-endian) followed by the bytes before it, so
 //! a record that verifies is also in its own slot: one copied or written to another slot
 //! fails its check, as a log frame at the wrong position does.
@@ -28,7 +27,7 @@ use super::bytes::DecodeError;
 /// Bytes per node record.
 pub const NODE_SIZE: usize = 32;
 /// Bytes per edge record.
-pub const EDGE_SIZE: usize = 64;
+pub const EDGE_SIZE: usize = 32;
 /// Largest id or heap offset a record can hold.
 pub const MAX_48: u64 = (1 << 48) - 1;
 
@@ -46,10 +45,8 @@ pub struct NodeRec {
     pub flags: u32,
     /// Label string id.
     pub label: u32,
-    /// First edge of the outgoing chain.
-    pub out_head: u64,
-    /// First edge of the incoming chain.
-    pub in_head: u64,
+    /// Heap offset of the adjacency blob (0: no edges).
+    pub adj: u64,
     /// Heap offset of the property blob (0: none).
     pub props: u64,
 }
@@ -65,14 +62,6 @@ pub struct EdgeRec {
     pub src: u64,
     /// Destination node.
     pub dst: u64,
-    /// Next edge out of `src`.
-    pub next_out: u64,
-    /// Previous edge out of `src`.
-    pub prev_out: u64,
-    /// Next edge into `dst`.
-    pub next_in: u64,
-    /// Previous edge into `dst`.
-    pub prev_in: u64,
     /// Heap offset of the property blob (0: none).
     pub props: u64,
 }
@@ -102,7 +91,7 @@ fn record_crc(id: u64, body: &[u8]) -> u32 {
     h.finalize()
 }
 
-fn check<const N: usize>(b: &[u8], id: u64) -> Result<u32, DecodeError> {
+fn check<const N: usize>(b: &[u8], id: u64, is_edge: bool) -> Result<u32, DecodeError> {
     if b.len() < N {
         return Err(DecodeError::Truncated {
             at: 0,
@@ -127,7 +116,7 @@ fn check<const N: usize>(b: &[u8], id: u64) -> Result<u32, DecodeError> {
         return Err(DecodeError::Checksum { stored, computed });
     }
     if b[1] != 0
-        || b[RESERVED[usize::from(N == EDGE_SIZE)].clone()]
+        || b[RESERVED[usize::from(is_edge)].clone()]
             .iter()
             .any(|&x| x != 0)
     {
@@ -140,7 +129,7 @@ fn check<const N: usize>(b: &[u8], id: u64) -> Result<u32, DecodeError> {
 }
 
 /// The reserved (zero) bytes of a node record and of an edge record, besides byte 1.
-const RESERVED: [std::ops::Range<usize>; 2] = [24..28, 48..60];
+const RESERVED: [std::ops::Range<usize>; 2] = [8..14, 24..28];
 
 fn seal<const N: usize>(mut b: [u8; N], flags: u32, id: u64) -> [u8; N] {
     if flags == FLAG_EMPTY {
@@ -156,8 +145,7 @@ impl NodeRec {
     /// Encodes to 32 bytes, for the slot of node `id`.
     pub fn encode(&self, id: u64) -> [u8; NODE_SIZE] {
         let mut b = [0u8; NODE_SIZE];
-        put48(&mut b, 2, self.out_head);
-        put48(&mut b, 8, self.in_head);
+        put48(&mut b, 2, self.adj);
         put48(&mut b, 14, self.props);
         b[20..24].copy_from_slice(&self.label.to_le_bytes());
         seal(b, self.flags, id)
@@ -165,52 +153,36 @@ impl NodeRec {
 
     /// Decodes the 32 bytes of node `id`'s slot, verifying the CRC.
     pub fn decode(b: &[u8], id: u64) -> Result<NodeRec, DecodeError> {
-        let flags = check::<NODE_SIZE>(b, id)?;
+        let flags = check::<NODE_SIZE>(b, id, false)?;
         Ok(NodeRec {
             flags,
             label: get32(b, 20),
-            out_head: get48(b, 2),
-            in_head: get48(b, 8),
+            adj: get48(b, 2),
             props: get48(b, 14),
         })
     }
 }
 
 impl EdgeRec {
-    /// Encodes to 64 bytes, for the slot of edge `id`.
+    /// Encodes to 32 bytes, for the slot of edge `id`.
     pub fn encode(&self, id: u64) -> [u8; EDGE_SIZE] {
         let mut b = [0u8; EDGE_SIZE];
-        let words = [
-            self.src,
-            self.dst,
-            self.next_out,
-            self.prev_out,
-            self.next_in,
-            self.prev_in,
-            self.props,
-        ];
-        for (i, w) in words.iter().enumerate() {
-            put48(&mut b, 2 + 6 * i, *w);
-        }
-        b[44..48].copy_from_slice(&self.etype.to_le_bytes());
+        put48(&mut b, 2, self.src);
+        put48(&mut b, 8, self.dst);
+        put48(&mut b, 14, self.props);
+        b[20..24].copy_from_slice(&self.etype.to_le_bytes());
         seal(b, self.flags, id)
     }
 
-    /// Decodes the 64 bytes of edge `id`'s slot, verifying the CRC.
+    /// Decodes the 32 bytes of edge `id`'s slot, verifying the CRC.
     pub fn decode(b: &[u8], id: u64) -> Result<EdgeRec, DecodeError> {
-        let flags = check::<EDGE_SIZE>(b, id)?;
-        // The seven 48-bit words `encode` writes, in its order.
-        let word = |i: usize| get48(b, 2 + 6 * i);
+        let flags = check::<EDGE_SIZE>(b, id, true)?;
         Ok(EdgeRec {
             flags,
-            etype: get32(b, 44),
-            src: word(0),
-            dst: word(1),
-            next_out: word(2),
-            prev_out: word(3),
-            next_in: word(4),
-            prev_in: word(5),
-            props: word(6),
+            etype: get32(b, 20),
+            src: get48(b, 2),
+            dst: get48(b, 8),
+            props: get48(b, 14),
         })
     }
 }
@@ -224,8 +196,7 @@ mod tests {
         let n = NodeRec {
             flags: FLAG_LIVE,
             label: 3,
-            out_head: 9,
-            in_head: 10,
+            adj: 9,
             props: MAX_48,
         };
         assert_eq!(NodeRec::decode(&n.encode(5), 5).unwrap(), n);
@@ -238,11 +209,7 @@ mod tests {
             etype: 1,
             src: 2,
             dst: 3,
-            next_out: 4,
-            prev_out: 5,
-            next_in: 6,
-            prev_in: MAX_48,
-            props: 8,
+            props: MAX_48,
         };
         assert_eq!(EdgeRec::decode(&e.encode(5), 5).unwrap(), e);
         assert!(
@@ -250,7 +217,7 @@ mod tests {
             "edge in another slot"
         );
         assert_eq!(NodeRec::decode(&[0u8; 32], 1).unwrap(), NodeRec::default());
-        assert!(EdgeRec::decode(&[0u8; 63], 1).is_err());
+        assert!(EdgeRec::decode(&[0u8; 31], 1).is_err());
         let (nb, eb) = (n.encode(5), e.encode(5));
         for i in 0..NODE_SIZE * 8 {
             let mut d = nb;

@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::format::record::FLAG_DELETED;
 use crate::graph::NodeCursor;
-use crate::store::{Edge, FreeSpace, Props};
+use crate::store::{Adj, FreeSpace, Props};
 use crate::txn::Txn;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -41,41 +41,64 @@ impl CheckReport {
     }
 }
 
-/// Walks one adjacency chain of `node` and checks its links; returns the edges reached.
-fn walk(txn: &Txn, r: &mut CheckReport, node: u64, head: u64, out: bool) -> Result<u64> {
-    let dir = if out { "outgoing" } else { "incoming" };
-    let (mut prev, mut cur, mut n) = (0u64, head, 0u64);
-    let limit = txn.edge_bound();
-    while cur != 0 {
-        n += 1;
-        if n > limit {
-            r.problem(|| format!("node {node}: {dir} chain loops"));
-            break;
-        }
-        let e: Edge = match r.read(txn.edge(cur))? {
-            Some(e) if e.is_live() => e,
-            _ => {
-                r.problem(|| format!("node {node}: {dir} chain reaches missing edge {cur}"));
-                break;
+/// Checks node `node`'s adjacency: a blob in the heap must verify and lie outside free
+/// space; each entry must name a live edge with these endpoints and this type. Returns the
+/// number of outgoing and incoming entries.
+fn check_adj(
+    txn: &Txn,
+    r: &mut CheckReport,
+    node: u64,
+    adj: &Adj,
+    free: &mut Arc<FreeSpace>,
+) -> Result<(u64, u64)> {
+    let who = || format!("node {node}");
+    let list = match adj {
+        Adj::None => return Ok((0, 0)),
+        Adj::Mem(l) => Arc::clone(l),
+        Adj::Heap(off) => {
+            let store = &txn.shared().store;
+            match store.read_adj(&store.heap.current(), *off) {
+                Ok(l) => {
+                    overlap_free(txn, r, *off, "adjacency", free, &who);
+                    Arc::new(l)
+                }
+                Err(e) => {
+                    r.problem(|| format!("{}: {e}", who()));
+                    return Ok((0, 0));
+                }
             }
-        };
-        let (end, back, next) = if out {
-            (e.src, e.prev_out, e.next_out)
-        } else {
-            (e.dst, e.prev_in, e.next_in)
-        };
-        if end != node {
-            r.problem(|| {
-                format!("edge {cur} is in node {node}'s {dir} chain but its endpoint is {end}")
-            });
         }
-        if back != prev {
-            r.problem(|| format!("edge {cur}: {dir} back link is {back}, expected {prev}"));
-        }
-        prev = cur;
-        cur = next;
+    };
+    if list.is_empty() {
+        r.problem(|| format!("node {node}: an empty adjacency list is stored"));
     }
-    Ok(n)
+    let mut counts = [0u64; 2];
+    for (side, out) in [(&list.out, true), (&list.inc, false)] {
+        let dir = if out { "outgoing" } else { "incoming" };
+        for g in side {
+            for &(id, nbr) in &g.edges {
+                counts[usize::from(!out)] += 1;
+                let e = match r.read(txn.edge(id))? {
+                    Some(e) if e.is_live() => e,
+                    _ => {
+                        r.problem(|| format!("node {node}: {dir} edge {id} does not exist"));
+                        continue;
+                    }
+                };
+                let (this, other) = if out { (e.src, e.dst) } else { (e.dst, e.src) };
+                if (this, other, e.etype) != (node, nbr, g.etype) {
+                    r.problem(|| {
+                        format!(
+                            "node {node}: {dir} entry (edge {id}, neighbour {nbr}, type {}) \
+                             does not match the edge ({} -> {}, type {})",
+                            g.etype, e.src, e.dst, e.etype
+                        )
+                    });
+                }
+            }
+        }
+    }
+    Ok((counts[0], counts[1]))
 }
 
 /// Checks every node and edge visible to `txn`, and the heap's free list.
@@ -99,7 +122,7 @@ pub fn check(txn: &Txn) -> Result<CheckReport> {
             continue;
         };
         if n.flags == FLAG_DELETED {
-            if n.out_head != 0 || n.in_head != 0 {
+            if n.adj != Adj::None {
                 r.problem(|| format!("deleted node {id} still has edges"));
             }
             continue;
@@ -110,8 +133,9 @@ pub fn check(txn: &Txn) -> Result<CheckReport> {
             r.problem(|| format!("node {id}: label id {} is not in the string table", n.label));
         }
         check_props(txn, &mut r, &n.props, &mut free, || format!("node {id}"));
-        out_chains += walk(txn, &mut r, id, n.out_head, true)?;
-        in_chains += walk(txn, &mut r, id, n.in_head, false)?;
+        let (o, i) = check_adj(txn, &mut r, id, &n.adj, &mut free)?;
+        out_chains += o;
+        in_chains += i;
     }
     for id in 1..snap.next_edge {
         r.edges_checked += 1;
@@ -134,7 +158,10 @@ pub fn check(txn: &Txn) -> Result<CheckReport> {
     }
     if out_chains != live_edges || in_chains != live_edges {
         r.problem(|| {
-            format!("{live_edges} live edges, but {out_chains} in outgoing chains and {in_chains} in incoming chains")
+            format!(
+                "{live_edges} live edges, but {out_chains} in outgoing adjacency lists and \
+                 {in_chains} in incoming ones"
+            )
         });
     }
     // The label index finds exactly the live nodes of each label, in id order (and reads
@@ -192,7 +219,9 @@ fn check_props(
     match txn.blob(props) {
         Ok(b) => {
             // A blob that verifies must not lie in free space.
-            overlap_free(txn, r, props, free, &who);
+            if let Props::Heap(off) = props {
+                overlap_free(txn, r, *off, "property", free, &who);
+            }
             let mut seen = std::collections::HashSet::new();
             for (k, _) in b.iter() {
                 if txn.name_of(k).is_err() {
@@ -213,24 +242,25 @@ fn check_props(
 fn overlap_free(
     txn: &Txn,
     r: &mut CheckReport,
-    props: &Props,
+    off: u64,
+    kind: &str,
     free: &mut Arc<FreeSpace>,
     who: &impl Fn() -> String,
 ) {
-    if let Props::Heap(off) = props {
+    {
         let store = &txn.shared().store;
-        if let Ok(b) = store.blob_bytes(&store.heap.current(), *off) {
+        if let Ok(b) = store.blob_bytes(&store.heap.current(), off) {
             let n = b.len() as u64;
-            if free.overlaps(*off, n) {
+            if free.overlaps(off, n) {
                 // A checkpoint may have completed since the list was read (and placed this
                 // blob in space its predecessor's list called free): the newest list is
                 // the one to hold against a record read now.
                 *free = txn.shared().free_list();
             }
-            if free.overlaps(*off, n) {
+            if free.overlaps(off, n) {
                 r.problem(|| {
                     format!(
-                        "{}: {}: its property blob at offset {off} ({} bytes) lies in space \
+                        "{}: {}: its {kind} blob at offset {off} ({} bytes) lies in space \
                          the free list calls free",
                         store.heap.path().display(),
                         who(),

@@ -4,9 +4,9 @@
 //! In a write transaction it collects its results when opened, so writes made later in
 //! the transaction (deleting while iterating, say) do not change what it yields.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::ValueRef;
-use crate::store::{LabelIndex, Node, Props, read_chunk};
+use crate::store::{Adjacency, LabelIndex, Node, Props, Seg, read_chunk};
 use crate::txn::Txn;
 use std::ffi::CStr;
 use std::sync::Arc;
@@ -46,20 +46,21 @@ pub struct EdgeInfo {
 }
 
 enum EdgeState {
-    Chain {
-        cur: u64,
-        in_phase: bool,
-        steps: u64,
+    /// The groups of the node's adjacency to visit, the current one and the next entry.
+    Scan {
+        adj: Adjacency,
+        segs: Vec<Seg>,
+        seg: usize,
+        next: usize,
     },
     List(std::vec::IntoIter<EdgeInfo>),
 }
 
-/// A cursor over the edges of one node.
+/// A cursor over the edges of one node: outgoing ones, then incoming ones, each by type
+/// id and then by edge id.
 pub struct EdgeCursor {
     node: u64,
     dir: Dir,
-    etype: Option<u32>,
-    in_head: u64,
     state: EdgeState,
 }
 
@@ -71,88 +72,96 @@ impl EdgeCursor {
         dir: Dir,
         etype: Option<u32>,
     ) -> Result<EdgeCursor> {
-        let (cur, in_phase) = match dir {
-            Dir::Out | Dir::Both => (n.out_head, false),
-            Dir::In => (n.in_head, true),
-        };
-        // A type never stored matches nothing.
-        let cur = if etype == Some(0) { 0 } else { cur };
-        let in_head = if etype == Some(0) { 0 } else { n.in_head };
+        let adj = txn.adjacency(&n.adj)?;
+        let mut segs = Vec::new();
+        // A type never stored (id 0) matches nothing.
+        if etype != Some(0) {
+            if dir != Dir::In {
+                adj.segments(true, etype, &mut segs);
+            }
+            if dir != Dir::Out {
+                adj.segments(false, etype, &mut segs);
+            }
+        }
         let mut c = EdgeCursor {
             node,
             dir,
-            etype,
-            in_head,
-            state: EdgeState::Chain {
-                cur,
-                in_phase,
-                steps: 0,
+            state: EdgeState::Scan {
+                adj,
+                segs,
+                seg: 0,
+                next: 0,
             },
         };
         if txn.is_write() {
-            let all = drain(|| c.next(txn))?;
+            let all = drain(|| c.next())?;
             c.state = EdgeState::List(all);
         }
         Ok(c)
     }
 
     /// The next edge, or None at the end.
-    pub fn next(&mut self, txn: &Txn) -> Result<Option<EdgeInfo>> {
-        let (cur, in_phase, steps) = match &mut self.state {
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "Result<Option<_>> like the other cursors' next, not Option<Result<_>>"
+    )]
+    pub fn next(&mut self) -> Result<Option<EdgeInfo>> {
+        let (adj, segs, seg, next) = match &mut self.state {
             EdgeState::List(it) => return Ok(it.next()),
-            EdgeState::Chain {
-                cur,
-                in_phase,
-                steps,
-            } => (cur, in_phase, steps),
+            EdgeState::Scan {
+                adj,
+                segs,
+                seg,
+                next,
+            } => (adj, segs, seg, next),
         };
-        loop {
-            if *cur == 0 {
-                if !*in_phase && self.dir == Dir::Both {
-                    *in_phase = true;
-                    *cur = self.in_head;
-                    continue;
-                }
-                return Ok(None);
-            }
-            *steps += 1;
-            // Each chain holds each edge at most once, and QV_BOTH walks two chains.
-            if *steps > 2 * txn.edge_bound() {
-                return Err(Error::Corrupt(format!(
-                    "the edge chain of node {} loops",
-                    self.node
-                )));
-            }
-            let id = *cur;
-            let e = match txn.edge(id)? {
-                Some(e) if e.is_live() => e,
-                _ => {
-                    return Err(Error::Corrupt(format!(
-                        "node {}'s edge chain reaches edge {id}, which does not exist",
-                        self.node
-                    )));
-                }
-            };
-            *cur = if *in_phase { e.next_in } else { e.next_out };
-            if *in_phase && self.dir == Dir::Both && e.src == self.node {
-                continue; // a self-loop, already yielded from the outgoing chain
-            }
-            if self.etype.is_some_and(|t| t != e.etype) {
+        while let Some(s) = segs.get(*seg) {
+            if *next == s.count {
+                *seg += 1;
+                *next = 0;
                 continue;
+            }
+            let (id, nbr) = adj.entry(s, *next)?;
+            *next += 1;
+            if s.out {
+                return Ok(Some(EdgeInfo {
+                    id,
+                    src: self.node,
+                    dst: nbr,
+                    etype: s.etype,
+                }));
+            }
+            if self.dir == Dir::Both && nbr == self.node {
+                continue; // a self-loop, already yielded as outgoing
             }
             return Ok(Some(EdgeInfo {
                 id,
-                src: e.src,
-                dst: e.dst,
-                etype: e.etype,
+                src: nbr,
+                dst: self.node,
+                etype: s.etype,
             }));
         }
+        Ok(None)
+    }
+
+    /// The number of edges left, without reading them when no self-loop can be skipped.
+    pub fn count(mut self) -> Result<u64> {
+        if let EdgeState::Scan { segs, .. } = &self.state {
+            if self.dir != Dir::Both {
+                return Ok(segs.iter().map(|s| s.count as u64).sum());
+            }
+        }
+        let mut n = 0;
+        while self.next()?.is_some() {
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// The remaining edge ids.
-    pub fn collect_ids(mut self, txn: &Txn) -> Result<Vec<u64>> {
+    pub fn collect_ids(mut self) -> Result<Vec<u64>> {
         let mut v = Vec::new();
-        while let Some(e) = self.next(txn)? {
+        while let Some(e) = self.next()? {
             v.push(e.id);
         }
         Ok(v)

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::format::frame::Target;
 use crate::format::props::{BLOB_HEADER, encode_blob};
 use crate::format::{Frame, ValueRef};
-use crate::store::{Edge, Node, Props};
+use crate::store::{Adj, Edge, Node, Props};
 use crate::txn::Txn;
 use crate::validate::{MAX_PROPS_LEN, check_ident, check_value};
 use std::ffi::CStr;
@@ -103,13 +103,13 @@ impl Txn {
     pub fn delete_node(&mut self, id: u64, detach: bool) -> Result<()> {
         self.require_write()?;
         let n = self.live_node(id)?;
-        if n.out_head != 0 || n.in_head != 0 {
+        if n.adj != Adj::None {
             if !detach {
                 return Err(Error::Constraint(format!(
                     "node {id} still has edges; delete them first or pass QV_DETACH"
                 )));
             }
-            let edges: Vec<u64> = self.edges(id, Dir::Both, None)?.collect_ids(self)?;
+            let edges: Vec<u64> = self.edges(id, Dir::Both, None)?.collect_ids()?;
             for e in edges {
                 self.delete_edge(e)?;
             }
@@ -140,8 +140,8 @@ impl Txn {
         check_ident(etype, "edge type")?;
         let props = checked_props(props)?;
         self.require_write()?;
-        let s = self.live_node(src)?;
-        let d = self.live_node(dst)?;
+        self.live_node(src)?;
+        self.live_node(dst)?;
         let etype = self.intern(etype)?;
         let blob = self.encode_props(&props)?;
         let id = self.alloc_edge_id()?;
@@ -150,8 +150,6 @@ impl Txn {
             src,
             dst,
             etype,
-            next_out: s.out_head,
-            next_in: d.in_head,
             props: &blob,
         })?;
         Ok(id)
@@ -178,10 +176,7 @@ impl Txn {
             id,
             src: e.src,
             dst: e.dst,
-            prev_out: e.prev_out,
-            next_out: e.next_out,
-            prev_in: e.prev_in,
-            next_in: e.next_in,
+            etype: e.etype,
         })
     }
 
@@ -334,11 +329,6 @@ impl Txn {
     /// Number of edges of `node` in `dir` of type `etype` (None: any); a self-loop
     /// counts once.
     pub fn degree(&self, node: u64, dir: Dir, etype: Option<&str>) -> Result<u64> {
-        let mut c = self.edges(node, dir, etype)?;
-        let mut n = 0;
-        while c.next(self)?.is_some() {
-            n += 1;
-        }
-        Ok(n)
+        self.edges(node, dir, etype)?.count()
     }
 }

@@ -1,14 +1,17 @@
 //! What each log frame does to the records: the single definition, used by live
 //! transactions (which build a frame, then apply it) and by recovery (which replays them).
-//! Every effect is an assignment of fields named by the frame, so applying a frame to a
-//! data file that already holds some of its effects (a checkpoint cut short) gives the
-//! same records as applying it once.
+//! Every effect is an assignment of fields named by the frame, or the addition or removal
+//! of one edge id in a node's adjacency (a set), so applying a frame to a data file that
+//! already holds some of its effects (a checkpoint cut short) gives the same records as
+//! applying it once.
 
-use super::records::{Edge, Node, Props};
+use super::records::{Adj, Edge, Node, Props};
 use crate::error::{Error, Result};
+use crate::format::adj::AdjList;
 use crate::format::frame::Target;
 use crate::format::record::{FLAG_DELETED, FLAG_LIVE};
 use crate::format::{Frame, ValueRef};
+use std::sync::Arc;
 
 /// Record access for [`apply_frame`]: reads see earlier puts.
 pub trait RecordStore {
@@ -24,6 +27,39 @@ pub trait RecordStore {
     fn with_prop(&self, props: &Props, key: u32, value: Option<ValueRef<'_>>) -> Result<Props>;
     /// Records string `id` as `name`.
     fn intern(&mut self, id: u32, name: &str) -> Result<()>;
+    /// Applies `f` to the adjacency of node `id` (see [`edit_adj`]); the node must have a
+    /// record.
+    fn edit_adj(&mut self, id: u64, f: &mut dyn FnMut(&mut AdjList)) -> Result<()>;
+}
+
+/// Applies `f` to the list `adj` names: one in memory that nothing else shares is changed
+/// where it is (so a transaction adding many edges to one node copies its list once), any
+/// other is copied first; `load` reads one in the heap. An emptied list becomes `None`.
+pub fn edit_adj(
+    adj: &mut Adj,
+    load: impl FnOnce(u64) -> Result<AdjList>,
+    f: &mut dyn FnMut(&mut AdjList),
+) -> Result<()> {
+    match adj {
+        Adj::Heap(off) => *adj = Adj::Mem(Arc::new(load(*off)?)),
+        Adj::None => *adj = Adj::Mem(Arc::default()),
+        Adj::Mem(_) => {}
+    }
+    if let Adj::Mem(l) = adj {
+        let l = Arc::make_mut(l);
+        f(l);
+        if l.is_empty() {
+            *adj = Adj::None;
+        }
+    }
+    Ok(())
+}
+
+/// The error for a frame naming a node or edge without a record.
+pub fn no_record(what: &str, id: u64) -> Error {
+    Error::Corrupt(format!(
+        "log frame refers to {what} {id}, which has no record"
+    ))
 }
 
 /// Change in live node and edge counts caused by a frame.
@@ -36,11 +72,7 @@ pub struct Delta {
 }
 
 fn must<T>(r: Option<T>, what: &str, id: u64) -> Result<T> {
-    r.ok_or_else(|| {
-        Error::Corrupt(format!(
-            "log frame refers to {what} {id}, which has no record"
-        ))
-    })
+    r.ok_or_else(|| no_record(what, id))
 }
 
 /// The properties an insert frame carries (decoding verified the blob).
@@ -77,8 +109,6 @@ pub fn apply_frame(frame: &Frame<'_>, rs: &mut impl RecordStore) -> Result<Delta
             src,
             dst,
             etype,
-            next_out,
-            next_in,
             props,
         } => {
             rs.put_edge(
@@ -88,38 +118,18 @@ pub fn apply_frame(frame: &Frame<'_>, rs: &mut impl RecordStore) -> Result<Delta
                     etype,
                     src,
                     dst,
-                    next_out,
-                    next_in,
                     props: blob(props),
-                    ..Edge::default()
                 },
             );
-            let mut s = must(rs.node(src)?, "node", src)?;
-            s.out_head = id;
-            rs.put_node(src, s);
-            if next_out != 0 {
-                let mut e = must(rs.edge(next_out)?, "edge", next_out)?;
-                e.prev_out = id;
-                rs.put_edge(next_out, e);
-            }
-            let mut d = must(rs.node(dst)?, "node", dst)?;
-            d.in_head = id;
-            rs.put_node(dst, d);
-            if next_in != 0 {
-                let mut e = must(rs.edge(next_in)?, "edge", next_in)?;
-                e.prev_in = id;
-                rs.put_edge(next_in, e);
-            }
+            rs.edit_adj(src, &mut |l| l.add(true, etype, id, dst))?;
+            rs.edit_adj(dst, &mut |l| l.add(false, etype, id, src))?;
             delta.edges = 1;
         }
         Frame::EdgeDelete {
             id,
             src,
             dst,
-            prev_out,
-            next_out,
-            prev_in,
-            next_in,
+            etype,
         } => {
             rs.put_edge(
                 id,
@@ -128,34 +138,8 @@ pub fn apply_frame(frame: &Frame<'_>, rs: &mut impl RecordStore) -> Result<Delta
                     ..Edge::default()
                 },
             );
-            if prev_out != 0 {
-                let mut e = must(rs.edge(prev_out)?, "edge", prev_out)?;
-                e.next_out = next_out;
-                rs.put_edge(prev_out, e);
-            } else {
-                let mut s = must(rs.node(src)?, "node", src)?;
-                s.out_head = next_out;
-                rs.put_node(src, s);
-            }
-            if next_out != 0 {
-                let mut e = must(rs.edge(next_out)?, "edge", next_out)?;
-                e.prev_out = prev_out;
-                rs.put_edge(next_out, e);
-            }
-            if prev_in != 0 {
-                let mut e = must(rs.edge(prev_in)?, "edge", prev_in)?;
-                e.next_in = next_in;
-                rs.put_edge(prev_in, e);
-            } else {
-                let mut d = must(rs.node(dst)?, "node", dst)?;
-                d.in_head = next_in;
-                rs.put_node(dst, d);
-            }
-            if next_in != 0 {
-                let mut e = must(rs.edge(next_in)?, "edge", next_in)?;
-                e.prev_in = prev_in;
-                rs.put_edge(next_in, e);
-            }
+            rs.edit_adj(src, &mut |l| l.remove(true, etype, id))?;
+            rs.edit_adj(dst, &mut |l| l.remove(false, etype, id))?;
             delta.edges = -1;
         }
         Frame::PropSet {

@@ -3,6 +3,7 @@
 //! and `meta` the two checksummed checkpoint slots. Data files are read through memory
 //! maps and written only by the checkpoint (with pwrite).
 
+mod adjacency;
 pub mod apply;
 mod datafile;
 mod free;
@@ -12,13 +13,14 @@ mod read;
 mod records;
 mod strings;
 
+pub use adjacency::{Adjacency, Seg};
 pub use apply::{RecordStore, apply_frame};
 pub use datafile::DataFile;
 pub use free::FreeSpace;
 pub use idmap::{IdMap, NameMap};
 pub use labels::{LabelIndex, read_chunk};
 pub use read::Maps;
-pub use records::{Edge, Node, Props};
+pub use records::{Adj, Edge, Node, Props};
 pub use strings::StringTable;
 
 use crate::error::{Error, Result};

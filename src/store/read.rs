@@ -6,7 +6,8 @@
 
 use super::{DataFile, Store};
 use crate::error::{Error, Result};
-use crate::format::props::PropBlob;
+use crate::format::adj::{AdjList, AdjView};
+use crate::format::props::{PropBlob, unseal};
 use crate::format::record::{EDGE_SIZE, FLAG_EMPTY, NODE_SIZE};
 use crate::format::{DecodeError, EdgeRec, NodeRec};
 use crate::io::Mapping;
@@ -90,6 +91,31 @@ impl Store {
         let n = PropBlob::total_len(header).map_err(|e| self.bad_blob(off, &e.to_string()))?;
         heap.read(map, off, n)
             .ok_or_else(|| self.bad_blob(off, &format!("blob of {n} bytes runs past the end")))
+    }
+
+    /// The body of the adjacency blob at heap offset `off`, read through `map`, its CRC
+    /// and directory checked ([`AdjView::parse`]).
+    pub fn adj_body<'m>(&self, map: &'m Mapping, off: u64) -> Result<AdjView<'m>> {
+        let bytes = self.blob_bytes(map, off)?;
+        unseal(bytes)
+            .and_then(|(body, _, _)| AdjView::parse(body))
+            .map_err(|e| self.bad_adj(off, &e.to_string()))
+    }
+
+    /// The adjacency blob at heap offset `off`, read through `map`, decoded and checked
+    /// completely ([`AdjList::decode_body`]).
+    pub fn read_adj(&self, map: &Mapping, off: u64) -> Result<AdjList> {
+        let bytes = self.blob_bytes(map, off)?;
+        unseal(bytes)
+            .and_then(|(body, _, _)| AdjList::decode_body(body))
+            .map_err(|e| self.bad_adj(off, &e.to_string()))
+    }
+
+    fn bad_adj(&self, off: u64, why: &str) -> Error {
+        Error::Corrupt(format!(
+            "{} offset {off}: adjacency blob: {why}",
+            self.heap.path().display()
+        ))
     }
 
     fn bad_blob(&self, off: u64, why: &str) -> Error {

@@ -1,6 +1,7 @@
 //! Records as the engine holds them in memory: like the on-disk ones, except that the
-//! properties may be a blob in memory (written since the last checkpoint).
+//! properties and the adjacency may be in memory (written since the last checkpoint).
 
+use crate::format::adj::AdjList;
 use crate::format::record::{FLAG_DELETED, FLAG_LIVE};
 use crate::format::{EdgeRec, NodeRec};
 use std::sync::Arc;
@@ -27,6 +28,24 @@ impl Props {
     }
 }
 
+/// Where a node's adjacency is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Adj {
+    /// No edges.
+    #[default]
+    None,
+    /// An adjacency blob in the heap file at this offset.
+    Heap(u64),
+    /// In memory (not yet checkpointed); never empty.
+    Mem(Arc<AdjList>),
+}
+
+impl Adj {
+    fn from_disk(off: u64) -> Adj {
+        if off == 0 { Adj::None } else { Adj::Heap(off) }
+    }
+}
+
 /// A node.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Node {
@@ -34,10 +53,8 @@ pub struct Node {
     pub flags: u32,
     /// Label string id.
     pub label: u32,
-    /// First outgoing edge.
-    pub out_head: u64,
-    /// First incoming edge.
-    pub in_head: u64,
+    /// Its edges.
+    pub adj: Adj,
     /// Properties.
     pub props: Props,
 }
@@ -53,14 +70,6 @@ pub struct Edge {
     pub src: u64,
     /// Destination node.
     pub dst: u64,
-    /// Next edge out of src.
-    pub next_out: u64,
-    /// Previous edge out of src.
-    pub prev_out: u64,
-    /// Next edge into dst.
-    pub next_in: u64,
-    /// Previous edge into dst.
-    pub prev_in: u64,
     /// Properties.
     pub props: Props,
 }
@@ -84,19 +93,18 @@ impl Node {
         Node {
             flags: r.flags,
             label: r.label,
-            out_head: r.out_head,
-            in_head: r.in_head,
+            adj: Adj::from_disk(r.adj),
             props: Props::from_disk(r.props),
         }
     }
 
-    /// For the data file, with the blob at heap offset `props`.
-    pub fn to_disk(&self, props: u64) -> NodeRec {
+    /// For the data file, with the adjacency blob at heap offset `adj` and the property
+    /// blob at `props`.
+    pub fn to_disk(&self, adj: u64, props: u64) -> NodeRec {
         NodeRec {
             flags: self.flags,
             label: self.label,
-            out_head: self.out_head,
-            in_head: self.in_head,
+            adj,
             props,
         }
     }
@@ -115,10 +123,6 @@ impl Edge {
             etype: r.etype,
             src: r.src,
             dst: r.dst,
-            next_out: r.next_out,
-            prev_out: r.prev_out,
-            next_in: r.next_in,
-            prev_in: r.prev_in,
             props: Props::from_disk(r.props),
         }
     }
@@ -130,10 +134,6 @@ impl Edge {
             etype: self.etype,
             src: self.src,
             dst: self.dst,
-            next_out: self.next_out,
-            prev_out: self.prev_out,
-            next_in: self.next_in,
-            prev_in: self.prev_in,
             props,
         }
     }

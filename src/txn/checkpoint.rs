@@ -18,7 +18,7 @@ use crate::format::Meta;
 use crate::format::props::{seal, unseal};
 use crate::format::record::{EDGE_SIZE, NODE_SIZE};
 use crate::io::Mapping;
-use crate::store::{DataFile, FreeSpace, Props, Store};
+use crate::store::{Adj, DataFile, FreeSpace, Props, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -64,19 +64,33 @@ impl Placer {
         match props {
             Props::None => 0,
             Props::Heap(off) => *off,
-            Props::Mem(b) => {
-                let n = b.len() as u64;
-                let off = match self.reuse.then(|| self.free.take(n)).flatten() {
-                    Some(off) => off,
-                    None => {
-                        self.end += n;
-                        self.end - n
-                    }
-                };
-                self.writes.push((off, Arc::clone(b)));
-                off
-            }
+            Props::Mem(b) => self.place_bytes(Arc::clone(b)),
         }
+    }
+
+    /// The heap offset of the adjacency blob of `adj`, encoding and placing a list in
+    /// memory.
+    fn place_adj(&mut self, adj: &Adj) -> u64 {
+        match adj {
+            Adj::None => 0,
+            Adj::Heap(off) => *off,
+            Adj::Mem(l) => self.place_bytes(seal(l.encode_body()).into()),
+        }
+    }
+
+    /// Places an encoded blob: best fit in the free list when reuse is allowed, else at
+    /// the end.
+    fn place_bytes(&mut self, b: Arc<[u8]>) -> u64 {
+        let n = b.len() as u64;
+        let off = match self.reuse.then(|| self.free.take(n)).flatten() {
+            Some(off) => off,
+            None => {
+                self.end += n;
+                self.end - n
+            }
+        };
+        self.writes.push((off, b));
+        off
     }
 
     /// Writes the placed blobs, one write per run of adjacent ones.
@@ -178,10 +192,12 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         .iter()
         .map(|(id, n)| {
             let off = placer.place(&n.props);
+            let adj = placer.place_adj(&n.adj);
             if let Ok(Some(old)) = store.read_node(&maps, *id) {
                 freed.extend(superseded(store, &maps.heap, old.props, off));
+                freed.extend(superseded(store, &maps.heap, old.adj, adj));
             }
-            (*id, n.to_disk(off).encode(*id))
+            (*id, n.to_disk(adj, off).encode(*id))
         })
         .collect();
     let edge_recs: Vec<(u64, [u8; EDGE_SIZE])> = edges

@@ -22,7 +22,7 @@ pub use write::WriteState;
 
 use crate::error::{Error, Result};
 use crate::format::props::PropBlob;
-use crate::store::{Edge, Node, Props};
+use crate::store::{Adj, Adjacency, Edge, Node, Props};
 use shared::{lock, read};
 use std::ffi::CStr;
 use std::sync::Arc;
@@ -119,6 +119,11 @@ impl Txn {
             }
         }
         self.reader.edge(id)
+    }
+
+    /// The adjacency `adj` names, for a cursor to keep.
+    pub(crate) fn adjacency(&self, adj: &Adj) -> Result<Adjacency> {
+        self.reader.adjacency(adj)
     }
 
     /// The property blob `props` names.

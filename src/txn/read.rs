@@ -12,9 +12,10 @@
 use super::Snapshot;
 use super::shared::{Shared, read};
 use crate::error::{Error, Result};
+use crate::format::adj::AdjList;
 use crate::format::props::PropBlob;
 use crate::io::Mapping;
-use crate::store::{Edge, Maps, Node, Props};
+use crate::store::{Adj, Adjacency, Edge, Maps, Node, Props};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ffi::CStr;
@@ -148,6 +149,27 @@ impl SnapshotReader {
                 Ok(b)
             }
         }
+    }
+
+    /// The heap mapping to read a blob this snapshot names through: the reader's own, or
+    /// a newer one when a checkpoint since it began has grown the heap past it.
+    fn heap_map(&self) -> Arc<Mapping> {
+        let heap = &self.shared.store.heap;
+        if self.maps.heap.len() as u64 >= heap.len() {
+            Arc::clone(&self.maps.heap)
+        } else {
+            heap.current()
+        }
+    }
+
+    /// The adjacency `adj` names, for a cursor to keep.
+    pub(crate) fn adjacency(&self, adj: &Adj) -> Result<Adjacency> {
+        Adjacency::open(&self.shared.store, &self.heap_map(), adj)
+    }
+
+    /// The adjacency blob at heap offset `off`, decoded (a write is about to change it).
+    pub(crate) fn load_adj(&self, off: u64) -> Result<AdjList> {
+        self.shared.store.read_adj(&self.heap_map(), off)
     }
 
     /// Keeps `map` alive until the transaction ends and borrows it.

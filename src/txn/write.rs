@@ -4,10 +4,12 @@
 use super::shared::lock;
 use super::{Shared, Snapshot, SnapshotReader, Txn, Writer, checkpoint};
 use crate::error::{Error, Result};
+use crate::format::adj::AdjList;
 use crate::format::props::PropBlob;
 use crate::format::{Frame, ValueRef};
 use crate::options::SyncMode;
 use crate::store::apply::Delta;
+use crate::store::apply::{edit_adj, no_record};
 use crate::store::{Edge, IdMap, NameMap, Node, Props, RecordStore, apply_frame};
 use std::ffi::{CStr, CString};
 use std::sync::Arc;
@@ -272,6 +274,20 @@ impl RecordStore for Apply<'_> {
             other => self.reader.blob(other)?.with(key, value),
         };
         Ok(Props::Mem(Arc::from(bytes)))
+    }
+
+    fn edit_adj(&mut self, id: u64, f: &mut dyn FnMut(&mut AdjList)) -> Result<()> {
+        let reader = self.reader;
+        // With a savepoint open the old record goes to the undo log, so edit a copy.
+        if self.w.savepoints.is_empty() {
+            if let Some(n) = self.w.nodes.get_mut(&id) {
+                return edit_adj(&mut n.adj, |off| reader.load_adj(off), f);
+            }
+        }
+        let mut n = self.node(id)?.ok_or_else(|| no_record("node", id))?;
+        edit_adj(&mut n.adj, |off| reader.load_adj(off), f)?;
+        self.put_node(id, n);
+        Ok(())
     }
 
     fn intern(&mut self, id: u32, name: &str) -> Result<()> {

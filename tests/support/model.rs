@@ -235,7 +235,7 @@ pub fn node_ids(t: &Txn, label: Option<&str>) -> Vec<u64> {
 pub fn try_edge_ids(t: &Txn, node: u64, dir: Dir, etype: Option<&str>) -> quiver::Result<Vec<u64>> {
     let mut c = t.edges(node, dir, etype)?;
     let mut v = Vec::new();
-    while let Some(e) = c.next(t)? {
+    while let Some(e) = c.next()? {
         v.push(e.id);
     }
     Ok(v)
@@ -315,7 +315,7 @@ pub fn read_txn(t: &Txn) -> Result<Graph, String> {
         g.nodes.insert(id, Node { label, props });
         let mut out = Vec::new();
         let mut c = ok(t.edges(id, Dir::Out, None), &what)?;
-        while let Some(e) = ok(c.next(t), &what)? {
+        while let Some(e) = ok(c.next(), &what)? {
             let ewhat = format!("edge {}", e.id);
             let info = ok(t.get_edge(e.id), &ewhat)?;
             if info != e || e.src != id {
@@ -341,7 +341,7 @@ pub fn read_txn(t: &Txn) -> Result<Graph, String> {
         }
         let mut c = ok(t.edges(id, Dir::In, None), &what)?;
         let mut inc = Vec::new();
-        while let Some(e) = ok(c.next(t), &what)? {
+        while let Some(e) = ok(c.next(), &what)? {
             if e.dst != id {
                 return Err(format!("node {id}'s incoming cursor gives {e:?}"));
             }

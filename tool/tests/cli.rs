@@ -272,7 +272,7 @@ fn info_text_json_and_labels() {
     let o = quiver(&["info", "g.qv"], d.path());
     code(&o, 0);
     let text = out(&o);
-    has(&text, "format 3");
+    has(&text, "format 4");
     has(&text, "nodes 6  edges 9");
     has(&text, "last recovery:");
     let o = quiver(&["info", "g.qv", "--json", "--labels"], d.path());
@@ -284,7 +284,7 @@ fn info_text_json_and_labels() {
     assert_eq!(j["labels"]["City"], 1);
     assert_eq!(j["edge_types"]["KNOWS"], 4);
     assert_eq!(j["edge_types"]["LIVES_IN"], 5);
-    assert_eq!(j["format_version"], 3);
+    assert_eq!(j["format_version"], 4);
     assert!(j["checkpoint_lsn"].as_u64().expect("lsn") > 0);
     assert_eq!(j["checkpoint_lsn"], j["last_commit_lsn"]);
     assert!(j["last_recovery"]["txns_replayed"].is_u64());
