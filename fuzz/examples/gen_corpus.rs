@@ -1,8 +1,8 @@
 //! Writes the seed corpora under `fuzz/corpus/<target>/` from real encodings: frames made by
 //! `Frame::encode` (every kind, every value type) and frames cut from a real log, segment
 //! headers and meta slots from a real database, node and edge records, property blobs,
-//! free lists and label index chunks from its data files, and operation sequences for
-//! `api_model`.
+//! adjacency blobs, free lists and label index chunks from its data files, and operation
+//! sequences for `api_model`.
 //!
 //! Run it again whenever an on-disk format changes (seeds that no longer decode only make
 //! the fuzzer start further away):
@@ -17,13 +17,16 @@
 //! names are left alone.
 
 use quiver::testing::SplitMix64;
+use quiver::testing::format::adj::{AdjList, Group};
 use quiver::testing::format::frame::{SEGMENT_HEADER, sample_frames, sample_values};
 use quiver::testing::format::free::FreeSpace;
 use quiver::testing::format::labels::{CHUNK_HEADER, chunk_head, decode_chunk, encode_chunk};
-use quiver::testing::format::meta::{META_LEN, META_SLOT_OFFSETS};
+use quiver::testing::format::meta::{FORMAT_VERSION, META_LEN, META_SLOT_OFFSETS};
 use quiver::testing::format::props::BLOB_HEADER;
 use quiver::testing::format::record::{EDGE_SIZE, FLAG_DELETED, FLAG_LIVE, MAX_48, NODE_SIZE};
-use quiver::testing::format::{EdgeRec, Frame, Meta, NodeRec, PropBlob, SegmentHeader, ValueRef};
+use quiver::testing::format::{
+    EdgeRec, Frame, Meta, NodeRec, PropBlob, SegmentHeader, ValueRef, unseal,
+};
 use quiver::{Database, Options, SyncMode};
 use quiver_fuzz::crc32;
 use std::collections::{BTreeMap, BTreeSet};
@@ -101,7 +104,9 @@ fn with_lsn(lsn: u64, frame: &[u8]) -> Vec<u8> {
 /// The files of a small real database, captured while open (the log, before the first
 /// checkpoint) and after close. Property changes across checkpoints leave free space in
 /// the heap, so its meta slots name free lists; nodes of several labels added across
-/// checkpoints leave several label index chunks per label.
+/// checkpoints leave several label index chunks per label; edges of several types in both
+/// directions, self-loops, parallel edges and a node with many edges leave adjacency blobs
+/// of every shape (see `edges`).
 struct RealDb {
     wal: Vec<u8>,
     /// The meta file before close: its two slots name the lists of the last two
@@ -155,6 +160,7 @@ fn real_db(scratch: &Path) -> RealDb {
         .expect("a log segment");
     let wal = std::fs::read(dir.join(wal_name)).expect("read log");
     db.checkpoint().expect("checkpoint");
+    edges(&db, a, b);
     free_space(&db, a);
     let read = |n: &str| std::fs::read(dir.join(n)).expect("read file");
     let meta_open = read("meta");
@@ -170,6 +176,58 @@ fn real_db(scratch: &Path) -> RealDb {
     };
     let _ = std::fs::remove_dir_all(&dir);
     r
+}
+
+/// Edges whose adjacency blobs the adjacency seeds cut out of the heap: a hub with a few
+/// hundred edges of several types in both directions (parallel edges, two kinds of
+/// self-loop, edges to `a` and `b`) and nodes with one edge or a few; then, across a
+/// checkpoint (which rewrites, and so frees, the blobs it changes), deletions that take
+/// edges out of the middle of a group, empty a group, empty a direction (spoke 10 keeps
+/// only its incoming edge) and leave two nodes with no edges at all (no blob).
+fn edges(db: &Database, a: u64, b: u64) {
+    let mut t = db.begin_write().expect("begin");
+    let hub = t.insert_node("Person").expect("node");
+    let spokes: Vec<u64> = (0..24)
+        .map(|_| t.insert_node("Item").expect("node"))
+        .collect();
+    let mut doomed = Vec::new();
+    for (i, &s) in spokes.iter().enumerate() {
+        let ty = ["LINKS", "LIKES", "FOLLOWS"][i % 3];
+        t.insert_edge(hub, s, ty).expect("edge");
+        if i % 4 == 0 {
+            t.insert_edge(s, hub, "KNOWS").expect("edge");
+        }
+        if i % 5 == 0 {
+            doomed.push(t.insert_edge(s, hub, "GONE").expect("edge"));
+        }
+    }
+    // Many edges: parallel ones to the first spokes, two types interleaved.
+    for i in 0..160 {
+        let ty = ["LINKS", "OWNS"][i % 2];
+        let e = t.insert_edge(hub, spokes[i % 6], ty).expect("edge");
+        if i % 37 == 3 {
+            doomed.push(e);
+        }
+    }
+    t.insert_edge(hub, hub, "SELF").expect("edge");
+    t.insert_edge(hub, hub, "LIKES").expect("edge");
+    t.insert_edge(hub, a, "KNOWS").expect("edge");
+    t.insert_edge(b, hub, "LIKES").expect("edge");
+    let (x, y) = (
+        t.insert_node("Item").expect("node"),
+        t.insert_node("Item").expect("node"),
+    );
+    doomed.push(t.insert_edge(x, y, "GONE").expect("edge"));
+    doomed.push(t.insert_edge(y, y, "GONE").expect("edge"));
+    t.commit().expect("commit");
+    db.checkpoint().expect("checkpoint");
+    let mut t = db.begin_write().expect("begin");
+    for e in doomed {
+        t.delete_edge(e).expect("delete edge");
+    }
+    t.insert_edge(spokes[1], spokes[7], "LINKS").expect("edge");
+    t.commit().expect("commit");
+    db.checkpoint().expect("checkpoint");
 }
 
 /// Checkpoints that free heap blobs: a blob a checkpointed record named becomes free when
@@ -217,25 +275,33 @@ fn gen_frames(out: &mut Out, real: &RealDb) {
     let n = Frame::Begin { durable_lsn: 0 }.encode(64, 7, &mut b);
     Frame::Commit { durable_lsn: 64 }.encode(64 + n as u64, 7, &mut b);
     out.put("frame", "begin-then-commit", &with_lsn(64, &b));
-    // Frames cut from a real log, at their real LSNs.
+    // Frames cut from a real log, at their real LSNs: the first 40 and every edge frame.
     let h = SegmentHeader::decode(&real.wal[..SEGMENT_HEADER]).expect("real header");
     let mut pos = SEGMENT_HEADER;
-    let mut kept = 0;
+    let (mut seen, mut kept, mut edge_frames) = (0, 0, 0);
     while pos < real.wal.len() {
         let lsn = h.base_lsn + (pos - SEGMENT_HEADER) as u64;
-        let Ok((_, _, n)) = Frame::decode(&real.wal[pos..], lsn) else {
+        let Ok((_, f, n)) = Frame::decode(&real.wal[pos..], lsn) else {
             break;
         };
-        if kept < 40 {
+        let edge = matches!(f, Frame::EdgeInsert { .. } | Frame::EdgeDelete { .. });
+        edge_frames += usize::from(edge);
+        if seen < 40 || edge {
             out.put(
                 "frame",
-                &format!("real-{kept:02}"),
+                &format!("real-{seen:02}"),
                 &with_lsn(lsn, &real.wal[pos..pos + n]),
             );
+            kept += 1;
         }
-        kept += 1;
+        seen += 1;
         pos += n;
     }
+    println!("real log: {seen} frames, {edge_frames} of edges; kept {kept}");
+    assert!(
+        edge_frames >= 3,
+        "the real log should hold edge inserts and a delete"
+    );
     // A few rejects: a stale LSN, a torn frame, a flipped bit.
     let mut b = Vec::new();
     Frame::NodeInsert {
@@ -324,7 +390,8 @@ fn gen_meta(out: &mut Out, real: &RealDb) {
     }
     // Other format versions with a valid checksum: in format 2's layout (108 bytes, the
     // CRC of bytes 0..104 at 104), as format 2 wrote and a later format might, and in the
-    // current layout (the CRC of bytes 0..136 at 136, the last 4 of `META_LEN`).
+    // current layout (the CRC of bytes 0..136 at 136, the last 4 of `META_LEN`): format 3,
+    // which had it too (edges in linked chains, before adjacency blobs), and the next one.
     let m = Meta {
         generation: 5,
         db_id: 0xfeed,
@@ -339,12 +406,15 @@ fn gen_meta(out: &mut Out, real: &RealDb) {
         b[104..108].copy_from_slice(&crc.to_le_bytes());
         out.put("meta", name, &b);
     }
-    let mut v4 = m.encode();
-    v4[8..12].copy_from_slice(&4u32.to_le_bytes());
-    let body = META_LEN - 4;
-    let crc = crc32(&v4[..body]);
-    v4[body..META_LEN].copy_from_slice(&crc.to_le_bytes());
-    out.put("meta", "version-future", &v4);
+    for (name, version) in [("version-3", 3), ("version-future", FORMAT_VERSION + 1)] {
+        assert_ne!(version, FORMAT_VERSION, "{name}");
+        let mut b = m.encode();
+        b[8..12].copy_from_slice(&version.to_le_bytes());
+        let body = META_LEN - 4;
+        let crc = crc32(&b[..body]);
+        b[body..META_LEN].copy_from_slice(&crc.to_le_bytes());
+        out.put("meta", name, &b);
+    }
     let mut d = Meta::default().encode();
     d[40] ^= 0x80;
     out.put("meta", "reject-bitflip", &d);
@@ -355,8 +425,9 @@ fn record_flags(i: u64) -> u32 {
     if i % 3 == 2 { FLAG_DELETED } else { FLAG_LIVE }
 }
 
-/// The property-blob offset of the `i`th made-up record: none for even `i`, else a random one.
-fn record_props(i: u64, rng: &mut SplitMix64) -> u64 {
+/// A heap offset (property or adjacency blob) of the `i`th made-up record: none for even
+/// `i`, else a random one.
+fn record_blob(i: u64, rng: &mut SplitMix64) -> u64 {
     if i.is_multiple_of(2) {
         0
     } else {
@@ -376,9 +447,12 @@ fn gen_records(out: &mut Out, real: &RealDb) {
         let n = NodeRec {
             flags: record_flags(i),
             label: byte(&mut rng) as u32,
-            out_head: if i == 7 { MAX_48 } else { rng.below(100) },
-            in_head: rng.below(100),
-            props: record_props(i, &mut rng),
+            adj: if i == 7 {
+                MAX_48
+            } else {
+                record_blob(i + 1, &mut rng)
+            },
+            props: record_blob(i, &mut rng),
         };
         // The records target takes the slot id from the flags byte (see its comment).
         out.put(
@@ -391,11 +465,11 @@ fn gen_records(out: &mut Out, real: &RealDb) {
             etype: byte(&mut rng) as u32,
             src: 1 + rng.below(100),
             dst: 1 + rng.below(100),
-            next_out: rng.below(100),
-            prev_out: rng.below(100),
-            next_in: rng.below(100),
-            prev_in: if i == 7 { MAX_48 } else { rng.below(100) },
-            props: record_props(i, &mut rng),
+            props: if i == 7 {
+                MAX_48
+            } else {
+                record_blob(i, &mut rng)
+            },
         };
         out.put(
             "records",
@@ -469,6 +543,304 @@ fn gen_props(out: &mut Out, real: &RealDb) {
     let mut d = PropBlob::EMPTY.with(1, Some(ValueRef::Str("abc")));
     d[10] ^= 1;
     out.put("props", "reject-bitflip", &d);
+}
+
+/// Mode bits of an `adjacency` input (its first byte; the same as `labels`'s, see the
+/// target's doc comment).
+mod adj_mode {
+    /// The blob bytes as they are.
+    pub const AS_IS: u8 = 0;
+    /// The target stores the CRC of the length field and the body before decoding.
+    pub const FIX_CRC: u8 = 1;
+    /// The target sets the length field to the bytes after the header (then the CRC).
+    pub const FIX_LEN_CRC: u8 = 3;
+}
+
+/// An `adjacency` input: the mode byte, then the sealed blob.
+fn adj_input(mode: u8, blob: &[u8]) -> Vec<u8> {
+    let mut b = vec![mode];
+    b.extend_from_slice(blob);
+    b
+}
+
+/// A heap blob: `body` (valid or not) under its true length and CRC, framed as
+/// `props::seal` frames every heap blob (u32 length | u32 CRC of the length and body).
+fn sealed(body: &[u8]) -> Vec<u8> {
+    let len = (body.len() as u32).to_le_bytes();
+    let mut covered = len.to_vec();
+    covered.extend_from_slice(body);
+    let mut b = len.to_vec();
+    b.extend(crc32(&covered).to_le_bytes());
+    b.extend_from_slice(body);
+    b
+}
+
+/// The (node id, heap offset) of every adjacency blob the real database's node records name.
+fn real_adj_offsets(real: &RealDb) -> Vec<(u64, u64)> {
+    real.nodes
+        .chunks_exact(NODE_SIZE)
+        .enumerate()
+        .filter_map(|(id, b)| {
+            NodeRec::decode(b, id as u64)
+                .ok()
+                .map(|r| (id as u64, r.adj))
+        })
+        .filter(|&(_, off)| off != 0)
+        .collect()
+}
+
+fn adj_group(etype: u32, edges: &[(u64, u64)]) -> Group {
+    Group {
+        etype,
+        edges: edges.to_vec(),
+    }
+}
+
+fn adj_list(out: Vec<Group>, inc: Vec<Group>) -> AdjList {
+    AdjList { out, inc }
+}
+
+/// Whether node `id`'s list holds a self-loop: an edge out of `id` to `id` that is also
+/// an edge into `id` from `id`.
+fn has_self_loop(id: u64, l: &AdjList) -> bool {
+    let ins: BTreeSet<u64> = l
+        .inc
+        .iter()
+        .flat_map(|g| &g.edges)
+        .filter(|&&(_, n)| n == id)
+        .map(|&(e, _)| e)
+        .collect();
+    l.out
+        .iter()
+        .flat_map(|g| &g.edges)
+        .any(|&(e, n)| n == id && ins.contains(&e))
+}
+
+fn gen_adjacency(out: &mut Out, real: &RealDb) {
+    use adj_mode::*;
+    // The blobs the real node records name, cut out of the heap (the heap also holds
+    // freed adjacency blobs, property blobs and free lists).
+    let mut lists = Vec::new();
+    for (id, off) in real_adj_offsets(real) {
+        let pos = off as usize;
+        let (body, _, n) = unseal(&real.props[pos..]).expect("an adjacency blob a node names");
+        let list = AdjList::decode_body(body).expect("a real adjacency blob");
+        assert_eq!(
+            list.encode_body(),
+            body,
+            "node {id}: the real blob re-encodes"
+        );
+        out.put(
+            "adjacency",
+            &format!("real-node{id:02}"),
+            &adj_input(AS_IS, &real.props[pos..pos + n]),
+        );
+        lists.push((id, off, n, list));
+    }
+    let any = |f: fn(u64, &AdjList) -> bool| lists.iter().any(|(id, _, _, l)| f(*id, l));
+    assert!(
+        any(|_, l| l.out.len() >= 3 && l.inc.len() >= 2),
+        "the real database should have a node with several edge types in both directions"
+    );
+    assert!(
+        any(has_self_loop),
+        "the real database should have a self-loop"
+    );
+    assert!(
+        any(|_, l| l.len() >= 100),
+        "the real database should have a node with many edges"
+    );
+    assert!(
+        any(|_, l| l.out.is_empty() && !l.inc.is_empty()),
+        "the real database should have a node with incoming edges only"
+    );
+    let (hub, off, n, l) = lists
+        .iter()
+        .max_by_key(|(_, _, _, l)| l.len())
+        .expect("real adjacency blobs");
+    println!(
+        "{} adjacency blobs; node {hub}'s, the largest: {} out groups, {} in groups, {} edges, \
+         {n} bytes",
+        lists.len(),
+        l.out.len(),
+        l.inc.len(),
+        l.len()
+    );
+    // The largest again, with the heap bytes after it (`unseal` reads only the blob), and
+    // fixed up by the target (so mutations of its body get past the CRC).
+    let pos = *off as usize;
+    let tail = &real.props[pos..(pos + n + 64).min(real.props.len())];
+    out.put(
+        "adjacency",
+        "real-largest-then-heap",
+        &adj_input(AS_IS, tail),
+    );
+    out.put(
+        "adjacency",
+        "real-largest-fixed",
+        &adj_input(FIX_LEN_CRC, &real.props[pos..pos + n]),
+    );
+
+    // Made up.
+    let m = MAX_48;
+    let mut made: Vec<(String, AdjList)> = vec![
+        ("empty".into(), AdjList::default()),
+        (
+            "one-out".into(),
+            adj_list(vec![adj_group(1, &[(1, 2)])], vec![]),
+        ),
+        (
+            "one-in".into(),
+            adj_list(vec![], vec![adj_group(1, &[(1, 2)])]),
+        ),
+        (
+            "self-loop".into(),
+            adj_list(vec![adj_group(3, &[(5, 9)])], vec![adj_group(3, &[(5, 9)])]),
+        ),
+        (
+            "max-48".into(),
+            adj_list(
+                vec![adj_group(u32::MAX, &[(m - 2, 1), (m - 1, m), (m, m)])],
+                vec![adj_group(0, &[(1, m)]), adj_group(u32::MAX - 1, &[(m, m)])],
+            ),
+        ),
+        (
+            "one-large-group".into(),
+            adj_list(
+                vec![adj_group(
+                    4,
+                    &(1..=300).map(|e| (e * 3, 7)).collect::<Vec<_>>(),
+                )],
+                vec![],
+            ),
+        ),
+    ];
+    // Edge ids are distinct within a direction, as the format promises (`decode_body`
+    // does not check it across groups).
+    let mut rng = SplitMix64::new(29);
+    let mut many = AdjList::default();
+    for (out_dir, groups) in [(true, 20u32), (false, 12)] {
+        let mut ids: Vec<u64> = (1..=400).collect();
+        for g in 0..groups {
+            for _ in 0..1 + rng.below(5) {
+                let e = ids.swap_remove(rng.below(ids.len() as u64) as usize);
+                many.add(out_dir, 1 + g * 3, e, 1 + rng.below(500));
+            }
+        }
+    }
+    made.push(("many-groups".into(), many));
+    for (name, l) in &made {
+        let body = l.encode_body();
+        assert_eq!(AdjList::decode_body(&body).as_ref(), Ok(l), "{name}");
+        out.put("adjacency", name, &adj_input(AS_IS, &sealed(&body)));
+    }
+    // Random lists the target fixes up.
+    for i in 0..6 {
+        let mut l = AdjList::default();
+        let mut used = [BTreeSet::new(), BTreeSet::new()];
+        let id_range = [64, 1 << 10, 1 << 20, 1 << 32, m, m][i];
+        for _ in 0..1 + rng.below(60) {
+            let etype = rng.below([1, 3, 8, 40, 1 << 32, 2][i]) as u32;
+            let dir = rng.below(2) as usize;
+            let e = 1 + rng.below(id_range);
+            if used[dir].insert(e) {
+                l.add(dir == 0, etype, e, 1 + rng.below(id_range));
+            }
+        }
+        let body = l.encode_body();
+        assert_eq!(AdjList::decode_body(&body).as_ref(), Ok(&l), "random-{i}");
+        out.put(
+            "adjacency",
+            &format!("random-{i}"),
+            &adj_input(FIX_LEN_CRC, &sealed(&body)),
+        );
+    }
+
+    // Refused: each breaks one rule, the body ones under a valid length and CRC.
+    let good = adj_list(
+        vec![adj_group(2, &[(3, 4), (8, 1)]), adj_group(6, &[(5, 5)])],
+        vec![adj_group(2, &[(9, 7)])],
+    )
+    .encode_body();
+    let mut trailing = good.clone();
+    trailing.push(0);
+    let mut group_count = good.clone();
+    group_count[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
+    let mut entry_count = good.clone();
+    entry_count[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
+    let mut in_count_short = good.clone();
+    in_count_short[4..8].copy_from_slice(&0u32.to_le_bytes());
+    let body_rejects: [(&str, Vec<u8>); 14] = [
+        (
+            "reject-types-out-of-order",
+            adj_list(
+                vec![adj_group(5, &[(1, 2)]), adj_group(3, &[(4, 2)])],
+                vec![],
+            )
+            .encode_body(),
+        ),
+        (
+            "reject-types-equal",
+            adj_list(
+                vec![adj_group(3, &[(1, 2)]), adj_group(3, &[(4, 2)])],
+                vec![],
+            )
+            .encode_body(),
+        ),
+        (
+            "reject-in-types-out-of-order",
+            adj_list(
+                vec![adj_group(1, &[(1, 2)])],
+                vec![adj_group(9, &[(6, 2)]), adj_group(8, &[(7, 2)])],
+            )
+            .encode_body(),
+        ),
+        (
+            "reject-edges-out-of-order",
+            adj_list(vec![adj_group(1, &[(7, 2), (5, 3)])], vec![]).encode_body(),
+        ),
+        (
+            "reject-edges-equal",
+            adj_list(vec![], vec![adj_group(1, &[(7, 2), (7, 3)])]).encode_body(),
+        ),
+        (
+            "reject-zero-edge",
+            adj_list(vec![adj_group(1, &[(0, 2), (5, 3)])], vec![]).encode_body(),
+        ),
+        (
+            "reject-zero-neighbour",
+            adj_list(vec![], vec![adj_group(1, &[(4, 0)])]).encode_body(),
+        ),
+        (
+            "reject-empty-group",
+            adj_list(vec![adj_group(1, &[(1, 2)]), adj_group(2, &[])], vec![]).encode_body(),
+        ),
+        ("reject-trailing-byte", trailing),
+        ("reject-truncated-body", good[..good.len() - 1].to_vec()),
+        ("reject-short-directory", good[..6].to_vec()),
+        ("reject-group-count", group_count),
+        ("reject-entry-count", entry_count),
+        ("reject-in-count-short", in_count_short),
+    ];
+    for (name, body) in body_rejects {
+        assert!(AdjList::decode_body(&body).is_err(), "{name} is accepted");
+        out.put("adjacency", name, &adj_input(AS_IS, &sealed(&body)));
+    }
+    // Refused by `unseal`: a bad CRC (the target fixes it up under FIX_CRC), a length past
+    // the end, a short header.
+    let blob = sealed(&good);
+    let mut bad_crc = blob.clone();
+    bad_crc[5] ^= 0x10;
+    let framing_rejects: [(&str, u8, Vec<u8>); 4] = [
+        ("reject-bad-crc", AS_IS, bad_crc.clone()),
+        ("bad-crc-fixed", FIX_CRC, bad_crc),
+        ("reject-torn", AS_IS, blob[..blob.len() - 5].to_vec()),
+        ("reject-short-header", AS_IS, blob[..6].to_vec()),
+    ];
+    for (name, mode, b) in framing_rejects {
+        assert!(unseal(&b).is_err(), "{name} unseals");
+        out.put("adjacency", name, &adj_input(mode, &b));
+    }
 }
 
 /// Opcodes of `free_list`'s operations (see its doc comment): the kind is the opcode
@@ -1111,6 +1483,7 @@ fn main() {
     gen_meta(&mut out, &real);
     gen_records(&mut out, &real);
     gen_props(&mut out, &real);
+    gen_adjacency(&mut out, &real);
     gen_free_list(&mut out, &real);
     gen_labels(&mut out, &real);
     gen_model(&mut out);

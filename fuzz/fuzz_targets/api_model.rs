@@ -709,7 +709,7 @@ impl Run<'_> {
         ));
         let mut c = ok(t.edges(n, dir, ty), "edges")?;
         let mut seen = Vec::new();
-        while let Some(e) = ok(c.next(t), "cursor next")? {
+        while let Some(e) = ok(c.next(), "cursor next")? {
             seen.push(e.id);
             ok(t.delete_edge(e.id), "delete_edge while iterating")?;
         }
