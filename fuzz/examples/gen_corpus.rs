@@ -597,21 +597,20 @@ fn adj_group(etype: u32, edges: &[(u64, u64)]) -> Group {
 }
 
 fn adj_list(out: Vec<Group>, inc: Vec<Group>) -> AdjList {
-    AdjList { out, inc }
+    AdjList::from_groups(&out, &inc)
 }
 
 /// Whether node `id`'s list holds a self-loop: an edge out of `id` to `id` that is also
 /// an edge into `id` from `id`.
 fn has_self_loop(id: u64, l: &AdjList) -> bool {
-    let ins: BTreeSet<u64> = l
-        .inc
+    let [out, inc] = l.groups();
+    let ins: BTreeSet<u64> = inc
         .iter()
         .flat_map(|g| &g.edges)
         .filter(|&&(_, n)| n == id)
         .map(|&(e, _)| e)
         .collect();
-    l.out
-        .iter()
+    out.iter()
         .flat_map(|g| &g.edges)
         .any(|&(e, n)| n == id && ins.contains(&e))
 }
@@ -639,7 +638,7 @@ fn gen_adjacency(out: &mut Out, real: &RealDb) {
     }
     let any = |f: fn(u64, &AdjList) -> bool| lists.iter().any(|(id, _, _, l)| f(*id, l));
     assert!(
-        any(|_, l| l.out.len() >= 3 && l.inc.len() >= 2),
+        any(|_, l| l.groups()[0].len() >= 3 && l.groups()[1].len() >= 2),
         "the real database should have a node with several edge types in both directions"
     );
     assert!(
@@ -651,7 +650,7 @@ fn gen_adjacency(out: &mut Out, real: &RealDb) {
         "the real database should have a node with many edges"
     );
     assert!(
-        any(|_, l| l.out.is_empty() && !l.inc.is_empty()),
+        any(|_, l| l.groups()[0].is_empty() && !l.groups()[1].is_empty()),
         "the real database should have a node with incoming edges only"
     );
     let (hub, off, n, l) = lists
@@ -662,8 +661,8 @@ fn gen_adjacency(out: &mut Out, real: &RealDb) {
         "{} adjacency blobs; node {hub}'s, the largest: {} out groups, {} in groups, {} edges, \
          {n} bytes",
         lists.len(),
-        l.out.len(),
-        l.inc.len(),
+        l.groups()[0].len(),
+        l.groups()[1].len(),
         l.len()
     );
     // The largest again, with the heap bytes after it (`unseal` reads only the blob), and

@@ -133,7 +133,8 @@ fuzz_target!(|input: &[u8]| {
     };
 
     // The view against the decoded list.
-    for ((side, groups), out) in sides.iter().zip([&list.out, &list.inc]).zip([true, false]) {
+    let [lout, linc] = list.groups();
+    for ((side, groups), out) in sides.iter().zip([&lout, &linc]).zip([true, false]) {
         assert_eq!(
             side.len(),
             groups.len(),
@@ -153,7 +154,7 @@ fuzz_target!(|input: &[u8]| {
     }
 
     // What the format promises of an accepted list.
-    for (groups, out) in [(&list.out, true), (&list.inc, false)] {
+    for (groups, out) in [(&lout, true), (&linc, false)] {
         assert!(
             groups.windows(2).all(|w| w[0].etype < w[1].etype),
             "out: {out}: types not strictly ascending: {:?}",
@@ -183,7 +184,7 @@ fuzz_target!(|input: &[u8]| {
     assert_eq!(list.len(), entries, "len");
     assert_eq!(
         list.is_empty(),
-        list.out.is_empty() && list.inc.is_empty(),
+        lout.is_empty() && linc.is_empty(),
         "is_empty"
     );
 

@@ -360,7 +360,7 @@ impl HeapOut<'_> {
         match adj {
             Adj::None => Ok(0),
             Adj::Heap(off) => self.place_heap(*off, true, dst, out),
-            Adj::Mem(l) => self.append(&seal(l.encode_body()), dst, out),
+            Adj::Mem(l) => self.append(&seal(l.body()), dst, out),
         }
     }
 

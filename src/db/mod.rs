@@ -172,7 +172,7 @@ impl Database {
                     Vec::new()
                 };
                 let mut versions = Versions::default();
-                versions.publish(latest.txn, rec.nodes, rec.edges);
+                versions.publish(latest.txn, rec.nodes, rec.edges, latest.txn);
                 let (checkpoint_lsn, wal_bytes, heap_len) =
                     (meta.checkpoint_lsn, rec.wal_bytes, meta.heap_len);
                 let writer = rec.wal.map(|wal| Writer {

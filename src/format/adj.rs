@@ -11,16 +11,21 @@
 //!        then the entries, group after group: count x { u48 edge | u48 neighbour },
 //!        by edge id, ascending (12 bytes each)
 //! ```
-//! A group exists only for a type with at least one edge, and an edge id appears at most
-//! once per direction. Because the order is fixed by ids, the blob of a given set of edges
+//! A group exists only for a type with at least one edge, and holds an edge id at most
+//! once. (That an edge is in one group only, the one of its type, is for `qv_check` to
+//! verify: it holds every entry against the edge record.) Because the order is fixed by ids, the blob of a given set of edges
 //! is the same whatever the history that produced it. A node without edges names no blob.
 
-use super::bytes::{DecodeError, PutLe, Reader};
+#[cfg(any(test, feature = "testing"))]
+use super::bytes::PutLe;
+use super::bytes::{DecodeError, Reader};
 
 /// Bytes per entry.
 pub const ENTRY: usize = 12;
 
-/// The edges of one type in one direction: (edge id, neighbour), by edge id.
+/// The edges of one type in one direction: (edge id, neighbour), by edge id. (A decoded
+/// form for tests and the fuzz targets; the engine keeps lists encoded, as [`AdjList`].)
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Group {
     /// Edge type string id.
@@ -29,101 +34,217 @@ pub struct Group {
     pub edges: Vec<(u64, u64)>,
 }
 
-/// A node's adjacency in memory: groups by type, for each direction.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A node's adjacency in memory: the blob body itself, changed in place, so that the
+/// list costs one allocation, 12 bytes an edge, and nothing to encode at a checkpoint.
+/// Every `AdjList` holds a body that [`AdjList::decode_body`] accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdjList {
-    /// Edges leaving the node.
-    pub out: Vec<Group>,
-    /// Edges entering the node.
-    pub inc: Vec<Group>,
+    body: Vec<u8>,
+}
+
+impl Default for AdjList {
+    fn default() -> AdjList {
+        AdjList { body: vec![0; 8] }
+    }
+}
+
+fn get32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn put32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn entry_bytes(edge: u64, nbr: u64) -> [u8; ENTRY] {
+    let mut e = [0u8; ENTRY];
+    e[..6].copy_from_slice(&edge.to_le_bytes()[..6]);
+    e[6..].copy_from_slice(&nbr.to_le_bytes()[..6]);
+    e
+}
+
+/// Where one edge is, or would go, in a body.
+struct Place {
+    /// Directory index of the type's group (where it would be inserted, if absent).
+    group: usize,
+    /// Whether the group exists.
+    group_found: bool,
+    /// Entry index of the edge (where it would be inserted, if absent).
+    entry: usize,
+    /// Whether the edge is there.
+    found: bool,
 }
 
 impl AdjList {
     /// Whether the node has no edges.
     pub fn is_empty(&self) -> bool {
-        self.out.is_empty() && self.inc.is_empty()
+        get32(&self.body, 0) == 0 && get32(&self.body, 4) == 0
     }
 
-    fn side(&mut self, out: bool) -> &mut Vec<Group> {
-        if out { &mut self.out } else { &mut self.inc }
+    /// The encoded body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body, read in place.
+    pub fn view(&self) -> AdjView<'_> {
+        AdjView {
+            body: &self.body,
+            out_groups: get32(&self.body, 0) as usize,
+            in_groups: get32(&self.body, 4) as usize,
+        }
+    }
+
+    /// Number of entries, both directions.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn len(&self) -> usize {
+        let v = self.view();
+        (self.body.len() - v.entries_at()) / ENTRY
+    }
+
+    fn place(&self, out: bool, etype: u32, edge: u64) -> Place {
+        let v = self.view();
+        let (first, n) = if out {
+            (0, v.out_groups)
+        } else {
+            (v.out_groups, v.in_groups)
+        };
+        let mut start: usize = (0..first)
+            .map(|g| get32(&self.body, 12 + 8 * g) as usize)
+            .sum();
+        for g in first..first + n {
+            let t = get32(&self.body, 8 + 8 * g);
+            let count = get32(&self.body, 12 + 8 * g) as usize;
+            if t == etype {
+                // Edge ids ascend within the group: binary search.
+                let (mut lo, mut hi) = (start, start + count);
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    match v.entry(mid).0.cmp(&edge) {
+                        std::cmp::Ordering::Less => lo = mid + 1,
+                        std::cmp::Ordering::Greater => hi = mid,
+                        std::cmp::Ordering::Equal => {
+                            return Place {
+                                group: g,
+                                group_found: true,
+                                entry: mid,
+                                found: true,
+                            };
+                        }
+                    }
+                }
+                return Place {
+                    group: g,
+                    group_found: true,
+                    entry: lo,
+                    found: false,
+                };
+            }
+            if t > etype {
+                return Place {
+                    group: g,
+                    group_found: false,
+                    entry: start,
+                    found: false,
+                };
+            }
+            start += count;
+        }
+        Place {
+            group: first + n,
+            group_found: false,
+            entry: start,
+            found: false,
+        }
     }
 
     /// Adds edge `edge` of type `etype` to neighbour `nbr`; adding one already there
     /// changes nothing (so replaying an insert over a newer state is harmless).
     pub fn add(&mut self, out: bool, etype: u32, edge: u64, nbr: u64) {
-        let side = self.side(out);
-        let g = match side.binary_search_by_key(&etype, |g| g.etype) {
-            Ok(g) => g,
-            Err(at) => {
-                side.insert(
-                    at,
-                    Group {
-                        etype,
-                        edges: Vec::new(),
-                    },
-                );
-                at
-            }
-        };
-        let edges = &mut side[g].edges;
-        // New edges have the highest id so far: the common case is a push.
-        match edges.last() {
-            Some(&(last, _)) if last >= edge => {
-                if let Err(at) = edges.binary_search_by_key(&edge, |e| e.0) {
-                    edges.insert(at, (edge, nbr));
-                }
-            }
-            _ => edges.push((edge, nbr)),
+        let p = self.place(out, etype, edge);
+        if p.found {
+            return;
+        }
+        let at = self.view().entries_at() + ENTRY * p.entry;
+        self.body.splice(at..at, entry_bytes(edge, nbr));
+        let dir = 8 + 8 * p.group;
+        if p.group_found {
+            let c = get32(&self.body, dir + 4);
+            put32(&mut self.body, dir + 4, c + 1);
+        } else {
+            let mut d = [0u8; 8];
+            d[..4].copy_from_slice(&etype.to_le_bytes());
+            d[4..].copy_from_slice(&1u32.to_le_bytes());
+            self.body.splice(dir..dir, d);
+            let k = if out { 0 } else { 4 };
+            let n = get32(&self.body, k);
+            put32(&mut self.body, k, n + 1);
         }
     }
 
     /// Removes edge `edge` of type `etype`; removing one not there changes nothing.
     pub fn remove(&mut self, out: bool, etype: u32, edge: u64) {
-        let side = self.side(out);
-        if let Ok(g) = side.binary_search_by_key(&etype, |g| g.etype) {
-            let edges = &mut side[g].edges;
-            if let Ok(at) = edges.binary_search_by_key(&edge, |e| e.0) {
-                edges.remove(at);
-                if edges.is_empty() {
-                    side.remove(g);
-                }
-            }
+        let p = self.place(out, etype, edge);
+        if !p.found {
+            return;
         }
-    }
-
-    /// Number of entries, both directions.
-    pub fn len(&self) -> usize {
-        self.out
-            .iter()
-            .chain(&self.inc)
-            .map(|g| g.edges.len())
-            .sum()
+        let at = self.view().entries_at() + ENTRY * p.entry;
+        self.body.drain(at..at + ENTRY);
+        let dir = 8 + 8 * p.group;
+        let c = get32(&self.body, dir + 4);
+        if c > 1 {
+            put32(&mut self.body, dir + 4, c - 1);
+        } else {
+            self.body.drain(dir..dir + 8);
+            let k = if out { 0 } else { 4 };
+            let n = get32(&self.body, k);
+            put32(&mut self.body, k, n - 1);
+        }
     }
 
     /// The blob body (without the length and CRC header).
+    #[cfg(any(test, feature = "testing"))]
     pub fn encode_body(&self) -> Vec<u8> {
-        let groups = self.out.len() + self.inc.len();
-        let mut b = Vec::with_capacity(8 + 8 * groups + ENTRY * self.len());
-        b.put_u32(self.out.len() as u32);
-        b.put_u32(self.inc.len() as u32);
-        for g in self.out.iter().chain(&self.inc) {
+        self.body.clone()
+    }
+
+    /// The list with these groups (each as [`AdjList::decode_body`] requires).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn from_groups(out: &[Group], inc: &[Group]) -> AdjList {
+        let groups = out.len() + inc.len();
+        let mut b = Vec::with_capacity(8 + 8 * groups);
+        b.put_u32(out.len() as u32);
+        b.put_u32(inc.len() as u32);
+        for g in out.iter().chain(inc) {
             b.put_u32(g.etype);
             b.put_u32(g.edges.len() as u32);
         }
-        for g in self.out.iter().chain(&self.inc) {
+        for g in out.iter().chain(inc) {
             for &(edge, nbr) in &g.edges {
-                b.extend_from_slice(&edge.to_le_bytes()[..6]);
-                b.extend_from_slice(&nbr.to_le_bytes()[..6]);
+                b.extend_from_slice(&entry_bytes(edge, nbr));
             }
         }
-        b
+        AdjList { body: b }
     }
 
-    /// Decodes a body, checking everything the format promises: the sizes, types strictly
-    /// ascending, no empty group, edge ids strictly ascending and no id zero.
+    /// The groups of each direction, decoded: [outgoing, incoming].
+    #[cfg(any(test, feature = "testing"))]
+    pub fn groups(&self) -> [Vec<Group>; 2] {
+        let v = self.view();
+        [true, false].map(|out| {
+            v.groups(out)
+                .map(|g| Group {
+                    etype: g.etype,
+                    edges: (g.start..g.start + g.count).map(|i| v.entry(i)).collect(),
+                })
+                .collect()
+        })
+    }
+
+    /// Checks a body against everything the format promises (the sizes, types strictly
+    /// ascending, no empty group, edge ids strictly ascending and no id zero) and keeps it.
     pub fn decode_body(body: &[u8]) -> Result<AdjList, DecodeError> {
         let v = AdjView::parse(body)?;
-        let mut list = AdjList::default();
         for out in [true, false] {
             let mut prev_type = None;
             for g in v.groups(out) {
@@ -134,24 +255,22 @@ impl AdjList {
                     return Err(DecodeError::Invalid("adjacency: types out of order"));
                 }
                 prev_type = Some(g.etype);
-                let mut edges = Vec::with_capacity(g.count);
+                let mut prev_edge = 0;
                 for i in g.start..g.start + g.count {
                     let (edge, nbr) = v.entry(i);
                     if edge == 0 || nbr == 0 {
                         return Err(DecodeError::Invalid("adjacency: id zero"));
                     }
-                    if edges.last().is_some_and(|&(e, _)| e >= edge) {
+                    if prev_edge >= edge {
                         return Err(DecodeError::Invalid("adjacency: edges out of order"));
                     }
-                    edges.push((edge, nbr));
+                    prev_edge = edge;
                 }
-                list.side(out).push(Group {
-                    etype: g.etype,
-                    edges,
-                });
             }
         }
-        Ok(list)
+        Ok(AdjList {
+            body: body.to_vec(),
+        })
     }
 }
 
@@ -199,6 +318,29 @@ impl<'a> AdjView<'a> {
             out_groups,
             in_groups,
         })
+    }
+
+    /// The body.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// Number of outgoing groups (they come first in the directory).
+    pub fn out_groups(&self) -> usize {
+        self.out_groups
+    }
+
+    /// Number of groups, both directions.
+    pub fn group_count(&self) -> usize {
+        self.out_groups + self.in_groups
+    }
+
+    /// Group `k` of the directory (outgoing ones first): (type, entry count).
+    pub fn group(&self, k: usize) -> (u32, usize) {
+        (
+            get32(self.body, 8 + 8 * k),
+            get32(self.body, 12 + 8 * k) as usize,
+        )
     }
 
     /// Byte offset of the first entry within the body.
@@ -267,9 +409,11 @@ mod tests {
     #[test]
     fn lists_keep_order_and_round_trip() {
         let l = sample();
-        assert_eq!(l.out.iter().map(|g| g.etype).collect::<Vec<_>>(), [3, 5]);
-        assert_eq!(l.out[1].edges, [(7, 9), (10, 2)]);
-        assert_eq!(l.inc[0].edges, [(12, 1)], "adding twice keeps one");
+        let [out, inc] = l.groups();
+        assert_eq!(out.iter().map(|g| g.etype).collect::<Vec<_>>(), [3, 5]);
+        assert_eq!(out[1].edges, [(7, 9), (10, 2)]);
+        assert_eq!(inc[0].edges, [(12, 1)], "adding twice keeps one");
+        assert_eq!(AdjList::from_groups(&out, &inc), l);
         assert_eq!(l.len(), 5);
         let body = l.encode_body();
         assert_eq!(AdjList::decode_body(&body).unwrap(), l);
@@ -288,7 +432,7 @@ mod tests {
         m.remove(true, 3, 11);
         m.remove(true, 3, MAX_48);
         m.remove(true, 9, 1);
-        assert_eq!(m.out.len(), 1, "an emptied group goes");
+        assert_eq!(m.groups()[0].len(), 1, "an emptied group goes");
         m.remove(true, 5, 7);
         m.remove(true, 5, 10);
         m.remove(false, 5, 12);

@@ -238,7 +238,7 @@ impl<'a> PropBlob<'a> {
             body.put_u32(key);
             v.encode(&mut body);
         }
-        seal(body)
+        seal(&body)
     }
 }
 
@@ -249,7 +249,7 @@ pub fn encode_blob<'v>(entries: impl IntoIterator<Item = (u32, ValueRef<'v>)>) -
         body.put_u32(k);
         v.encode(&mut body);
     }
-    seal(body)
+    seal(&body)
 }
 
 /// The checksum of a blob: its length field and its body.
@@ -275,11 +275,11 @@ pub fn unseal(buf: &[u8]) -> Result<(&[u8], u32, usize), DecodeError> {
 }
 
 /// Prefixes an encoded body with its length and checksum.
-pub(crate) fn seal(body: Vec<u8>) -> Vec<u8> {
+pub(crate) fn seal(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(BLOB_HEADER + body.len());
     out.put_u32(body.len() as u32);
-    out.put_u32(blob_crc(body.len() as u32, &body));
-    out.extend_from_slice(&body);
+    out.put_u32(blob_crc(body.len() as u32, body));
+    out.extend_from_slice(body);
     out
 }
 

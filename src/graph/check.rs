@@ -73,10 +73,11 @@ fn check_adj(
         r.problem(|| format!("node {node}: an empty adjacency list is stored"));
     }
     let mut counts = [0u64; 2];
-    for (side, out) in [(&list.out, true), (&list.inc, false)] {
+    let view = list.view();
+    for out in [true, false] {
         let dir = if out { "outgoing" } else { "incoming" };
-        for g in side {
-            for &(id, nbr) in &g.edges {
+        for g in view.groups(out) {
+            for (id, nbr) in (g.start..g.start + g.count).map(|i| view.entry(i)) {
                 counts[usize::from(!out)] += 1;
                 let e = match r.read(txn.edge(id))? {
                     Some(e) if e.is_live() => e,

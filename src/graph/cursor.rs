@@ -4,9 +4,10 @@
 //! In a write transaction it collects its results when opened, so writes made later in
 //! the transaction (deleting while iterating, say) do not change what it yields.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::ValueRef;
-use crate::store::{Adjacency, LabelIndex, Node, Props, Seg, read_chunk};
+use crate::format::adj::{AdjView, ENTRY, decode_entry};
+use crate::store::{Adjacency, LabelIndex, Node, Props, read_chunk};
 use crate::txn::Txn;
 use std::ffi::CStr;
 use std::sync::Arc;
@@ -46,14 +47,33 @@ pub struct EdgeInfo {
 }
 
 enum EdgeState {
-    /// The groups of the node's adjacency to visit, the current one and the next entry.
-    Scan {
-        adj: Adjacency,
-        segs: Vec<Seg>,
-        seg: usize,
-        next: usize,
-    },
+    /// Walking the node's adjacency body, group after group of the directory.
+    Scan(Scan),
     List(std::vec::IntoIter<EdgeInfo>),
+}
+
+/// Where a scan of an adjacency body is.
+struct Scan {
+    adj: Adjacency,
+    /// Only groups of this type (None: all).
+    etype: Option<u32>,
+    /// Groups below this directory index are outgoing.
+    out_groups: usize,
+    /// Byte offset of the first entry in the body.
+    entries_at: usize,
+    /// The next directory index to look at, and where to stop.
+    group: usize,
+    last_group: usize,
+    /// Entry index of the first entry of `group`.
+    start: usize,
+    /// The group being read: outgoing?, type, next entry index, end.
+    cur: (bool, u32, usize, usize),
+}
+
+/// Directory entry `k` of an adjacency body that `AdjView::parse` accepted: (type, count).
+fn group_at(body: &[u8], k: usize) -> (u32, usize) {
+    let word = |at: usize| u32::from_le_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
+    (word(8 + 8 * k), word(12 + 8 * k) as usize)
 }
 
 /// A cursor over the edges of one node: outgoing ones, then incoming ones, each by type
@@ -73,25 +93,30 @@ impl EdgeCursor {
         etype: Option<u32>,
     ) -> Result<EdgeCursor> {
         let adj = txn.adjacency(&n.adj)?;
-        let mut segs = Vec::new();
+        let v = AdjView::parse(adj.body()?)
+            .map_err(|e| Error::Internal(format!("node {node}'s adjacency: {e}")))?;
+        let (first, last) = match dir {
+            Dir::Out => (0, v.out_groups()),
+            Dir::In => (v.out_groups(), v.group_count()),
+            Dir::Both => (0, v.group_count()),
+        };
         // A type never stored (id 0) matches nothing.
-        if etype != Some(0) {
-            if dir != Dir::In {
-                adj.segments(true, etype, &mut segs);
-            }
-            if dir != Dir::Out {
-                adj.segments(false, etype, &mut segs);
-            }
-        }
+        let last = if etype == Some(0) { first } else { last };
+        let start = (0..first).map(|k| v.group(k).1).sum();
+        let scan = Scan {
+            etype,
+            out_groups: v.out_groups(),
+            entries_at: v.entries_at(),
+            group: first,
+            last_group: last,
+            start,
+            cur: (true, 0, 0, 0),
+            adj,
+        };
         let mut c = EdgeCursor {
             node,
             dir,
-            state: EdgeState::Scan {
-                adj,
-                segs,
-                seg: 0,
-                next: 0,
-            },
+            state: EdgeState::Scan(scan),
         };
         if txn.is_write() {
             let all = drain(|| c.next())?;
@@ -106,49 +131,60 @@ impl EdgeCursor {
         reason = "Result<Option<_>> like the other cursors' next, not Option<Result<_>>"
     )]
     pub fn next(&mut self) -> Result<Option<EdgeInfo>> {
-        let (adj, segs, seg, next) = match &mut self.state {
+        let s = match &mut self.state {
             EdgeState::List(it) => return Ok(it.next()),
-            EdgeState::Scan {
-                adj,
-                segs,
-                seg,
-                next,
-            } => (adj, segs, seg, next),
+            EdgeState::Scan(s) => s,
         };
-        while let Some(s) = segs.get(*seg) {
-            if *next == s.count {
-                *seg += 1;
-                *next = 0;
-                continue;
-            }
-            let (id, nbr) = adj.entry(s, *next)?;
-            *next += 1;
-            if s.out {
+        let body = s.adj.body()?;
+        loop {
+            let (out, etype, next, end) = &mut s.cur;
+            if *next < *end {
+                let at = s.entries_at + ENTRY * *next;
+                let (id, nbr) = decode_entry(&body[at..at + ENTRY]);
+                *next += 1;
+                if *out {
+                    return Ok(Some(EdgeInfo {
+                        id,
+                        src: self.node,
+                        dst: nbr,
+                        etype: *etype,
+                    }));
+                }
+                if self.dir == Dir::Both && nbr == self.node {
+                    continue; // a self-loop, already yielded as outgoing
+                }
                 return Ok(Some(EdgeInfo {
                     id,
-                    src: self.node,
-                    dst: nbr,
-                    etype: s.etype,
+                    src: nbr,
+                    dst: self.node,
+                    etype: *etype,
                 }));
             }
-            if self.dir == Dir::Both && nbr == self.node {
-                continue; // a self-loop, already yielded as outgoing
+            if s.group == s.last_group {
+                return Ok(None);
             }
-            return Ok(Some(EdgeInfo {
-                id,
-                src: nbr,
-                dst: self.node,
-                etype: s.etype,
-            }));
+            let k = s.group;
+            s.group += 1;
+            let (t, count) = group_at(body, k);
+            let first = s.start;
+            s.start += count;
+            if s.etype.is_none_or(|e| e == t) {
+                s.cur = (k < s.out_groups, t, first, first + count);
+            }
         }
-        Ok(None)
     }
 
     /// The number of edges left, without reading them when no self-loop can be skipped.
     pub fn count(mut self) -> Result<u64> {
-        if let EdgeState::Scan { segs, .. } = &self.state {
-            if self.dir != Dir::Both {
-                return Ok(segs.iter().map(|s| s.count as u64).sum());
+        if let EdgeState::Scan(s) = &self.state {
+            if self.dir != Dir::Both && s.cur.2 == s.cur.3 {
+                let v = AdjView::parse(s.adj.body()?)
+                    .map_err(|e| Error::Internal(format!("adjacency: {e}")))?;
+                return Ok((s.group..s.last_group)
+                    .map(|k| v.group(k))
+                    .filter(|(t, _)| s.etype.is_none_or(|e| e == *t))
+                    .map(|(_, n)| n as u64)
+                    .sum());
             }
         }
         let mut n = 0;

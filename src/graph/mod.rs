@@ -140,8 +140,12 @@ impl Txn {
         check_ident(etype, "edge type")?;
         let props = checked_props(props)?;
         self.require_write()?;
-        self.live_node(src)?;
-        self.live_node(dst)?;
+        self.shared().check()?;
+        for n in [src, dst] {
+            if !self.node_live(n)? {
+                return Err(not_found("node", n));
+            }
+        }
         let etype = self.intern(etype)?;
         let blob = self.encode_props(&props)?;
         let id = self.alloc_edge_id()?;

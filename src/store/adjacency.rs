@@ -1,42 +1,31 @@
 //! A node's adjacency as a reader holds it: the list in memory, or the verified blob in a
-//! heap mapping, read in place. Cursors keep one of these and walk its groups.
+//! heap mapping, read in place. Cursors keep one of these and walk its body.
 
 use super::{Adj, Store};
 use crate::error::{Error, Result};
-use crate::format::adj::{AdjList, ENTRY, GroupAt, decode_entry};
+use crate::format::adj::AdjList;
 use crate::io::Mapping;
 use std::sync::Arc;
 
-/// A run of entries to visit: one group of one direction.
-#[derive(Debug, Clone, Copy)]
-pub struct Seg {
-    /// Outgoing (true) or incoming.
-    pub out: bool,
-    /// Edge type string id.
-    pub etype: u32,
-    /// Index of the group within its direction (lists in memory).
-    group: usize,
-    /// Index of its first entry within the blob (blobs in the heap).
-    start: usize,
-    /// Number of entries.
-    pub count: usize,
-}
+/// The body of a node without edges: no groups.
+const EMPTY: &[u8] = &[0; 8];
 
-/// Where the entries are.
+/// Where a node's adjacency body is. Every body it gives was checked when it was opened
+/// (`AdjView::parse`, or built by the engine), and never changes while it is held.
 #[derive(Clone)]
 pub enum Adjacency {
-    /// A list in memory (written since the last checkpoint), or none.
+    /// No edges.
+    Empty,
+    /// A list in memory (written since the last checkpoint).
     Mem(Arc<AdjList>),
-    /// A blob in the heap, checked when this was made.
+    /// A blob in the heap, its CRC and directory checked when this was made.
     Map {
         /// The mapping it was read through (kept alive; a snapshot's blobs never change).
         map: Arc<Mapping>,
-        /// Heap offset of the first entry.
-        entries: u64,
-        /// The groups of each direction.
-        out: Vec<GroupAt>,
-        /// Incoming groups.
-        inc: Vec<GroupAt>,
+        /// Heap offset of the body (past the blob's length and CRC).
+        at: u64,
+        /// Length of the body.
+        len: usize,
     },
 }
 
@@ -45,68 +34,27 @@ impl Adjacency {
     /// it) and its CRC and directory are checked.
     pub fn open(store: &Store, map: &Arc<Mapping>, adj: &Adj) -> Result<Adjacency> {
         match adj {
-            Adj::None => Ok(Adjacency::Mem(Arc::default())),
+            Adj::None => Ok(Adjacency::Empty),
             Adj::Mem(l) => Ok(Adjacency::Mem(Arc::clone(l))),
             Adj::Heap(off) => {
-                let v = store.adj_body(map, *off)?;
+                let body = store.adj_body(map, *off)?.body();
                 Ok(Adjacency::Map {
                     map: Arc::clone(map),
-                    entries: off + 8 + v.entries_at() as u64,
-                    out: v.groups(true).collect(),
-                    inc: v.groups(false).collect(),
+                    at: off + 8,
+                    len: body.len(),
                 })
             }
         }
     }
 
-    /// The groups to visit for direction `out` (true: outgoing), of type `etype` only when
-    /// given.
-    pub fn segments(&self, out: bool, etype: Option<u32>, into: &mut Vec<Seg>) {
-        let keep = |t: u32| etype.is_none_or(|e| e == t);
+    /// The body.
+    pub fn body(&self) -> Result<&[u8]> {
         match self {
-            Adjacency::Mem(l) => {
-                let side = if out { &l.out } else { &l.inc };
-                for (group, g) in side.iter().enumerate() {
-                    if keep(g.etype) {
-                        into.push(Seg {
-                            out,
-                            etype: g.etype,
-                            group,
-                            start: 0,
-                            count: g.edges.len(),
-                        });
-                    }
-                }
-            }
-            Adjacency::Map { out: o, inc, .. } => {
-                for g in if out { o } else { inc } {
-                    if keep(g.etype) {
-                        into.push(Seg {
-                            out,
-                            etype: g.etype,
-                            group: 0,
-                            start: g.start,
-                            count: g.count,
-                        });
-                    }
-                }
-            }
-        }
-    }
-
-    /// Entry `i` of `seg` (i < seg.count): (edge id, neighbour).
-    pub fn entry(&self, seg: &Seg, i: usize) -> Result<(u64, u64)> {
-        match self {
-            Adjacency::Mem(l) => {
-                let side = if seg.out { &l.out } else { &l.inc };
-                Ok(side[seg.group].edges[i])
-            }
-            Adjacency::Map { map, entries, .. } => {
-                let at = entries + (ENTRY * (seg.start + i)) as u64;
-                map.bytes(at, ENTRY).map(decode_entry).ok_or_else(|| {
-                    Error::Internal(format!("adjacency entry at heap offset {at} not mapped"))
-                })
-            }
+            Adjacency::Empty => Ok(EMPTY),
+            Adjacency::Mem(l) => Ok(l.body()),
+            Adjacency::Map { map, at, len } => map.bytes(*at, *len).ok_or_else(|| {
+                Error::Internal(format!("adjacency body at heap offset {at} not mapped"))
+            }),
         }
     }
 }

@@ -13,7 +13,7 @@ mod read;
 mod records;
 mod strings;
 
-pub use adjacency::{Adjacency, Seg};
+pub use adjacency::Adjacency;
 pub use apply::{RecordStore, apply_frame};
 pub use datafile::DataFile;
 pub use free::FreeSpace;

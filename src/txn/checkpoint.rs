@@ -74,7 +74,7 @@ impl Placer {
         match adj {
             Adj::None => 0,
             Adj::Heap(off) => *off,
-            Adj::Mem(l) => self.place_bytes(seal(l.encode_body()).into()),
+            Adj::Mem(l) => self.place_bytes(seal(l.body()).into()),
         }
     }
 
@@ -222,7 +222,7 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
     let (free_off, free_len, free_crc) = if next_free.bytes() == 0 {
         (0, 0, 0)
     } else {
-        let blob: Arc<[u8]> = seal(next_free.encode_body()).into();
+        let blob: Arc<[u8]> = seal(&next_free.encode_body()).into();
         let (_, crc, _) = unseal(&blob).map_err(|e| crate::Error::Internal(e.to_string()))?;
         let off = placer.end;
         placer.end += blob.len() as u64;

@@ -111,6 +111,16 @@ impl Txn {
         self.reader.node(id)
     }
 
+    /// Whether node `id` is live for this transaction (no copy of the record).
+    pub(crate) fn node_live(&self, id: u64) -> Result<bool> {
+        if let Some(w) = &self.w {
+            if let Some(n) = w.nodes.get(&id) {
+                return Ok(n.is_live());
+            }
+        }
+        self.reader.node_live(id)
+    }
+
     /// Edge `id` as this transaction sees it.
     pub(crate) fn edge(&self, id: u64) -> Result<Option<Edge>> {
         if let Some(w) = &self.w {

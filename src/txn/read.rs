@@ -3,7 +3,7 @@
 //! borrowed bytes it hands out.
 //!
 //! Returned strings and bytes borrow from allocations this reader keeps alive ("pins"):
-//! a property blob in memory, a newer mapping of the heap, an interned name. The three
+//! a property blob in memory, a newer mapping of the heap, an interned name. The four
 //! `unsafe` blocks below extend a borrow from a pinned `Arc` to the reader's own borrow.
 //! That is sound because an `Arc`'s contents never move, and the pins are only emptied by
 //! `clear_pins` (which takes `&mut self`, so no borrow of the reader is alive then) or when
@@ -14,6 +14,7 @@ use super::shared::{Shared, read};
 use crate::error::{Error, Result};
 use crate::format::adj::AdjList;
 use crate::format::props::PropBlob;
+use crate::format::record::FLAG_LIVE;
 use crate::io::Mapping;
 use crate::store::{Adj, Adjacency, Edge, Maps, Node, Props};
 use std::cell::{Cell, RefCell};
@@ -46,6 +47,8 @@ pub struct SnapshotReader {
     /// committed), so reading the same keys node after node skips the shared table's lock
     /// and hash.
     key_ids: RefCell<Vec<(Box<str>, u32)>>,
+    /// The last name returned and its id.
+    last_name: RefCell<Option<(u32, Arc<CStr>)>>,
 }
 
 impl SnapshotReader {
@@ -60,6 +63,7 @@ impl SnapshotReader {
             last_node: RefCell::new(None),
             verified_blob: Cell::new(0),
             key_ids: RefCell::new(Vec::new()),
+            last_name: RefCell::new(None),
         }
     }
 
@@ -97,6 +101,17 @@ impl SnapshotReader {
         };
         *self.last_node.borrow_mut() = Some((id, n.clone()));
         Ok(Some(n))
+    }
+
+    /// Whether node `id` is live in this snapshot, without copying its record.
+    pub(crate) fn node_live(&self, id: u64) -> Result<bool> {
+        if id == 0 || id >= self.snap.next_node {
+            return Ok(false);
+        }
+        if let Some(f) = read(&self.shared.versions).node_flags(id, self.snap.txn) {
+            return Ok(f == FLAG_LIVE);
+        }
+        Ok(self.node(id)?.is_some_and(|n| n.is_live()))
     }
 
     /// Edge `id` as committed in this snapshot.
@@ -200,6 +215,15 @@ impl SnapshotReader {
 
     /// The name of string `id`, valid until the transaction ends.
     pub(crate) fn name_of<'t>(&'t self, id: u32, pending: Option<&Arc<CStr>>) -> Result<&'t CStr> {
+        // A scan asks for the same type or label name entry after entry.
+        if let Some((last, name)) = &*self.last_name.borrow()
+            && *last == id
+        {
+            let ptr: *const CStr = Arc::as_ptr(name);
+            // SAFETY: `names` holds this Arc too, until the reader is dropped (module
+            // documentation); ids never change their name.
+            return Ok(unsafe { &*ptr });
+        }
         let mut names = self.names.borrow_mut();
         let arc = match names.get(&id) {
             Some(a) => Arc::clone(a),
@@ -218,6 +242,7 @@ impl SnapshotReader {
             }
         };
         let ptr: *const CStr = Arc::as_ptr(&arc);
+        *self.last_name.borrow_mut() = Some((id, Arc::clone(&arc)));
         // SAFETY: `names` holds this Arc until the reader is dropped (module documentation).
         Ok(unsafe { &*ptr })
     }

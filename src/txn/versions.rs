@@ -19,6 +19,16 @@ impl<T> Chain<T> {
         self.older.push(prev);
     }
 
+    /// Drops the versions no snapshot from `keep_from` on can read: those older than the
+    /// newest one not newer than `keep_from`.
+    fn forget_before(&mut self, keep_from: u64) {
+        if self.newest.0 <= keep_from {
+            self.older.clear();
+        } else if let Some(i) = self.older.iter().rposition(|(v, _)| *v <= keep_from) {
+            self.older.drain(..i);
+        }
+    }
+
     /// Drops every version not newer than `upto`; false when none is left.
     fn prune(&mut self, upto: u64) -> bool {
         if self.newest.0 <= upto {
@@ -57,11 +67,15 @@ fn prune<T>(map: &mut IdMap<Chain<T>>, upto: u64) {
     map.retain(|_, chain| chain.prune(upto));
 }
 
-fn publish<T>(map: &mut IdMap<Chain<T>>, txn: u64, records: IdMap<T>) {
+fn publish<T>(map: &mut IdMap<Chain<T>>, txn: u64, records: IdMap<T>, keep_from: u64) {
     map.reserve(records.len());
     for (id, r) in records {
         match map.entry(id) {
-            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().push((txn, r)),
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let chain = e.get_mut();
+                chain.push((txn, r));
+                chain.forget_before(keep_from);
+            }
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(Chain {
                     newest: (txn, r),
@@ -78,15 +92,33 @@ impl Versions {
         self.nodes.get(&id).and_then(|c| at(c, snap))
     }
 
+    /// The flags of node `id` as of `snap`, if a version not newer than `snap` is held
+    /// (without copying the record).
+    pub fn node_flags(&self, id: u64, snap: u64) -> Option<u32> {
+        let c = self.nodes.get(&id)?;
+        if c.newest.0 <= snap {
+            return Some(c.newest.1.flags);
+        }
+        c.older
+            .iter()
+            .rev()
+            .find(|(v, _)| *v <= snap)
+            .map(|(_, n)| n.flags)
+    }
+
     /// Edge `id` as of `snap`.
     pub fn edge(&self, id: u64, snap: u64) -> Option<Edge> {
         self.edges.get(&id).and_then(|c| at(c, snap))
     }
 
-    /// Adds the records written by transaction `txn`.
-    pub fn publish(&mut self, txn: u64, nodes: IdMap<Node>, edges: IdMap<Edge>) {
-        publish(&mut self.nodes, txn, nodes);
-        publish(&mut self.edges, txn, edges);
+    /// Adds the records written by transaction `txn`. Every snapshot that may still be
+    /// read (by a reader, a writer or a checkpoint) is at or after `keep_from`, so the
+    /// older versions of the records it writes that no such snapshot reads are dropped
+    /// now rather than at the next checkpoint: between checkpoints, a record written by
+    /// many transactions keeps one version per snapshot in use, not one per write.
+    pub fn publish(&mut self, txn: u64, nodes: IdMap<Node>, edges: IdMap<Edge>, keep_from: u64) {
+        publish(&mut self.nodes, txn, nodes, keep_from);
+        publish(&mut self.edges, txn, edges, keep_from);
     }
 
     /// The newest version not newer than `snap` of every record that has one, sorted by id.

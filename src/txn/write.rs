@@ -191,11 +191,18 @@ impl WriteState {
         }
         let nodes = std::mem::take(&mut self.nodes);
         let edges = std::mem::take(&mut self.edges);
+        // Readers begin on the visible snapshot, which only moves forward; a checkpoint's
+        // P and the next writer's snapshot are at or after it too.
+        let keep_from = {
+            let st = lock(&shared.state);
+            let oldest = st.readers.keys().next().copied().unwrap_or(u64::MAX);
+            oldest.min(st.visible.txn)
+        };
         shared
             .versions
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .publish(self.txn_id, nodes, edges);
+            .publish(self.txn_id, nodes, edges, keep_from);
         let b = self.base_snap;
         let latest = Snapshot {
             txn: self.txn_id,
