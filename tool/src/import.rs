@@ -1,21 +1,23 @@
 //! `quiver import`: Neo4j admin-import CSV files (the subset TOOLS.md gives) into a new
 //! database, all or nothing.
 //!
-//! Files are streamed one record at a time; the only thing that grows with the input is
-//! the map from (id group, external id) to node id. Each row is parsed and checked
-//! completely before anything of it is written, so `--skip-bad-rows` never leaves half a
-//! row behind.
+//! Files are streamed: a second thread reads and checks records (`read`) while this one
+//! writes them, a bounded number of batches behind, so the only thing that grows with the
+//! input is the map from (id group, external id) to node id. Each row is parsed and
+//! checked completely before anything of it is written, so `--skip-bad-rows` never leaves
+//! half a row behind.
 
 use crate::fail::Fail;
 use crate::stage::{Batches, Staged};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use clap::ArgMatches;
 use quiver::ValueRef;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::mpsc;
 use std::time::Instant;
+
+mod read;
 
 /// How external ids are read.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -241,49 +243,6 @@ fn parse_field(field: &str, groups: &mut Groups) -> Result<Col, String> {
     }
 }
 
-/// A parsed cell value, borrowing the record where it can.
-enum Cell<'r> {
-    Ref(ValueRef<'r>),
-    Bytes(Vec<u8>),
-}
-
-impl Cell<'_> {
-    fn value(&self) -> ValueRef<'_> {
-        match self {
-            Cell::Ref(v) => *v,
-            Cell::Bytes(b) => ValueRef::Bytes(b),
-        }
-    }
-}
-
-fn parse_cell(s: &str, ty: PropType) -> Result<Cell<'_>, String> {
-    let t = s.trim();
-    Ok(Cell::Ref(match ty {
-        PropType::Int { min, max } => {
-            let v: i64 = t.parse().map_err(|_| format!("{s:?} is not an integer"))?;
-            if v < min || v > max {
-                return Err(format!("{s:?} is out of range ({min}..={max})"));
-            }
-            ValueRef::Int(v)
-        }
-        PropType::Float => {
-            ValueRef::Float(t.parse().map_err(|_| format!("{s:?} is not a number"))?)
-        }
-        PropType::Bool => match t.to_ascii_lowercase().as_str() {
-            "true" => ValueRef::Bool(true),
-            "false" => ValueRef::Bool(false),
-            _ => return Err(format!("{s:?} is not true or false")),
-        },
-        PropType::Str => ValueRef::Str(s),
-        PropType::Bytes => {
-            return B64
-                .decode(t)
-                .map(Cell::Bytes)
-                .map_err(|e| format!("{s:?} is not base64: {e}"));
-        }
-    }))
-}
-
 /// A fast non-cryptographic hash for the id map (the multiply-rotate of rustc's FxHash):
 /// SipHash, the standard default, was a tenth of a node import. The keys come from the
 /// user's own files, so resistance to chosen collisions is not needed.
@@ -382,43 +341,58 @@ impl StrIds {
     }
 }
 
-/// External ids by group.
-enum IdMap {
-    Str(Vec<StrIds>),
-    Int(Vec<FastMap<i64>>),
+/// External ids by group: text ids, or integers under `--id-type integer` (an import
+/// uses one of the two).
+#[derive(Default)]
+struct IdMap {
+    text: Vec<StrIds>,
+    int: Vec<FastMap<i64>>,
+}
+
+/// An external id as the id map takes it.
+#[derive(Clone, Copy)]
+enum Id<'r> {
+    Str(&'r str),
+    Int(i64),
+}
+
+impl<'r> Id<'r> {
+    /// The id `key` holds, in `rec` (the record it was read from).
+    fn of(key: read::Key, rec: &'r csv::StringRecord) -> Id<'r> {
+        match key {
+            read::Key::Str(s) => Id::Str(s.of(rec)),
+            read::Key::Int(v) => Id::Int(v),
+        }
+    }
 }
 
 impl IdMap {
-    fn lookup(&self, group: usize, key: &str) -> Result<Option<u64>, String> {
-        Ok(match self {
-            IdMap::Str(g) => g.get(group).and_then(|m| m.get(key)),
-            IdMap::Int(g) => {
-                let k = parse_id(key)?;
-                g.get(group).and_then(|m| m.get(&k)).copied()
-            }
-        })
+    fn lookup(&self, group: usize, key: Id<'_>) -> Option<u64> {
+        match key {
+            Id::Str(k) => self.text.get(group).and_then(|m| m.get(k)),
+            Id::Int(k) => self.int.get(group).and_then(|m| m.get(&k)).copied(),
+        }
     }
 
     /// Records `key`; false if it is already there.
-    fn insert(&mut self, group: usize, key: &str, id: u64) -> Result<bool, String> {
+    fn insert(&mut self, group: usize, key: Id<'_>, id: u64) -> bool {
         fn slot<T: Default>(v: &mut Vec<T>, g: usize) -> &mut T {
             if v.len() <= g {
                 v.resize_with(g + 1, T::default);
             }
             &mut v[g]
         }
-        Ok(match self {
-            IdMap::Str(g) => slot(g, group).insert(key, id),
-            IdMap::Int(g) => {
-                let k = parse_id(key)?;
-                let m = slot(g, group);
+        match key {
+            Id::Str(k) => slot(&mut self.text, group).insert(k, id),
+            Id::Int(k) => {
+                let m = slot(&mut self.int, group);
                 if m.contains_key(&k) {
-                    return Ok(false);
+                    return false;
                 }
                 m.insert(k, id);
                 true
             }
-        })
+        }
     }
 }
 
@@ -454,6 +428,7 @@ impl From<quiver::Error> for Row {
 }
 
 /// A rejected row: where, and why.
+#[derive(Clone)]
 struct Bad {
     column: Option<usize>,
     message: String,
@@ -482,6 +457,8 @@ type ColRule = (&'static str, fn(&Col) -> bool);
 struct Importer<'d> {
     batch: Batches<'d>,
     ids: IdMap,
+    /// `--id-type integer`.
+    int_ids: bool,
     groups: Groups,
     skip: bool,
     report: Option<std::io::BufWriter<std::fs::File>>,
@@ -500,7 +477,7 @@ impl Importer<'_> {
         file: &str,
         line: u64,
         header: &[String],
-        bad: Bad,
+        bad: &Bad,
         record: &csv::StringRecord,
     ) -> Result<(), Fail> {
         let col = bad
@@ -553,40 +530,68 @@ impl Importer<'_> {
         }
         let header: Vec<String> = rec.iter().map(str::to_string).collect();
         let cols = self.header(&name, &header, input.nodes)?;
-        let mut rows = 0u64;
-        loop {
-            let line = rdr.position().line();
-            match rdr.read_record(&mut rec) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => {
-                        let line = e.position().map_or(line, |p| p.line());
-                        self.bad(&name, line, &header, Bad::row("not UTF-8"), &rec)?;
-                        continue;
-                    }
-                    _ => return Err(Fail::Io(format!("read {name}: {e}"))),
-                },
+        let file = FileRows {
+            name: &name,
+            header: &header,
+            cols: &cols,
+            default: &input.default,
+        };
+        let reader = read::Reader {
+            rdr,
+            name: &name,
+            cols: &cols,
+            default: &input.default,
+            nodes: input.nodes,
+            int_ids: self.int_ids,
+        };
+        std::thread::scope(|s| {
+            let (full_tx, full) = mpsc::sync_channel(read::QUEUED);
+            let (empty, empty_rx) = mpsc::channel();
+            let reading = s.spawn(move || reader.run(full_tx, empty_rx));
+            // `full` goes with this call: once it returns, early or not, the reader's
+            // next send fails and it stops.
+            let written = self.write(&file, full, empty, bar, done);
+            let read = reading.join();
+            written?;
+            read.map_err(|_| Fail::Internal(format!("the thread reading {name} panicked")))
+        })
+    }
+
+    /// Writes a file's batches as its reader sends them, then returns each for reuse.
+    fn write(
+        &mut self,
+        file: &FileRows<'_>,
+        full: mpsc::Receiver<read::Batch>,
+        empty: mpsc::Sender<read::Batch>,
+        bar: &indicatif::ProgressBar,
+        done: u64,
+    ) -> Result<(), Fail> {
+        for mut b in full {
+            self.rows(file, &b)?;
+            if let Some(e) = b.failed.take() {
+                return Err(Fail::Io(e));
             }
-            let line = rec.position().map_or(line, |p| p.line());
-            if rec.len() != header.len() {
-                let msg = format!("{} fields; the header has {}", rec.len(), header.len());
-                self.bad(&name, line, &header, Bad::row(msg), &rec)?;
-                continue;
-            }
-            let r = if input.nodes {
-                self.node_row(&cols, &rec, &input.default)
-            } else {
-                self.edge_row(&cols, &rec, &input.default)
+            bar.set_position(done + b.byte);
+            // Fails only when the reader has finished, and then nothing is reused.
+            let _ = empty.send(b);
+        }
+        Ok(())
+    }
+
+    /// Writes a batch's rows in order, reporting (or rejecting on) the bad ones.
+    fn rows(&mut self, file: &FileRows<'_>, b: &read::Batch) -> Result<(), Fail> {
+        // Reused by each row of the batch: its property names and values.
+        let mut values = Vec::new();
+        for (row, rec) in b.rows.iter().zip(&b.records) {
+            let written = match &row.check {
+                Err(bad) => Err(Row::Bad(bad.clone())),
+                Ok(read::Checked::Node(n)) => self.node_row(file, n, rec, &b.vals, &mut values),
+                Ok(read::Checked::Edge(e)) => self.edge_row(file, e, rec, &b.vals, &mut values),
             };
-            match r {
+            match written {
                 Ok(()) => {}
-                Err(Row::Bad(b)) => self.bad(&name, line, &header, b, &rec)?,
+                Err(Row::Bad(bad)) => self.bad(file.name, row.line, file.header, &bad, rec)?,
                 Err(Row::Fail(f)) => return Err(f),
-            }
-            rows += 1;
-            if rows % 8192 == 0 {
-                bar.set_position(done + rec.position().map_or(0, |p| p.byte()));
             }
         }
         Ok(())
@@ -649,149 +654,118 @@ impl Importer<'_> {
         Ok(cols)
     }
 
-    fn ids_are_int(&self) -> bool {
-        matches!(self.ids, IdMap::Int(_))
-    }
-
-    /// The row's properties, checked.
-    /// The row's non-empty property cells, each with its property name.
-    fn props<'c, 'r>(
-        cols: &'c [Col],
-        rec: &'r csv::StringRecord,
-    ) -> Result<Vec<(&'c str, Cell<'r>)>, Bad> {
-        let mut out = Vec::new();
-        for (i, (c, s)) in cols.iter().zip(rec.iter()).enumerate() {
-            if let Col::Prop { name, ty } = c {
-                if s.is_empty() {
-                    continue;
-                }
-                out.push((
-                    name.as_str(),
-                    parse_cell(s, *ty).map_err(|m| Bad::at(i, m))?,
-                ));
-            }
-        }
-        Ok(out)
-    }
-
-    fn node_row(
+    /// Writes a node row whose id is new; the id map then maps the id to the node.
+    fn node_row<'a>(
         &mut self,
-        cols: &[Col],
-        rec: &csv::StringRecord,
-        default: &str,
+        file: &FileRows<'a>,
+        n: &read::NodeRow,
+        rec: &'a csv::StringRecord,
+        vals: &'a [(usize, read::Val)],
+        values: &mut Vec<(&'a str, ValueRef<'a>)>,
     ) -> Result<(), Row> {
-        let mut id = None;
-        let mut label: Option<&str> = None;
-        for (i, (c, s)) in cols.iter().zip(rec.iter()).enumerate() {
-            match c {
-                Col::Id { name, group } => id = Some((i, s, name, *group)),
-                Col::Label => {
-                    let mut labels = s.split(';').filter(|l| !l.is_empty());
-                    label = labels.next();
-                    let extra = labels.next().is_some()
-                        || (label.is_some_and(|l| !default.is_empty() && l != default));
-                    if extra {
-                        return Err(Row::Bad(Bad::at(
-                            i,
-                            format!("several labels ({s:?}): Quiver nodes have one label"),
-                        )));
-                    }
-                }
-                _ => {}
-            }
+        let label = file.name_of(n.label, rec);
+        values.clear();
+        values.extend(file.values(&vals[n.props.clone()], rec));
+        let key = Id::of(n.key, rec);
+        if self.ids.lookup(n.group, key).is_some() {
+            let key = rec.get(n.id_col).unwrap_or_default();
+            return Err(Row::Bad(Bad::at(n.id_col, format!("duplicate id {key:?}"))));
         }
-        let Some((id_col, key, id_name, group)) = id else {
-            return Err(Row::Bad(Bad::row("no id column")));
-        };
-        if key.is_empty() {
-            return Err(Row::Bad(Bad::at(id_col, "the id is empty")));
+        // One call and one log frame per row (a later column of the same name wins, as it
+        // would with one set after another).
+        let node = self.batch.txn()?.insert_node_with(label, values)?;
+        if !self.ids.insert(n.group, key, node) {
+            return Err(Row::Fail(Fail::Internal("an id recorded twice".into())));
         }
-        let label = row_name(label, default, "label", "--nodes")?;
-        let props = Self::props(cols, rec)?;
-        let id_value = match (id_name, self.ids_are_int()) {
-            (None, _) => None,
-            (Some(_), true) => match parse_id(key) {
-                Ok(v) => Some(ValueRef::Int(v)),
-                Err(m) => return Err(Row::Bad(Bad::at(id_col, m))),
-            },
-            (Some(_), false) => Some(ValueRef::Str(key)),
-        };
-        // The id is claimed before the node exists; the node id it maps to is the one
-        // insert_node is about to hand out (ids are sequential within the import).
-        match self.ids.lookup(group, key) {
-            Err(m) => return Err(Row::Bad(Bad::at(id_col, m))),
-            Ok(Some(_)) => {
-                return Err(Row::Bad(Bad::at(id_col, format!("duplicate id {key:?}"))));
-            }
-            Ok(None) => {}
-        }
-        // One call and one log frame per row (a later column of the same name wins, as
-        // it would with one set after another).
-        let values: Vec<(&str, ValueRef)> = id_name
-            .as_deref()
-            .zip(id_value)
-            .into_iter()
-            .chain(props.iter().map(|(name, cell)| (*name, cell.value())))
-            .collect();
-        let node = self.batch.txn()?.insert_node_with(label, &values)?;
-        self.ids.insert(group, key, node).map_err(Fail::Internal)?;
-        let set = u64::from(id_value.is_some()) + props.len() as u64;
+        let set = n.props.len() as u64;
         self.batch.ops += 1 + set;
         self.props += set;
         self.nodes += 1;
         Ok(())
     }
 
-    fn edge_row(
+    /// Writes a relationship row whose ends exist.
+    fn edge_row<'a>(
         &mut self,
-        cols: &[Col],
-        rec: &csv::StringRecord,
-        default: &str,
+        file: &FileRows<'a>,
+        e: &read::EdgeRow,
+        rec: &'a csv::StringRecord,
+        vals: &'a [(usize, read::Val)],
+        values: &mut Vec<(&'a str, ValueRef<'a>)>,
     ) -> Result<(), Row> {
-        let (mut src, mut dst, mut ty) = (None, None, None);
-        for (i, (c, s)) in cols.iter().zip(rec.iter()).enumerate() {
-            let (end, group) = match c {
-                Col::StartId { group } => (&mut src, *group),
-                Col::EndId { group } => (&mut dst, *group),
-                Col::Type => {
-                    if !s.is_empty() {
-                        ty = Some(s);
-                    }
-                    continue;
-                }
-                _ => continue,
-            };
-            let what = if matches!(c, Col::StartId { .. }) {
-                "start"
+        let (mut src, mut dst) = (None, None);
+        for end in e.ends.iter().flatten() {
+            let key = *end
+                .key
+                .as_ref()
+                .map_err(|m| Row::Bad(Bad::at(end.col, m.clone())))?;
+            let (node, what) = if end.start {
+                (&mut src, "start")
             } else {
-                "end"
+                (&mut dst, "end")
             };
-            match self.ids.lookup(group, s) {
-                Ok(Some(n)) => *end = Some(n),
-                Ok(None) => {
-                    return Err(Row::Bad(Bad::at(
-                        i,
-                        format!("missing {what} node: no node has id {s:?} in this id group"),
-                    )));
-                }
-                Err(m) => return Err(Row::Bad(Bad::at(i, m))),
-            }
+            let Some(n) = self.ids.lookup(end.group, Id::of(key, rec)) else {
+                let s = rec.get(end.col).unwrap_or_default();
+                return Err(Row::Bad(Bad::at(
+                    end.col,
+                    format!("missing {what} node: no node has id {s:?} in this id group"),
+                )));
+            };
+            *node = Some(n);
         }
         let (Some(src), Some(dst)) = (src, dst) else {
             return Err(Row::Bad(Bad::row("no start or end id")));
         };
-        let ty = row_name(ty, default, "type", "--relationships")?;
-        let props = Self::props(cols, rec)?;
-        let values: Vec<(&str, ValueRef)> = props
-            .iter()
-            .map(|(name, cell)| (*name, cell.value()))
-            .collect();
-        self.batch.txn()?.insert_edge_with(src, dst, ty, &values)?;
+        let (ty, props) = e.rest.as_ref().map_err(|b| Row::Bad(b.clone()))?;
+        let ty = file.name_of(*ty, rec);
+        values.clear();
+        values.extend(file.values(&vals[props.clone()], rec));
+        self.batch.txn()?.insert_edge_with(src, dst, ty, values)?;
         let set = props.len() as u64;
         self.batch.ops += 1 + set;
         self.props += set;
         self.edges += 1;
         Ok(())
+    }
+}
+
+/// The file whose rows are being written: what they are written and reported with.
+struct FileRows<'a> {
+    name: &'a str,
+    header: &'a [String],
+    cols: &'a [Col],
+    /// The label or type `--nodes=`/`--relationships=` gave.
+    default: &'a str,
+}
+
+impl<'a> FileRows<'a> {
+    /// A row's label or type.
+    fn name_of(&self, name: read::Name, rec: &'a csv::StringRecord) -> &'a str {
+        match name {
+            read::Name::Given => self.default,
+            read::Name::Own(s) => s.of(rec),
+        }
+    }
+
+    /// Property values read from `rec`, each with its property's name.
+    fn values(
+        &self,
+        vals: &'a [(usize, read::Val)],
+        rec: &'a csv::StringRecord,
+    ) -> impl Iterator<Item = (&'a str, ValueRef<'a>)> {
+        let cols = self.cols;
+        vals.iter().map(move |(c, v)| {
+            let name = match cols.get(*c) {
+                Some(
+                    Col::Prop { name, .. }
+                    | Col::Id {
+                        name: Some(name), ..
+                    },
+                ) => name,
+                _ => "",
+            };
+            (name, v.value(rec))
+        })
     }
 }
 
@@ -823,10 +797,8 @@ pub fn import(args: &ImportArgs, m: &ArgMatches) -> Result<(), Fail> {
     let staged = Staged::create(&args.db)?;
     let mut imp = Importer {
         batch: Batches::new(staged.db()?),
-        ids: match args.id_type {
-            IdType::String => IdMap::Str(Vec::new()),
-            IdType::Integer => IdMap::Int(Vec::new()),
-        },
+        ids: IdMap::default(),
+        int_ids: args.id_type == IdType::Integer,
         groups: Groups::default(),
         skip: args.skip_bad_rows,
         report: None,

@@ -1058,6 +1058,119 @@ fn import_skip_bad_rows_writes_the_report() {
     assert_eq!(db.begin_read().expect("read").live_counts(), (2, 1));
 }
 
+/// A node file of `rows` good rows `p<i>,<i>` (the first with a quoted two-line note, so
+/// lines and records differ) with `bad` replacing rows by index; returns it and the line
+/// each row starts on.
+fn many_people(rows: usize, bad: &[(usize, &str)]) -> (String, Vec<usize>) {
+    let mut text = String::from("id:ID,note,age:int\n");
+    let mut lines = Vec::new();
+    let mut line = 2;
+    for i in 0..rows {
+        lines.push(line);
+        let row = match bad.iter().find(|(at, _)| *at == i) {
+            Some((_, row)) => row.to_string(),
+            None if i == 0 => "p0,\"two\nlines\",0".to_string(),
+            None => format!("p{i},,{i}"),
+        };
+        line += 1 + row.matches('\n').count();
+        text.push_str(&row);
+        text.push('\n');
+    }
+    (text, lines)
+}
+
+/// Rows are read and checked on a second thread, a few thousand at a time, and written in
+/// file order: the first bad row of a large file is the one reported, for its own line,
+/// whether the reader finds it (a bad value) or the writer (a duplicate id, a missing
+/// node), and nothing is left behind.
+#[test]
+fn import_rejects_the_first_bad_row_deep_in_a_large_file() {
+    let (people, lines) = many_people(20_000, &[(12_345, "p7,,1"), (15_000, "p9,,x")]);
+    let msg = import_rejected(&people, ":START_ID,:END_ID\n", &[]);
+    has(
+        &msg,
+        &format!(
+            r#"people.csv:{}: column 1 "id:ID": duplicate id "p7""#,
+            lines[12_345]
+        ),
+    );
+    let (people, lines) = many_people(20_000, &[(12_345, "p9,,x"), (15_000, "p7,,1")]);
+    let msg = import_rejected(&people, ":START_ID,:END_ID\n", &[]);
+    has(
+        &msg,
+        &format!(
+            r#"people.csv:{}: column 3 "age:int": "x" is not an integer"#,
+            lines[12_345]
+        ),
+    );
+    let (people, _) = many_people(100, &[]);
+    let mut knows = String::from(":START_ID,:END_ID,since:int\n");
+    for i in 0..10_000 {
+        let row = match i {
+            9_000 => "p1,p100,1".to_string(),
+            9_001 => "p1,p2,x".to_string(),
+            _ => format!("p{},p{},{i}", i % 100, (i * 7) % 100),
+        };
+        knows.push_str(&row);
+        knows.push('\n');
+    }
+    let msg = import_rejected(&people, &knows, &[]);
+    has(
+        &msg,
+        r#"knows.csv:9002: column 2 ":END_ID": missing end node: no node has id "p100""#,
+    );
+}
+
+/// With --skip-bad-rows the report lists bad rows in file order across the reader's
+/// batches, whichever thread found them, and every good row around them is imported.
+#[test]
+fn import_skip_bad_rows_reports_in_file_order_across_batches() {
+    let bad = [
+        (4_095, "p4095,,x"),
+        (4_096, "p1,,1"),
+        (4_097, "p4097,,"),
+        (4_098, "p4098,,y"),
+        (8_191, "p2,,2"),
+        (8_192, "p8192,1"),
+        (19_999, "p3,,z"),
+    ];
+    let (people, lines) = many_people(20_000, &bad);
+    let d = tmp();
+    write(d.path(), "people.csv", &people);
+    write(d.path(), "knows.csv", ":START_ID,:END_ID\n");
+    let o = import_people(
+        d.path(),
+        "--nodes=Person",
+        &["--skip-bad-rows", "--report", "bad.jsonl"],
+    );
+    code(&o, 0);
+    has(&out(&o), "imported 19994 nodes, 0 relationships");
+    has(&out(&o), "6 rows skipped");
+    let report = std::fs::read_to_string(d.path().join("bad.jsonl")).expect("report");
+    let rows: Vec<(u64, String)> = report
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json line");
+            let line = v["line"].as_u64().expect("line");
+            (line, v["message"].as_str().expect("message").to_string())
+        })
+        .collect();
+    let want: Vec<(u64, String)> = [
+        (4_095, r#""x" is not an integer"#),
+        (4_096, r#"duplicate id "p1""#),
+        (4_098, r#""y" is not an integer"#),
+        (8_191, r#"duplicate id "p2""#),
+        (8_192, "2 fields; the header has 3"),
+        (19_999, r#""z" is not an integer"#),
+    ]
+    .iter()
+    .map(|(i, m)| (lines[*i] as u64, m.to_string()))
+    .collect();
+    assert_eq!(rows, want, "{report}");
+    let db = Database::open(d.path().join("g.qv"), &opts(false)).expect("open");
+    assert_eq!(db.begin_read().expect("read").live_counts(), (19_994, 0));
+}
+
 // ---- export ----------------------------------------------------------------------------
 
 #[test]
