@@ -341,12 +341,16 @@ impl StrIds {
     }
 }
 
-/// External ids by group: text ids, or integers under `--id-type integer` (an import
-/// uses one of the two).
+/// External ids by group, each with the place of its node among the nodes the import
+/// wrote (the writer keeps the node ids in that order). It is the reader's: it finds
+/// duplicate ids and missing endpoints, so the writer only writes.
 #[derive(Default)]
 struct IdMap {
+    /// Text ids, or integers under `--id-type integer` (an import uses one of the two).
     text: Vec<StrIds>,
     int: Vec<FastMap<i64>>,
+    /// Ids claimed so far: the place of the next node.
+    claimed: u64,
 }
 
 /// An external id as the id map takes it.
@@ -356,17 +360,8 @@ enum Id<'r> {
     Int(i64),
 }
 
-impl<'r> Id<'r> {
-    /// The id `key` holds, in `rec` (the record it was read from).
-    fn of(key: read::Key, rec: &'r csv::StringRecord) -> Id<'r> {
-        match key {
-            read::Key::Str(s) => Id::Str(s.of(rec)),
-            read::Key::Int(v) => Id::Int(v),
-        }
-    }
-}
-
 impl IdMap {
+    /// The place of the node with id `key`.
     fn lookup(&self, group: usize, key: Id<'_>) -> Option<u64> {
         match key {
             Id::Str(k) => self.text.get(group).and_then(|m| m.get(k)),
@@ -374,25 +369,27 @@ impl IdMap {
         }
     }
 
-    /// Records `key`; false if it is already there.
-    fn insert(&mut self, group: usize, key: Id<'_>, id: u64) -> bool {
+    /// Claims `key` for the next node, whose place it returns; None if it is taken.
+    fn claim(&mut self, group: usize, key: Id<'_>) -> Option<u64> {
         fn slot<T: Default>(v: &mut Vec<T>, g: usize) -> &mut T {
             if v.len() <= g {
                 v.resize_with(g + 1, T::default);
             }
             &mut v[g]
         }
-        match key {
-            Id::Str(k) => slot(&mut self.text, group).insert(k, id),
-            Id::Int(k) => {
-                let m = slot(&mut self.int, group);
-                if m.contains_key(&k) {
-                    return false;
+        let place = self.claimed;
+        let new = match key {
+            Id::Str(k) => slot(&mut self.text, group).insert(k, place),
+            Id::Int(k) => match slot(&mut self.int, group).entry(k) {
+                std::collections::hash_map::Entry::Occupied(_) => false,
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(place);
+                    true
                 }
-                m.insert(k, id);
-                true
-            }
-        }
+            },
+        };
+        self.claimed += u64::from(new);
+        new.then_some(place)
     }
 }
 
@@ -402,33 +399,7 @@ fn parse_id(key: &str) -> Result<i64, String> {
         .map_err(|_| format!("{key:?} is not an integer id"))
 }
 
-/// Why a row was not written: it is bad (rejected, or skipped with --skip-bad-rows),
-/// or the import itself failed.
-enum Row {
-    Bad(Bad),
-    Fail(Fail),
-}
-
-impl From<Bad> for Row {
-    fn from(b: Bad) -> Row {
-        Row::Bad(b)
-    }
-}
-
-impl From<Fail> for Row {
-    fn from(f: Fail) -> Row {
-        Row::Fail(f)
-    }
-}
-
-impl From<quiver::Error> for Row {
-    fn from(e: quiver::Error) -> Row {
-        Row::Fail(e.into())
-    }
-}
-
 /// A rejected row: where, and why.
-#[derive(Clone)]
 struct Bad {
     column: Option<usize>,
     message: String,
@@ -456,9 +427,12 @@ type ColRule = (&'static str, fn(&Col) -> bool);
 /// The import in progress.
 struct Importer<'d> {
     batch: Batches<'d>,
+    /// The reader's while it reads a file.
     ids: IdMap,
     /// `--id-type integer`.
     int_ids: bool,
+    /// The id of each node written, in order: the id map gives a node's place here.
+    node_ids: Vec<u64>,
     groups: Groups,
     skip: bool,
     report: Option<std::io::BufWriter<std::fs::File>>,
@@ -536,6 +510,7 @@ impl Importer<'_> {
             cols: &cols,
             default: &input.default,
         };
+        let mut ids = std::mem::take(&mut self.ids);
         let reader = read::Reader {
             rdr,
             name: &name,
@@ -543,8 +518,9 @@ impl Importer<'_> {
             default: &input.default,
             nodes: input.nodes,
             int_ids: self.int_ids,
+            ids: &mut ids,
         };
-        std::thread::scope(|s| {
+        let done = std::thread::scope(|s| {
             let (full_tx, full) = mpsc::sync_channel(read::QUEUED);
             let (empty, empty_rx) = mpsc::channel();
             let reading = s.spawn(move || reader.run(full_tx, empty_rx));
@@ -554,7 +530,9 @@ impl Importer<'_> {
             let read = reading.join();
             written?;
             read.map_err(|_| Fail::Internal(format!("the thread reading {name} panicked")))
-        })
+        });
+        self.ids = ids;
+        done
     }
 
     /// Writes a file's batches as its reader sends them, then returns each for reuse.
@@ -583,15 +561,14 @@ impl Importer<'_> {
         // Reused by each row of the batch: its property names and values.
         let mut values = Vec::new();
         for (row, rec) in b.rows.iter().zip(&b.records) {
-            let written = match &row.check {
-                Err(bad) => Err(Row::Bad(bad.clone())),
-                Ok(read::Checked::Node(n)) => self.node_row(file, n, rec, &b.vals, &mut values),
-                Ok(read::Checked::Edge(e)) => self.edge_row(file, e, rec, &b.vals, &mut values),
-            };
-            match written {
-                Ok(()) => {}
-                Err(Row::Bad(bad)) => self.bad(file.name, row.line, file.header, &bad, rec)?,
-                Err(Row::Fail(f)) => return Err(f),
+            match &row.check {
+                Err(bad) => self.bad(file.name, row.line, file.header, bad, rec)?,
+                Ok(read::Checked::Node(n)) => {
+                    self.node_row(file, n, rec, &b.vals, &mut values)?;
+                }
+                Ok(read::Checked::Edge(e)) => {
+                    self.edge_row(file, e, rec, &b.vals, &mut values)?;
+                }
             }
         }
         Ok(())
@@ -654,7 +631,7 @@ impl Importer<'_> {
         Ok(cols)
     }
 
-    /// Writes a node row whose id is new; the id map then maps the id to the node.
+    /// Writes a node row (its id is new: the reader claimed it for this node's place).
     fn node_row<'a>(
         &mut self,
         file: &FileRows<'a>,
@@ -662,21 +639,14 @@ impl Importer<'_> {
         rec: &'a csv::StringRecord,
         vals: &'a [(usize, read::Val)],
         values: &mut Vec<(&'a str, ValueRef<'a>)>,
-    ) -> Result<(), Row> {
+    ) -> Result<(), Fail> {
         let label = file.name_of(n.label, rec);
         values.clear();
         values.extend(file.values(&vals[n.props.clone()], rec));
-        let key = Id::of(n.key, rec);
-        if self.ids.lookup(n.group, key).is_some() {
-            let key = rec.get(n.id_col).unwrap_or_default();
-            return Err(Row::Bad(Bad::at(n.id_col, format!("duplicate id {key:?}"))));
-        }
         // One call and one log frame per row (a later column of the same name wins, as it
         // would with one set after another).
         let node = self.batch.txn()?.insert_node_with(label, values)?;
-        if !self.ids.insert(n.group, key, node) {
-            return Err(Row::Fail(Fail::Internal("an id recorded twice".into())));
-        }
+        self.node_ids.push(node);
         let set = n.props.len() as u64;
         self.batch.ops += 1 + set;
         self.props += set;
@@ -684,7 +654,7 @@ impl Importer<'_> {
         Ok(())
     }
 
-    /// Writes a relationship row whose ends exist.
+    /// Writes a relationship row (its ends exist: the reader found their places).
     fn edge_row<'a>(
         &mut self,
         file: &FileRows<'a>,
@@ -692,36 +662,19 @@ impl Importer<'_> {
         rec: &'a csv::StringRecord,
         vals: &'a [(usize, read::Val)],
         values: &mut Vec<(&'a str, ValueRef<'a>)>,
-    ) -> Result<(), Row> {
-        let (mut src, mut dst) = (None, None);
-        for end in e.ends.iter().flatten() {
-            let key = *end
-                .key
-                .as_ref()
-                .map_err(|m| Row::Bad(Bad::at(end.col, m.clone())))?;
-            let (node, what) = if end.start {
-                (&mut src, "start")
-            } else {
-                (&mut dst, "end")
-            };
-            let Some(n) = self.ids.lookup(end.group, Id::of(key, rec)) else {
-                let s = rec.get(end.col).unwrap_or_default();
-                return Err(Row::Bad(Bad::at(
-                    end.col,
-                    format!("missing {what} node: no node has id {s:?} in this id group"),
-                )));
-            };
-            *node = Some(n);
-        }
-        let (Some(src), Some(dst)) = (src, dst) else {
-            return Err(Row::Bad(Bad::row("no start or end id")));
+    ) -> Result<(), Fail> {
+        let node = |place: u64| {
+            usize::try_from(place)
+                .ok()
+                .and_then(|p| self.node_ids.get(p).copied())
+                .ok_or_else(|| Fail::Internal(format!("no node written at place {place}")))
         };
-        let (ty, props) = e.rest.as_ref().map_err(|b| Row::Bad(b.clone()))?;
-        let ty = file.name_of(*ty, rec);
+        let (src, dst) = (node(e.src)?, node(e.dst)?);
+        let ty = file.name_of(e.ty, rec);
         values.clear();
-        values.extend(file.values(&vals[props.clone()], rec));
+        values.extend(file.values(&vals[e.props.clone()], rec));
         self.batch.txn()?.insert_edge_with(src, dst, ty, values)?;
-        let set = props.len() as u64;
+        let set = e.props.len() as u64;
         self.batch.ops += 1 + set;
         self.props += set;
         self.edges += 1;
@@ -799,6 +752,7 @@ pub fn import(args: &ImportArgs, m: &ArgMatches) -> Result<(), Fail> {
         batch: Batches::new(staged.db()?),
         ids: IdMap::default(),
         int_ids: args.id_type == IdType::Integer,
+        node_ids: Vec::new(),
         groups: Groups::default(),
         skip: args.skip_bad_rows,
         report: None,

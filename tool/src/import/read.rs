@@ -1,16 +1,16 @@
 //! The reading half of an import. The engine has one writer, so the part of an import
-//! that can run beside it is everything that needs no database: a thread reads a file's
-//! records and checks each one (field count, UTF-8, property values, the id's form, the
-//! label or type), and hands them to the writing thread in batches, in file order. What
-//! needs the database (whether an id is new, whether an endpoint exists) and the writing
-//! itself stay with the writer, which also reports bad rows, so they are reported in file
-//! order and a row is judged only after every row before it was written.
+//! that can run beside it is everything but the writing: a thread reads a file's records
+//! and checks each one completely (field count, UTF-8, property values, the label or type,
+//! and against the id map, which it owns while it reads: that a node's id is new, that a
+//! relationship's ends exist), and hands them to the writing thread in batches, in file
+//! order. The writer reports the bad rows as it meets them, so they are reported in file
+//! order, each after every row before it was written.
 //!
 //! Batches travel over a bounded channel and come back to be refilled, so the reader is
 //! never more than [`QUEUED`] batches ahead, and records, their buffers and the batches'
 //! vectors are reused rather than allocated per row.
 
-use super::{Bad, Col, PropType, parse_id, row_name};
+use super::{Bad, Col, Id, IdMap, PropType, parse_id, row_name};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use csv::StringRecord;
@@ -21,6 +21,9 @@ use std::sync::mpsc::{Receiver, SyncSender};
 /// Records per batch: enough that passing a batch costs nothing per row, few enough that
 /// the writer starts at once and the batches in flight stay small.
 const BATCH_ROWS: usize = 4096;
+
+/// Bytes of input per batch, at most (and one record): wide rows make smaller batches.
+const BATCH_BYTES: u64 = 1 << 20;
 
 /// Full batches the reader may have waiting for the writer before it waits too.
 pub const QUEUED: usize = 2;
@@ -61,13 +64,6 @@ impl Val {
     }
 }
 
-/// An external id: its text, or its value under `--id-type integer`.
-#[derive(Clone, Copy)]
-pub enum Key {
-    Str(Span),
-    Int(i64),
-}
-
 /// A row's label or type: its own, or the one `--nodes=`/`--relationships=` gave.
 #[derive(Clone, Copy)]
 pub enum Name {
@@ -75,36 +71,23 @@ pub enum Name {
     Own(Span),
 }
 
-/// An id column of a relationship row.
-pub struct End {
-    pub col: usize,
-    pub group: usize,
-    /// `:START_ID` (else `:END_ID`).
-    pub start: bool,
-    /// The id, or why it is not one (an integer id that does not parse).
-    pub key: Result<Key, String>,
-}
-
-/// A node row that passed every check but the one the writer makes: that its id is new.
+/// A node row, good: its id was new and is now claimed for it.
 pub struct NodeRow {
-    pub id_col: usize,
-    pub group: usize,
-    pub key: Key,
     pub label: Name,
     /// Its property values in [`Batch::vals`], the id's first if the id column is named.
     pub props: Range<usize>,
 }
 
-/// A relationship row. Its ends, in column order, are looked up by the writer before the
-/// outcome of its other checks counts (the order in which its problems are reported).
+/// A relationship row, good: its ends are the nodes at these places (of the id map).
 pub struct EdgeRow {
-    /// Its id columns in column order (the header check makes them one of each).
-    pub ends: [Option<End>; 2],
-    /// The type and the property values in [`Batch::vals`], or what is wrong with them.
-    pub rest: Result<(Name, Range<usize>), Bad>,
+    pub src: u64,
+    pub dst: u64,
+    pub ty: Name,
+    /// Its property values in [`Batch::vals`].
+    pub props: Range<usize>,
 }
 
-/// A record, as far as the reader could check it.
+/// A good record.
 pub enum Checked {
     Node(NodeRow),
     Edge(EdgeRow),
@@ -114,6 +97,7 @@ pub enum Checked {
 pub struct Parsed {
     /// Its first line (lines count physical lines, as the reader's positions do).
     pub line: u64,
+    /// The row to write, or why it is bad.
     pub check: Result<Checked, Bad>,
 }
 
@@ -144,6 +128,7 @@ pub struct Reader<'a> {
     pub nodes: bool,
     /// `--id-type integer`.
     pub int_ids: bool,
+    pub ids: &'a mut IdMap,
 }
 
 impl Reader<'_> {
@@ -155,6 +140,7 @@ impl Reader<'_> {
             let mut batch = empty.try_recv().unwrap_or_default();
             batch.rows.clear();
             batch.vals.clear();
+            batch.failed = None;
             let more = self.fill(&mut batch);
             if full.send(batch).is_err() || !more {
                 return;
@@ -162,11 +148,12 @@ impl Reader<'_> {
         }
     }
 
-    /// Reads up to [`BATCH_ROWS`] records into `b`; false at the end of the file or after
-    /// a read failure.
+    /// Reads up to [`BATCH_ROWS`] records or [`BATCH_BYTES`] into `b`; false at the end of
+    /// the file or after a read failure.
     fn fill(&mut self, b: &mut Batch) -> bool {
         let mut more = true;
-        while b.rows.len() < BATCH_ROWS {
+        let first = self.rdr.position().byte();
+        while b.rows.len() < BATCH_ROWS && self.rdr.position().byte() - first < BATCH_BYTES {
             let n = b.rows.len();
             if b.records.len() == n {
                 b.records.push(StringRecord::new());
@@ -204,7 +191,8 @@ impl Reader<'_> {
         more
     }
 
-    fn check(&self, rec: &StringRecord, vals: &mut Vec<(usize, Val)>) -> Result<Checked, Bad> {
+    /// The record's row, its property values pushed onto `vals`; or why it is bad.
+    fn check(&mut self, rec: &StringRecord, vals: &mut Vec<(usize, Val)>) -> Result<Checked, Bad> {
         if rec.len() != self.cols.len() {
             return Err(Bad::row(format!(
                 "{} fields; the header has {}",
@@ -215,12 +203,13 @@ impl Reader<'_> {
         if self.nodes {
             self.node(rec, vals).map(Checked::Node)
         } else {
-            Ok(Checked::Edge(self.edge(rec, vals)))
+            self.edge(rec, vals).map(Checked::Edge)
         }
     }
 
-    /// A node row: the checks and their order are those of the row's one write.
-    fn node(&self, rec: &StringRecord, vals: &mut Vec<(usize, Val)>) -> Result<NodeRow, Bad> {
+    /// A node row: its checks, in the order their problems are reported, and then its id
+    /// claimed.
+    fn node(&mut self, rec: &StringRecord, vals: &mut Vec<(usize, Val)>) -> Result<NodeRow, Bad> {
         let mut id = None;
         let mut label = None;
         for (i, (c, (s, span))) in self.cols.iter().zip(fields(rec)).enumerate() {
@@ -255,33 +244,31 @@ impl Reader<'_> {
             vals.push((id_col, Val::Str(key_span)));
         }
         self.props(rec, vals)?;
-        let key = if self.int_ids {
+        let id = if self.int_ids {
             let v = parse_id(key).map_err(|m| Bad::at(id_col, m))?;
             if named {
                 vals[start].1 = Val::Int(v);
             }
-            Key::Int(v)
+            Id::Int(v)
         } else {
-            Key::Str(key_span)
+            Id::Str(key)
         };
+        if self.ids.claim(group, id).is_none() {
+            return Err(Bad::at(id_col, format!("duplicate id {key:?}")));
+        }
         Ok(NodeRow {
-            id_col,
-            group,
-            key,
             label,
             props: start..vals.len(),
         })
     }
 
-    /// A relationship row: its ends, and its other checks.
-    fn edge(&self, rec: &StringRecord, vals: &mut Vec<(usize, Val)>) -> EdgeRow {
-        let mut ends = [None, None];
-        let mut found = 0;
-        let mut ty = None;
+    /// A relationship row: its ends, in column order, then its other checks.
+    fn edge(&self, rec: &StringRecord, vals: &mut Vec<(usize, Val)>) -> Result<EdgeRow, Bad> {
+        let (mut src, mut dst, mut ty) = (None, None, None);
         for (i, (c, (s, span))) in self.cols.iter().zip(fields(rec)).enumerate() {
-            let (start, group) = match c {
-                Col::StartId { group } => (true, *group),
-                Col::EndId { group } => (false, *group),
+            let (end, group, what) = match c {
+                Col::StartId { group } => (&mut src, *group, "start"),
+                Col::EndId { group } => (&mut dst, *group, "end"),
                 Col::Type => {
                     if !s.is_empty() {
                         ty = Some((s, span));
@@ -290,26 +277,31 @@ impl Reader<'_> {
                 }
                 _ => continue,
             };
-            let key = if self.int_ids {
-                parse_id(s).map(Key::Int)
+            let id = if self.int_ids {
+                Id::Int(parse_id(s).map_err(|m| Bad::at(i, m))?)
             } else {
-                Ok(Key::Str(span))
+                Id::Str(s)
             };
-            if let Some(end) = ends.get_mut(found) {
-                *end = Some(End {
-                    col: i,
-                    group,
-                    start,
-                    key,
-                });
-                found += 1;
-            }
+            let Some(place) = self.ids.lookup(group, id) else {
+                return Err(Bad::at(
+                    i,
+                    format!("missing {what} node: no node has id {s:?} in this id group"),
+                ));
+            };
+            *end = Some(place);
         }
+        let (Some(src), Some(dst)) = (src, dst) else {
+            return Err(Bad::row("no start or end id"));
+        };
+        let ty = self.name(ty, "type", "--relationships")?;
         let start = vals.len();
-        let rest = self
-            .name(ty, "type", "--relationships")
-            .and_then(|ty| self.props(rec, vals).map(|()| (ty, start..vals.len())));
-        EdgeRow { ends, rest }
+        self.props(rec, vals)?;
+        Ok(EdgeRow {
+            src,
+            dst,
+            ty,
+            props: start..vals.len(),
+        })
     }
 
     /// The row's label or type, checked as [`row_name`] checks it.
