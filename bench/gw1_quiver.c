@@ -4,7 +4,9 @@
  * The fast path is the plain API with default options: sync FULL (every commit is fsynced
  * before qv_txn_commit returns; concurrent commits share fsyncs), the default 64 MiB
  * checkpoint interval, interned label/type/key strings. A node's ref is the id Quiver
- * assigns. Reads run in one read-only transaction; a neighbour scan is a qv_edges cursor.
+ * assigns. Reads run in one read-only transaction; a neighbour scan is a qv_edges cursor
+ * read in batches of SCAN_BATCH edges (qv_cursor_next_edges), as LMDB's driver reads a page
+ * of neighbours per call (MDB_GET_MULTIPLE).
  *
  * Labelled graph (LS, UR): a label scan is a qv_nodes cursor on the label read in batches
  * of SCAN_BATCH ids (qv_cursor_next_nodes), then qv_node_get of age and name per node; an
@@ -130,11 +132,13 @@ int64_t sys_read_age(sys *s, uint64_t ref) {
 void sys_out(sys *s, uint64_t ref, gw_vec *out) {
   qv_cursor *c;
   check(qv_edges(s->rd, ref, QV_OUT, NULL, &c), "qv_edges");
-  qv_edge e;
+  qv_edge batch[SCAN_BATCH];
+  size_t n;
   qv_status st;
-  while ((st = qv_cursor_next_edge(c, &e)) == QV_OK) gw_vec_push(out, e.dst);
+  while ((st = qv_cursor_next_edges(c, batch, SCAN_BATCH, &n)) == QV_OK)
+    for (size_t k = 0; k < n; k++) gw_vec_push(out, batch[k].dst);
   qv_cursor_free(c);
-  if (st != QV_DONE) check(st, "qv_cursor_next_edge");
+  if (st != QV_DONE) check(st, "qv_cursor_next_edges");
 }
 
 int sys_has_node(sys *s, uint64_t ref, uint64_t index) {
