@@ -216,13 +216,13 @@ impl SnapshotReader {
     /// The name of string `id`, valid until the transaction ends.
     pub(crate) fn name_of<'t>(&'t self, id: u32, pending: Option<&Arc<CStr>>) -> Result<&'t CStr> {
         // A scan asks for the same type or label name entry after entry.
-        if let Some((last, name)) = &*self.last_name.borrow()
-            && *last == id
-        {
-            let ptr: *const CStr = Arc::as_ptr(name);
-            // SAFETY: `names` holds this Arc too, until the reader is dropped (module
-            // documentation); ids never change their name.
-            return Ok(unsafe { &*ptr });
+        if let Some((last, name)) = &*self.last_name.borrow() {
+            if *last == id {
+                let ptr: *const CStr = Arc::as_ptr(name);
+                // SAFETY: `names` holds this Arc too, until the reader is dropped (module
+                // documentation); ids never change their name.
+                return Ok(unsafe { &*ptr });
+            }
         }
         let mut names = self.names.borrow_mut();
         let arc = match names.get(&id) {
