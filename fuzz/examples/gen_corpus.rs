@@ -545,36 +545,6 @@ fn gen_props(out: &mut Out, real: &RealDb) {
     out.put("props", "reject-bitflip", &d);
 }
 
-/// Mode bits of an `adjacency` input (its first byte; the same as `labels`'s, see the
-/// target's doc comment).
-mod adj_mode {
-    /// The blob bytes as they are.
-    pub const AS_IS: u8 = 0;
-    /// The target stores the CRC of the length field and the body before decoding.
-    pub const FIX_CRC: u8 = 1;
-    /// The target sets the length field to the bytes after the header (then the CRC).
-    pub const FIX_LEN_CRC: u8 = 3;
-}
-
-/// An `adjacency` input: the mode byte, then the sealed blob.
-fn adj_input(mode: u8, blob: &[u8]) -> Vec<u8> {
-    let mut b = vec![mode];
-    b.extend_from_slice(blob);
-    b
-}
-
-/// A heap blob: `body` (valid or not) under its true length and CRC, framed as
-/// `props::seal` frames every heap blob (u32 length | u32 CRC of the length and body).
-fn sealed(body: &[u8]) -> Vec<u8> {
-    let len = (body.len() as u32).to_le_bytes();
-    let mut covered = len.to_vec();
-    covered.extend_from_slice(body);
-    let mut b = len.to_vec();
-    b.extend(crc32(&covered).to_le_bytes());
-    b.extend_from_slice(body);
-    b
-}
-
 /// The (node id, heap offset) of every adjacency blob the real database's node records name.
 fn real_adj_offsets(real: &RealDb) -> Vec<(u64, u64)> {
     real.nodes
@@ -616,7 +586,7 @@ fn has_self_loop(id: u64, l: &AdjList) -> bool {
 }
 
 fn gen_adjacency(out: &mut Out, real: &RealDb) {
-    use adj_mode::*;
+    use fix_mode::*;
     // The blobs the real node records name, cut out of the heap (the heap also holds
     // freed adjacency blobs, property blobs and free lists).
     let mut lists = Vec::new();
@@ -632,7 +602,7 @@ fn gen_adjacency(out: &mut Out, real: &RealDb) {
         out.put(
             "adjacency",
             &format!("real-node{id:02}"),
-            &adj_input(AS_IS, &real.props[pos..pos + n]),
+            &mode_input(AS_IS, &real.props[pos..pos + n]),
         );
         lists.push((id, off, n, list));
     }
@@ -672,12 +642,12 @@ fn gen_adjacency(out: &mut Out, real: &RealDb) {
     out.put(
         "adjacency",
         "real-largest-then-heap",
-        &adj_input(AS_IS, tail),
+        &mode_input(AS_IS, tail),
     );
     out.put(
         "adjacency",
         "real-largest-fixed",
-        &adj_input(FIX_LEN_CRC, &real.props[pos..pos + n]),
+        &mode_input(FIX_LEN_CRC, &real.props[pos..pos + n]),
     );
 
     // Made up.
@@ -731,7 +701,7 @@ fn gen_adjacency(out: &mut Out, real: &RealDb) {
     for (name, l) in &made {
         let body = l.encode_body();
         assert_eq!(AdjList::decode_body(&body).as_ref(), Ok(l), "{name}");
-        out.put("adjacency", name, &adj_input(AS_IS, &sealed(&body)));
+        out.put("adjacency", name, &mode_input(AS_IS, &framed(&body)));
     }
     // Random lists the target fixes up.
     for i in 0..6 {
@@ -751,7 +721,7 @@ fn gen_adjacency(out: &mut Out, real: &RealDb) {
         out.put(
             "adjacency",
             &format!("random-{i}"),
-            &adj_input(FIX_LEN_CRC, &sealed(&body)),
+            &mode_input(FIX_LEN_CRC, &framed(&body)),
         );
     }
 
@@ -823,11 +793,11 @@ fn gen_adjacency(out: &mut Out, real: &RealDb) {
     ];
     for (name, body) in body_rejects {
         assert!(AdjList::decode_body(&body).is_err(), "{name} is accepted");
-        out.put("adjacency", name, &adj_input(AS_IS, &sealed(&body)));
+        out.put("adjacency", name, &mode_input(AS_IS, &framed(&body)));
     }
     // Refused by `unseal`: a bad CRC (the target fixes it up under FIX_CRC), a length past
     // the end, a short header.
-    let blob = sealed(&good);
+    let blob = framed(&good);
     let mut bad_crc = blob.clone();
     bad_crc[5] ^= 0x10;
     let framing_rejects: [(&str, u8, Vec<u8>); 4] = [
@@ -838,7 +808,7 @@ fn gen_adjacency(out: &mut Out, real: &RealDb) {
     ];
     for (name, mode, b) in framing_rejects {
         assert!(unseal(&b).is_err(), "{name} unseals");
-        out.put("adjacency", name, &adj_input(mode, &b));
+        out.put("adjacency", name, &mode_input(mode, &b));
     }
 }
 
@@ -1034,8 +1004,9 @@ fn gen_free_list(out: &mut Out, real: &RealDb) {
     }
 }
 
-/// Mode bits of a `labels` input (its first byte; see the target's doc comment).
-mod labels_mode {
+/// Mode bits of a `labels` or `adjacency` input (its first byte; see the targets' doc
+/// comments): both frame their bytes as u32 length | u32 CRC | body.
+mod fix_mode {
     /// The chunk bytes as they are.
     pub const AS_IS: u8 = 0;
     /// The target stores the CRC of the length field and the body before decoding.
@@ -1044,15 +1015,16 @@ mod labels_mode {
     pub const FIX_LEN_CRC: u8 = 3;
 }
 
-/// A `labels` input: the mode byte, then the chunk bytes.
-fn labels_input(mode: u8, chunk: &[u8]) -> Vec<u8> {
+/// A `labels` or `adjacency` input: the mode byte, then the framed bytes.
+fn mode_input(mode: u8, chunk: &[u8]) -> Vec<u8> {
     let mut b = vec![mode];
     b.extend_from_slice(chunk);
     b
 }
 
-/// A chunk with `body` (valid or not) under its true length and CRC.
-fn raw_chunk(body: &[u8]) -> Vec<u8> {
+/// `body` (valid or not) under its true length and CRC: a label index chunk, or a heap blob
+/// as `props::seal` frames it.
+fn framed(body: &[u8]) -> Vec<u8> {
     let len = (body.len() as u32).to_le_bytes();
     let mut covered = len.to_vec();
     covered.extend_from_slice(body);
@@ -1081,7 +1053,7 @@ fn newest_slot(meta: &[u8]) -> Option<Meta> {
 }
 
 fn gen_labels(out: &mut Out, real: &RealDb) {
-    use labels_mode::*;
+    use fix_mode::*;
     // The chunks of the real database's labels file, up to the length its newest meta
     // slot gives (bytes past it are not the checkpoint's).
     let m = newest_slot(&real.meta).expect("the real database's meta slot");
@@ -1096,7 +1068,7 @@ fn gen_labels(out: &mut Out, real: &RealDb) {
         out.put(
             "labels",
             &format!("real-label{label}-{k}"),
-            &labels_input(AS_IS, &file[at..at + n]),
+            &mode_input(AS_IS, &file[at..at + n]),
         );
         *k += 1;
         println!(
@@ -1111,8 +1083,8 @@ fn gen_labels(out: &mut Out, real: &RealDb) {
          label in several chunks: {per_label:?}"
     );
     // The whole file (the decoder reads its first chunk) and a copy the target fixes up.
-    out.put("labels", "real-file", &labels_input(AS_IS, file));
-    out.put("labels", "real-file-fixed", &labels_input(FIX_CRC, file));
+    out.put("labels", "real-file", &mode_input(AS_IS, file));
+    out.put("labels", "real-file-fixed", &mode_input(FIX_CRC, file));
     // Made up.
     let max_48 = MAX_48;
     let made: [(&str, u32, Vec<u64>); 10] = [
@@ -1150,13 +1122,13 @@ fn gen_labels(out: &mut Out, real: &RealDb) {
             Ok((label, ids, chunk.len())),
             "{name}"
         );
-        out.put("labels", name, &labels_input(AS_IS, &chunk));
+        out.put("labels", name, &mode_input(AS_IS, &chunk));
     }
     // Two chunks in a row (the decoder reads the first), and random ones the target
     // fixes up (so mutations of their bodies still pass the CRC).
     let mut two = encode_chunk(1, &[2, 3, 5]);
     two.extend(encode_chunk(1, &[8, 13]));
-    out.put("labels", "two-chunks", &labels_input(AS_IS, &two));
+    out.put("labels", "two-chunks", &mode_input(AS_IS, &two));
     let mut rng = SplitMix64::new(23);
     for i in 0..6 {
         let mut id = 0;
@@ -1170,7 +1142,7 @@ fn gen_labels(out: &mut Out, real: &RealDb) {
         out.put(
             "labels",
             &format!("random-{i}"),
-            &labels_input(FIX_LEN_CRC, &chunk),
+            &mode_input(FIX_LEN_CRC, &chunk),
         );
     }
     // Refused: each breaks one rule (the body ones under a valid length and CRC).
@@ -1182,49 +1154,49 @@ fn gen_labels(out: &mut Out, real: &RealDb) {
         ("reject-bad-crc", bad_crc),
         ("reject-truncated", good[..good.len() - 1].to_vec()),
         ("reject-truncated-header", good[..CHUNK_HEADER + 2].to_vec()),
-        ("reject-short-body", raw_chunk(&raw_body(7, &[&[1]]))),
-        ("reject-count-zero", raw_chunk(&raw_body(7, &[&[0], &[5]]))),
+        ("reject-short-body", framed(&raw_body(7, &[&[1]]))),
+        ("reject-count-zero", framed(&raw_body(7, &[&[0], &[5]]))),
         (
             "reject-count-too-big",
-            raw_chunk(&raw_body(7, &[&[0xff, 0x01], &[5]])),
+            framed(&raw_body(7, &[&[0xff, 0x01], &[5]])),
         ),
         (
             "reject-count-short",
-            raw_chunk(&raw_body(7, &[&[3], &[5], &[1]])),
+            framed(&raw_body(7, &[&[3], &[5], &[1]])),
         ),
-        ("reject-id-zero", raw_chunk(&raw_body(7, &[&[1], &[0]]))),
+        ("reject-id-zero", framed(&raw_body(7, &[&[1], &[0]]))),
         (
             "reject-zero-delta",
-            raw_chunk(&raw_body(7, &[&[2], &[5], &[0]])),
+            framed(&raw_body(7, &[&[2], &[5], &[0]])),
         ),
         (
             "reject-redundant-varint",
-            raw_chunk(&raw_body(7, &[&[1], &[0x85, 0x00]])),
+            framed(&raw_body(7, &[&[1], &[0x85, 0x00]])),
         ),
         (
             "reject-redundant-count",
-            raw_chunk(&raw_body(7, &[&[0x81, 0x00], &[5]])),
+            framed(&raw_body(7, &[&[0x81, 0x00], &[5]])),
         ),
         (
             "reject-trailing-byte",
-            raw_chunk(&raw_body(7, &[&[1], &[5], &[0]])),
+            framed(&raw_body(7, &[&[1], &[5], &[0]])),
         ),
         (
             "reject-varint-11-bytes",
-            raw_chunk(&raw_body(7, &[&[1], &[0xff; 10], &[0x01]])),
+            framed(&raw_body(7, &[&[1], &[0xff; 10], &[0x01]])),
         ),
         (
             "reject-varint-out-of-range",
-            raw_chunk(&raw_body(7, &[&[1], &[0xff; 9], &[0x02]])),
+            framed(&raw_body(7, &[&[1], &[0xff; 9], &[0x02]])),
         ),
         (
             "reject-id-overflow",
-            raw_chunk(&raw_body(7, &[&[2], ten_byte_max, &[1]])),
+            framed(&raw_body(7, &[&[2], ten_byte_max, &[1]])),
         ),
     ];
     for (name, chunk) in rejects {
         assert!(decode_chunk(&chunk).is_err(), "{name} is accepted");
-        out.put("labels", name, &labels_input(AS_IS, &chunk));
+        out.put("labels", name, &mode_input(AS_IS, &chunk));
     }
 }
 
