@@ -277,10 +277,15 @@ pub fn unseal(buf: &[u8]) -> Result<(&[u8], u32, usize), DecodeError> {
 /// Prefixes an encoded body with its length and checksum.
 pub(crate) fn seal(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(BLOB_HEADER + body.len());
+    seal_into(body, &mut out);
+    out
+}
+
+/// Appends `body` with its length and checksum to `out` (as [`seal`] frames it).
+pub(crate) fn seal_into(body: &[u8], out: &mut Vec<u8>) {
     out.put_u32(body.len() as u32);
     out.put_u32(blob_crc(body.len() as u32, body));
     out.extend_from_slice(body);
-    out
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@
 use super::{Shared, Writer, lock};
 use crate::error::Result;
 use crate::format::Meta;
-use crate::format::props::{seal, unseal};
+use crate::format::adj::AdjList;
+use crate::format::props::{BLOB_HEADER, seal, seal_into, unseal};
 use crate::format::record::{EDGE_SIZE, NODE_SIZE};
 use crate::io::Mapping;
 use crate::store::{Adj, DataFile, FreeSpace, Props, Store};
@@ -32,11 +33,12 @@ fn write_records<const N: usize>(file: &DataFile, recs: &[(u64, [u8; N])]) -> Re
     };
     file.grow_to((max + 1) * size as u64)?;
     let mut i = 0;
+    let mut run = Vec::new();
     while i < recs.len() {
         let start = recs[i].0;
-        let mut run = Vec::new();
+        run.clear();
         let mut j = i;
-        while j < recs.len() && recs[j].0 == start + (j - i) as u64 {
+        while j < recs.len() && recs[j].0 == start + (j - i) as u64 && run.len() < RUN_BYTES {
             run.extend_from_slice(&recs[j].1);
             j += 1;
         }
@@ -44,6 +46,34 @@ fn write_records<const N: usize>(file: &DataFile, recs: &[(u64, [u8; N])]) -> Re
         i = j;
     }
     Ok(())
+}
+
+/// Adjacent records or blobs are written together, in writes of at most about this many
+/// bytes (so the buffer stays small however much a checkpoint writes).
+const RUN_BYTES: usize = 4 << 20;
+
+/// A blob to write: encoded already, or an adjacency list framed as it is written.
+enum Pending {
+    Bytes(Arc<[u8]>),
+    Adj(Arc<AdjList>),
+}
+
+impl Pending {
+    /// Its length in the heap.
+    fn len(&self) -> usize {
+        match self {
+            Pending::Bytes(b) => b.len(),
+            Pending::Adj(l) => BLOB_HEADER + l.body().len(),
+        }
+    }
+
+    /// Appends its heap bytes to `run`.
+    fn write_into(&self, run: &mut Vec<u8>) {
+        match self {
+            Pending::Bytes(b) => run.extend_from_slice(b),
+            Pending::Adj(l) => seal_into(l.body(), run),
+        }
+    }
 }
 
 /// Where this checkpoint's blobs go: into extents of the free list (when reuse is allowed)
@@ -55,7 +85,7 @@ struct Placer {
     /// End of the heap: where the next appended blob goes.
     end: u64,
     /// (offset, blob) to write.
-    writes: Vec<(u64, Arc<[u8]>)>,
+    writes: Vec<(u64, Pending)>,
 }
 
 impl Placer {
@@ -64,7 +94,7 @@ impl Placer {
         match props {
             Props::None => 0,
             Props::Heap(off) => *off,
-            Props::Mem(b) => self.place_bytes(Arc::clone(b)),
+            Props::Mem(b) => self.place_bytes(Pending::Bytes(Arc::clone(b))),
         }
     }
 
@@ -74,13 +104,13 @@ impl Placer {
         match adj {
             Adj::None => 0,
             Adj::Heap(off) => *off,
-            Adj::Mem(l) => self.place_bytes(seal(l.body()).into()),
+            Adj::Mem(l) => self.place_bytes(Pending::Adj(Arc::clone(l))),
         }
     }
 
     /// Places an encoded blob: best fit in the free list when reuse is allowed, else at
     /// the end.
-    fn place_bytes(&mut self, b: Arc<[u8]>) -> u64 {
+    fn place_bytes(&mut self, b: Pending) -> u64 {
         let n = b.len() as u64;
         let off = match self.reuse.then(|| self.free.take(n)).flatten() {
             Some(off) => off,
@@ -98,11 +128,15 @@ impl Placer {
         heap.grow_to(self.end)?;
         self.writes.sort_unstable_by_key(|(off, _)| *off);
         let mut i = 0;
+        let mut run = Vec::new();
         while i < self.writes.len() {
             let start = self.writes[i].0;
-            let mut run = Vec::new();
-            while i < self.writes.len() && self.writes[i].0 == start + run.len() as u64 {
-                run.extend_from_slice(&self.writes[i].1);
+            run.clear();
+            while i < self.writes.len()
+                && self.writes[i].0 == start + run.len() as u64
+                && run.len() < RUN_BYTES
+            {
+                self.writes[i].1.write_into(&mut run);
                 i += 1;
             }
             heap.write_at(&run, start)?;
@@ -227,7 +261,7 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         let off = placer.end;
         placer.end += blob.len() as u64;
         let len = blob.len() as u64;
-        placer.writes.push((off, blob));
+        placer.writes.push((off, Pending::Bytes(blob)));
         (off, len, crc)
     };
 
