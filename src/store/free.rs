@@ -51,6 +51,44 @@ impl FreeSpace {
         self.bytes += len;
     }
 
+    /// The list of `extents`: sorted by offset, none empty, none touching or overlapping
+    /// another (the caller checks). Built in bulk, not extent by extent.
+    fn from_sorted(extents: Vec<(u64, u64)>) -> FreeSpace {
+        let bytes = extents.iter().map(|(_, l)| l).sum();
+        let mut by_len: Vec<(u64, u64)> = extents.iter().map(|&(o, l)| (l, o)).collect();
+        by_len.sort_unstable();
+        FreeSpace {
+            by_off: extents.into_iter().collect(),
+            by_len: by_len.into_iter().collect(),
+            bytes,
+        }
+    }
+
+    /// This list with `more` extents freed too, merged as [`FreeSpace::insert`] merges them
+    /// (touching or overlapping extents become one), in one pass over both: a checkpoint
+    /// frees up to one extent per record it rewrites.
+    pub fn union(self, mut more: Vec<(u64, u64)>) -> FreeSpace {
+        more.retain(|&(_, l)| l > 0);
+        more.sort_unstable();
+        let mut out: Vec<(u64, u64)> = Vec::with_capacity(self.by_off.len() + more.len());
+        let mut mine = self.by_off.into_iter().peekable();
+        let mut theirs = more.into_iter().peekable();
+        loop {
+            let next = match (mine.peek(), theirs.peek()) {
+                (Some(a), Some(b)) if a.0 <= b.0 => mine.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => theirs.next(),
+                (Some(_), None) => mine.next(),
+                (None, None) => break,
+            };
+            let Some((o, l)) = next else { break };
+            match out.last_mut() {
+                Some((po, pl)) if *po + *pl >= o => *pl = (*pl).max(o + l - *po),
+                _ => out.push((o, l)),
+            }
+        }
+        FreeSpace::from_sorted(out)
+    }
+
     /// Marks `[off, off + len)` free, merged with the extents it touches or overlaps (a
     /// byte already free stays free once: after a recovery the list may name an extent
     /// that is also freed again).
@@ -162,7 +200,7 @@ impl FreeSpace {
                 b.len()
             ));
         }
-        let mut f = FreeSpace::default();
+        let mut extents = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
         let mut prev_end = lo;
         for i in 0..n as usize {
             let at = 16 + 16 * i;
@@ -174,10 +212,10 @@ impl FreeSpace {
                      lies outside {lo}..{hi}"
                 ));
             }
-            f.add_extent(o, l);
+            extents.push((o, l));
             prev_end = end;
         }
-        Ok(f)
+        Ok(FreeSpace::from_sorted(extents))
     }
 }
 
@@ -187,6 +225,31 @@ mod tests {
 
     fn ext(f: &FreeSpace) -> Vec<(u64, u64)> {
         f.extents().collect()
+    }
+
+    #[test]
+    fn union_merges_like_insert() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        for _ in 0..200 {
+            let mut base = FreeSpace::default();
+            for _ in 0..next(20) {
+                base.insert(next(1000), next(40));
+            }
+            let more: Vec<(u64, u64)> = (0..next(30)).map(|_| (next(1000), next(40))).collect();
+            let mut want = base.clone();
+            for &(o, l) in &more {
+                want.insert(o, l);
+            }
+            let got = base.union(more);
+            assert_eq!(got, want);
+            assert_eq!(got.bytes(), want.extents().map(|(_, l)| l).sum::<u64>());
+        }
     }
 
     #[test]

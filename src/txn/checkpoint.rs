@@ -248,11 +248,8 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
 
     // The next free list: what is left of this one, what phase 2 frees, and the blob of
     // the list the meta slot names now (both slots name lists until the next checkpoint).
-    let mut next_free = placer.free.clone();
-    for (off, len) in freed {
-        next_free.insert(off, len);
-    }
-    next_free.insert(old_list.0, old_list.1);
+    freed.push(old_list);
+    let next_free = std::mem::take(&mut placer.free).union(freed);
     let (free_off, free_len, free_crc) = if next_free.bytes() == 0 {
         (0, 0, 0)
     } else {
