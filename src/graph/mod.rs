@@ -102,15 +102,19 @@ impl Txn {
     /// a constraint error.
     pub fn delete_node(&mut self, id: u64, detach: bool) -> Result<()> {
         self.require_write()?;
-        let n = self.live_node(id)?;
-        if n.adj != Adj::None {
+        // Not kept across the deletes: a copy of the record would share its edge list,
+        // which each delete would then copy again.
+        let has_edges = self.live_node(id)?.adj != Adj::None;
+        if has_edges {
             if !detach {
                 return Err(Error::Constraint(format!(
                     "node {id} still has edges; delete them first or pass QV_DETACH"
                 )));
             }
             let edges: Vec<u64> = self.edges(id, Dir::Both, None)?.collect_ids()?;
-            for e in edges {
+            // Last first: each removal is then at the end of this node's list, with
+            // nothing after it to move.
+            for e in edges.into_iter().rev() {
                 self.delete_edge(e)?;
             }
         }
