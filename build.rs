@@ -80,6 +80,11 @@ fn after_includes() -> String {
         s,
         "#define QV_MAX_PROPS_LEN {MAX_PROPS_LEN} /* all properties of one node or edge, encoded */"
     );
+    let _ = writeln!(
+        s,
+        "#define QV_MAX_NODE_EDGES {MAX_NODE_EDGES} /* edges of one node (both directions; a \
+         self-loop counts twice) that an insert is sure to accept; past it QV_CONSTRAINT */"
+    );
     let _ = writeln!(s, "\n/* Flags. */");
     for c in FLAGS {
         let _ = writeln!(s, "#define {} {}u /* {} */", name(c), c.value, c.meaning);

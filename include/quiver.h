@@ -101,6 +101,7 @@ typedef enum qv_type {
 #define QV_MAX_IDENT_LEN 1024 /* identifier: label, edge type, key, savepoint name */
 #define QV_MAX_VALUE_LEN 16777216 /* one string or bytes value */
 #define QV_MAX_PROPS_LEN 67108864 /* all properties of one node or edge, encoded */
+#define QV_MAX_NODE_EDGES 200000000 /* edges of one node (both directions; a self-loop counts twice) that an insert is sure to accept; past it QV_CONSTRAINT */
 
 /* Flags. */
 #define QV_OPEN_CREATE 1u /* qv_options.flags: create the database if missing (set by qv_options_init) */
@@ -497,7 +498,8 @@ qv_status qv_node_label(qv_txn *txn, qv_node_id id, const char **out);
 /**
  * Creates an edge `src -> dst` of type `type` and stores its id (>= 1) in `*out`.
  * Self-loops and several edges between the same nodes are allowed. Returns QV_OK,
- * QV_NOT_FOUND (an endpoint does not exist), QV_INVALID_ARGUMENT, QV_READ_ONLY.
+ * QV_NOT_FOUND (an endpoint does not exist), QV_INVALID_ARGUMENT, QV_READ_ONLY,
+ * QV_CONSTRAINT (an endpoint already has QV_MAX_NODE_EDGES edges or more).
  */
 qv_status qv_edge_insert(qv_txn *txn, qv_node_id src, qv_node_id dst, const char *type, qv_edge_id *out);
 

@@ -217,7 +217,8 @@ pub unsafe extern "C" fn qv_node_label(
 
 /// Creates an edge `src -> dst` of type `type` and stores its id (>= 1) in `*out`.
 /// Self-loops and several edges between the same nodes are allowed. Returns QV_OK,
-/// QV_NOT_FOUND (an endpoint does not exist), QV_INVALID_ARGUMENT, QV_READ_ONLY.
+/// QV_NOT_FOUND (an endpoint does not exist), QV_INVALID_ARGUMENT, QV_READ_ONLY,
+/// QV_CONSTRAINT (an endpoint already has QV_MAX_NODE_EDGES edges or more).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qv_edge_insert(
     txn: *mut qv_txn,

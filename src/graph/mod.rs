@@ -16,7 +16,7 @@ use crate::format::props::{BLOB_HEADER, encode_blob};
 use crate::format::{Frame, ValueRef};
 use crate::store::{Adj, Edge, Node, Props};
 use crate::txn::Txn;
-use crate::validate::{MAX_PROPS_LEN, check_ident, check_value};
+use crate::validate::{MAX_NODE_EDGES, MAX_PROPS_LEN, check_ident, check_value};
 use std::ffi::CStr;
 
 /// Checks the keys and values of an insert's properties and the size of their blob; returns
@@ -41,6 +41,14 @@ fn checked_props<'p, 'v>(
         )));
     }
     Ok(out)
+}
+
+/// Whether an adjacency body of `len` bytes can take `adds` more entries. An entry takes
+/// 12 bytes and at most 8 more for a new group, so a body stays within 8 + 20 *
+/// MAX_NODE_EDGES bytes (under 4 GiB, what a blob's length field holds), and a list is
+/// refused only once it holds MAX_NODE_EDGES entries or more.
+fn room_for_edges(len: usize, adds: usize) -> bool {
+    len + 20 * adds <= 8 + 20 * MAX_NODE_EDGES
 }
 
 fn not_found(what: &str, id: u64) -> Error {
@@ -145,9 +153,16 @@ impl Txn {
         let props = checked_props(props)?;
         self.require_write()?;
         self.shared().check()?;
+        // A self-loop adds two entries to one list.
+        let adds = if src == dst { 2 } else { 1 };
         for n in [src, dst] {
-            if !self.node_live(n)? {
+            let Some(len) = self.adj_len(n)? else {
                 return Err(not_found("node", n));
+            };
+            if !room_for_edges(len, adds) {
+                return Err(Error::Constraint(format!(
+                    "node {n} has {MAX_NODE_EDGES} edges or more, the most a node can have"
+                )));
             }
         }
         let etype = self.intern(etype)?;
@@ -338,5 +353,25 @@ impl Txn {
     /// counts once.
     pub fn degree(&self, node: u64, dir: Dir, etype: Option<&str>) -> Result<u64> {
         self.edges(node, dir, etype)?.count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_takes_max_node_edges_and_its_list_stays_under_4_gib() {
+        let max = MAX_NODE_EDGES;
+        // Worst case: every entry in a group of its own (20 bytes an entry).
+        let worst = |e: usize| 8 + 20 * e;
+        assert!(room_for_edges(worst(max - 1), 1));
+        assert!(room_for_edges(worst(max - 2), 2));
+        assert!(!room_for_edges(worst(max), 1));
+        assert!(!room_for_edges(worst(max - 1), 2));
+        // One group: 12 bytes an entry; refused only past MAX_NODE_EDGES entries.
+        let one_group = |e: usize| 16 + 12 * e;
+        assert!(room_for_edges(one_group(max), 1));
+        assert!(worst(max) < u32::MAX as usize - 8, "the largest body fits a blob");
     }
 }

@@ -111,14 +111,29 @@ impl Txn {
         self.reader.node(id)
     }
 
-    /// Whether node `id` is live for this transaction (no copy of the record).
-    pub(crate) fn node_live(&self, id: u64) -> Result<bool> {
+    /// The length of node `id`'s adjacency body (0: no edges), or None when the node is not
+    /// live for this transaction. A list in the heap is measured by its blob's length
+    /// field, which its first edit reads anyway.
+    pub(crate) fn adj_len(&self, id: u64) -> Result<Option<usize>> {
+        let from = |n: &Node| -> Result<Option<usize>> {
+            if !n.is_live() {
+                return Ok(None);
+            }
+            Ok(Some(match &n.adj {
+                Adj::None => 0,
+                Adj::Mem(l) => l.body().len(),
+                Adj::Heap(off) => self.reader.adj_blob_len(*off)?,
+            }))
+        };
         if let Some(w) = &self.w {
             if let Some(n) = w.nodes.get(&id) {
-                return Ok(n.is_live());
+                return from(n);
             }
         }
-        self.reader.node_live(id)
+        match self.reader.node(id)? {
+            Some(n) => from(&n),
+            None => Ok(None),
+        }
     }
 
     /// Edge `id` as this transaction sees it.

@@ -14,7 +14,6 @@ use super::shared::{Shared, read};
 use crate::error::{Error, Result};
 use crate::format::adj::AdjList;
 use crate::format::props::PropBlob;
-use crate::format::record::FLAG_LIVE;
 use crate::io::Mapping;
 use crate::store::{Adj, Adjacency, Edge, Maps, Node, Props};
 use std::cell::{Cell, RefCell};
@@ -103,17 +102,6 @@ impl SnapshotReader {
         Ok(Some(n))
     }
 
-    /// Whether node `id` is live in this snapshot, without copying its record.
-    pub(crate) fn node_live(&self, id: u64) -> Result<bool> {
-        if id == 0 || id >= self.snap.next_node {
-            return Ok(false);
-        }
-        if let Some(f) = read(&self.shared.versions).node_flags(id, self.snap.txn) {
-            return Ok(f == FLAG_LIVE);
-        }
-        Ok(self.node(id)?.is_some_and(|n| n.is_live()))
-    }
-
     /// Edge `id` as committed in this snapshot.
     pub(crate) fn edge(&self, id: u64) -> Result<Option<Edge>> {
         if id == 0 || id >= self.snap.next_edge {
@@ -180,6 +168,12 @@ impl SnapshotReader {
     /// The adjacency `adj` names, for a cursor to keep.
     pub(crate) fn adjacency(&self, adj: &Adj) -> Result<Adjacency> {
         Adjacency::open(&self.shared.store, &self.heap_map(), adj)
+    }
+
+    /// The body length of the adjacency blob at heap offset `off` (its CRC unchecked).
+    pub(crate) fn adj_blob_len(&self, off: u64) -> Result<usize> {
+        let n = self.shared.store.blob_bytes(&self.heap_map(), off)?.len();
+        Ok(n.saturating_sub(crate::format::props::BLOB_HEADER))
     }
 
     /// The adjacency blob at heap offset `off`, decoded (a write is about to change it).

@@ -92,20 +92,6 @@ impl Versions {
         self.nodes.get(&id).and_then(|c| at(c, snap))
     }
 
-    /// The flags of node `id` as of `snap`, if a version not newer than `snap` is held
-    /// (without copying the record).
-    pub fn node_flags(&self, id: u64, snap: u64) -> Option<u32> {
-        let c = self.nodes.get(&id)?;
-        if c.newest.0 <= snap {
-            return Some(c.newest.1.flags);
-        }
-        c.older
-            .iter()
-            .rev()
-            .find(|(v, _)| *v <= snap)
-            .map(|(_, n)| n.flags)
-    }
-
     /// Edge `id` as of `snap`.
     pub fn edge(&self, id: u64, snap: u64) -> Option<Edge> {
         self.edges.get(&id).and_then(|c| at(c, snap))
