@@ -647,3 +647,85 @@ void test_cur_model(void) {
   CHECK_COUNTS(db, m.nodes, m.edges);
   qvt_finish(db, path);
 }
+
+/* The order the header documents for qv_edges: outgoing edges, then incoming ones; within
+ * a direction by type, in the order the type names were first stored, then by edge id;
+ * QV_BOTH yields a self-loop once, as outgoing. The same in the writing transaction, after
+ * commit, after a checkpoint, after deleting the middle of a group and after reopening;
+ * batch reads (qv_cursor_next_edges) yield the same sequence. */
+void test_cur_edge_order(void) {
+  QVT_FRESH_WRITE("curorder", db, path, w);
+  qv_node_id hub, n[4];
+  CHECK_OK(qv_node_insert(w, "Hub", &hub));
+  for (int i = 0; i < 4; i++) CHECK_OK(qv_node_insert(w, "N", &n[i]));
+  /* Types stored in the order Z, A, M (so Z < A < M), edges inserted out of that order. */
+  qv_edge_id z1, a1, m1, z2, a_in, z_in, loop, a2;
+  CHECK_OK(qv_edge_insert(w, hub, n[0], "Z", &z1));
+  CHECK_OK(qv_edge_insert(w, hub, n[1], "A", &a1));
+  CHECK_OK(qv_edge_insert(w, hub, n[2], "M", &m1));
+  CHECK_OK(qv_edge_insert(w, hub, n[3], "Z", &z2));
+  CHECK_OK(qv_edge_insert(w, n[1], hub, "A", &a_in));
+  CHECK_OK(qv_edge_insert(w, n[2], hub, "Z", &z_in));
+  CHECK_OK(qv_edge_insert(w, hub, hub, "A", &loop));
+  CHECK_OK(qv_edge_insert(w, hub, n[0], "A", &a2));
+  /* QV_BOTH: out Z (z1, z2), out A (a1, loop, a2), out M (m1), in Z (z_in), in A (a_in). */
+  const qv_edge want[] = {
+      {z1, hub, n[0], "Z"},  {z2, hub, n[3], "Z"},   {a1, hub, n[1], "A"},
+      {loop, hub, hub, "A"}, {a2, hub, n[0], "A"},   {m1, hub, n[2], "M"},
+      {z_in, n[2], hub, "Z"}, {a_in, n[1], hub, "A"},
+  };
+  const size_t nwant = sizeof want / sizeof want[0];
+  for (int stage = 0; stage < 5; stage++) {
+    static const char *const stages[] = {"in the writing transaction", "after commit",
+                                         "after a checkpoint", "after deleting a1",
+                                         "after reopening"};
+    printf("# %s\n", stages[stage]);
+    qv_txn *t = stage == 0 ? w : qvt_begin(db, QV_TXN_READ_ONLY);
+    for (int batch = 0; batch < 2; batch++) {
+      qv_cursor *c = NULL;
+      CHECK_OK(qv_edges(t, hub, QV_BOTH, NULL, &c));
+      qv_edge got[16];
+      size_t k = 0, m = 0;
+      qv_status s;
+      if (batch) {
+        while ((s = qv_cursor_next_edges(c, got + k, 3, &m)) == QV_OK) k += m;
+      } else {
+        while (k < 16 && (s = qv_cursor_next_edge(c, &got[k])) == QV_OK) k++;
+      }
+      CHECK(s == QV_DONE);
+      size_t j = 0, bad = 0;
+      for (size_t i = 0; i < nwant; i++) {
+        if (stage >= 3 && want[i].id == a1) continue; /* deleted at stage 3 */
+        if (j >= k || !edge_in(&got[j], want[i].id, want[i].src, want[i].dst, want[i].type))
+          bad++;
+        j++;
+      }
+      if (!CHECK(bad == 0 && j == k))
+        printf("#   batch %d: %zu edges, %zu out of place\n", batch, k, bad);
+      qv_cursor_free(c);
+    }
+    /* A type filter reads that type's group only, in id order. */
+    qv_cursor *c = NULL;
+    qv_edge e;
+    CHECK_OK(qv_edges(t, hub, QV_OUT, "Z", &c));
+    CHECK_OK(qv_cursor_next_edge(c, &e));
+    CHECK(edge_in(&e, z1, hub, n[0], "Z"));
+    CHECK_OK(qv_cursor_next_edge(c, &e));
+    CHECK(edge_in(&e, z2, hub, n[3], "Z"));
+    CHECK_STATUS(qv_cursor_next_edge(c, &e), QV_DONE);
+    qv_cursor_free(c);
+    if (stage == 0) {
+      CHECK_OK(qv_txn_commit(w));
+    } else {
+      qv_txn_rollback(t);
+    }
+    if (stage == 1) CHECK_OK(qv_checkpoint(db));
+    if (stage == 2) {
+      qv_txn *d = qvt_begin(db, 0);
+      CHECK_OK(qv_edge_delete(d, a1));
+      CHECK_OK(qv_txn_commit(d));
+    }
+    if (stage == 3) qvt_reopen(&db, path, QV_SYNC_NORMAL);
+  }
+  qvt_finish(db, path);
+}
