@@ -29,34 +29,10 @@ use quiver::testing::format::adj::{AdjList, AdjView, ENTRY, GroupAt, decode_entr
 use quiver::testing::format::props::BLOB_HEADER;
 use quiver::testing::format::record::MAX_48;
 use quiver::testing::format::unseal;
-use quiver_fuzz::crc32;
+use quiver_fuzz::fix_up;
 
-/// Mode bit: store the CRC of the length field and the body.
-const FIX_CRC: u8 = 1;
-/// Mode bit: set the length field to the bytes after the header.
-const FIX_LEN: u8 = 2;
-
-/// The blob bytes with the fix-ups `mode` asks for.
-fn fix_up(mode: u8, blob: &[u8]) -> Vec<u8> {
-    let mut b = blob.to_vec();
-    if b.len() < BLOB_HEADER {
-        return b;
-    }
-    if mode & FIX_LEN != 0 {
-        let len = u32::try_from(b.len() - BLOB_HEADER).unwrap_or(u32::MAX);
-        b[0..4].copy_from_slice(&len.to_le_bytes());
-    }
-    if mode & FIX_CRC != 0 {
-        let len = u32::from_le_bytes(b[0..4].try_into().expect("4 bytes")) as usize;
-        if let Some(body) = b.get(BLOB_HEADER..BLOB_HEADER.saturating_add(len)) {
-            let mut covered = b[0..4].to_vec();
-            covered.extend_from_slice(body);
-            let crc = crc32(&covered);
-            b[4..8].copy_from_slice(&crc.to_le_bytes());
-        }
-    }
-    b
-}
+// `fix_up` frames with an 8-byte header, as heap blobs have.
+const _: () = assert!(BLOB_HEADER == 8);
 
 /// The groups of one direction as a view lists them, each with its entries.
 type Side = Vec<(GroupAt, Vec<(u64, u64)>)>;

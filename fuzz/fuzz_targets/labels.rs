@@ -18,34 +18,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use quiver::testing::format::labels::{CHUNK_HEADER, chunk_head, decode_chunk, encode_chunk};
-use quiver_fuzz::{check_round_trip, crc32};
+use quiver_fuzz::{check_round_trip, fix_up};
 
-/// Mode bit: store the CRC of the length field and the body.
-const FIX_CRC: u8 = 1;
-/// Mode bit: set the length field to the bytes after the header.
-const FIX_LEN: u8 = 2;
-
-/// The chunk bytes with the fix-ups `mode` asks for.
-fn fix_up(mode: u8, chunk: &[u8]) -> Vec<u8> {
-    let mut b = chunk.to_vec();
-    if b.len() < CHUNK_HEADER {
-        return b;
-    }
-    if mode & FIX_LEN != 0 {
-        let len = u32::try_from(b.len() - CHUNK_HEADER).unwrap_or(u32::MAX);
-        b[0..4].copy_from_slice(&len.to_le_bytes());
-    }
-    if mode & FIX_CRC != 0 {
-        let len = u32::from_le_bytes(b[0..4].try_into().expect("4 bytes")) as usize;
-        if let Some(body) = b.get(CHUNK_HEADER..CHUNK_HEADER.saturating_add(len)) {
-            let mut covered = b[0..4].to_vec();
-            covered.extend_from_slice(body);
-            let crc = crc32(&covered);
-            b[4..8].copy_from_slice(&crc.to_le_bytes());
-        }
-    }
-    b
-}
+// `fix_up` frames with an 8-byte header, as chunks have.
+const _: () = assert!(CHUNK_HEADER == 8);
 
 fuzz_target!(|input: &[u8]| {
     let Some((&mode, chunk)) = input.split_first() else {

@@ -51,3 +51,35 @@ pub fn crc32(b: &[u8]) -> u32 {
     }
     !c
 }
+
+/// Mode bit of [`fix_up`]: store the CRC of the length field and the body.
+pub const FIX_CRC: u8 = 1;
+/// Mode bit of [`fix_up`]: set the length field to the bytes after the header.
+pub const FIX_LEN: u8 = 2;
+
+/// Bytes framed as `u32 length | u32 CRC32 of (length field, body) | body` (a label index
+/// chunk, a heap blob), with the fix-ups `mode` asks for: [`FIX_LEN`] first sets the length
+/// field to the bytes after the 8-byte header, then [`FIX_CRC`] stores the CRC of the
+/// length field and the body it names, when the bytes hold them all. A mutated body almost
+/// never matches its CRC; the mode lets the fuzzer past it.
+pub fn fix_up(mode: u8, framed: &[u8]) -> Vec<u8> {
+    const HEADER: usize = 8;
+    let mut b = framed.to_vec();
+    if b.len() < HEADER {
+        return b;
+    }
+    if mode & FIX_LEN != 0 {
+        let len = u32::try_from(b.len() - HEADER).unwrap_or(u32::MAX);
+        b[0..4].copy_from_slice(&len.to_le_bytes());
+    }
+    if mode & FIX_CRC != 0 {
+        let len = u32::from_le_bytes(b[0..4].try_into().expect("4 bytes")) as usize;
+        if let Some(body) = b.get(HEADER..HEADER.saturating_add(len)) {
+            let mut covered = b[0..4].to_vec();
+            covered.extend_from_slice(body);
+            let crc = crc32(&covered);
+            b[4..8].copy_from_slice(&crc.to_le_bytes());
+        }
+    }
+    b
+}
