@@ -372,6 +372,9 @@ mod tests {
         // One group: 12 bytes an entry; refused only past MAX_NODE_EDGES entries.
         let one_group = |e: usize| 16 + 12 * e;
         assert!(room_for_edges(one_group(max), 1));
-        assert!(worst(max) < u32::MAX as usize - 8, "the largest body fits a blob");
+        assert!(
+            worst(max) < u32::MAX as usize - 8,
+            "the largest body fits a blob"
+        );
     }
 }
