@@ -4,7 +4,8 @@
 //! Input: `lo` and `hi` (u64 little-endian each: the heap range every extent must lie in),
 //! then the body: as many bytes as its count field asks for (16 + 16 x count), or all the
 //! rest when there are fewer; then up to 100 operations on the decoded list, each an opcode
-//! byte `k` and its arguments. `k % 4` is insert, remove, take or overlaps; with `k & 8`
+//! byte `k` and its arguments. `k % 4` is insert, remove, take or overlaps (an insert through
+//! `union`, the checkpoint's bulk path, when `k & 16`); with `k & 8`
 //! the arguments are a raw u64 offset and u64 length; else they are an extent selector
 //! byte `s` (extent `s % count`), a signed delta byte `d` and a u16 length, and the offset
 //! is the selected extent's start (its end when `k & 4`) plus `d`; `take` asks for that
@@ -111,6 +112,8 @@ fn u64_at(data: &mut &[u8]) -> Option<u64> {
 #[derive(Debug, Clone, Copy)]
 enum Op {
     Insert(u64, u64),
+    /// Freeing through `union`, the checkpoint's bulk path, of one extent.
+    Union(u64, u64),
     Remove(u64, u64),
     Take(u64),
     Overlaps(u64, u64),
@@ -138,6 +141,7 @@ fn read_op(data: &mut &[u8], m: &Model, lo: u64, hi: u64) -> Option<Op> {
     };
     let len = len.min(u64::MAX - off);
     Some(match k % 4 {
+        0 if k & 16 != 0 => Op::Union(off, len),
         0 => Op::Insert(off, len),
         1 => Op::Remove(off, len),
         2 => Op::Take(take),
@@ -149,6 +153,10 @@ fn apply(f: &mut FreeSpace, m: &mut Model, op: Op, what: &dyn Fn() -> String) {
     match op {
         Op::Insert(off, len) => {
             f.insert(off, len);
+            model_insert(m, off, len);
+        }
+        Op::Union(off, len) => {
+            *f = std::mem::take(f).union(vec![(off, len)]);
             model_insert(m, off, len);
         }
         Op::Remove(off, len) => {
