@@ -337,10 +337,7 @@ impl<'a> AdjView<'a> {
 
     /// Group `k` of the directory (outgoing ones first): (type, entry count).
     pub fn group(&self, k: usize) -> (u32, usize) {
-        (
-            get32(self.body, 8 + 8 * k),
-            get32(self.body, 12 + 8 * k) as usize,
-        )
+        dir_entry(self.body, k)
     }
 
     /// Byte offset of the first entry within the body.
@@ -378,6 +375,12 @@ impl<'a> AdjView<'a> {
     pub fn entry(&self, i: usize) -> (u64, u64) {
         decode_entry(&self.body[self.entries_at() + ENTRY * i..][..ENTRY])
     }
+}
+
+/// Directory entry `k` of a body whose directory has more than `k` entries (one that
+/// [`AdjView::parse`] accepted): (type, entry count).
+pub fn dir_entry(body: &[u8], k: usize) -> (u32, usize) {
+    (get32(body, 8 + 8 * k), get32(body, 12 + 8 * k) as usize)
 }
 
 /// Decodes one 12-byte entry: (edge id, neighbour).

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::format::ValueRef;
-use crate::format::adj::{AdjView, ENTRY, decode_entry};
+use crate::format::adj::{AdjView, ENTRY, decode_entry, dir_entry};
 use crate::store::{Adjacency, LabelIndex, Node, Props, read_chunk};
 use crate::txn::Txn;
 use std::ffi::CStr;
@@ -70,12 +70,6 @@ struct Scan {
     cur: (bool, u32, usize, usize),
 }
 
-/// Directory entry `k` of an adjacency body that `AdjView::parse` accepted: (type, count).
-fn group_at(body: &[u8], k: usize) -> (u32, usize) {
-    let word = |at: usize| u32::from_le_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
-    (word(8 + 8 * k), word(12 + 8 * k) as usize)
-}
-
 /// A cursor over the edges of one node: outgoing ones, then incoming ones, each by type
 /// id and then by edge id.
 pub struct EdgeCursor {
@@ -93,8 +87,13 @@ impl EdgeCursor {
         etype: Option<u32>,
     ) -> Result<EdgeCursor> {
         let adj = txn.adjacency(&n.adj)?;
-        let v = AdjView::parse(adj.body()?)
-            .map_err(|e| Error::Internal(format!("node {node}'s adjacency: {e}")))?;
+        // The one check of the directory (a heap blob's CRC was checked when it was read):
+        // every directory and entry index used below is then inside the body.
+        let v = AdjView::parse(adj.body()?).map_err(|e| {
+            Error::Corrupt(format!(
+                "node {node}'s adjacency blob passes its CRC but: {e}"
+            ))
+        })?;
         let (first, last) = match dir {
             Dir::Out => (0, v.out_groups()),
             Dir::In => (v.out_groups(), v.group_count()),
@@ -165,7 +164,7 @@ impl EdgeCursor {
             }
             let k = s.group;
             s.group += 1;
-            let (t, count) = group_at(body, k);
+            let (t, count) = dir_entry(body, k);
             let first = s.start;
             s.start += count;
             if s.etype.is_none_or(|e| e == t) {
@@ -178,10 +177,9 @@ impl EdgeCursor {
     pub fn count(mut self) -> Result<u64> {
         if let EdgeState::Scan(s) = &self.state {
             if self.dir != Dir::Both && s.cur.2 == s.cur.3 {
-                let v = AdjView::parse(s.adj.body()?)
-                    .map_err(|e| Error::Internal(format!("adjacency: {e}")))?;
+                let body = s.adj.body()?;
                 return Ok((s.group..s.last_group)
-                    .map(|k| v.group(k))
+                    .map(|k| dir_entry(body, k))
                     .filter(|(t, _)| s.etype.is_none_or(|e| e == *t))
                     .map(|(_, n)| n as u64)
                     .sum());

@@ -10,15 +10,16 @@ use std::sync::Arc;
 /// The body of a node without edges: no groups.
 const EMPTY: &[u8] = &[0; 8];
 
-/// Where a node's adjacency body is. Every body it gives was checked when it was opened
-/// (`AdjView::parse`, or built by the engine), and never changes while it is held.
+/// Where a node's adjacency body is. A body in the heap had its CRC checked when this was
+/// opened (its directory is for the reader to parse, as the edge cursor does once); a
+/// body in memory was built by the engine. Neither changes while it is held.
 #[derive(Clone)]
 pub enum Adjacency {
     /// No edges.
     Empty,
     /// A list in memory (written since the last checkpoint).
     Mem(Arc<AdjList>),
-    /// A blob in the heap, its CRC and directory checked when this was made.
+    /// A blob in the heap, its CRC checked when this was made.
     Map {
         /// The mapping it was read through (kept alive; a snapshot's blobs never change).
         map: Arc<Mapping>,
@@ -31,13 +32,13 @@ pub enum Adjacency {
 
 impl Adjacency {
     /// The adjacency `adj` names; one in the heap is read through `map` (which covers
-    /// it) and its CRC and directory are checked.
+    /// it) and its CRC is checked.
     pub fn open(store: &Store, map: &Arc<Mapping>, adj: &Adj) -> Result<Adjacency> {
         match adj {
             Adj::None => Ok(Adjacency::Empty),
             Adj::Mem(l) => Ok(Adjacency::Mem(Arc::clone(l))),
             Adj::Heap(off) => {
-                let body = store.adj_body(map, *off)?.body();
+                let body = store.adj_body_unparsed(map, *off)?;
                 Ok(Adjacency::Map {
                     map: Arc::clone(map),
                     at: off + 8,

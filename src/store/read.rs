@@ -102,6 +102,15 @@ impl Store {
             .map_err(|e| self.bad_adj(off, &e.to_string()))
     }
 
+    /// The body of the adjacency blob at heap offset `off`, read through `map`, its CRC
+    /// checked (the directory is not: see [`Store::adj_body`]).
+    pub fn adj_body_unparsed<'m>(&self, map: &'m Mapping, off: u64) -> Result<&'m [u8]> {
+        let bytes = self.blob_bytes(map, off)?;
+        unseal(bytes)
+            .map(|(body, _, _)| body)
+            .map_err(|e| self.bad_adj(off, &e.to_string()))
+    }
+
     /// The adjacency blob at heap offset `off`, read through `map`, decoded and checked
     /// completely ([`AdjList::decode_body`]).
     pub fn read_adj(&self, map: &Mapping, off: u64) -> Result<AdjList> {
