@@ -113,7 +113,7 @@ void test_api_open_errors(void) {
   for (size_t i = 0; i < 5; i++) qv_options_init(&bad[i]);
   bad[0].struct_size = 0;
   bad[1].struct_size = 4;
-  bad[2].flags |= 4;
+  bad[2].flags |= 8; /* the first unknown bit */
   bad[3].flags = 0x80000000u | QV_OPEN_CREATE;
   bad[4].sync = (qv_sync)3;
   static const char *const named[5] = {"struct_size", NULL, "flags", NULL, NULL};

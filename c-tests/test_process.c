@@ -104,6 +104,8 @@ static void crash_child(const char *path, int wfd, uint64_t seq, qv_node_id prev
                         uint64_t checkpoint_bytes) {
   qv_db *db = NULL;
   qv_options o = qvt_options(sync, checkpoint_bytes);
+  /* The parent counts what recovery replays: checkpoints only by checkpoint_bytes. */
+  o.flags |= QV_OPEN_UNTIMED_CHECKPOINTS;
   if (qv_open(path, &o, &db) != QV_OK) _exit(100);
   static char pad[512];
   memset(pad, 'p', sizeof pad);
@@ -325,7 +327,10 @@ void test_proc_crash_recovery(void) {
  * then dies (without qv_close) in the middle of another spilled transaction. */
 static void spill_child(const char *path, int wfd) {
   qv_db *db = NULL;
-  if (qvt_open(path, QV_SYNC_NORMAL, 0, &db) != QV_OK) _exit(100);
+  /* The parent counts what recovery replays: no timed checkpoint. */
+  qv_options o = qvt_options(QV_SYNC_NORMAL, 0);
+  o.flags |= QV_OPEN_UNTIMED_CHECKPOINTS;
+  if (qv_open(path, &o, &db) != QV_OK) _exit(100);
   size_t big = 3u << 20;
   uint8_t *buf = malloc(big);
   if (!buf) _exit(101);
@@ -433,7 +438,10 @@ static void io_child(const char *path, int wfd) {
   memset(&res, 0, sizeof res);
   signal(SIGXFSZ, SIG_IGN);
   qv_db *db = NULL;
-  if (qvt_open(path, QV_SYNC_FULL, 0, &db) != QV_OK) _exit(100);
+  /* Only the commit meets the file size limit: no timed checkpoint writes meanwhile. */
+  qv_options o = qvt_options(QV_SYNC_FULL, 0);
+  o.flags |= QV_OPEN_UNTIMED_CHECKPOINTS;
+  if (qv_open(path, &o, &db) != QV_OK) _exit(100);
   qv_txn *t = NULL, *old = NULL;
   qv_node_id n;
   if (qv_txn_begin(db, 0, &t) != QV_OK || qv_node_insert(t, "Ok1", &n) != QV_OK) _exit(101);

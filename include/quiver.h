@@ -76,7 +76,7 @@ typedef enum qv_status {
 /* When commits are made durable (qv_options.sync). */
 typedef enum qv_sync {
   QV_SYNC_FULL = 0, /* every commit fdatasyncs the log before returning: a returned commit survives power loss (default) */
-  QV_SYNC_NORMAL = 1, /* a commit fdatasyncs the log only when the last fsync is over a second old; qv_checkpoint and qv_close fsync too: power loss may lose the commits since the last fsync (about a second of activity), never corrupts */
+  QV_SYNC_NORMAL = 1, /* commits do not wait for an fsync: the checkpoint thread fdatasyncs the log once a second while commits are unsynced; qv_checkpoint and qv_close fsync too: power loss may lose the commits since the last fsync (about a second of activity), never corrupts */
   QV_SYNC_OFF = 2, /* commits never fsync the log (checkpoints and qv_close do): a process crash loses nothing, power loss may lose commits since the last checkpoint, never corrupts */
 } qv_sync;
 
@@ -106,6 +106,7 @@ typedef enum qv_type {
 /* Flags. */
 #define QV_OPEN_CREATE 1u /* qv_options.flags: create the database if missing (set by qv_options_init) */
 #define QV_OPEN_READ_ONLY 2u /* qv_options.flags: open for reading only */
+#define QV_OPEN_UNTIMED_CHECKPOINTS 4u /* qv_options.flags: checkpoint automatically only when the log passes checkpoint_bytes (by default also once commits have waited a second) */
 #define QV_TXN_READ_ONLY 1u /* qv_txn_begin flags: a read-only (snapshot) transaction */
 #define QV_DETACH 1u /* qv_node_delete flags: delete the node's edges too */
 #define QV_BACKUP_COMPACT 1u /* qv_backup flags: write live data only (no superseded or deleted property blobs) */
@@ -135,7 +136,8 @@ typedef struct {
    */
   uint32_t struct_size;
   /**
-   * QV_OPEN_CREATE (set by qv_options_init) and/or QV_OPEN_READ_ONLY.
+   * QV_OPEN_CREATE (set by qv_options_init), QV_OPEN_READ_ONLY,
+   * QV_OPEN_UNTIMED_CHECKPOINTS.
    */
   uint32_t flags;
   /**
@@ -374,6 +376,15 @@ void qv_options_init(qv_options *opts);
  * QV_OPEN_CREATE and it is missing) and runs recovery. `opts` may be NULL for the
  * defaults. On success `*out` is a handle to close with qv_close.
  *
+ * A handle opened for writing starts one thread of the library, the checkpoint thread.
+ * It runs the automatic checkpoints, so that no commit waits for one: when the log
+ * written since the last checkpoint passes checkpoint_bytes, and once commits have waited
+ * a second since the last checkpoint (unless QV_OPEN_UNTIMED_CHECKPOINTS). In
+ * QV_SYNC_NORMAL it also fsyncs the log once a second while commits are unsynced, whether
+ * or not more commits come. A checkpoint it cannot write (an I/O error) poisons the
+ * handle: the next call returns QV_POISONED. Readers hold it back as they hold back
+ * qv_checkpoint; while they do, the log grows past checkpoint_bytes.
+ *
  * Returns QV_OK; QV_NOT_FOUND (no database and no QV_OPEN_CREATE); QV_LOCKED (open
  * elsewhere, in this process or another); QV_CORRUPT, QV_FORMAT, QV_IO, QV_FULL;
  * QV_INVALID_ARGUMENT for bad options. Thread-safe.
@@ -381,7 +392,8 @@ void qv_options_init(qv_options *opts);
 qv_status qv_open(const char *path, const qv_options *opts, qv_db **out);
 
 /**
- * Closes the database: a final checkpoint, then the files and the lock. With
+ * Closes the database: stops the checkpoint thread (waiting for a checkpoint it has
+ * under way), checkpoints what is left, then releases the files and the lock. With
  * transactions still open it returns QV_BUSY and the handle stays valid. Any other
  * outcome frees the handle, even a failure (committed data is safe in the log).
  * qv_close(NULL) returns QV_OK. Do not use the handle from other threads meanwhile.

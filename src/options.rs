@@ -13,9 +13,10 @@ pub enum SyncMode {
     /// Every commit fsyncs the log before it returns: a returned commit survives power loss.
     #[default]
     Full,
-    /// A commit fsyncs the log only when the last fsync is more than a second old;
-    /// checkpoints and close fsync too. A power loss may lose the commits made since the
-    /// last fsync (about a second of activity before the last sync point), never corrupts.
+    /// Commits do not wait for an fsync: the checkpoint thread fsyncs the log once a
+    /// second while commits are unsynced (without it, a commit fsyncs when the last fsync
+    /// is more than a second old); checkpoints and close fsync too. A power loss may lose
+    /// the commits of about the last second, never corrupts.
     Normal,
     /// Never fsync the log; checkpoints still fsync the data files. A process crash loses
     /// nothing (the OS has the writes); a power loss may lose any commit since the last
@@ -36,6 +37,14 @@ pub struct Options {
     pub busy_timeout: Duration,
     /// Checkpoint automatically once this much log has been written since the last one.
     pub checkpoint_bytes: u64,
+    /// With the checkpoint thread: checkpoint also once commits not yet checkpointed have
+    /// waited this long since the last checkpoint (None: only by `checkpoint_bytes`).
+    pub checkpoint_interval: Option<Duration>,
+    /// Run automatic checkpoints (and sync mode NORMAL's timed fsync) on a thread of the
+    /// library, so that no commit and no close waits for one. Without it a commit that
+    /// passes `checkpoint_bytes` runs the checkpoint itself (the tests that replay one
+    /// exact sequence of fsyncs use this).
+    pub checkpoint_thread: bool,
     /// A log segment is closed and a new one started past this size.
     pub segment_bytes: u64,
 }
@@ -49,6 +58,11 @@ impl Options {
                 "segment_bytes is {}; the minimum is {MIN_SEGMENT_BYTES}",
                 self.segment_bytes
             )));
+        }
+        if self.checkpoint_interval.is_some_and(|d| d.is_zero()) {
+            return Err(Error::InvalidArgument(
+                "checkpoint_interval is 0; it must be positive".into(),
+            ));
         }
         if self.checkpoint_bytes == 0 {
             return Err(Error::InvalidArgument(
@@ -67,6 +81,8 @@ impl Default for Options {
             sync: SyncMode::Full,
             busy_timeout: Duration::from_millis(5000),
             checkpoint_bytes: 64 << 20,
+            checkpoint_interval: Some(Duration::from_secs(1)),
+            checkpoint_thread: true,
             segment_bytes: 64 << 20,
         }
     }

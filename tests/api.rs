@@ -1085,7 +1085,12 @@ fn rollback_to_after_the_log_spilled() {
     // after commit, after a clean reopen and in recovery from the log alone.
     let s = Scratch::new("spill");
     let path = s.path("db");
-    let (fs, db) = open_fault(&path, &Options::default());
+    // Recovery from the log alone: no timed checkpoint before the image is taken.
+    let opts = Options {
+        checkpoint_thread: false,
+        ..Options::default()
+    };
+    let (fs, db) = open_fault(&path, &opts);
     let big = vec![0x3Cu8; 1 << 20];
     let mut t = db.begin_write().unwrap();
     let a = t.insert_node("N").unwrap();

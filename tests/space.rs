@@ -230,8 +230,10 @@ fn rename_rounds(
 /// side by side (a checkpoint's worth, in id order) make one extent.
 #[test]
 fn heap_stays_bounded_under_update_rounds() {
+    // The commit that passes checkpoint_bytes checkpoints (counted per round below).
     let opts = Options {
         checkpoint_bytes: 256 << 10,
+        checkpoint_thread: false,
         ..Options::default()
     };
     let (first, last, autos) = rename_rounds("space-rounds", &opts, |i| format!("p{i}"));

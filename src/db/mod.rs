@@ -14,7 +14,9 @@ use crate::options::Options;
 use crate::recovery::RecoveryStats;
 use crate::recovery::recover;
 use crate::store::{Adj, FreeSpace, HEAP_HEADER, LabelIndex, Opened, Props, Store};
-use crate::txn::{Shared, Snapshot, Txn, Versions, Writer};
+use crate::txn::{
+    Checkpointer, CkptState, Shared, Snapshot, Txn, Versions, Writer, spawn_checkpointer,
+};
 use crate::wal::Wal;
 use std::path::Path;
 use std::sync::Arc;
@@ -46,6 +48,9 @@ pub struct Stats {
 pub struct Database {
     /// None once closed.
     shared: Option<Arc<Shared>>,
+    /// The checkpoint thread (writable handles, unless `Options::checkpoint_thread` is
+    /// off); stopped before the final checkpoint at close.
+    checkpointer: Option<Checkpointer>,
 }
 
 fn new_db_id() -> u64 {
@@ -126,9 +131,11 @@ impl Database {
                 };
                 let writer = Writer {
                     wal,
-                    meta,
                     next_txn: 1,
                     last_sync: Instant::now(),
+                };
+                let ckpt = CkptState {
+                    meta,
                     free: Some(FreeSpace::default()),
                     reuse_from: 0,
                 };
@@ -139,6 +146,7 @@ impl Database {
                     strings,
                     latest,
                     Some(writer),
+                    ckpt,
                     opts.clone(),
                     RecoveryStats::default(),
                     LabelIndex::empty(1),
@@ -177,12 +185,14 @@ impl Database {
                     (meta.checkpoint_lsn, rec.wal_bytes, meta.heap_len);
                 let writer = rec.wal.map(|wal| Writer {
                     wal,
-                    meta,
                     next_txn: latest.txn + 1,
                     last_sync: Instant::now(),
+                });
+                let ckpt = CkptState {
+                    meta,
                     free: None,
                     reuse_from,
-                });
+                };
                 let read_only = writer.is_none();
                 let mut shared = Shared::new(
                     fs,
@@ -191,6 +201,7 @@ impl Database {
                     strings,
                     latest,
                     writer,
+                    ckpt,
                     opts.clone(),
                     rec.stats,
                     labels,
@@ -209,8 +220,15 @@ impl Database {
                 shared
             }
         };
+        let shared = Arc::new(shared);
+        let checkpointer = if opts.checkpoint_thread && !opts.read_only {
+            Some(spawn_checkpointer(&shared)?)
+        } else {
+            None
+        };
         Ok(Database {
-            shared: Some(Arc::new(shared)),
+            shared: Some(shared),
+            checkpointer,
         })
     }
 
@@ -263,7 +281,8 @@ impl Database {
         self.live()?.check()
     }
 
-    /// Closes the database: a final checkpoint, then the files and the lock. With
+    /// Closes the database: stops the checkpoint thread (waiting for a checkpoint under
+    /// way), a final checkpoint of what is left, then the files and the lock. With
     /// transactions open it returns `Busy` and does nothing (the handle stays usable).
     /// Afterwards every call returns `Misuse`.
     pub fn try_close(&mut self) -> Result<()> {
@@ -272,6 +291,9 @@ impl Database {
             return Err(Error::Busy(format!(
                 "{open} transaction(s) still open; end them before closing"
             )));
+        }
+        if let Some(c) = self.checkpointer.take() {
+            c.stop();
         }
         match self.shared.take() {
             Some(s) => s.shutdown(),

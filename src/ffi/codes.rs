@@ -80,9 +80,10 @@ codes! {
     SYNC_MODES = [
         QV_SYNC_FULL = 0: "every commit fdatasyncs the log before returning: a returned \
             commit survives power loss (default)",
-        QV_SYNC_NORMAL = 1: "a commit fdatasyncs the log only when the last fsync is over a \
-            second old; qv_checkpoint and qv_close fsync too: power loss may lose the commits \
-            since the last fsync (about a second of activity), never corrupts",
+        QV_SYNC_NORMAL = 1: "commits do not wait for an fsync: the checkpoint thread \
+            fdatasyncs the log once a second while commits are unsynced; qv_checkpoint and \
+            qv_close fsync too: power loss may lose the commits since the last fsync (about a \
+            second of activity), never corrupts",
         QV_SYNC_OFF = 2: "commits never fsync the log (checkpoints and qv_close do): a process \
             crash loses nothing, power loss may lose commits since the last checkpoint, never \
             corrupts",
@@ -116,6 +117,9 @@ codes! {
         QV_OPEN_CREATE = 1: "qv_options.flags: create the database if missing (set by \
             qv_options_init)",
         QV_OPEN_READ_ONLY = 2: "qv_options.flags: open for reading only",
+        QV_OPEN_UNTIMED_CHECKPOINTS = 4: "qv_options.flags: checkpoint automatically only \
+            when the log passes checkpoint_bytes (by default also once commits have waited a \
+            second)",
         QV_TXN_READ_ONLY = 1: "qv_txn_begin flags: a read-only (snapshot) transaction",
         QV_DETACH = 1: "qv_node_delete flags: delete the node's edges too",
         QV_BACKUP_COMPACT = 1: "qv_backup flags: write live data only (no superseded or \

@@ -5,7 +5,8 @@ use super::args::{clear, cstr_arg, db_arg, out_arg};
 use super::boundary::{Fail, ffi_guard, invalid, with_last_error};
 use super::codes::{
     QV_BACKUP_COMPACT, QV_BUFFER_TOO_SMALL, QV_CORRUPT, QV_NULL_ARGUMENT, QV_OK, QV_OPEN_CREATE,
-    QV_OPEN_READ_ONLY, QV_SYNC_FULL, QV_SYNC_NORMAL, QV_SYNC_OFF, STATUS,
+    QV_OPEN_READ_ONLY, QV_OPEN_UNTIMED_CHECKPOINTS, QV_SYNC_FULL, QV_SYNC_NORMAL, QV_SYNC_OFF,
+    STATUS,
 };
 use super::handle::{db_from_raw, db_into_raw, qv_db};
 use super::types::{
@@ -60,7 +61,7 @@ unsafe fn read_options(p: *const qv_options) -> Result<Options, Fail> {
             std::ptr::copy_nonoverlapping(p as *const u8, &mut o as *mut qv_options as *mut u8, n)
         };
     }
-    if o.flags & !(QV_OPEN_CREATE | QV_OPEN_READ_ONLY) != 0 {
+    if o.flags & !(QV_OPEN_CREATE | QV_OPEN_READ_ONLY | QV_OPEN_UNTIMED_CHECKPOINTS) != 0 {
         return Err(invalid(format!(
             "unknown qv_options.flags bits {:#x}",
             o.flags
@@ -88,6 +89,12 @@ unsafe fn read_options(p: *const qv_options) -> Result<Options, Fail> {
         } else {
             o.segment_bytes
         },
+        checkpoint_interval: if o.flags & QV_OPEN_UNTIMED_CHECKPOINTS != 0 {
+            None
+        } else {
+            d.checkpoint_interval
+        },
+        ..d
     };
     opts.validate().map_err(|e| match e {
         Error::InvalidArgument(m) => invalid(format!("qv_options.{m} (or 0: the default)")),
@@ -99,6 +106,15 @@ unsafe fn read_options(p: *const qv_options) -> Result<Options, Fail> {
 /// Opens the database directory at `path` (creating it when `opts->flags` has
 /// QV_OPEN_CREATE and it is missing) and runs recovery. `opts` may be NULL for the
 /// defaults. On success `*out` is a handle to close with qv_close.
+///
+/// A handle opened for writing starts one thread of the library, the checkpoint thread.
+/// It runs the automatic checkpoints, so that no commit waits for one: when the log
+/// written since the last checkpoint passes checkpoint_bytes, and once commits have waited
+/// a second since the last checkpoint (unless QV_OPEN_UNTIMED_CHECKPOINTS). In
+/// QV_SYNC_NORMAL it also fsyncs the log once a second while commits are unsynced, whether
+/// or not more commits come. A checkpoint it cannot write (an I/O error) poisons the
+/// handle: the next call returns QV_POISONED. Readers hold it back as they hold back
+/// qv_checkpoint; while they do, the log grows past checkpoint_bytes.
 ///
 /// Returns QV_OK; QV_NOT_FOUND (no database and no QV_OPEN_CREATE); QV_LOCKED (open
 /// elsewhere, in this process or another); QV_CORRUPT, QV_FORMAT, QV_IO, QV_FULL;
@@ -123,7 +139,8 @@ pub unsafe extern "C" fn qv_open(
     })
 }
 
-/// Closes the database: a final checkpoint, then the files and the lock. With
+/// Closes the database: stops the checkpoint thread (waiting for a checkpoint it has
+/// under way), checkpoints what is left, then releases the files and the lock. With
 /// transactions still open it returns QV_BUSY and the handle stays valid. Any other
 /// outcome frees the handle, even a failure (committed data is safe in the log).
 /// qv_close(NULL) returns QV_OK. Do not use the handle from other threads meanwhile.
@@ -377,6 +394,7 @@ mod tests {
                 &[
                     ("QV_OPEN_CREATE", 1),
                     ("QV_OPEN_READ_ONLY", 2),
+                    ("QV_OPEN_UNTIMED_CHECKPOINTS", 4),
                     ("QV_TXN_READ_ONLY", 1),
                     ("QV_DETACH", 1),
                     ("QV_BACKUP_COMPACT", 1),

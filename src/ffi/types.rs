@@ -156,7 +156,8 @@ pub struct qv_check_report {
 pub struct qv_options {
     /// Set by qv_options_init to sizeof(qv_options); lets the struct grow compatibly.
     pub struct_size: u32,
-    /// QV_OPEN_CREATE (set by qv_options_init) and/or QV_OPEN_READ_ONLY.
+    /// QV_OPEN_CREATE (set by qv_options_init), QV_OPEN_READ_ONLY,
+    /// QV_OPEN_UNTIMED_CHECKPOINTS.
     pub flags: u32,
     /// A qv_sync value; default QV_SYNC_FULL.
     pub sync: qv_sync,

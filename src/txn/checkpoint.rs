@@ -1,17 +1,22 @@
 //! The checkpoint: moves committed versions into the data files, makes them durable,
 //! advances the meta slot, prunes the version map and retires log segments.
 //!
-//! It runs with the writer lock held and checkpoints up to P, the oldest snapshot any
-//! reader still uses (or the latest commit when none). Every live reader's snapshot is at
-//! or after P, so each record written here (its newest version not newer than P) is one
-//! every reader finds in the version map; nobody reads those bytes from the file while
-//! they change. Once the meta slot names P, versions up to P are pruned and readers fall
-//! through to the file, which now holds exactly what they would have found in the map.
+//! It runs with [`Shared::ckpt`] held, on the checkpoint thread or in the caller (an
+//! explicit checkpoint, close, or a commit when there is no checkpoint thread), and
+//! checkpoints up to P, the oldest snapshot any reader still uses (or the newest commit
+//! when none). Every live reader's snapshot, and the writer's, is at or after P, so each
+//! record written here (its newest version not newer than P) is one every reader finds in
+//! the version map; nobody reads those bytes from the file while they change. Commits
+//! made meanwhile add newer versions beside them and never drop P's (the floor in
+//! [`CommitState`](super::shared::CommitState)). Once the meta slot names P, versions up
+//! to P are pruned and readers fall through to the file, which now holds exactly what they
+//! would have found in the map.
 //!
 //! It also frees the property blobs the records it rewrites stop naming (reusable from the
 //! next checkpoint on) and appends the label index chunks of the nodes it adds; see
 //! ARCHITECTURE.md, "Space reuse" and "labels".
 
+use super::shared::CkptState;
 use super::{Shared, Writer, lock};
 use crate::error::Result;
 use crate::format::Meta;
@@ -157,33 +162,68 @@ fn superseded(store: &Store, map: &Mapping, old: u64, new: u64) -> Option<(u64, 
     Some((old, total as u64))
 }
 
-/// Checkpoints as far as open readers allow. Fsyncs, in order: (C0) the log, (C1) the
-/// heap (new blobs, the next free list), strings and labels files, (C2) the node and edge
-/// files, (C3) the meta file.
-pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
-    // P: the newest commit not newer than the oldest reader's snapshot (or the latest).
-    let choose = |w: &Writer| {
+/// Checkpoints as far as open readers allow. Fsyncs, in order: (C0) the log up to P
+/// (nothing to do when the commits up to P were fsynced already), (C1) the heap (new
+/// blobs, the next free list), strings and labels files, (C2) the node and edge files,
+/// (C3) the meta file.
+pub(crate) fn run(shared: &Shared, ck: &mut CkptState) -> Result<()> {
+    let r = run_from(shared, ck);
+    lock(&shared.state).ckpt_floor = None;
+    r
+}
+
+/// The checkpoint a commit runs when there is no checkpoint thread (writer lock held):
+/// when readers leave something to checkpoint, the log is fsynced first (C0), which in
+/// sync mode FULL makes the commit itself durable and visible, so P may include it.
+pub(crate) fn run_inline(shared: &Shared, w: &mut Writer) -> Result<()> {
+    let mut ck = lock(&shared.ckpt);
+    let possible = {
         let st = lock(&shared.state);
         let oldest = st.readers.keys().next().copied().unwrap_or(u64::MAX);
-        let target = oldest.min(st.latest.txn);
-        st.history
-            .iter()
-            .rev()
-            .find(|s| s.txn <= target)
-            .copied()
-            .filter(|p| p.txn > w.meta.last_txn)
+        oldest.min(st.latest.txn) > ck.meta.last_txn
     };
-    // Nothing to do (readers hold it back): return without an fsync.
-    if choose(w).is_none() {
+    if !possible {
         return Ok(());
     }
-    // C0: the log is durable before the meta slot says recovery may start at P. In sync
-    // mode FULL this also makes pending commits visible; P is chosen after it, so a reader
-    // that began during the fsync (on the older visible snapshot) holds P back.
     shared.sync_log(w)?;
-    let Some(p) = choose(w) else {
+    run(shared, &mut ck)
+}
+
+/// P: the newest commit not newer than the oldest reader's snapshot, nor than the newest
+/// commit a reader may see (sync mode FULL: the newest durable one), whose frames the log
+/// holds, and newer than the last checkpoint. With `pin`, commits keep P's versions from
+/// now until the checkpoint ends.
+fn choose(shared: &Shared, ck: &CkptState, pin: bool) -> Option<super::Snapshot> {
+    let appended = shared.group.appended_lsn();
+    let mut st = lock(&shared.state);
+    let oldest = st.readers.keys().next().copied().unwrap_or(u64::MAX);
+    let target = oldest.min(st.visible.txn);
+    let p = st
+        .history
+        .iter()
+        .rev()
+        .find(|s| s.txn <= target && s.end_lsn <= appended)
+        .copied()
+        .filter(|p| p.txn > ck.meta.last_txn);
+    if pin {
+        st.ckpt_floor = p.map(|p| p.txn);
+    }
+    p
+}
+
+fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<()> {
+    // Nothing to do (readers hold it back): return without an fsync.
+    let Some(first) = choose(shared, ck, false) else {
         return Ok(());
     };
+    // C0: the log is durable up to P before the meta slot says recovery may start at P
+    // (sync modes NORMAL and OFF; in FULL a commit is visible only once durable). P is
+    // chosen again after it: a reader that began meanwhile holds it back.
+    shared.group.wait(shared, first.end_lsn)?;
+    let Some(p) = choose(shared, ck, true) else {
+        return Ok(());
+    };
+    shared.group.wait(shared, p.end_lsn)?;
     let store = &shared.store;
 
     let (nodes, edges) = shared
@@ -191,21 +231,21 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .newest_upto(p.txn);
-    let heap_at = w.meta.heap_len.max(store.heap.physical_len()?);
-    let generation = w.meta.generation + 1;
+    let heap_at = ck.meta.heap_len.max(store.heap.physical_len()?);
+    let generation = ck.meta.generation + 1;
     // The list the meta slot names: read by the first checkpoint after open. One that does
     // not verify is not used, and its blob not freed (the slot may name bytes that now
     // belong to something else).
-    let (current, old_list) = match w.free.take() {
-        Some(f) => (f, (w.meta.free_off, w.meta.free_len)),
-        None => match shared.read_free_list(&w.meta) {
-            Ok(f) => (f, (w.meta.free_off, w.meta.free_len)),
+    let (current, old_list) = match ck.free.take() {
+        Some(f) => (f, (ck.meta.free_off, ck.meta.free_len)),
+        None => match shared.read_free_list(&ck.meta) {
+            Ok(f) => (f, (ck.meta.free_off, ck.meta.free_len)),
             Err(_) => (FreeSpace::default(), (0, 0)),
         },
     };
     let mut placer = Placer {
         free: current,
-        reuse: generation >= w.reuse_from,
+        reuse: generation >= ck.reuse_from,
         end: heap_at,
         writes: Vec::new(),
     };
@@ -218,7 +258,7 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
     // next id to P's), live at P, by label.
     let mut new_by_label: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
     for (id, n) in nodes.iter() {
-        if *id >= w.meta.next_node && *id < p.next_node && n.is_live() {
+        if *id >= ck.meta.next_node && *id < p.next_node && n.is_live() {
             new_by_label.entry(n.label).or_default().push(*id);
         }
     }
@@ -275,12 +315,12 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
     placer.write(&store.heap)?;
     let (string_count, strings_len) = {
         let t = shared.strings.read().unwrap_or_else(|e| e.into_inner());
-        let len = store.append_strings(&t, w.meta.string_count, w.meta.strings_len)?;
+        let len = store.append_strings(&t, ck.meta.string_count, ck.meta.strings_len)?;
         (t.len(), len)
     };
     store.heap.sync()?; // C1
     store.sync_strings()?; // C1
-    let (added, labels_len) = store.append_labels(&new_by_label, w.meta.labels_len)?;
+    let (added, labels_len) = store.append_labels(&new_by_label, ck.meta.labels_len)?;
     if !added.is_empty() {
         store.labels.sync()?; // C1
     }
@@ -294,7 +334,7 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
     // Phase 3: the meta slot (C3) makes the checkpoint the one recovery starts from.
     let meta = Meta {
         generation,
-        db_id: w.meta.db_id,
+        db_id: ck.meta.db_id,
         checkpoint_lsn: p.end_lsn,
         last_txn: p.txn,
         next_node: p.next_node,
@@ -310,11 +350,11 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         labels_len,
     };
     store.write_meta(&meta)?;
-    let prev_checkpoint_lsn = w.meta.checkpoint_lsn;
-    w.meta = meta;
+    let prev_checkpoint_lsn = ck.meta.checkpoint_lsn;
+    ck.meta = meta;
     shared.publish_free_list(&next_free);
     shared.publish_label_index(shared.label_index().with(&added, p.next_node, labels_len));
-    w.free = Some(next_free);
+    ck.free = Some(next_free);
 
     shared
         .versions
@@ -323,12 +363,12 @@ pub(crate) fn run(shared: &Shared, w: &mut Writer) -> Result<()> {
         .prune(p.txn);
     lock(&shared.state).history.retain(|s| s.txn >= p.txn);
     // Segments are kept back to the previous checkpoint's LSN, so that if the newest meta
-    // slot is ever unreadable, the other slot's checkpoint can still be replayed from.
-    w.wal.retire_before(prev_checkpoint_lsn)?;
+    // slot is ever unreadable, the other slot's checkpoint can still be replayed from; the
+    // writer removes the older ones (`Shared::retire_segments`).
     shared
         .log
-        .wal_bytes
-        .store(w.wal.disk_bytes(), Ordering::Relaxed);
+        .retire_before
+        .fetch_max(prev_checkpoint_lsn, Ordering::AcqRel);
     shared
         .log
         .checkpoint_lsn

@@ -42,11 +42,17 @@ impl GroupSync {
     }
 
     /// Records a commit appended up to `end` in `file` (called with the writer lock held,
-    /// so calls come in LSN order).
+    /// so calls come in LSN order, after the commit is published; in every sync mode, so
+    /// that a checkpoint can fsync the log up to a commit it writes out).
     pub(crate) fn appended(&self, end: u64, file: Arc<dyn StorageFile>) {
         let mut t = lock(&self.tail);
         t.appended = end;
         t.file = Some(file);
+    }
+
+    /// End LSN of the newest commit appended (and published).
+    pub(crate) fn appended_lsn(&self) -> u64 {
+        lock(&self.tail).appended
     }
 
     /// Waits until the log is durable up to `end`, fsyncing it as leader when no other

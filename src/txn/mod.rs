@@ -8,6 +8,7 @@
 //! `shared.rs` is the open database every thread shares; `read.rs` the snapshot read path;
 //! `write.rs` the write path and savepoints; this file the transaction's lifecycle.
 
+mod background;
 mod checkpoint;
 mod group;
 mod read;
@@ -15,8 +16,9 @@ mod shared;
 mod versions;
 mod write;
 
+pub use background::{Checkpointer, spawn_checkpointer};
 pub use read::SnapshotReader;
-pub use shared::{Shared, Writer};
+pub use shared::{CkptState, Shared, Writer};
 pub use versions::Versions;
 pub use write::WriteState;
 
@@ -241,11 +243,15 @@ impl Txn {
         shared.put_writer(writer);
         // Sync mode FULL: wait (outside the writer lock, so the next writer can append)
         // until an fsync covers the commit frame.
-        let result = match result {
-            Ok(Some(end)) => shared.group.wait(&shared, end),
-            Ok(None) => Ok(()),
-            Err(e) => Err(e),
-        };
+        let result = result.and_then(|c| {
+            if let Some(end) = c.sync_to {
+                shared.group.wait(&shared, end)?;
+            }
+            if c.checkpoint_due {
+                shared.bg.wake();
+            }
+            Ok(())
+        });
         shared.end_txn(None);
         result
     }

@@ -3,7 +3,7 @@
 //! reader registry), the writer lock (the [`Writer`] value itself, moved into the write
 //! transaction and back), poisoning, and the checkpoint and shutdown entry points.
 
-use super::{Snapshot, Versions, checkpoint, group};
+use super::{Snapshot, Versions, background, checkpoint, group};
 use crate::error::{Error, Result};
 use crate::format::meta::Meta;
 use crate::io::Storage;
@@ -20,12 +20,17 @@ use std::time::Instant;
 pub struct Writer {
     /// The log.
     pub wal: Wal,
-    /// The newest checkpoint, as written in the meta file.
-    pub meta: Meta,
     /// The id the next write transaction gets.
     pub next_txn: u64,
-    /// When the log was last fsynced (sync mode NORMAL).
+    /// When the log was last fsynced (sync mode NORMAL without the checkpoint thread).
     pub last_sync: Instant,
+}
+
+/// What only a running checkpoint touches (behind [`Shared::ckpt`], so one runs at a time,
+/// from the checkpoint thread, an explicit checkpoint, a commit or close).
+pub struct CkptState {
+    /// The newest checkpoint, as written in the meta file.
+    pub meta: Meta,
     /// Free heap extents: the list `meta` names (None until the first checkpoint reads it,
     /// less [`Shared::free_claims`]).
     pub free: Option<FreeSpace>,
@@ -49,6 +54,9 @@ pub(crate) struct CommitState {
     pub history: VecDeque<Snapshot>,
     /// Transactions open now (of both kinds).
     pub open_txns: usize,
+    /// The snapshot a running checkpoint writes out: until it has collected that
+    /// snapshot's versions, commits keep them (see `WriteState::publish`).
+    pub ckpt_floor: Option<u64>,
 }
 
 /// Counters that `stats` reads without taking the writer lock.
@@ -60,6 +68,9 @@ pub(crate) struct LogCounters {
     /// it verbatim; a later checkpoint writes there only into free space, which holds no
     /// blob a live snapshot names (ARCHITECTURE.md, "Space reuse").
     pub heap_len: AtomicU64,
+    /// Log segments wholly before this LSN are no longer needed (the checkpoint before
+    /// the newest one starts here); the writer removes them.
+    pub retire_before: AtomicU64,
 }
 
 /// Everything an open database shares between threads.
@@ -71,6 +82,10 @@ pub struct Shared {
     pub(crate) state: Mutex<CommitState>,
     writer: Mutex<Option<Writer>>,
     writer_cv: Condvar,
+    /// The checkpoint's state; held for the whole of a checkpoint.
+    pub(crate) ckpt: Mutex<CkptState>,
+    /// Wakes the checkpoint thread.
+    pub(crate) bg: background::Signal,
     poison: Mutex<Option<String>>,
     poisoned: AtomicBool,
     pub(crate) opts: Options,
@@ -108,22 +123,23 @@ impl Shared {
         strings: StringTable,
         latest: Snapshot,
         writer: Option<Writer>,
+        ckpt: CkptState,
         opts: Options,
         recovery: RecoveryStats,
         labels: LabelIndex,
     ) -> Shared {
         let log = LogCounters::default();
-        let free = writer.as_ref().and_then(|w| w.free.clone()).map(Arc::new);
+        let free = ckpt.free.clone().map(Arc::new);
         let synced = writer.as_ref().map_or_else(
             || Arc::new(AtomicU64::new(latest.end_lsn)),
             |w| w.wal.synced_counter(),
         );
         if let Some(w) = &writer {
             log.wal_bytes.store(w.wal.disk_bytes(), Ordering::Relaxed);
-            log.checkpoint_lsn
-                .store(w.meta.checkpoint_lsn, Ordering::Relaxed);
-            log.heap_len.store(w.meta.heap_len, Ordering::Release);
         }
+        log.checkpoint_lsn
+            .store(ckpt.meta.checkpoint_lsn, Ordering::Relaxed);
+        log.heap_len.store(ckpt.meta.heap_len, Ordering::Release);
         Shared {
             fs,
             store,
@@ -136,9 +152,12 @@ impl Shared {
                 readers: BTreeMap::new(),
                 history: VecDeque::from([latest]),
                 open_txns: 0,
+                ckpt_floor: None,
             }),
             writer: Mutex::new(writer),
             writer_cv: Condvar::new(),
+            ckpt: Mutex::new(ckpt),
+            bg: background::Signal::default(),
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
             opts,
@@ -272,6 +291,18 @@ impl Shared {
         }
     }
 
+    /// Removes the log segments the last checkpoint made unnecessary (with the writer
+    /// lock held) and updates the log size `stats` reports.
+    pub(crate) fn retire_segments(&self, w: &mut Writer) -> Result<()> {
+        let r = w
+            .wal
+            .retire_before(self.log.retire_before.load(Ordering::Acquire));
+        self.log
+            .wal_bytes
+            .store(w.wal.disk_bytes(), Ordering::Relaxed);
+        r
+    }
+
     /// Whether a write transaction holds the writer lock now.
     pub(crate) fn writer_busy(&self) -> bool {
         lock(&self.writer).is_none()
@@ -331,7 +362,8 @@ impl Shared {
         self.log.checkpoint_lsn.load(Ordering::Relaxed)
     }
 
-    /// Runs a checkpoint as far as open readers allow (takes the writer lock).
+    /// Runs a checkpoint as far as open readers allow (takes the writer lock, like a
+    /// writer, and holds it throughout).
     pub fn checkpoint(&self) -> Result<()> {
         self.check()?;
         if self.opts.read_only {
@@ -343,35 +375,50 @@ impl Shared {
         let mut w = self.take_writer()?;
         // An explicit checkpoint also makes every commit durable (sync modes NORMAL, OFF),
         // even when readers leave nothing to checkpoint.
-        let r = self
-            .sync_log(&mut w)
-            .and_then(|_| checkpoint::run(self, &mut w));
+        let r = self.sync_log(&mut w).and_then(|_| {
+            checkpoint::run(self, &mut lock(&self.ckpt))?;
+            self.retire_segments(&mut w)
+        });
         let r = self.poison_on_io(r);
         self.put_writer(w);
         r
     }
 
-    /// Final checkpoint and log sync at close (no transaction may be open).
+    /// A checkpoint run off the commit path (by the checkpoint thread). It leaves the
+    /// log segments it made unnecessary to the writer (the next commit, or close), so
+    /// that it never touches the writer's state.
+    pub(crate) fn background_checkpoint(&self) -> Result<()> {
+        self.check()?;
+        let r = checkpoint::run(self, &mut lock(&self.ckpt));
+        self.poison_on_io(r)
+    }
+
+    /// Final checkpoint and log sync at close (no transaction may be open; the checkpoint
+    /// thread has stopped).
     pub fn shutdown(&self) -> Result<()> {
         if self.opts.read_only || self.check().is_err() {
             return Ok(());
         }
         let mut w = self.take_writer()?;
-        let r = checkpoint::run(self, &mut w).and_then(|_| {
-            self.sync_log(&mut w)?;
-            if w.meta.checkpoint_lsn == w.wal.end_lsn() {
+        let mut ck = lock(&self.ckpt);
+        let r = self.sync_log(&mut w).and_then(|_| {
+            checkpoint::run(self, &mut ck)?;
+            if ck.meta.checkpoint_lsn == w.wal.end_lsn() {
                 // Everything is checkpointed: both meta slots name this state, so the
                 // whole log can go.
                 let again = Meta {
-                    generation: w.meta.generation + 1,
-                    ..w.meta
+                    generation: ck.meta.generation + 1,
+                    ..ck.meta
                 };
                 self.store.write_meta(&again)?;
-                w.meta = again;
+                ck.meta = again;
                 w.wal.restart_at_end()?;
+                Ok(())
+            } else {
+                self.retire_segments(&mut w)
             }
-            Ok(())
         });
+        drop(ck);
         let r = self.poison_on_io(r);
         self.put_writer(w);
         r

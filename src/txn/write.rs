@@ -20,8 +20,20 @@ use std::time::{Duration, Instant};
 /// large transaction does not hold all of its log in memory.
 const SPILL_BYTES: usize = 4 << 20;
 
-/// In sync mode NORMAL, a commit fsyncs the log when the last fsync is older than this.
-const NORMAL_SYNC_INTERVAL: Duration = Duration::from_secs(1);
+/// In sync mode NORMAL, the log is fsynced when the last fsync is older than this (by the
+/// checkpoint thread, or without it by a commit).
+pub(crate) const NORMAL_SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What a commit leaves its caller to do once it has handed the writer lock on.
+#[derive(Default)]
+pub(crate) struct Committed {
+    /// Sync mode FULL: the LSN the log must be durable up to (`GroupSync::wait`) before
+    /// the commit may be reported; the commit is visible to new readers only then.
+    pub sync_to: Option<u64>,
+    /// The log since the last checkpoint has passed `checkpoint_bytes`: wake the
+    /// checkpoint thread (once the commit is durable, so its fsyncs follow the commit's).
+    pub checkpoint_due: bool,
+}
 
 enum Undo {
     Node(u64, Option<Node>),
@@ -120,13 +132,11 @@ impl WriteState {
     }
 
     /// Writes the commit frame, syncs as the mode asks, publishes the new versions and
-    /// returns the writer lock with the outcome: in sync mode FULL, `Some(end)`, the LSN
-    /// that the log must be durable up to (`GroupSync::wait`) before the commit may be
-    /// reported; the commit is visible to new readers only then.
-    pub(crate) fn commit(mut self: Box<Self>, shared: &Shared) -> (Writer, Result<Option<u64>>) {
+    /// returns the writer lock with what is left to do (see [`Committed`]).
+    pub(crate) fn commit(mut self: Box<Self>, shared: &Shared) -> (Writer, Result<Committed>) {
         if self.ops == 0 && !self.spilled {
             // Nothing to commit: no frame was written.
-            return (self.writer, Ok(None));
+            return (self.writer, Ok(Committed::default()));
         }
         // A transaction begun before a failed fsync must not commit after it.
         if let Err(e) = shared.check() {
@@ -138,25 +148,29 @@ impl WriteState {
             return (self.writer, Err(e));
         }
         self.publish(shared);
-        shared
-            .log
-            .wal_bytes
-            .store(self.writer.wal.disk_bytes(), Ordering::Relaxed);
-        let since_ckpt = self.writer.wal.end_lsn() - self.writer.meta.checkpoint_lsn;
-        if since_ckpt >= shared.opts.checkpoint_bytes {
-            // Cheap when readers hold the checkpoint back: it returns at once.
-            // The commit is durable whatever happens here; a failure poisons the handle
-            // and the next call reports it.
-            let r = checkpoint::run(shared, &mut self.writer);
+        let end = self.writer.wal.end_lsn();
+        shared.group.appended(end, self.writer.wal.current_file());
+        let checkpoint_due =
+            end - shared.log.checkpoint_lsn.load(Ordering::Relaxed) >= shared.opts.checkpoint_bytes;
+        if checkpoint_due && !shared.opts.checkpoint_thread {
+            // No checkpoint thread: the commit that passes the threshold checkpoints,
+            // itself included (cheap when readers hold it back). The commit is durable
+            // whatever happens here; a failure poisons the handle and the next call
+            // reports it.
+            let r = checkpoint::run_inline(shared, &mut self.writer);
             let _ = shared.poison_on_io(r);
         }
-        let end = self.writer.wal.end_lsn();
-        if shared.opts.sync == SyncMode::Full {
-            shared.group.appended(end, self.writer.wal.current_file());
-            (self.writer, Ok(Some(end)))
-        } else {
-            (self.writer, Ok(None))
-        }
+        let r = shared.retire_segments(&mut self.writer);
+        let _ = shared.poison_on_io(r);
+        let sync_to = (shared.opts.sync == SyncMode::Full).then_some(end);
+        let checkpoint_due = checkpoint_due && shared.opts.checkpoint_thread;
+        (
+            self.writer,
+            Ok(Committed {
+                sync_to,
+                checkpoint_due,
+            }),
+        )
     }
 
     fn write_commit(&mut self, shared: &Shared) -> Result<()> {
@@ -171,6 +185,7 @@ impl WriteState {
         // Sync mode FULL: the committing thread fsyncs after handing the writer lock on
         // (group commit, `GroupSync`).
         if shared.opts.sync == SyncMode::Normal
+            && !shared.opts.checkpoint_thread
             && self.writer.last_sync.elapsed() >= NORMAL_SYNC_INTERVAL
         {
             wal.sync()?;
@@ -191,12 +206,14 @@ impl WriteState {
         }
         let nodes = std::mem::take(&mut self.nodes);
         let edges = std::mem::take(&mut self.edges);
-        // Readers begin on the visible snapshot, which only moves forward; a checkpoint's
-        // P and the next writer's snapshot are at or after it too.
+        // Readers begin on the visible snapshot, which only moves forward; the next
+        // writer's snapshot is at or after it too, and so is the P of a checkpoint that
+        // has not chosen it yet. A running checkpoint's P is the floor.
         let keep_from = {
             let st = lock(&shared.state);
             let oldest = st.readers.keys().next().copied().unwrap_or(u64::MAX);
-            oldest.min(st.visible.txn)
+            let floor = st.ckpt_floor.unwrap_or(u64::MAX);
+            oldest.min(st.visible.txn).min(floor)
         };
         shared
             .versions

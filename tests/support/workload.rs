@@ -99,11 +99,13 @@ pub const REFERENCE: Spec = Spec {
 };
 
 /// The options the reference workload runs with (as `small_opts` in `tests/crash.rs`):
-/// sync FULL, automatic checkpoints every 16 KiB of log, segments of 8 KiB.
+/// sync FULL, automatic checkpoints every 16 KiB of log run by the committing thread (so
+/// the sequence of fsyncs is the same every run), segments of 8 KiB.
 pub fn reference_opts() -> quiver::Options {
     quiver::Options {
         sync: quiver::SyncMode::Full,
         checkpoint_bytes: 16 << 10,
+        checkpoint_thread: false,
         segment_bytes: 8 << 10,
         ..quiver::Options::default()
     }
@@ -124,6 +126,31 @@ pub struct Workload {
     pub model: Graph,
     /// What was recorded.
     pub hist: History,
+    /// With a checkpoint thread: after a commit that leaves at least this much log since
+    /// the last checkpoint (the thread is woken), wait until the thread has checkpointed
+    /// it ([`settle`]), so that the fsyncs come in the same order every run.
+    pub settle_bytes: Option<u64>,
+}
+
+/// Waits until the checkpoint thread has checkpointed every commit, when the log since
+/// the last checkpoint has reached `bytes` (it was woken); returns at once otherwise, or
+/// when the handle is poisoned. Panics after a minute.
+pub fn settle(db: &Database, bytes: u64) {
+    let st = db.stats();
+    if st.last_commit_lsn - st.checkpoint_lsn < bytes {
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while db.stats().checkpoint_lsn < st.last_commit_lsn {
+        if db.check_poisoned().is_err() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the checkpoint thread did not checkpoint within a minute: {st:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 impl Workload {
@@ -135,6 +162,7 @@ impl Workload {
             fresh: 0,
             model: Graph::default(),
             hist: History::default(),
+            settle_bytes: None,
         }
     }
 
@@ -199,6 +227,9 @@ impl Workload {
         self.hist.attempted += 1;
         let ckpt = db.stats().checkpoint_lsn;
         t.commit()?;
+        if let Some(bytes) = self.settle_bytes {
+            settle(db, bytes);
+        }
         if db.stats().checkpoint_lsn != ckpt {
             self.hist.auto_checkpoints += 1;
         }
@@ -519,11 +550,13 @@ pub fn assert_no_failures(failures: &[String], runs: usize) {
     }
 }
 
-/// Small thresholds: automatic checkpoints every 16 KiB of log, segments of 8 KiB.
+/// Small thresholds: automatic checkpoints every 16 KiB of log, run by the committing
+/// thread (so a workload's fsyncs come in the same order every run), segments of 8 KiB.
 pub fn small_opts() -> Options {
     Options {
         sync: SyncMode::Full,
         checkpoint_bytes: 16 << 10,
+        checkpoint_thread: false,
         segment_bytes: 8 << 10,
         ..Options::default()
     }

@@ -1,0 +1,140 @@
+//! The checkpoint thread: one per writable handle (unless `Options::checkpoint_thread` is
+//! off). It checkpoints when a commit passes `checkpoint_bytes` (the commit wakes it once
+//! durable) and when commits have waited `checkpoint_interval` since the last checkpoint,
+//! and in sync mode NORMAL it fsyncs the log once a second while commits are unsynced, so
+//! neither a commit nor close waits for that work. It takes no lock that a reader waits
+//! for, and the writer lock only when free (to remove log segments); see ARCHITECTURE.md,
+//! "The checkpoint thread".
+
+use super::Shared;
+use super::shared::lock;
+use super::write::NORMAL_SYNC_INTERVAL;
+use crate::error::{Error, Result};
+use crate::options::SyncMode;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct Flags {
+    /// A commit asked for a checkpoint.
+    wake: bool,
+    /// The handle is closing.
+    stop: bool,
+}
+
+/// How commits and close reach the checkpoint thread.
+#[derive(Default)]
+pub(crate) struct Signal {
+    flags: Mutex<Flags>,
+    cv: Condvar,
+}
+
+impl Signal {
+    /// Asks for a checkpoint now.
+    pub(crate) fn wake(&self) {
+        lock(&self.flags).wake = true;
+        self.cv.notify_one();
+    }
+
+    fn stop(&self) {
+        lock(&self.flags).stop = true;
+        self.cv.notify_one();
+    }
+
+    /// Waits until woken, stopped or `timeout` passes; returns (woken, stopping) and
+    /// clears the request.
+    fn wait(&self, timeout: Duration) -> (bool, bool) {
+        let mut f = lock(&self.flags);
+        if !f.wake && !f.stop {
+            f = self
+                .cv
+                .wait_timeout(f, timeout)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        let r = (f.wake, f.stop);
+        f.wake = false;
+        r
+    }
+}
+
+/// The running thread; stopping it (or dropping this) waits for a checkpoint under way to
+/// finish.
+pub struct Checkpointer {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Stops the thread and waits for it.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        if let Some(t) = self.thread.take() {
+            self.shared.bg.stop();
+            // A panic inside was caught and poisoned the handle already.
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// Starts the checkpoint thread of `shared`.
+pub fn spawn_checkpointer(shared: &Arc<Shared>) -> Result<Checkpointer> {
+    let s = Arc::clone(shared);
+    let thread = std::thread::Builder::new()
+        .name("quiver-checkpoint".into())
+        .spawn(move || run(&s))
+        .map_err(|e| Error::Io {
+            op: "start the checkpoint thread of",
+            path: shared.fs.root().to_path_buf(),
+            source: e,
+        })?;
+    Ok(Checkpointer {
+        shared: Arc::clone(shared),
+        thread: Some(thread),
+    })
+}
+
+fn run(shared: &Shared) {
+    let interval = shared.opts.checkpoint_interval;
+    let tick = interval.map_or(NORMAL_SYNC_INTERVAL, |i| i.min(NORMAL_SYNC_INTERVAL));
+    let mut last = Instant::now();
+    loop {
+        let (woken, stopping) = shared.bg.wait(tick);
+        if stopping {
+            return;
+        }
+        if shared.check().is_err() {
+            // Poisoned: nothing more is written until the handle is reopened.
+            continue;
+        }
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            if shared.opts.sync == SyncMode::Normal {
+                // Returns at once when nothing appended is unsynced; a failed fsync
+                // poisons the handle.
+                let _ = shared.group.wait(shared, shared.group.appended_lsn());
+            }
+            let pending =
+                shared.group.appended_lsn() > shared.log.checkpoint_lsn.load(Ordering::Relaxed);
+            if woken || (pending && interval.is_some_and(|i| last.elapsed() >= i)) {
+                // A failure poisoned the handle; the next call reports it.
+                let _ = shared.background_checkpoint();
+                last = Instant::now();
+            }
+        }));
+        if r.is_err() {
+            shared.poison("the checkpoint thread panicked");
+        }
+    }
+}

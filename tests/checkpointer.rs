@@ -1,0 +1,290 @@
+//! The checkpoint thread: automatic checkpoints and sync mode NORMAL's timed fsync run on a
+//! thread of the library, never in a commit.
+//!
+//! The database runs on [`FaultStorage`], whose durable image is what a power loss would
+//! leave, and whose `on_sync` hook runs right before each sync (`completed` false) on the
+//! thread that syncs.
+//!
+//! 1. `checkpoints_run_off_the_commit_path`: the committing thread fsyncs only the log
+//!    (one fsync per commit); every checkpoint fsync happens on the checkpoint thread.
+//! 2. `a_timed_checkpoint_needs_no_further_commit` and
+//!    `sync_normal_fsyncs_within_a_second_without_another_commit`.
+//! 3. `a_commit_during_a_background_checkpoint_keeps_its_snapshot_whole`: a commit made
+//!    while the thread fsyncs the log for its checkpoint must not take versions out of
+//!    the snapshot being written (a power loss right after that checkpoint recovers).
+//! 4. `a_failed_background_checkpoint_poisons_the_handle`.
+//!
+//! The power-loss sweep over every fsync of background checkpoints is
+//! `durable_image_sweep_checkpoint_thread` in `tests/crash.rs`; the kill -9 torture runs
+//! with the thread (the C API's default).
+
+#![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
+
+mod support;
+
+use quiver::testing::FaultKind;
+use quiver::{Database, Error, Options, SyncMode, ValueRef};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::workload::settle;
+use support::{Scratch, assert_clean, open_fault};
+
+/// How long a test waits for the checkpoint thread before calling it a hang.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Polls `cond` every millisecond until it holds; panics (naming `what`) after [`WAIT`].
+#[track_caller]
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !cond() {
+        assert!(Instant::now() < deadline, "waited {WAIT:?} for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn int_prop(db: &Database, id: u64, key: &str) -> Option<i64> {
+    let r = db.begin_read().unwrap();
+    match r.node_prop(id, key).unwrap() {
+        Some(ValueRef::Int(v)) => Some(v),
+        None => None,
+        Some(v) => panic!("{key} of node {id} is {v:?}"),
+    }
+}
+
+/// Commits a node with property v = `v` and a 1 KiB blob; returns its id.
+fn commit_node(db: &Database, v: i64) -> u64 {
+    let mut t = db.begin_write().unwrap();
+    let id = t.insert_node("N").unwrap();
+    t.set_node_prop(id, "v", ValueRef::Int(v)).unwrap();
+    t.set_node_prop(id, "pad", ValueRef::Bytes(&[7; 1024]))
+        .unwrap();
+    t.commit().unwrap();
+    id
+}
+
+fn thread_name() -> String {
+    std::thread::current().name().unwrap_or("").to_string()
+}
+
+#[test]
+fn checkpoints_run_off_the_commit_path() {
+    let s = Scratch::new("ckpt-thread-off-path");
+    let opts = Options {
+        sync: SyncMode::Full,
+        checkpoint_bytes: 8 << 10,
+        checkpoint_interval: None,
+        ..Options::default()
+    };
+    let (fs, db) = open_fault(&s.path("db"), &opts);
+    let me = thread_name();
+    let syncs: Arc<Mutex<Vec<String>>> = Arc::default();
+    {
+        let syncs = Arc::clone(&syncs);
+        fs.on_sync(move |_, _, completed| {
+            if !completed {
+                syncs.lock().unwrap().push(thread_name());
+            }
+        });
+    }
+    let start_lsn = db.stats().checkpoint_lsn;
+    let mut checkpoints = 0;
+    const COMMITS: usize = 60;
+    for i in 0..COMMITS {
+        let before = db.stats().checkpoint_lsn;
+        commit_node(&db, i as i64);
+        settle(&db, opts.checkpoint_bytes);
+        checkpoints += usize::from(db.stats().checkpoint_lsn != before);
+    }
+    fs.clear_sync_hook();
+    let syncs = syncs.lock().unwrap().clone();
+    let mine = syncs.iter().filter(|n| **n == me).count();
+    let theirs = syncs.iter().filter(|n| *n == "quiver-checkpoint").count();
+    eprintln!(
+        "{COMMITS} commits, {checkpoints} checkpoints; fsyncs: {mine} by the committing thread, \
+         {theirs} by the checkpoint thread, {} in all",
+        syncs.len()
+    );
+    assert!(
+        checkpoints >= 5,
+        "60 KiB of commits at 8 KiB per checkpoint: {checkpoints} checkpoints"
+    );
+    assert!(db.stats().checkpoint_lsn > start_lsn);
+    assert_eq!(
+        mine, COMMITS,
+        "the committing thread fsyncs the log once per commit and nothing else"
+    );
+    assert_eq!(
+        mine + theirs,
+        syncs.len(),
+        "no other thread syncs: {syncs:?}"
+    );
+    assert!(
+        theirs >= 4 * checkpoints,
+        "each checkpoint fsyncs at least the heap, the record files and the meta file"
+    );
+    assert_clean(&db);
+    db.close().unwrap();
+}
+
+#[test]
+fn a_timed_checkpoint_needs_no_further_commit() {
+    let s = Scratch::new("ckpt-thread-timed");
+    let opts = Options {
+        checkpoint_bytes: 1 << 40,
+        checkpoint_interval: Some(Duration::from_millis(20)),
+        ..Options::default()
+    };
+    let (fs, db) = open_fault(&s.path("db"), &opts);
+    let id = commit_node(&db, 5);
+    wait_for("the timed checkpoint", || {
+        let st = db.stats();
+        st.checkpoint_lsn == st.last_commit_lsn
+    });
+    // What a power loss now leaves needs no replay.
+    fs.write_durable_image(&s.path("image")).unwrap();
+    let copy = Database::open(s.path("image"), &opts).unwrap();
+    assert_eq!(copy.last_recovery().txns_replayed, 0);
+    assert_eq!(int_prop(&copy, id, "v"), Some(5));
+    assert_clean(&copy);
+}
+
+#[test]
+fn sync_normal_fsyncs_within_a_second_without_another_commit() {
+    let s = Scratch::new("ckpt-thread-normal");
+    let opts = Options {
+        sync: SyncMode::Normal,
+        checkpoint_bytes: 1 << 40,
+        checkpoint_interval: None,
+        ..Options::default()
+    };
+    let (fs, db) = open_fault(&s.path("db"), &opts);
+    let before = fs.syncs();
+    let committed = Instant::now();
+    let id = commit_node(&db, 9);
+    wait_for("the timed fsync of the log", || {
+        fs.syncs() > before && fs.unsynced() == (0, 0)
+    });
+    let took = committed.elapsed();
+    fs.write_durable_image(&s.path("image")).unwrap();
+    let copy = Database::open(s.path("image"), &opts).unwrap();
+    assert_eq!(
+        int_prop(&copy, id, "v"),
+        Some(9),
+        "the commit is durable once the thread has fsynced (after {took:?})"
+    );
+    assert_eq!(copy.last_recovery().txns_replayed, 1, "no checkpoint ran");
+    assert_clean(&copy);
+}
+
+#[test]
+fn a_commit_during_a_background_checkpoint_keeps_its_snapshot_whole() {
+    let s = Scratch::new("ckpt-thread-floor");
+    // Sync mode OFF: a checkpoint fsyncs the log up to the snapshot it writes (C0) after
+    // choosing it; it chooses again after that fsync (a reader may have begun), and if
+    // more commits came, fsyncs again before it collects that snapshot's versions.
+    let opts = Options {
+        sync: SyncMode::Off,
+        checkpoint_bytes: 1,
+        checkpoint_interval: None,
+        ..Options::default()
+    };
+    let (fs, db) = open_fault(&s.path("db"), &opts);
+    let db = Arc::new(db);
+    let first_ckpt = db.stats().checkpoint_lsn;
+    // The node (id 1, the first of a fresh database) is created with v = 1. At the
+    // checkpoint's first log fsync, v = 2 is committed (so the checkpoint writes that
+    // snapshot and fsyncs again); at that second fsync v = 3 and v = 4 (versions newer
+    // than the snapshot being written, which must not take v = 2, or the node, out of
+    // it). At the first fsync after that checkpoint is done, the power-loss image.
+    let stage = Arc::new(Mutex::new(0));
+    let image = s.path("image");
+    {
+        let weak = Arc::downgrade(&db);
+        let stage = Arc::clone(&stage);
+        let image = image.clone();
+        fs.on_sync(move |fs, _, completed| {
+            if completed || thread_name() != "quiver-checkpoint" {
+                return;
+            }
+            let Some(db) = weak.upgrade() else { return };
+            let mut st = stage.lock().unwrap();
+            let set = |v: i64| -> bool {
+                let Ok(mut t) = db.begin_write() else {
+                    return false;
+                };
+                t.set_node_prop(1, "v", ValueRef::Int(v)).is_ok() && t.commit().is_ok()
+            };
+            // Two commits at the second fsync: the second drops the versions older than
+            // the first's unless the checkpoint holds them.
+            *st = match *st {
+                0 if set(2) => 1,
+                1 if set(3) && set(4) => 2,
+                2 if db.stats().checkpoint_lsn > first_ckpt
+                    && fs.write_durable_image(&image).is_ok() =>
+                {
+                    3
+                }
+                n => n,
+            };
+        });
+    }
+    let id = commit_node(&db, 1);
+    assert_eq!(id, 1);
+    wait_for("the image after the first checkpoint", || {
+        *stage.lock().unwrap() == 3
+    });
+    fs.clear_sync_hook();
+    assert_eq!(int_prop(&db, id, "v"), Some(4));
+    let db = Arc::into_inner(db).unwrap();
+    db.close().unwrap();
+
+    // The image: the first checkpoint (the node, v = 2) and the log after it, where v = 3
+    // and v = 4 were written before the checkpoint's second log fsync.
+    let copy = Database::open(&image, &Options::default())
+        .unwrap_or_else(|e| panic!("the image after the first checkpoint does not open: {e}"));
+    assert_eq!(int_prop(&copy, id, "v"), Some(4));
+    let r = copy.begin_read().unwrap();
+    assert_eq!(
+        r.node_prop(id, "pad").unwrap(),
+        Some(ValueRef::Bytes(&[7; 1024]))
+    );
+    drop(r);
+    assert_clean(&copy);
+}
+
+#[test]
+fn a_failed_background_checkpoint_poisons_the_handle() {
+    let s = Scratch::new("ckpt-thread-fail");
+    let opts = Options {
+        sync: SyncMode::Full,
+        checkpoint_bytes: 4 << 10,
+        checkpoint_interval: None,
+        ..Options::default()
+    };
+    let (fs, db) = open_fault(&s.path("db"), &opts);
+    let a = commit_node(&db, 1);
+    // The next commit's own fsync succeeds; the checkpoint it wakes fails its first.
+    fs.fail_sync_at(2, FaultKind::Eio);
+    let mut t = db.begin_write().unwrap();
+    let b = t.insert_node("N").unwrap();
+    t.set_node_prop(b, "pad", ValueRef::Bytes(&[1; 8192]))
+        .unwrap();
+    t.commit().unwrap();
+    wait_for("the failed checkpoint to poison the handle", || {
+        db.check_poisoned().is_err()
+    });
+    let e = db.begin_write().err().unwrap();
+    assert!(matches!(e, Error::Poisoned(_)), "{e}");
+    assert!(
+        e.to_string().contains("fdatasync") && e.to_string().contains("props"),
+        "names the failed call and file: {e}"
+    );
+    fs.write_durable_image(&s.path("image")).unwrap();
+    let _ = db.close();
+    let copy = Database::open(s.path("image"), &Options::default()).unwrap();
+    assert_eq!(int_prop(&copy, a, "v"), Some(1));
+    let r = copy.begin_read().unwrap();
+    assert!(r.node_label(b).is_ok(), "the acknowledged commit survives");
+    drop(r);
+    assert_clean(&copy);
+}
