@@ -266,7 +266,7 @@ impl Txn {
         let Some(k) = self.string_id(key) else {
             return Ok(None);
         };
-        Ok(self.blob(&props)?.get(k))
+        self.prop(&props, k)
     }
 
     /// Sets property `key` of node `id`.
