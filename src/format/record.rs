@@ -92,7 +92,9 @@ fn record_crc(id: u64, body: &[u8]) -> u32 {
     let n = 8 + body.len();
     buf[..8].copy_from_slice(&id.to_le_bytes());
     buf[8..n].copy_from_slice(body);
-    crc32fast::hash(&buf[..n])
+    let mut h = super::crc_hasher();
+    h.update(&buf[..n]);
+    h.finalize()
 }
 
 /// Checks length, the empty-slot rule, the CRC and the reserved bytes; returns the flags.
