@@ -45,6 +45,16 @@ trait CCursor: Sized {
     fn of(kind: &mut CursorKind) -> Option<&mut Self>;
     /// One step: the next item for C, or `None` at the end.
     fn step(&mut self, t: &Txn) -> Result<Option<Self::Item>, Fail>;
+    /// Steps into `buf` until it is full or the cursor ends; returns how many.
+    fn step_many(&mut self, t: &Txn, buf: &mut [MaybeUninit<Self::Item>]) -> Result<usize, Fail> {
+        let mut got = 0;
+        for slot in buf.iter_mut() {
+            let Some(item) = self.step(t)? else { break };
+            slot.write(item);
+            got += 1;
+        }
+        Ok(got)
+    }
 }
 
 impl CCursor for EdgeCursor {
@@ -59,6 +69,31 @@ impl CCursor for EdgeCursor {
     }
     fn step(&mut self, t: &Txn) -> Result<Option<qv_edge>, Fail> {
         self.next()?.map(|e| edge_out(t, e)).transpose()
+    }
+    /// Edges come in runs of one type, so the type's name is looked up once a run.
+    fn step_many(&mut self, t: &Txn, buf: &mut [MaybeUninit<qv_edge>]) -> Result<usize, Fail> {
+        let mut name: Option<(u32, *const c_char)> = None;
+        let mut slots = buf.iter_mut();
+        let got = self.next_many(slots.len(), |e| {
+            let type_ = match name {
+                Some((id, p)) if id == e.etype => p,
+                _ => {
+                    let p = t.name_of(e.etype)?.as_ptr();
+                    name = Some((e.etype, p));
+                    p
+                }
+            };
+            if let Some(slot) = slots.next() {
+                slot.write(qv_edge {
+                    id: e.id,
+                    src: e.src,
+                    dst: e.dst,
+                    type_,
+                });
+            }
+            Ok(())
+        })?;
+        Ok(got)
     }
 }
 
@@ -129,12 +164,7 @@ fn next_many<C: CCursor>(
     call: &str,
 ) -> Result<qv_status, Fail> {
     let (cur, t) = cursor_of::<C>(c, call)?;
-    let mut got = 0;
-    for slot in buf.iter_mut() {
-        let Some(item) = cur.step(t)? else { break };
-        slot.write(item);
-        got += 1;
-    }
+    let got = cur.step_many(t, buf)?;
     *n = got;
     Ok(if got > 0 { QV_OK } else { QV_DONE })
 }

@@ -379,11 +379,13 @@ impl<'a> AdjView<'a> {
 
 /// Directory entry `k` of a body whose directory has more than `k` entries (one that
 /// [`AdjView::parse`] accepted): (type, entry count).
+#[inline]
 pub fn dir_entry(body: &[u8], k: usize) -> (u32, usize) {
     (get32(body, 8 + 8 * k), get32(body, 12 + 8 * k) as usize)
 }
 
 /// Decodes one 12-byte entry: (edge id, neighbour).
+#[inline]
 pub fn decode_entry(b: &[u8]) -> (u64, u64) {
     let w = |at: usize| {
         let mut x = [0u8; 8];

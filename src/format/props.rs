@@ -157,17 +157,44 @@ impl<'a> PropBlob<'a> {
     /// Checks header and checksum of the blob starting at `buf[0]`; `buf` may extend past
     /// the blob. Returns the blob and its total length.
     pub fn parse(buf: &'a [u8]) -> Result<(PropBlob<'a>, usize), DecodeError> {
-        let (body, _, total) = unseal(buf)?;
-        let blob = PropBlob { body };
+        let (blob, total) = PropBlob::parse_sealed(buf)?;
         // Validate every entry once, so lookups on a parsed blob cannot fail.
-        for e in blob.iter_checked() {
-            e?;
-        }
+        blob.check_entries()?;
         Ok((blob, total))
     }
 
-    /// The blob starting at `buf[0]` whose checksum and entries [`PropBlob::parse`] already
-    /// verified, the bytes unchanged since: only its header is read. (A malformed entry
+    /// Checks header and checksum of the blob starting at `buf[0]` but not its entries:
+    /// read it only through [`PropBlob::find`] (or check it with
+    /// [`PropBlob::check_entries`] first), which checks the entries it walks.
+    pub fn parse_sealed(buf: &'a [u8]) -> Result<(PropBlob<'a>, usize), DecodeError> {
+        let (body, _, total) = unseal(buf)?;
+        Ok((PropBlob { body }, total))
+    }
+
+    /// Checks that every entry decodes (what [`PropBlob::parse`] adds to the checksum).
+    pub fn check_entries(&self) -> Result<(), DecodeError> {
+        for e in self.iter_checked() {
+            e?;
+        }
+        Ok(())
+    }
+
+    /// The value of `key`, if set, checking every entry up to it: an error for a blob
+    /// whose entries were never checked and do not decode, where [`PropBlob::get`] would
+    /// end its search.
+    pub fn find(&self, key: u32) -> Result<Option<ValueRef<'a>>, DecodeError> {
+        for e in self.iter_checked() {
+            let (k, v) = e?;
+            if k == key {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The blob starting at `buf[0]` whose checksum [`PropBlob::parse`] or
+    /// [`PropBlob::parse_sealed`] already verified, the bytes unchanged since: only its
+    /// header is read, so its entries are as checked as they were then. (A malformed entry
     /// would end iteration, as for any blob; nothing can panic.)
     pub fn parse_verified(buf: &'a [u8]) -> Result<(PropBlob<'a>, usize), DecodeError> {
         let mut r = Reader::new(buf);
@@ -252,11 +279,21 @@ pub fn encode_blob<'v>(entries: impl IntoIterator<Item = (u32, ValueRef<'v>)>) -
     seal(&body)
 }
 
-/// The checksum of a blob: its length field and its body.
+/// The checksum of a blob: its length field and its body. A short body (most property
+/// sets) is copied after the length field and hashed in one call, which costs less than
+/// a second call would.
 fn blob_crc(len: u32, body: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&len.to_le_bytes());
-    h.update(body);
+    const SHORT: usize = 124;
+    let mut h = super::crc_hasher();
+    if body.len() <= SHORT {
+        let mut buf = [0u8; 4 + SHORT];
+        buf[..4].copy_from_slice(&len.to_le_bytes());
+        buf[4..4 + body.len()].copy_from_slice(body);
+        h.update(&buf[..4 + body.len()]);
+    } else {
+        h.update(&len.to_le_bytes());
+        h.update(body);
+    }
     h.finalize()
 }
 
@@ -312,6 +349,45 @@ mod tests {
             let b = PropBlob::EMPTY.with(9, Some(v));
             assert_eq!(PropBlob::parse(&b).unwrap().0.get(9), Some(v));
         }
+    }
+
+    #[test]
+    fn blob_crc_is_the_crc_of_length_then_body() {
+        let body: Vec<u8> = (0..300u32).map(|i| ((i * 37) ^ 0x5a) as u8).collect();
+        for n in [0, 1, 27, 123, 124, 125, 300] {
+            let mut h = crc32fast::Hasher::new();
+            h.update(&(n as u32).to_le_bytes());
+            h.update(&body[..n]);
+            assert_eq!(blob_crc(n as u32, &body[..n]), h.finalize(), "{n} bytes");
+        }
+    }
+
+    #[test]
+    fn find_checks_the_entries_it_walks() {
+        // A blob whose checksum is right but whose second entry is not UTF-8.
+        let mut body = Vec::new();
+        body.put_u32(1);
+        ValueRef::Int(7).encode(&mut body);
+        body.put_u32(2);
+        ValueRef::Bytes(b"\xff").encode(&mut body);
+        body[13 + 4] = 4; // the bytes' tag becomes a string's
+        body.put_u32(3);
+        ValueRef::Int(8).encode(&mut body);
+        let b = seal(&body);
+        assert!(PropBlob::parse(&b).is_err());
+        let (p, n) = PropBlob::parse_sealed(&b).unwrap();
+        assert_eq!(n, b.len());
+        assert_eq!(p.find(1), Ok(Some(ValueRef::Int(7))));
+        assert!(p.find(2).is_err());
+        assert!(p.find(3).is_err(), "the bad entry lies before key 3");
+        assert!(p.find(4).is_err());
+        assert!(p.check_entries().is_err());
+        let mut d = b.clone();
+        d[9] ^= 1;
+        assert!(
+            PropBlob::parse_sealed(&d).is_err(),
+            "the checksum is still checked"
+        );
     }
 
     #[test]

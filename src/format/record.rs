@@ -83,14 +83,21 @@ fn get32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(w)
 }
 
-/// Checks length, the empty-slot rule and the CRC; returns the flags.
+/// The CRC of record `id` whose bytes before the CRC field are `body`: one CRC call over
+/// id and body copied together, which costs about half as much as two updates would for
+/// these few bytes.
 fn record_crc(id: u64, body: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&id.to_le_bytes());
-    h.update(body);
+    const _: () = assert!(NODE_SIZE <= 64 && EDGE_SIZE <= 64);
+    let mut buf = [0u8; 8 + 60];
+    let n = 8 + body.len();
+    buf[..8].copy_from_slice(&id.to_le_bytes());
+    buf[8..n].copy_from_slice(body);
+    let mut h = super::crc_hasher();
+    h.update(&buf[..n]);
     h.finalize()
 }
 
+/// Checks length, the empty-slot rule, the CRC and the reserved bytes; returns the flags.
 fn check<const N: usize>(b: &[u8], id: u64, is_edge: bool) -> Result<u32, DecodeError> {
     if b.len() < N {
         return Err(DecodeError::Truncated {
@@ -115,16 +122,10 @@ fn check<const N: usize>(b: &[u8], id: u64, is_edge: bool) -> Result<u32, Decode
     if stored != computed {
         return Err(DecodeError::Checksum { stored, computed });
     }
-    let reserved: &[std::ops::Range<usize>] = if is_edge {
-        &EDGE_RESERVED
-    } else {
-        &NODE_RESERVED
-    };
-    if b[1] != 0
-        || reserved
-            .iter()
-            .any(|r| b[r.clone()].iter().any(|&x| x != 0))
-    {
+    // The reserved bytes, all zero: byte 1 and bytes 24..28 of both records, and bytes
+    // 8..14 of a node.
+    let node_only = if is_edge { 0 } else { get48(b, 8) };
+    if b[1] != 0 || get32(b, 24) != 0 || node_only != 0 {
         return Err(DecodeError::Invalid("record reserved bytes"));
     }
     match flags {
@@ -132,15 +133,6 @@ fn check<const N: usize>(b: &[u8], id: u64, is_edge: bool) -> Result<u32, Decode
         _ => Err(DecodeError::Invalid("record flags")),
     }
 }
-
-/// The reserved (zero) bytes of a node record, besides byte 1.
-const NODE_RESERVED: [std::ops::Range<usize>; 2] = [8..14, 24..28];
-/// The reserved (zero) bytes of an edge record, besides byte 1.
-#[expect(
-    clippy::single_range_in_vec_init,
-    reason = "a list of ranges, as NODE_RESERVED; an edge has one"
-)]
-const EDGE_RESERVED: [std::ops::Range<usize>; 1] = [24..28];
 
 fn seal<const N: usize>(mut b: [u8; N], flags: u32, id: u64) -> [u8; N] {
     if flags == FLAG_EMPTY {
@@ -201,6 +193,20 @@ impl EdgeRec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_crc_is_the_crc_of_id_then_body() {
+        let mut body = [0u8; 28];
+        for (i, x) in body.iter_mut().enumerate() {
+            *x = (i as u8).wrapping_mul(37) ^ 0x5a;
+        }
+        for id in [0, 1, 5, 0x1234_5678_9abc, u64::MAX] {
+            let mut h = crc32fast::Hasher::new();
+            h.update(&id.to_le_bytes());
+            h.update(&body);
+            assert_eq!(record_crc(id, &body), h.finalize(), "id {id}");
+        }
+    }
 
     #[test]
     fn records_round_trip_and_detect_damage() {

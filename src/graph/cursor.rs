@@ -52,9 +52,14 @@ enum EdgeState {
     List(std::vec::IntoIter<EdgeInfo>),
 }
 
-/// Where a scan of an adjacency body is.
+/// A scan of an adjacency body.
 struct Scan {
     adj: Adjacency,
+    pos: ScanPos,
+}
+
+/// Where a scan of an adjacency body is.
+struct ScanPos {
     /// Only groups of this type (None: all).
     etype: Option<u32>,
     /// Groups below this directory index are outgoing.
@@ -102,7 +107,7 @@ impl EdgeCursor {
         // A type never stored (id 0) matches nothing.
         let last = if etype == Some(0) { first } else { last };
         let start = (0..first).map(|k| v.group(k).1).sum();
-        let scan = Scan {
+        let pos = ScanPos {
             etype,
             out_groups: v.out_groups(),
             entries_at: v.entries_at(),
@@ -110,8 +115,8 @@ impl EdgeCursor {
             last_group: last,
             start,
             cur: (true, 0, 0, 0),
-            adj,
         };
+        let scan = Scan { adj, pos };
         let mut c = EdgeCursor {
             node,
             dir,
@@ -130,54 +135,46 @@ impl EdgeCursor {
         reason = "Result<Option<_>> like the other cursors' next, not Option<Result<_>>"
     )]
     pub fn next(&mut self) -> Result<Option<EdgeInfo>> {
-        let s = match &mut self.state {
-            EdgeState::List(it) => return Ok(it.next()),
-            EdgeState::Scan(s) => s,
-        };
-        let body = s.adj.body()?;
-        loop {
-            let (out, etype, next, end) = &mut s.cur;
-            if *next < *end {
-                let at = s.entries_at + ENTRY * *next;
-                let (id, nbr) = decode_entry(&body[at..at + ENTRY]);
-                *next += 1;
-                if *out {
-                    return Ok(Some(EdgeInfo {
-                        id,
-                        src: self.node,
-                        dst: nbr,
-                        etype: *etype,
-                    }));
-                }
-                if self.dir == Dir::Both && nbr == self.node {
-                    continue; // a self-loop, already yielded as outgoing
-                }
-                return Ok(Some(EdgeInfo {
-                    id,
-                    src: nbr,
-                    dst: self.node,
-                    etype: *etype,
-                }));
-            }
-            if s.group == s.last_group {
-                return Ok(None);
-            }
-            let k = s.group;
-            s.group += 1;
-            let (t, count) = dir_entry(body, k);
-            let first = s.start;
-            s.start += count;
-            if s.etype.is_none_or(|e| e == t) {
-                s.cur = (k < s.out_groups, t, first, first + count);
-            }
+        match &mut self.state {
+            EdgeState::List(it) => Ok(it.next()),
+            EdgeState::Scan(s) => Ok(s.pos.step(s.adj.body()?, self.node, self.dir)),
         }
     }
 
+    /// Passes up to `max` next edges to `f`, as that many calls of
+    /// [`next`](Self::next) would yield them, and returns how many; fewer than `max`
+    /// only at the end. Finds the adjacency body once, not once per edge.
+    pub fn next_many(
+        &mut self,
+        max: usize,
+        mut f: impl FnMut(EdgeInfo) -> Result<()>,
+    ) -> Result<usize> {
+        let mut n = 0;
+        match &mut self.state {
+            EdgeState::List(it) => {
+                for e in it.take(max) {
+                    f(e)?;
+                    n += 1;
+                }
+            }
+            EdgeState::Scan(s) => {
+                let body = s.adj.body()?;
+                while n < max {
+                    let Some(e) = s.pos.step(body, self.node, self.dir) else {
+                        break;
+                    };
+                    f(e)?;
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
+    }
     /// The number of edges left, without reading them when no self-loop can be skipped.
     pub fn count(mut self) -> Result<u64> {
-        if let EdgeState::Scan(s) = &self.state {
+        if let EdgeState::Scan(Scan { adj, pos: s }) = &self.state {
             if self.dir != Dir::Both && s.cur.2 == s.cur.3 {
-                let body = s.adj.body()?;
+                let body = adj.body()?;
                 return Ok((s.group..s.last_group)
                     .map(|k| dir_entry(body, k))
                     .filter(|(t, _)| s.etype.is_none_or(|e| e == *t))
@@ -199,6 +196,50 @@ impl EdgeCursor {
             v.push(e.id);
         }
         Ok(v)
+    }
+}
+
+impl ScanPos {
+    /// The next edge of `node` in `body` (the body the scan was opened on), or None at
+    /// the end.
+    #[inline(always)]
+    fn step(&mut self, body: &[u8], node: u64, dir: Dir) -> Option<EdgeInfo> {
+        loop {
+            let (out, etype, next, end) = &mut self.cur;
+            if *next < *end {
+                let at = self.entries_at + ENTRY * *next;
+                let (id, nbr) = decode_entry(&body[at..at + ENTRY]);
+                *next += 1;
+                if *out {
+                    return Some(EdgeInfo {
+                        id,
+                        src: node,
+                        dst: nbr,
+                        etype: *etype,
+                    });
+                }
+                if dir == Dir::Both && nbr == node {
+                    continue; // a self-loop, already yielded as outgoing
+                }
+                return Some(EdgeInfo {
+                    id,
+                    src: nbr,
+                    dst: node,
+                    etype: *etype,
+                });
+            }
+            if self.group == self.last_group {
+                return None;
+            }
+            let k = self.group;
+            self.group += 1;
+            let (t, count) = dir_entry(body, k);
+            let first = self.start;
+            self.start += count;
+            if self.etype.is_none_or(|e| e == t) {
+                self.cur = (k < self.out_groups, t, first, first + count);
+            }
+        }
     }
 }
 

@@ -261,12 +261,16 @@ impl Txn {
     }
 
     fn get_prop(&self, target: Target, id: u64, key: &str) -> Result<Option<ValueRef<'_>>> {
-        check_ident(key, "property key")?;
+        // An interned key passed check_ident when it was interned.
+        let k = self.string_id(key);
+        if k.is_none() {
+            check_ident(key, "property key")?;
+        }
         let props = self.live_props(target, id)?;
-        let Some(k) = self.string_id(key) else {
+        let Some(k) = k else {
             return Ok(None);
         };
-        Ok(self.blob(&props)?.get(k))
+        self.prop(&props, k)
     }
 
     /// Sets property `key` of node `id`.

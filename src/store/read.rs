@@ -71,9 +71,19 @@ impl Store {
             .map_err(|e| self.bad_blob(off, &e.to_string()))
     }
 
-    /// The property blob at heap offset `off`, read through `map`, that an earlier
-    /// [`Store::read_blob`] of the same reader verified (a blob a snapshot names never
-    /// changes while the snapshot lives).
+    /// The property blob at heap offset `off`, read through `map`, its checksum verified
+    /// but not its entries ([`PropBlob::parse_sealed`]).
+    pub fn read_sealed_blob<'m>(&self, map: &'m Mapping, off: u64) -> Result<PropBlob<'m>> {
+        let bytes = self.blob_bytes(map, off)?;
+        PropBlob::parse_sealed(bytes)
+            .map(|(b, _)| b)
+            .map_err(|e| self.bad_blob(off, &e.to_string()))
+    }
+
+    /// The property blob at heap offset `off`, read through `map`, whose checksum an earlier
+    /// [`Store::read_blob`] or [`Store::read_sealed_blob`] of the same reader verified (a
+    /// blob a snapshot names never changes while the snapshot lives): only its header is
+    /// read, so its entries are as checked as they were then.
     pub fn read_verified_blob<'m>(&self, map: &'m Mapping, off: u64) -> Result<PropBlob<'m>> {
         let bytes = self.blob_bytes(map, off)?;
         PropBlob::parse_verified(bytes)
@@ -127,7 +137,8 @@ impl Store {
         ))
     }
 
-    fn bad_blob(&self, off: u64, why: &str) -> Error {
+    /// A `Corrupt` error for the property blob at heap offset `off`.
+    pub fn bad_blob(&self, off: u64, why: &str) -> Error {
         Error::Corrupt(format!(
             "{} offset {off}: property blob: {why}",
             self.heap.path().display()

@@ -23,6 +23,7 @@ pub use versions::Versions;
 pub use write::WriteState;
 
 use crate::error::{Error, Result};
+use crate::format::ValueRef;
 use crate::format::props::PropBlob;
 use crate::store::{Adj, Adjacency, Edge, Node, Props};
 use shared::{lock, read};
@@ -156,6 +157,11 @@ impl Txn {
     /// The property blob `props` names.
     pub(crate) fn blob<'t>(&'t self, props: &Props) -> Result<PropBlob<'t>> {
         self.reader.blob(props)
+    }
+
+    /// Property `key` of the blob `props` names ([`SnapshotReader::prop`]).
+    pub(crate) fn prop(&self, props: &Props, key: u32) -> Result<Option<ValueRef<'_>>> {
+        self.reader.prop(props, key)
     }
 
     /// The id of string `name`, if interned (committed, or by this transaction).

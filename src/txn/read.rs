@@ -12,6 +12,7 @@
 use super::Snapshot;
 use super::shared::{Shared, read};
 use crate::error::{Error, Result};
+use crate::format::ValueRef;
 use crate::format::adj::AdjList;
 use crate::format::props::PropBlob;
 use crate::io::Mapping;
@@ -39,9 +40,10 @@ pub struct SnapshotReader {
     /// The last node read: a scan reads a node, then its properties, each of which reads
     /// the node again (the snapshot never changes, so neither does the node).
     last_node: RefCell<Option<(u64, Node)>>,
-    /// Heap offset of the last blob whose checksum passed (0: none): a blob the snapshot
-    /// names is never rewritten while the snapshot lives ("Space reuse").
-    verified_blob: Cell<u64>,
+    /// Heap offset of the last blob whose checksum passed (0: none), and whether all its
+    /// entries were checked too: a blob the snapshot names is never rewritten while the
+    /// snapshot lives ("Space reuse").
+    verified_blob: Cell<(u64, bool)>,
     /// The last few committed names looked up and their ids (an id never changes once
     /// committed), so reading the same keys node after node skips the shared table's lock
     /// and hash.
@@ -60,7 +62,7 @@ impl SnapshotReader {
             pins: RefCell::new(Vec::new()),
             names: RefCell::new(HashMap::new()),
             last_node: RefCell::new(None),
-            verified_blob: Cell::new(0),
+            verified_blob: Cell::new((0, false)),
             key_ids: RefCell::new(Vec::new()),
             last_name: RefCell::new(None),
         }
@@ -136,21 +138,63 @@ impl SnapshotReader {
                 .map(|(b, _)| b)
                 .map_err(|e| Error::Internal(format!("in-memory property blob: {e}"))),
             Props::Heap(off) => {
-                let heap = &self.shared.store.heap;
-                // A checkpoint since this transaction began may have grown the heap past
-                // its mapping.
-                let map: &'t Mapping = if self.maps.heap.len() as u64 >= heap.len() {
-                    &self.maps.heap
-                } else {
-                    self.pin_map(heap.current())
-                };
-                if self.verified_blob.get() == *off {
-                    return self.shared.store.read_verified_blob(map, *off);
+                let store = &self.shared.store;
+                let map = self.blob_map();
+                let (at, entries_checked) = self.verified_blob.get();
+                if at != *off {
+                    let b = store.read_blob(map, *off)?;
+                    self.verified_blob.set((*off, true));
+                    return Ok(b);
                 }
-                let b = self.shared.store.read_blob(map, *off)?;
-                self.verified_blob.set(*off);
+                let b = store.read_verified_blob(map, *off)?;
+                if !entries_checked {
+                    b.check_entries()
+                        .map_err(|e| store.bad_blob(*off, &e.to_string()))?;
+                    self.verified_blob.set((*off, true));
+                }
                 Ok(b)
             }
+        }
+    }
+
+    /// Property `key` of the blob `props` names, borrowed as [`SnapshotReader::blob`]'s
+    /// values are. It checks what it reads, at less cost than [`SnapshotReader::blob`]
+    /// followed by `get`: a heap blob's checksum (once per blob, as there), and of its
+    /// entries only those up to `key`, each checked as it is decoded. An in-memory blob's
+    /// checksum is not checked again: the engine made it, from checked values or from a
+    /// log frame whose checksum and blob passed when the frame was decoded.
+    pub(crate) fn prop<'t>(&'t self, props: &Props, key: u32) -> Result<Option<ValueRef<'t>>> {
+        let off = match props {
+            Props::None => return Ok(None),
+            Props::Mem(b) => {
+                return PropBlob::parse_verified(self.pin_blob(b))
+                    .and_then(|(b, _)| b.find(key))
+                    .map_err(|e| Error::Internal(format!("in-memory property blob: {e}")));
+            }
+            Props::Heap(off) => off,
+        };
+        let store = &self.shared.store;
+        let map = self.blob_map();
+        let b = if self.verified_blob.get().0 == *off {
+            store.read_verified_blob(map, *off)?
+        } else {
+            let b = store.read_sealed_blob(map, *off)?;
+            self.verified_blob.set((*off, false));
+            b
+        };
+        b.find(key)
+            .map_err(|e| store.bad_blob(*off, &e.to_string()))
+    }
+
+    /// The heap mapping to read a blob through, borrowed for as long as this transaction
+    /// is not written to: the reader's own, or the newest one (pinned) when a checkpoint
+    /// since this transaction began has grown the heap past it.
+    fn blob_map(&self) -> &Mapping {
+        let heap = &self.shared.store.heap;
+        if self.maps.heap.len() as u64 >= heap.len() {
+            &self.maps.heap
+        } else {
+            self.pin_map(heap.current())
         }
     }
 
