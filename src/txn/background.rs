@@ -106,10 +106,14 @@ pub fn spawn_checkpointer(shared: &Arc<Shared>) -> Result<Checkpointer> {
     })
 }
 
+/// A timed checkpoint waits at least this many times as long as the last checkpoint took.
+const PACE: u32 = 4;
+
 fn run(shared: &Shared) {
     let interval = shared.opts.checkpoint_interval;
     let tick = interval.map_or(NORMAL_SYNC_INTERVAL, |i| i.min(NORMAL_SYNC_INTERVAL));
     let mut last = Instant::now();
+    let mut spent = Duration::ZERO;
     loop {
         let (woken, stopping) = shared.bg.wait(tick);
         if stopping {
@@ -127,10 +131,16 @@ fn run(shared: &Shared) {
             }
             let pending =
                 shared.group.appended_lsn() > shared.log.checkpoint_lsn.load(Ordering::Relaxed);
-            if woken || (pending && interval.is_some_and(|i| last.elapsed() >= i)) {
+            // Timed checkpoints keep to a duty cycle: after one that took d, the next
+            // waits at least PACE * d, so a load that makes every checkpoint long is
+            // checkpointed by checkpoint_bytes, not back to back.
+            let due = interval.is_some_and(|i| last.elapsed() >= i.max(spent * PACE));
+            if woken || (pending && due) {
+                let began = Instant::now();
                 // A failure poisoned the handle; the next call reports it.
                 let _ = shared.background_checkpoint();
                 last = Instant::now();
+                spent = last - began;
             }
         }));
         if r.is_err() {
