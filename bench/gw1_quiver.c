@@ -54,6 +54,12 @@ sys *sys_open(const char *dir, int create) {
   o.busy_timeout_ms = 600000; /* W2x8: eight writers queue for the writer lock */
   qv_db *db;
   check(qv_open(path, &o, &db), "qv_open");
+  /* What recovery did, when it replayed anything (W6): on stderr, not in the results. */
+  qv_recovery_stats rs;
+  if (qv_last_recovery(db, &rs) == QV_OK && rs.txns_replayed > 0)
+    fprintf(stderr, "[quiver] recovery replayed %llu transactions, %llu bytes of log in %llu us (%.1f MB/s)\n",
+            (unsigned long long)rs.txns_replayed, (unsigned long long)rs.wal_bytes_scanned,
+            (unsigned long long)rs.micros, rs.micros ? (double)rs.wal_bytes_scanned / (double)rs.micros : 0.0);
   return new_handle(db, 1);
 }
 
