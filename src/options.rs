@@ -39,7 +39,8 @@ pub struct Options {
     pub checkpoint_bytes: u64,
     /// With the checkpoint thread: checkpoint also once commits not yet checkpointed have
     /// waited this long since the last checkpoint, and at least four times as long as that
-    /// checkpoint took (None: only by `checkpoint_bytes`).
+    /// checkpoint took, and when the writer goes idle while commits wait (None: only by
+    /// `checkpoint_bytes`).
     pub checkpoint_interval: Option<Duration>,
     /// Run automatic checkpoints (and sync mode NORMAL's timed fsync) on a thread of the
     /// library, so that no commit and no close waits for one. Without it a commit that

@@ -7,7 +7,8 @@
 //!
 //! 1. `checkpoints_run_off_the_commit_path`: the committing thread fsyncs only the log
 //!    (one fsync per commit); every checkpoint fsync happens on the checkpoint thread.
-//! 2. `a_timed_checkpoint_needs_no_further_commit` and
+//! 2. `a_timed_checkpoint_needs_no_further_commit`,
+//!    `an_idle_writer_is_checkpointed_without_waiting_for_the_timer` and
 //!    `sync_normal_fsyncs_within_a_second_without_another_commit`.
 //! 3. `a_commit_during_a_background_checkpoint_keeps_its_snapshot_whole`: a commit made
 //!    while the thread fsyncs the log for its checkpoint must not take versions out of
@@ -136,11 +137,46 @@ fn a_timed_checkpoint_needs_no_further_commit() {
     };
     let (fs, db) = open_fault(&s.path("db"), &opts);
     let id = commit_node(&db, 5);
+    // A write transaction open throughout: the writer is not idle, so only the timer can
+    // start the checkpoint.
+    let busy = db.begin_write().unwrap();
     wait_for("the timed checkpoint", || {
         let st = db.stats();
         st.checkpoint_lsn == st.last_commit_lsn
     });
+    drop(busy);
     // What a power loss now leaves needs no replay.
+    fs.write_durable_image(&s.path("image")).unwrap();
+    let copy = Database::open(s.path("image"), &opts).unwrap();
+    assert_eq!(copy.last_recovery().txns_replayed, 0);
+    assert_eq!(int_prop(&copy, id, "v"), Some(5));
+    assert_clean(&copy);
+}
+
+#[test]
+fn an_idle_writer_is_checkpointed_without_waiting_for_the_timer() {
+    let s = Scratch::new("ckpt-thread-idle");
+    let opts = Options {
+        checkpoint_bytes: 1 << 40,
+        checkpoint_interval: Some(Duration::from_secs(3600)),
+        ..Options::default()
+    };
+    let (fs, db) = open_fault(&s.path("db"), &opts);
+    let id = commit_node(&db, 5);
+    // While a write transaction is open the writer is not idle: nothing is checkpointed
+    // (the thread looks every 50 ms; this spans several looks).
+    let busy = db.begin_write().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let st = db.stats();
+    assert!(
+        st.checkpoint_lsn < st.last_commit_lsn,
+        "checkpointed while a write transaction was open"
+    );
+    drop(busy);
+    wait_for("the idle checkpoint", || {
+        let st = db.stats();
+        st.checkpoint_lsn == st.last_commit_lsn
+    });
     fs.write_durable_image(&s.path("image")).unwrap();
     let copy = Database::open(s.path("image"), &opts).unwrap();
     assert_eq!(copy.last_recovery().txns_replayed, 0);

@@ -109,13 +109,26 @@ pub fn spawn_checkpointer(shared: &Arc<Shared>) -> Result<Checkpointer> {
 /// A timed checkpoint waits at least this many times as long as the last checkpoint took.
 const PACE: u32 = 4;
 
+/// While commits wait to be checkpointed (timed checkpoints on), the thread looks this
+/// often for the writer going idle.
+const IDLE: Duration = Duration::from_millis(50);
+
 fn run(shared: &Shared) {
     let interval = shared.opts.checkpoint_interval;
     let tick = interval.map_or(NORMAL_SYNC_INTERVAL, |i| i.min(NORMAL_SYNC_INTERVAL));
     let mut last = Instant::now();
     let mut spent = Duration::ZERO;
+    let mut last_sync = Instant::now();
+    // The appended LSN at the previous look, and whether commits waited then.
+    let mut seen = shared.group.appended_lsn();
+    let mut waiting = false;
     loop {
-        let (woken, stopping) = shared.bg.wait(tick);
+        let nap = if waiting && interval.is_some() {
+            IDLE.min(tick)
+        } else {
+            tick
+        };
+        let (woken, stopping) = shared.bg.wait(nap);
         if stopping {
             return;
         }
@@ -124,18 +137,26 @@ fn run(shared: &Shared) {
             continue;
         }
         let r = catch_unwind(AssertUnwindSafe(|| {
-            if shared.opts.sync == SyncMode::Normal {
+            if shared.opts.sync == SyncMode::Normal && (woken || last_sync.elapsed() >= tick) {
                 // Returns at once when nothing appended is unsynced; a failed fsync
                 // poisons the handle.
                 let _ = shared.group.wait(shared, shared.group.appended_lsn());
+                last_sync = Instant::now();
             }
-            let pending =
-                shared.group.appended_lsn() > shared.log.checkpoint_lsn.load(Ordering::Relaxed);
+            let appended = shared.group.appended_lsn();
+            let pending = appended > shared.log.checkpoint_lsn.load(Ordering::Relaxed);
             // Timed checkpoints keep to a duty cycle: after one that took d, the next
             // waits at least PACE * d, so a load that makes every checkpoint long is
             // checkpointed by checkpoint_bytes, not back to back.
             let due = interval.is_some_and(|i| last.elapsed() >= i.max(spent * PACE));
-            if woken || (pending && due) {
+            // Idle: no commit since the last look and no write transaction open. The
+            // commits waiting are checkpointed now rather than by the next timed
+            // checkpoint or by close (which would do it in the caller's thread), and a
+            // crash from here on has nothing to replay.
+            let idle = interval.is_some() && appended == seen && !shared.writer_busy();
+            seen = appended;
+            waiting = pending;
+            if woken || (pending && (due || idle)) {
                 let began = Instant::now();
                 // A failure poisoned the handle; the next call reports it.
                 let _ = shared.background_checkpoint();
