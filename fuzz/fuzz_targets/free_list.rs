@@ -16,9 +16,9 @@
 //! encodes back to exactly the body and decodes again to the same list, its extents are
 //! sorted, non-empty, non-touching and inside `[lo, hi)`, and `bytes()` is their total.
 //! After every operation the list equals a brute-force model of the free bytes (so it
-//! stays coalesced) and `bytes()` is its total; `take(n)` gives the start of a smallest
-//! extent that holds `n` bytes (none when no extent does) and those `n` bytes are no longer
-//! free; `overlaps(off, len)` is true exactly when a byte of `[off, off + len)` is free.
+//! stays coalesced) and `bytes()` is its total; `take(n)` gives the last `n` bytes of a
+//! smallest extent that holds them (none when no extent does, or `n` is 0) and those bytes
+//! are no longer free; `overlaps(off, len)` is true exactly when a byte of `[off, off + len)` is free.
 //! After the last, the list still encodes to a body that decodes to the same list.
 #![no_main]
 
@@ -164,14 +164,19 @@ fn apply(f: &mut FreeSpace, m: &mut Model, op: Op, what: &dyn Fn() -> String) {
             model_remove(m, off, len);
         }
         Op::Take(n) => {
-            let fits = m.iter().filter(|&&(_, l)| l >= n).map(|&(_, l)| l).min();
+            // Nothing is taken for no bytes.
+            let fits = m
+                .iter()
+                .filter(|&&(_, l)| l >= n && n > 0)
+                .map(|&(_, l)| l)
+                .min();
             match (f.take(n), fits) {
                 (None, None) => {}
                 (Some(off), Some(smallest)) => {
                     assert!(
-                        m.iter().any(|&(o, l)| o == off && l == smallest),
-                        "{}: gave {off}, not the start of a smallest extent that holds {n} \
-                         bytes ({smallest})",
+                        m.iter().any(|&(o, l)| o + l == off + n && l == smallest),
+                        "{}: gave {off}, not the last {n} bytes of a smallest extent that \
+                         holds them ({smallest})",
                         what()
                     );
                     assert!(model_holds(m, off, n), "{}: {off}+{n} was not free", what());

@@ -136,9 +136,9 @@ impl Database {
                 };
                 let ckpt = CkptState {
                     meta,
-                    free: Some(FreeSpace::default()),
                     reuse_from: 0,
                 };
+                let free = Some(FreeSpace::default());
                 Shared::new(
                     fs,
                     store,
@@ -147,6 +147,7 @@ impl Database {
                     latest,
                     Some(writer),
                     ckpt,
+                    free,
                     opts.clone(),
                     RecoveryStats::default(),
                     LabelIndex::empty(1),
@@ -188,11 +189,7 @@ impl Database {
                     next_txn: latest.txn + 1,
                     last_sync: Instant::now(),
                 });
-                let ckpt = CkptState {
-                    meta,
-                    free: None,
-                    reuse_from,
-                };
+                let ckpt = CkptState { meta, reuse_from };
                 let read_only = writer.is_none();
                 let mut shared = Shared::new(
                     fs,
@@ -202,6 +199,7 @@ impl Database {
                     latest,
                     writer,
                     ckpt,
+                    None,
                     opts.clone(),
                     rec.stats,
                     labels,

@@ -320,11 +320,6 @@ impl<'a> AdjView<'a> {
         })
     }
 
-    /// The body.
-    pub fn body(&self) -> &'a [u8] {
-        self.body
-    }
-
     /// Number of outgoing groups (they come first in the directory).
     pub fn out_groups(&self) -> usize {
         self.out_groups

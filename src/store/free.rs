@@ -67,8 +67,17 @@ impl FreeSpace {
     /// This list with `more` extents freed too, merged as [`FreeSpace::insert`] merges them
     /// (touching or overlapping extents become one), in one pass over both: a checkpoint
     /// frees up to one extent per record it rewrites.
-    pub fn union(self, mut more: Vec<(u64, u64)>) -> FreeSpace {
+    pub fn union(mut self, mut more: Vec<(u64, u64)>) -> FreeSpace {
         more.retain(|&(_, l)| l > 0);
+        if more.len() * 8 < self.by_off.len() {
+            // A few extents into a long list: inserted one by one rather than the list
+            // rebuilt (a small checkpoint after a large delete would rebuild hundreds of
+            // thousands of extents for a handful).
+            for (o, l) in more {
+                self.insert(o, l);
+            }
+            return self;
+        }
         more.sort_unstable();
         let mut out: Vec<(u64, u64)> = Vec::with_capacity(self.by_off.len() + more.len());
         let mut mine = self.by_off.into_iter().peekable();
@@ -91,9 +100,9 @@ impl FreeSpace {
 
     /// Marks `[off, off + len)` free, merged with the extents it touches or overlaps (a
     /// byte already free stays free once: after a recovery the list may name an extent
-    /// that is also freed again). The engine frees in bulk ([`FreeSpace::union`]); this
-    /// one-extent form is the reference the tests and the fuzz target hold it against.
-    #[cfg(any(test, feature = "testing"))]
+    /// that is also freed again). The engine frees through [`FreeSpace::union`], which
+    /// uses this for a few extents; the tests and the fuzz target hold the bulk merge
+    /// against it.
     pub fn insert(&mut self, off: u64, len: u64) {
         if len == 0 {
             return;
@@ -143,15 +152,24 @@ impl FreeSpace {
         }
     }
 
-    /// Takes `len` bytes from the smallest extent that holds them (its start); None when
-    /// none does.
+    /// Takes `len` bytes (not 0) from the smallest extent that holds them (its end, so
+    /// that what is left keeps its offset); None when none does.
     pub fn take(&mut self, len: u64) -> Option<u64> {
-        let &(l, o) = self.by_len.range((len, 0)..).next()?;
-        self.remove_extent(o, l);
-        if l > len {
-            self.add_extent(o + len, l - len);
+        if len == 0 {
+            return None;
         }
-        Some(o)
+        let &(l, o) = self.by_len.range((len, 0)..).next()?;
+        self.by_len.remove(&(l, o));
+        self.bytes -= len;
+        if l > len {
+            self.by_len.insert((l - len, o));
+            if let Some(left) = self.by_off.get_mut(&o) {
+                *left = l - len;
+            }
+        } else {
+            self.by_off.remove(&o);
+        }
+        Some(o + l - len)
     }
 
     /// Whether any byte of `[off, off + len)` is free (never, for an empty range).
@@ -273,18 +291,21 @@ mod tests {
     }
 
     #[test]
-    fn take_uses_the_smallest_fit_and_splits() {
+    fn take_uses_the_end_of_the_smallest_fit() {
         let mut f = FreeSpace::default();
         f.insert(1000, 100);
         f.insert(16, 40);
         f.insert(500, 24);
-        assert_eq!(f.take(30), Some(16)); // 40 is the smallest that holds 30
-        assert_eq!(ext(&f), [(46, 10), (500, 24), (1000, 100)]);
+        assert_eq!(f.take(30), Some(26)); // 40 is the smallest that holds 30: its end
+        assert_eq!(ext(&f), [(16, 10), (500, 24), (1000, 100)]);
         assert_eq!(f.take(24), Some(500));
         assert_eq!(f.take(101), None);
+        assert_eq!(f.take(0), None);
         assert_eq!(f.take(100), Some(1000));
-        assert_eq!(ext(&f), [(46, 10)]);
+        assert_eq!(ext(&f), [(16, 10)]);
         assert_eq!(f.bytes(), 10);
+        assert_eq!(f.take(4), Some(22));
+        assert_eq!(ext(&f), [(16, 6)]);
     }
 
     #[test]

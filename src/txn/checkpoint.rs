@@ -17,6 +17,7 @@
 //! ARCHITECTURE.md, "Space reuse" and "labels".
 
 use super::shared::CkptState;
+use super::versions::Pruned;
 use super::{Shared, Writer, lock};
 use crate::error::Result;
 use crate::format::Meta;
@@ -29,33 +30,86 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-/// Writes `recs` (sorted by id, each `N` bytes at `id * N`), one write per run of
-/// consecutive ids.
+/// Writes `recs` (sorted by id, each `N` bytes at `id * N`), coalesced (see
+/// [`Coalescer`]).
 fn write_records<const N: usize>(file: &DataFile, recs: &[(u64, [u8; N])]) -> Result<()> {
-    let size = N;
     let Some(max) = recs.last().map(|(id, _)| *id) else {
         return Ok(());
     };
-    file.grow_to((max + 1) * size as u64)?;
-    let mut i = 0;
-    let mut run = Vec::new();
-    while i < recs.len() {
-        let start = recs[i].0;
-        run.clear();
-        let mut j = i;
-        while j < recs.len() && recs[j].0 == start + (j - i) as u64 && run.len() < RUN_BYTES {
-            run.extend_from_slice(&recs[j].1);
-            j += 1;
-        }
-        file.write_at(&run, start * size as u64)?;
-        i = j;
+    file.grow_to((max + 1) * N as u64)?;
+    let mut out = Coalescer::new(file);
+    for (id, rec) in recs {
+        out.push(id * N as u64, |run| run.extend_from_slice(rec))?;
     }
-    Ok(())
+    out.flush()
 }
 
-/// Adjacent records or blobs are written together, in writes of at most about this many
-/// bytes (so the buffer stays small however much a checkpoint writes).
+/// Writes are at most about this many bytes (so the buffer stays small however much a
+/// checkpoint writes).
 const RUN_BYTES: usize = 4 << 20;
+
+/// Writes separated by at most this many bytes are merged into one.
+const GAP: u64 = 4096;
+
+/// Turns a checkpoint's writes, in ascending offset order, into few large ones: a write
+/// that starts at most [`GAP`] bytes after the previous one ends joins it, the bytes
+/// between them copied from the file as it is. Only a checkpoint writes the data files,
+/// under the checkpoint mutex, so those bytes are not changing: writing them again changes
+/// nothing a reader, a crash or a power loss could see, and a checkpoint that rewrites
+/// records all over a file (a delete phase touches most pages of `edges`) makes a few
+/// hundred writes instead of one per record.
+struct Coalescer<'a> {
+    file: &'a DataFile,
+    map: Arc<Mapping>,
+    /// Offset of `run`'s first byte.
+    start: u64,
+    run: Vec<u8>,
+}
+
+impl<'a> Coalescer<'a> {
+    fn new(file: &'a DataFile) -> Self {
+        Coalescer {
+            file,
+            map: file.current(),
+            start: 0,
+            run: Vec::new(),
+        }
+    }
+
+    /// Adds the write at `off` whose bytes `fill` appends to the run.
+    fn push(&mut self, off: u64, fill: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+        if !self.run.is_empty() {
+            let end = self.start + self.run.len() as u64;
+            let joined = off >= end
+                && off - end <= GAP
+                && self.run.len() < RUN_BYTES
+                && match self.file.read(&self.map, end, (off - end) as usize) {
+                    Some(gap) => {
+                        self.run.extend_from_slice(gap);
+                        true
+                    }
+                    None => false,
+                };
+            if !joined {
+                self.flush()?;
+            }
+        }
+        if self.run.is_empty() {
+            self.start = off;
+        }
+        fill(&mut self.run);
+        Ok(())
+    }
+
+    /// Writes what is buffered.
+    fn flush(&mut self) -> Result<()> {
+        if !self.run.is_empty() {
+            self.file.write_at(&self.run, self.start)?;
+            self.run.clear();
+        }
+        Ok(())
+    }
+}
 
 /// A blob to write: encoded already, or an adjacency list framed as it is written.
 enum Pending {
@@ -128,25 +182,15 @@ impl Placer {
         off
     }
 
-    /// Writes the placed blobs, one write per run of adjacent ones.
+    /// Writes the placed blobs, coalesced (see [`Coalescer`]).
     fn write(mut self, heap: &DataFile) -> Result<()> {
         heap.grow_to(self.end)?;
         self.writes.sort_unstable_by_key(|(off, _)| *off);
-        let mut i = 0;
-        let mut run = Vec::new();
-        while i < self.writes.len() {
-            let start = self.writes[i].0;
-            run.clear();
-            while i < self.writes.len()
-                && self.writes[i].0 == start + run.len() as u64
-                && run.len() < RUN_BYTES
-            {
-                self.writes[i].1.write_into(&mut run);
-                i += 1;
-            }
-            heap.write_at(&run, start)?;
+        let mut out = Coalescer::new(heap);
+        for (off, blob) in &self.writes {
+            out.push(*off, |run| blob.write_into(run))?;
         }
-        Ok(())
+        out.flush()
     }
 }
 
@@ -165,8 +209,9 @@ fn superseded(store: &Store, map: &Mapping, old: u64, new: u64) -> Option<(u64, 
 /// Checkpoints as far as open readers allow. Fsyncs, in order: (C0) the log up to P
 /// (nothing to do when the commits up to P were fsynced already), (C1) the heap (new
 /// blobs, the next free list), strings and labels files, (C2) the node and edge files,
-/// (C3) the meta file.
-pub(crate) fn run(shared: &Shared, ck: &mut CkptState) -> Result<()> {
+/// (C3) the meta file. Returns the versions it pruned, for the caller to drop once it
+/// has released the checkpoint lock.
+pub(crate) fn run(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
     let r = run_from(shared, ck);
     lock(&shared.state).ckpt_floor = None;
     r
@@ -186,7 +231,9 @@ pub(crate) fn run_inline(shared: &Shared, w: &mut Writer) -> Result<()> {
         return Ok(());
     }
     shared.sync_log(w)?;
-    run(shared, &mut ck)
+    let pruned = run(shared, &mut ck);
+    drop(ck);
+    pruned.map(drop)
 }
 
 /// P: the newest commit not newer than the oldest reader's snapshot, nor than the newest
@@ -211,32 +258,34 @@ fn choose(shared: &Shared, ck: &CkptState, pin: bool) -> Option<super::Snapshot>
     p
 }
 
-fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<()> {
+fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
     // Nothing to do (readers hold it back): return without an fsync.
     let Some(first) = choose(shared, ck, false) else {
-        return Ok(());
+        return Ok(None);
     };
     // C0: the log is durable up to P before the meta slot says recovery may start at P
     // (sync modes NORMAL and OFF; in FULL a commit is visible only once durable). P is
     // chosen again after it: a reader that began meanwhile holds it back.
     shared.group.wait(shared, first.end_lsn)?;
     let Some(p) = choose(shared, ck, true) else {
-        return Ok(());
+        return Ok(None);
     };
     shared.group.wait(shared, p.end_lsn)?;
     let store = &shared.store;
 
-    let (nodes, edges) = shared
+    let (mut nodes, mut edges) = shared
         .versions
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .newest_upto(p.txn);
+    nodes.sort_unstable_by_key(|(id, _)| *id);
+    edges.sort_unstable_by_key(|(id, _)| *id);
     let heap_at = ck.meta.heap_len.max(store.heap.physical_len()?);
     let generation = ck.meta.generation + 1;
     // The list the meta slot names: read by the first checkpoint after open. One that does
     // not verify is not used, and its blob not freed (the slot may name bytes that now
     // belong to something else).
-    let (current, old_list) = match ck.free.take() {
+    let (current, old_list) = match shared.take_free_list() {
         Some(f) => (f, (ck.meta.free_off, ck.meta.free_len)),
         None => match shared.read_free_list(&ck.meta) {
             Ok(f) => (f, (ck.meta.free_off, ck.meta.free_len)),
@@ -352,11 +401,10 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<()> {
     store.write_meta(&meta)?;
     let prev_checkpoint_lsn = ck.meta.checkpoint_lsn;
     ck.meta = meta;
-    shared.publish_free_list(&next_free);
+    shared.publish_free_list(next_free);
     shared.publish_label_index(shared.label_index().with(&added, p.next_node, labels_len));
-    ck.free = Some(next_free);
 
-    shared
+    let pruned = shared
         .versions
         .write()
         .unwrap_or_else(|e| e.into_inner())
@@ -374,5 +422,93 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<()> {
         .checkpoint_lsn
         .store(p.end_lsn, Ordering::Relaxed);
     shared.log.heap_len.store(heap_end, Ordering::Release);
-    Ok(())
+    Ok(Some(pruned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{RealStorage, Storage, StorageFile};
+    use std::path::Path;
+    use std::sync::Mutex;
+
+    /// A file that records the writes made to it.
+    struct Recording {
+        inner: Arc<dyn StorageFile>,
+        writes: Mutex<Vec<(u64, usize)>>,
+    }
+
+    impl StorageFile for Recording {
+        fn path(&self) -> &Path {
+            self.inner.path()
+        }
+        fn read_at(&self, buf: &mut [u8], off: u64) -> Result<usize> {
+            self.inner.read_at(buf, off)
+        }
+        fn write_at(&self, buf: &[u8], off: u64) -> Result<()> {
+            self.writes.lock().unwrap().push((off, buf.len()));
+            self.inner.write_at(buf, off)
+        }
+        fn len(&self) -> Result<u64> {
+            self.inner.len()
+        }
+        fn set_len(&self, len: u64) -> Result<()> {
+            self.inner.set_len(len)
+        }
+        fn sync(&self) -> Result<()> {
+            self.inner.sync()
+        }
+        fn map(&self, len: usize) -> Result<Mapping> {
+            self.inner.map(len)
+        }
+        fn try_lock(&self) -> Result<bool> {
+            self.inner.try_lock()
+        }
+    }
+
+    #[test]
+    fn coalesced_writes_keep_the_bytes_between_them() {
+        let dir = std::env::temp_dir().join(format!("qv-coalesce-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let fs = RealStorage::open(&dir, true).unwrap();
+        let inner = fs.open_file("heap", true).unwrap();
+        let before: Vec<u8> = (0..64 * 1024u32).map(|i| (i % 251) as u8).collect();
+        inner.write_at(&before, 0).unwrap();
+        let rec = Arc::new(Recording {
+            inner,
+            writes: Mutex::new(Vec::new()),
+        });
+        let file = DataFile::open(Arc::clone(&rec) as Arc<dyn StorageFile>).unwrap();
+
+        // (offset, bytes): the second starts exactly GAP bytes after the first ends, so it
+        // joins it; the third starts one byte further than GAP from the second, so it does
+        // not; the fourth touches the third.
+        let second = 100 + 10 + GAP;
+        let third = second + 5 + GAP + 1;
+        let writes: [(u64, Vec<u8>); 4] = [
+            (100, vec![0xAA; 10]),
+            (second, vec![0xBB; 5]),
+            (third, vec![0xCC; 3]),
+            (third + 3, vec![0xDD; 2]),
+        ];
+        let mut out = Coalescer::new(&file);
+        for (off, bytes) in &writes {
+            out.push(*off, |run| run.extend_from_slice(bytes)).unwrap();
+        }
+        out.flush().unwrap();
+
+        assert_eq!(
+            *rec.writes.lock().unwrap(),
+            [(100, (second + 5 - 100) as usize), (third, 5)]
+        );
+        let mut want = before.clone();
+        for (off, bytes) in &writes {
+            want[*off as usize..*off as usize + bytes.len()].copy_from_slice(bytes);
+        }
+        let mut got = vec![0u8; before.len()];
+        assert_eq!(rec.read_at(&mut got, 0).unwrap(), got.len());
+        assert!(got == want, "the bytes between coalesced writes changed");
+        drop(file);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

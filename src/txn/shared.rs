@@ -31,9 +31,6 @@ pub struct Writer {
 pub struct CkptState {
     /// The newest checkpoint, as written in the meta file.
     pub meta: Meta,
-    /// Free heap extents: the list `meta` names (None until the first checkpoint reads it,
-    /// less [`Shared::free_claims`]).
-    pub free: Option<FreeSpace>,
     /// The first checkpoint generation that may place blobs in `free` (see
     /// ARCHITECTURE.md, "Space reuse": not the first checkpoint after a recovery that
     /// replayed commits).
@@ -92,8 +89,10 @@ pub struct Shared {
     pub(crate) recovery: RecoveryStats,
     pub(crate) log: LogCounters,
     pub(crate) group: group::GroupSync,
-    /// The free list the next checkpoint starts from (the writer's), for `check`; None
-    /// until a checkpoint has read it.
+    /// Free heap extents: the list the next checkpoint starts from, which `check` reads
+    /// too (the one the meta slot names, less [`Shared::free_claims`]). None until a
+    /// checkpoint has read it, and while one runs: it takes the list rather than cloning
+    /// it, and those read the meta slot's meanwhile.
     free: Mutex<Option<Arc<FreeSpace>>>,
     /// Heap extents that replayed records name (set at open): taken out of the list the
     /// meta slot names when it is read.
@@ -124,12 +123,13 @@ impl Shared {
         latest: Snapshot,
         writer: Option<Writer>,
         ckpt: CkptState,
+        free: Option<FreeSpace>,
         opts: Options,
         recovery: RecoveryStats,
         labels: LabelIndex,
     ) -> Shared {
         let log = LogCounters::default();
-        let free = ckpt.free.clone().map(Arc::new);
+        let free = free.map(Arc::new);
         let synced = writer.as_ref().map_or_else(
             || Arc::new(AtomicU64::new(latest.end_lsn)),
             |w| w.wal.synced_counter(),
@@ -207,10 +207,17 @@ impl Shared {
         Arc::new(listed.and_then(|r| r.ok()).unwrap_or_default())
     }
 
+    /// Takes the list for a checkpoint to edit (cloned only if a `check` holds it now);
+    /// None when none has been read since open.
+    pub(crate) fn take_free_list(&self) -> Option<FreeSpace> {
+        let taken = lock(&self.free).take();
+        taken.map(Arc::unwrap_or_clone)
+    }
+
     /// Publishes the list a checkpoint made current (before it prunes the version map, so a
     /// record read from the file after the prune is held against this list or a newer one).
-    pub(crate) fn publish_free_list(&self, list: &FreeSpace) {
-        *lock(&self.free) = Some(Arc::new(list.clone()));
+    pub(crate) fn publish_free_list(&self, list: FreeSpace) {
+        *lock(&self.free) = Some(Arc::new(list));
     }
 
     /// Makes every commit whose frames end at or before `lsn` visible to new readers
@@ -376,7 +383,8 @@ impl Shared {
         // An explicit checkpoint also makes every commit durable (sync modes NORMAL, OFF),
         // even when readers leave nothing to checkpoint.
         let r = self.sync_log(&mut w).and_then(|_| {
-            checkpoint::run(self, &mut lock(&self.ckpt))?;
+            let pruned = checkpoint::run(self, &mut lock(&self.ckpt))?;
+            drop(pruned);
             self.retire_segments(&mut w)
         });
         let r = self.poison_on_io(r);
@@ -390,6 +398,8 @@ impl Shared {
     pub(crate) fn background_checkpoint(&self) -> Result<()> {
         self.check()?;
         let r = checkpoint::run(self, &mut lock(&self.ckpt));
+        // Freed here, with the lock released: a close waiting for it goes on meanwhile.
+        let r = r.map(drop);
         self.poison_on_io(r)
     }
 
@@ -402,7 +412,8 @@ impl Shared {
         let mut w = self.take_writer()?;
         let mut ck = lock(&self.ckpt);
         let r = self.sync_log(&mut w).and_then(|_| {
-            checkpoint::run(self, &mut ck)?;
+            // What it prunes is freed as the handle is (every version goes then).
+            let _pruned = checkpoint::run(self, &mut ck)?;
             if ck.meta.checkpoint_lsn == w.wal.end_lsn() {
                 // Everything is checkpointed: both meta slots name this state, so the
                 // whole log can go.

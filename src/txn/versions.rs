@@ -39,7 +39,7 @@ impl<T> Chain<T> {
     }
 }
 
-/// Records with their ids, sorted by id.
+/// Records with their ids.
 pub type Newest<T> = Vec<(u64, T)>;
 
 /// Committed record versions not yet pruned by a checkpoint.
@@ -63,8 +63,22 @@ fn at<T: Clone>(chain: &Chain<T>, snap: u64) -> Option<T> {
         .map(|(_, r)| r.clone())
 }
 
-fn prune<T>(map: &mut IdMap<Chain<T>>, upto: u64) {
-    map.retain(|_, chain| chain.prune(upto));
+/// Takes out of `map` the records left with no version newer than `upto`.
+fn prune<T>(map: &mut IdMap<Chain<T>>, upto: u64) -> Vec<Chain<T>> {
+    let gone: Vec<u64> = map
+        .iter_mut()
+        .filter_map(|(id, chain)| (!chain.prune(upto)).then_some(*id))
+        .collect();
+    gone.iter().filter_map(|id| map.remove(id)).collect()
+}
+
+/// The versions a prune took out of the map, to be dropped once the map's lock (and the
+/// checkpoint's) is released: freeing a few hundred thousand versions takes long enough
+/// to hold up the readers and the writer that wait for the lock.
+#[must_use = "dropping the pruned versions where the lock is held is what this avoids"]
+pub struct Pruned {
+    _nodes: Vec<Chain<Node>>,
+    _edges: Vec<Chain<Edge>>,
 }
 
 fn publish<T>(map: &mut IdMap<Chain<T>>, txn: u64, records: IdMap<T>, keep_from: u64) {
@@ -107,26 +121,28 @@ impl Versions {
         publish(&mut self.edges, txn, edges, keep_from);
     }
 
-    /// The newest version not newer than `snap` of every record that has one, sorted by id.
+    /// The newest version not newer than `snap` of every record that has one, in no
+    /// particular order (sorting is left to the caller, after the lock is released).
     pub fn newest_upto(&self, snap: u64) -> (Newest<Node>, Newest<Edge>) {
-        let mut n: Vec<(u64, Node)> = self
+        let n: Vec<(u64, Node)> = self
             .nodes
             .iter()
             .filter_map(|(id, c)| at(c, snap).map(|r| (*id, r)))
             .collect();
-        let mut e: Vec<(u64, Edge)> = self
+        let e: Vec<(u64, Edge)> = self
             .edges
             .iter()
             .filter_map(|(id, c)| at(c, snap).map(|r| (*id, r)))
             .collect();
-        n.sort_unstable_by_key(|(id, _)| *id);
-        e.sort_unstable_by_key(|(id, _)| *id);
         (n, e)
     }
 
-    /// Drops every version not newer than `upto` (the data file now holds them).
-    pub fn prune(&mut self, upto: u64) {
-        prune(&mut self.nodes, upto);
-        prune(&mut self.edges, upto);
+    /// Drops every version not newer than `upto` (the data file now holds them); the
+    /// records left with none are returned, to be freed outside the lock.
+    pub fn prune(&mut self, upto: u64) -> Pruned {
+        Pruned {
+            _nodes: prune(&mut self.nodes, upto),
+            _edges: prune(&mut self.edges, upto),
+        }
     }
 }
