@@ -16,7 +16,7 @@ secs="${1:-${FUZZ_SECONDS:-15}}"
 if [ $# -gt 0 ]; then
   targets=("$@")
 else
-  targets=(frame segment_header meta free_list labels adjacency records props api_model)
+  targets=(frame segment_header meta free_list free_delta labels adjacency records props api_model)
 fi
 case "$secs" in
   '' | *[!0-9]*) echo "usage: fuzz/run.sh [SECONDS] [TARGET...]" >&2; exit 2 ;;

@@ -36,9 +36,10 @@ pub mod format {
     pub mod labels {
         pub use crate::format::labels::{CHUNK_HEADER, chunk_head, decode_chunk, encode_chunk};
     }
-    /// The property heap's free list; its blob body is what `FreeSpace::decode_body` reads.
+    /// The property heap's free list; its blob body is what `FreeSpace::decode_body` reads,
+    /// or a delta's, what `Delta::decode_body` reads.
     pub mod free {
-        pub use crate::store::FreeSpace;
+        pub use crate::store::{BlobRef, Delta, FreeSpace, minus};
     }
 }
 

@@ -136,6 +136,7 @@ impl Database {
                 };
                 let ckpt = CkptState {
                     meta,
+                    base: None,
                     reuse_from: 0,
                 };
                 let free = Some(FreeSpace::default());
@@ -189,7 +190,11 @@ impl Database {
                     next_txn: latest.txn + 1,
                     last_sync: Instant::now(),
                 });
-                let ckpt = CkptState { meta, reuse_from };
+                let ckpt = CkptState {
+                    meta,
+                    base: None,
+                    reuse_from,
+                };
                 let read_only = writer.is_none();
                 let mut shared = Shared::new(
                     fs,

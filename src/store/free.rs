@@ -10,7 +10,15 @@
 //! free-list blob: u32 body length | u32 CRC32 (as every heap blob) | body:
 //!   [u8; 8] "QVFREE01" | u64 extent count | count x (u64 offset, u64 length)
 //!   extents sorted by offset, none empty, none touching or overlapping another
+//!
+//! delta free-list blob: u32 body length | u32 CRC32 | body:
+//!   [u8; 8] "QVFDEL01" | u64 base offset | u64 base length | u32 base CRC | u32 0 |
+//!   u64 added count | u64 removed count | added extents | removed extents
+//!   (each list as above; the list is the base's extents less removed, plus added)
 //! ```
+//!
+//! A checkpoint that changes a long list a little writes a delta from the last full list
+//! (its base) rather than the whole list again; see ARCHITECTURE.md, "Space reuse".
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -62,6 +70,12 @@ impl FreeSpace {
             by_len: by_len.into_iter().collect(),
             bytes,
         }
+    }
+
+    /// The list of `extents` (sorted by offset, none empty, none touching or overlapping
+    /// another, as a decoded list's).
+    pub fn from_extents(extents: &[(u64, u64)]) -> FreeSpace {
+        FreeSpace::from_sorted(extents.to_vec())
     }
 
     /// This list with `more` extents freed too, merged as [`FreeSpace::insert`] merges them
@@ -199,7 +213,13 @@ impl FreeSpace {
     }
 
     /// Decodes a free-list blob body. Every extent must lie in `[lo, hi)`.
+    #[cfg(any(test, feature = "testing"))]
     pub fn decode_body(b: &[u8], lo: u64, hi: u64) -> Result<FreeSpace, String> {
+        Self::decode_extents(b, lo, hi).map(FreeSpace::from_sorted)
+    }
+
+    /// The extents of a free-list blob body, as [`FreeSpace::decode_body`] checks them.
+    pub fn decode_extents(b: &[u8], lo: u64, hi: u64) -> Result<Vec<(u64, u64)>, String> {
         let word = |i: usize| -> Option<u64> {
             let w = b.get(i..i + 8)?;
             let mut a = [0u8; 8];
@@ -235,7 +255,172 @@ impl FreeSpace {
             extents.push((o, l));
             prev_end = end;
         }
-        Ok(FreeSpace::from_sorted(extents))
+        Ok(extents)
+    }
+}
+
+/// Magic at the start of a delta free-list blob's body.
+const DELTA_MAGIC: &[u8; 8] = b"QVFDEL01";
+
+/// A full free-list blob in the heap, as a delta names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobRef {
+    /// Heap offset of the blob.
+    pub off: u64,
+    /// Its length, header included.
+    pub len: u64,
+    /// The CRC32 in its header.
+    pub crc: u32,
+}
+
+/// A free list written as the change from a full one (its base): the list is the base's
+/// extents less `removed`, plus `added`. `removed` lies inside the base's extents and
+/// `added` outside them, so for a given base and list there is exactly one delta.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delta {
+    /// The full list this one changes.
+    pub base: BlobRef,
+    /// Free now, not in the base.
+    pub added: Vec<(u64, u64)>,
+    /// In the base, not free now.
+    pub removed: Vec<(u64, u64)>,
+}
+
+/// The bytes of `a` that are not in `b`, as extents (both sorted by offset, none touching
+/// or overlapping another in the same list); the result is sorted and coalesced too.
+pub fn minus(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut j = 0;
+    for &(o, l) in a {
+        let (mut start, end) = (o, o + l);
+        while j < b.len() && b[j].0 + b[j].1 <= start {
+            j += 1;
+        }
+        let mut k = j;
+        while start < end {
+            match b.get(k) {
+                Some(&(bo, bl)) if bo < end => {
+                    if bo > start {
+                        out.push((start, bo - start));
+                    }
+                    start = start.max(bo + bl);
+                    k += 1;
+                }
+                _ => {
+                    out.push((start, end - start));
+                    start = end;
+                }
+            }
+        }
+    }
+    out
+}
+
+impl Delta {
+    /// The delta that turns `base` (the extents of the full list at `base_ref`) into `list`.
+    pub fn between(base_ref: BlobRef, base: &[(u64, u64)], list: &FreeSpace) -> Delta {
+        let now: Vec<(u64, u64)> = list.extents().collect();
+        Delta {
+            base: base_ref,
+            added: minus(&now, base),
+            removed: minus(base, &now),
+        }
+    }
+
+    /// Extents it records (what its size grows with).
+    pub fn extent_count(&self) -> usize {
+        self.added.len() + self.removed.len()
+    }
+
+    /// The list it gives applied to `base` (the extents of the full list it names); Err
+    /// when it does not fit that base (a removed byte not in it, an added byte in it).
+    pub fn apply(&self, base: &[(u64, u64)]) -> Result<FreeSpace, String> {
+        if !minus(&self.removed, base).is_empty() || minus(&self.added, base) != self.added {
+            return Err("the delta does not fit its base list".into());
+        }
+        Ok(FreeSpace::from_sorted(minus(base, &self.removed)).union(self.added.clone()))
+    }
+
+    /// The body of the delta blob.
+    pub fn encode_body(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(48 + 16 * self.extent_count());
+        b.extend_from_slice(DELTA_MAGIC);
+        b.extend_from_slice(&self.base.off.to_le_bytes());
+        b.extend_from_slice(&self.base.len.to_le_bytes());
+        b.extend_from_slice(&self.base.crc.to_le_bytes());
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&(self.added.len() as u64).to_le_bytes());
+        b.extend_from_slice(&(self.removed.len() as u64).to_le_bytes());
+        for (o, l) in self.added.iter().chain(&self.removed) {
+            b.extend_from_slice(&o.to_le_bytes());
+            b.extend_from_slice(&l.to_le_bytes());
+        }
+        b
+    }
+
+    /// Decodes a delta blob body. Every extent must lie in `[lo, hi)`, each list sorted,
+    /// none empty or touching another of its list.
+    pub fn decode_body(b: &[u8], lo: u64, hi: u64) -> Result<Delta, String> {
+        let word = |i: usize| -> Option<u64> {
+            let w = b.get(i..i + 8)?;
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            Some(u64::from_le_bytes(a))
+        };
+        if b.get(..8) != Some(DELTA_MAGIC.as_slice()) {
+            return Err("not a delta free list (bad magic)".into());
+        }
+        let (Some(off), Some(len), Some(crc_pad), Some(na), Some(nr)) =
+            (word(8), word(16), word(24), word(32), word(40))
+        else {
+            return Err("delta free list truncated".into());
+        };
+        if crc_pad >> 32 != 0 {
+            return Err("delta free list: reserved bytes are not zero".into());
+        }
+        let want = na
+            .checked_add(nr)
+            .and_then(|n| n.checked_mul(16))
+            .and_then(|x| x.checked_add(48))
+            .ok_or("delta free list count out of range")?;
+        if want != b.len() as u64 {
+            return Err(format!(
+                "delta free list of {na} + {nr} extents in {} bytes (needs {want})",
+                b.len()
+            ));
+        }
+        let list = |first: usize, n: u64| -> Result<Vec<(u64, u64)>, String> {
+            let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
+            let mut prev_end = lo;
+            for i in 0..n as usize {
+                let at = 48 + 16 * (first + i);
+                let (o, l) = (word(at).unwrap_or(0), word(at + 8).unwrap_or(0));
+                let end = o.checked_add(l).ok_or("free extent out of range")?;
+                if l == 0 || o < prev_end || (i > 0 && o == prev_end) || end > hi {
+                    return Err(format!(
+                        "delta free extent {o}+{l} is empty, out of order, touches the one \
+                         before it or lies outside {lo}..{hi}"
+                    ));
+                }
+                out.push((o, l));
+                prev_end = end;
+            }
+            Ok(out)
+        };
+        Ok(Delta {
+            base: BlobRef {
+                off,
+                len,
+                crc: crc_pad as u32,
+            },
+            added: list(0, na)?,
+            removed: list(na as usize, nr)?,
+        })
+    }
+
+    /// Whether `body` is a delta blob's body (by its magic).
+    pub fn is_delta(body: &[u8]) -> bool {
+        body.get(..8) == Some(DELTA_MAGIC.as_slice())
     }
 }
 
@@ -270,6 +455,82 @@ mod tests {
             assert_eq!(got, want);
             assert_eq!(got.bytes(), want.extents().map(|(_, l)| l).sum::<u64>());
         }
+    }
+
+    #[test]
+    fn a_delta_round_trips_and_rebuilds_the_list_from_its_base() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let base_ref = BlobRef {
+            off: 5000,
+            len: 96,
+            crc: 0xdead_beef,
+        };
+        for _ in 0..300 {
+            let mut base = FreeSpace::default();
+            for _ in 0..next(30) {
+                base.insert(16 + next(2000), 1 + next(60));
+            }
+            // The list later: some of the base taken, some more freed.
+            let mut list = base.clone();
+            for _ in 0..next(10) {
+                list.remove(16 + next(2000), 1 + next(80));
+            }
+            for _ in 0..next(10) {
+                list.insert(16 + next(2000), 1 + next(60));
+            }
+            let base_ext = ext(&base);
+            let d = Delta::between(base_ref, &base_ext, &list);
+            let body = d.encode_body();
+            let back = Delta::decode_body(&body, 16, 3000).unwrap();
+            assert_eq!(back, d);
+            assert_eq!(back.apply(&base_ext).unwrap(), list);
+            // Only the extents that changed are recorded.
+            assert!(d.extent_count() <= ext(&list).len() + base_ext.len());
+            if list == base {
+                assert_eq!(d.extent_count(), 0);
+            }
+            // Cut or grown, the body is refused.
+            assert!(Delta::decode_body(&body[..body.len() - 1], 16, 3000).is_err());
+            let mut longer = body.clone();
+            longer.extend_from_slice(&[0; 16]);
+            assert!(Delta::decode_body(&longer, 16, 3000).is_err());
+            // Against another base it does not fit (unless nothing was removed or added).
+            if d.extent_count() > 0 {
+                let mut other = base.clone();
+                for &(o, l) in &d.added {
+                    other.insert(o, l);
+                }
+                for &(o, l) in &d.removed {
+                    other.remove(o, l);
+                }
+                assert!(d.apply(&ext(&other)).is_err(), "{d:?} applied to {other:?}");
+            }
+        }
+        // A full list's body is not a delta, nor the other way round.
+        let f = FreeSpace::from_extents(&[(16, 8)]);
+        assert!(!Delta::is_delta(&f.encode_body()));
+        assert!(Delta::decode_body(&f.encode_body(), 16, 100).is_err());
+        let d = Delta::between(base_ref, &[], &f);
+        assert!(FreeSpace::decode_body(&d.encode_body(), 16, 100).is_err());
+        // Out of the heap's range.
+        assert!(Delta::decode_body(&d.encode_body(), 16, 20).is_err());
+    }
+
+    #[test]
+    fn minus_takes_out_the_bytes_of_the_second_list() {
+        assert_eq!(
+            minus(&[(0, 10), (20, 10)], &[(2, 3), (8, 14), (29, 5)]),
+            [(0, 2), (5, 3), (22, 7)]
+        );
+        assert_eq!(minus(&[(0, 10)], &[]), [(0, 10)]);
+        assert_eq!(minus(&[], &[(0, 10)]), []);
+        assert_eq!(minus(&[(5, 5)], &[(0, 20)]), []);
     }
 
     #[test]

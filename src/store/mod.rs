@@ -16,7 +16,9 @@ mod strings;
 pub use adjacency::Adjacency;
 pub use apply::{RecordStore, apply_frame};
 pub use datafile::DataFile;
-pub use free::FreeSpace;
+#[cfg(feature = "testing")]
+pub use free::minus;
+pub use free::{BlobRef, Delta, FreeSpace};
 pub use idmap::{IdMap, NameMap};
 pub use labels::{LabelIndex, read_chunk};
 pub use read::Maps;
@@ -27,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::format::Meta;
 use crate::format::meta::{META_LEN, META_SLOT_OFFSETS, MetaError};
 use crate::format::record::{EDGE_SIZE, NODE_SIZE};
-use crate::io::{Storage, StorageFile, read_exact_at};
+use crate::io::{Mapping, Storage, StorageFile, read_exact_at};
 use std::sync::Arc;
 
 /// Bytes at the start of the heap file; offset 0 therefore never names a blob.
@@ -273,30 +275,95 @@ impl Store {
         read_meta(&*self.meta_file)
     }
 
-    /// The free list `meta` names, read and verified: its blob must be where the slot
-    /// says, with the slot's CRC, and every extent inside the heap past its header.
+    /// The free list `meta` names, read and verified (see [`Store::free_list_base`]).
     pub fn free_list(&self, meta: &Meta) -> std::result::Result<FreeSpace, String> {
+        Ok(self
+            .free_list_base(meta)?
+            .map(|(f, _)| f)
+            .unwrap_or_default())
+    }
+
+    /// The free list `meta` names and the full list it is or is a delta from (None when
+    /// the slot names no list). Each blob must be where it is named, with the CRC it is
+    /// named with, the slot's a full list or a delta from a full list, and every extent
+    /// inside the heap past its header.
+    pub fn free_list_base(
+        &self,
+        meta: &Meta,
+    ) -> std::result::Result<Option<(FreeSpace, FreeBase)>, String> {
         if meta.free_off == 0 {
-            return Ok(FreeSpace::default());
+            return Ok(None);
         }
         let map = self.heap.current();
-        let n = usize::try_from(meta.free_len).map_err(|_| "free list length out of range")?;
-        let at = meta.free_off;
-        let bytes = self.heap.read(&map, at, n).ok_or_else(|| {
+        let (lo, hi) = (HEAP_HEADER.len() as u64, meta.heap_len);
+        let top = BlobRef {
+            off: meta.free_off,
+            len: meta.free_len,
+            crc: meta.free_crc,
+        };
+        let body = self.free_blob(&map, top, "the meta slot")?;
+        let at = top.off;
+        if !Delta::is_delta(body) {
+            let extents = FreeSpace::decode_extents(body, lo, hi)
+                .map_err(|e| format!("free list at {at}: {e}"))?;
+            let base = FreeBase {
+                blob: top,
+                extents,
+                delta: None,
+            };
+            return Ok(Some((FreeSpace::from_extents(&base.extents), base)));
+        }
+        let d = Delta::decode_body(body, lo, hi).map_err(|e| format!("free list at {at}: {e}"))?;
+        let base_at = d.base.off;
+        let base_body = self.free_blob(&map, d.base, "the delta list")?;
+        let extents = FreeSpace::decode_extents(base_body, lo, hi)
+            .map_err(|e| format!("free list at {base_at} (the base of the delta at {at}): {e}"))?;
+        let list = d
+            .apply(&extents)
+            .map_err(|e| format!("free list at {at}: {e} (at {base_at})"))?;
+        let base = FreeBase {
+            blob: d.base,
+            extents,
+            delta: Some((top.off, top.len, d.extent_count())),
+        };
+        Ok(Some((list, base)))
+    }
+
+    /// The body of the free-list blob `blob` names, verified against it.
+    fn free_blob<'m>(
+        &self,
+        map: &'m Mapping,
+        blob: BlobRef,
+        named_by: &str,
+    ) -> std::result::Result<&'m [u8], String> {
+        let at = blob.off;
+        let n = usize::try_from(blob.len).map_err(|_| "free list length out of range")?;
+        let bytes = self.heap.read(map, at, n).ok_or_else(|| {
             format!("free list at {at} ({n} bytes) runs past the end of the heap")
         })?;
         let (body, crc, total) =
             crate::format::props::unseal(bytes).map_err(|e| format!("free list at {at}: {e}"))?;
-        if crc != meta.free_crc || total != n {
+        if crc != blob.crc || total != n {
             return Err(format!(
                 "free list at {at}: the blob there ({total} bytes, CRC {crc:#x}) is not the \
-                 one the meta slot names ({n} bytes, CRC {:#x})",
-                meta.free_crc
+                 one {named_by} names ({n} bytes, CRC {:#x})",
+                blob.crc
             ));
         }
-        FreeSpace::decode_body(body, HEAP_HEADER.len() as u64, meta.heap_len)
-            .map_err(|e| format!("free list at {at}: {e}"))
+        Ok(body)
     }
+}
+
+/// The full free list a checkpoint writes deltas from.
+#[derive(Debug, Clone)]
+pub struct FreeBase {
+    /// Its blob.
+    pub blob: BlobRef,
+    /// Its extents, sorted.
+    pub extents: Vec<(u64, u64)>,
+    /// The delta on top of it that the meta slot names, if any: (offset, length, extents
+    /// it records).
+    pub delta: Option<(u64, u64, usize)>,
 }
 
 /// Whether the database in `fs` holds nothing but what creation writes before its first

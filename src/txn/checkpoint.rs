@@ -25,7 +25,7 @@ use crate::format::adj::AdjList;
 use crate::format::props::{BLOB_HEADER, seal, seal_into, unseal};
 use crate::format::record::{EDGE_SIZE, NODE_SIZE};
 use crate::io::Mapping;
-use crate::store::{Adj, DataFile, FreeSpace, Props, Store};
+use crate::store::{Adj, BlobRef, DataFile, Delta, FreeBase, FreeSpace, Props, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -43,6 +43,10 @@ fn write_records<const N: usize>(file: &DataFile, recs: &[(u64, [u8; N])]) -> Re
     }
     out.flush()
 }
+
+/// A checkpoint writes the free list as a delta from the last list written whole while
+/// the delta would record at most one extent for every this many of that list's.
+const DELTA_SHARE: usize = 8;
 
 /// Writes are at most about this many bytes (so the buffer stays small however much a
 /// checkpoint writes).
@@ -145,6 +149,8 @@ struct Placer {
     end: u64,
     /// (offset, blob) to write.
     writes: Vec<(u64, Pending)>,
+    /// Blobs placed in free extents.
+    taken: usize,
 }
 
 impl Placer {
@@ -172,7 +178,10 @@ impl Placer {
     fn place_bytes(&mut self, b: Pending) -> u64 {
         let n = b.len() as u64;
         let off = match self.reuse.then(|| self.free.take(n)).flatten() {
-            Some(off) => off,
+            Some(off) => {
+                self.taken += 1;
+                off
+            }
             None => {
                 self.end += n;
                 self.end - n
@@ -287,9 +296,15 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
     // belong to something else).
     let (current, old_list) = match shared.take_free_list() {
         Some(f) => (f, (ck.meta.free_off, ck.meta.free_len)),
-        None => match shared.read_free_list(&ck.meta) {
-            Ok(f) => (f, (ck.meta.free_off, ck.meta.free_len)),
-            Err(_) => (FreeSpace::default(), (0, 0)),
+        None => match shared.read_free_list_base(&ck.meta) {
+            Ok((f, base)) => {
+                ck.base = base;
+                (f, (ck.meta.free_off, ck.meta.free_len))
+            }
+            Err(_) => {
+                ck.base = None;
+                (FreeSpace::default(), (0, 0))
+            }
         },
     };
     let mut placer = Placer {
@@ -297,6 +312,7 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
         reuse: generation >= ck.reuse_from,
         end: heap_at,
         writes: Vec::new(),
+        taken: 0,
     };
     // What the records on disk name now and will not name after phase 2: free from the
     // next checkpoint on (never this one: until phase 2 is durable those records still
@@ -335,20 +351,63 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
         .collect();
     drop((nodes, edges, maps));
 
-    // The next free list: what is left of this one, what phase 2 frees, and the blob of
-    // the list the meta slot names now (both slots name lists until the next checkpoint).
-    freed.push(old_list);
+    // The next free list: what is left of this one, what phase 2 frees, and the blobs of
+    // the list the meta slot names now that the next one does not name (both slots name
+    // lists until the next checkpoint). It is written whole, or as a delta from the last
+    // list written whole (its base) while the delta stays small beside the base.
+    let prev = ck.base.take();
+    let as_delta = prev.as_ref().is_some_and(|b| {
+        let since = b.delta.map_or(0, |(_, _, n)| n);
+        (since + freed.len() + placer.taken) * DELTA_SHARE <= b.extents.len()
+    });
+    match &prev {
+        // A new delta: the one the slot names goes; their base stays.
+        Some(b) if as_delta => freed.extend(b.delta.map(|(off, len, _)| (off, len))),
+        // A whole list: the one the slot names goes, and its base if it is a delta.
+        _ => {
+            freed.push(old_list);
+            if let Some(b) = prev.as_ref().filter(|b| b.delta.is_some()) {
+                freed.push((b.blob.off, b.blob.len));
+            }
+        }
+    }
     let next_free = std::mem::take(&mut placer.free).union(freed);
-    let (free_off, free_len, free_crc) = if next_free.bytes() == 0 {
-        (0, 0, 0)
-    } else {
-        let blob: Arc<[u8]> = seal(&next_free.encode_body()).into();
-        let (_, crc, _) = unseal(&blob).map_err(|e| crate::Error::Internal(e.to_string()))?;
-        let off = placer.end;
-        placer.end += blob.len() as u64;
-        let len = blob.len() as u64;
-        placer.writes.push((off, Pending::Bytes(blob)));
-        (off, len, crc)
+    let (body, delta) = match prev.as_ref().filter(|_| as_delta) {
+        Some(b) => {
+            let d = Delta::between(b.blob, &b.extents, &next_free);
+            (Some(d.encode_body()), Some(d.extent_count()))
+        }
+        // Nothing free (and so no list blob to free either): no list.
+        None if next_free.bytes() == 0 => (None, None),
+        None => (Some(next_free.encode_body()), None),
+    };
+    let (free_off, free_len, free_crc) = match body {
+        None => (0, 0, 0),
+        Some(body) => {
+            let blob: Arc<[u8]> = seal(&body).into();
+            let (_, crc, _) = unseal(&blob).map_err(|e| crate::Error::Internal(e.to_string()))?;
+            let (off, len) = (placer.end, blob.len() as u64);
+            placer.end += len;
+            placer.writes.push((off, Pending::Bytes(blob)));
+            (off, len, crc)
+        }
+    };
+    // What the next checkpoint writes a delta from.
+    let next_base = match (prev, delta) {
+        (Some(b), Some(n)) => Some(FreeBase {
+            delta: Some((free_off, free_len, n)),
+            ..b
+        }),
+        _ if free_off == 0 => None,
+        _ => Some(FreeBase {
+            blob: BlobRef {
+                off: free_off,
+                len: free_len,
+                crc: free_crc,
+            },
+            extents: next_free.extents().collect(),
+            delta: None,
+        }),
     };
 
     // Phase 1: new blobs go into extents no record on disk names (freed by an earlier
@@ -402,6 +461,7 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
     let prev_checkpoint_lsn = ck.meta.checkpoint_lsn;
     ck.meta = meta;
     shared.publish_free_list(next_free);
+    ck.base = next_base;
     shared.publish_label_index(shared.label_index().with(&added, p.next_node, labels_len));
 
     let pruned = shared

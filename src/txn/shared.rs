@@ -9,7 +9,7 @@ use crate::format::meta::Meta;
 use crate::io::Storage;
 use crate::options::Options;
 use crate::recovery::RecoveryStats;
-use crate::store::{FreeSpace, LabelIndex, Store, StringTable};
+use crate::store::{FreeBase, FreeSpace, LabelIndex, Store, StringTable};
 use crate::wal::Wal;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,6 +31,10 @@ pub struct Writer {
 pub struct CkptState {
     /// The newest checkpoint, as written in the meta file.
     pub meta: Meta,
+    /// The full free list the next checkpoint may write a delta from, with the delta the
+    /// meta slot names on top of it (None until a checkpoint reads it, or when `meta`
+    /// names no list).
+    pub base: Option<FreeBase>,
     /// The first checkpoint generation that may place blobs in `free` (see
     /// ARCHITECTURE.md, "Space reuse": not the first checkpoint after a recovery that
     /// replayed commits).
@@ -182,14 +186,26 @@ impl Shared {
         *lock(&self.labels) = Arc::new(ix);
     }
 
-    /// The free list the meta slot `meta` names, less the extents replayed records claim;
-    /// Err when it does not verify (it is then not used, and its blob not freed).
-    pub(crate) fn read_free_list(&self, meta: &Meta) -> std::result::Result<FreeSpace, String> {
-        let mut f = self.store.free_list(meta)?;
+    /// The free list the meta slot `meta` names, less the extents replayed records claim,
+    /// with the full list it is or is a delta from; Err when it does not verify (it is then
+    /// not used, and its blobs not freed).
+    pub(crate) fn read_free_list_base(
+        &self,
+        meta: &Meta,
+    ) -> std::result::Result<(FreeSpace, Option<FreeBase>), String> {
+        let (mut f, base) = match self.store.free_list_base(meta)? {
+            Some((f, base)) => (f, Some(base)),
+            None => (FreeSpace::default(), None),
+        };
         for &(off, len) in &self.free_claims {
             f.remove(off, len);
         }
-        Ok(f)
+        Ok((f, base))
+    }
+
+    /// The free list the meta slot `meta` names, as [`Shared::read_free_list_base`] reads it.
+    pub(crate) fn read_free_list(&self, meta: &Meta) -> std::result::Result<FreeSpace, String> {
+        self.read_free_list_base(meta).map(|(f, _)| f)
     }
 
     /// The free list the next checkpoint starts from: the one the last checkpoint
