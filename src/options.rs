@@ -83,7 +83,7 @@ impl Default for Options {
             sync: SyncMode::Full,
             busy_timeout: Duration::from_millis(5000),
             checkpoint_bytes: 64 << 20,
-            checkpoint_interval: Some(Duration::from_secs(1)),
+            checkpoint_interval: Some(Duration::from_millis(250)),
             checkpoint_thread: true,
             segment_bytes: 64 << 20,
         }

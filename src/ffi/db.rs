@@ -109,11 +109,11 @@ unsafe fn read_options(p: *const qv_options) -> Result<Options, Fail> {
 ///
 /// A handle opened for writing starts one thread of the library, the checkpoint thread.
 /// It runs the automatic checkpoints, so that no commit waits for one: when the log
-/// written since the last checkpoint passes checkpoint_bytes; once commits have waited
-/// a second since the last checkpoint and four times as long as it took; and once no
-/// write transaction is open and nothing has been committed for about 50 ms while commits
-/// wait (the last two unless QV_OPEN_UNTIMED_CHECKPOINTS). In
-/// QV_SYNC_NORMAL it also fsyncs the log once a second while commits are unsynced, whether
+/// written since the last checkpoint passes checkpoint_bytes; once commits have waited a
+/// quarter of a second since the last checkpoint and four times as long as it took; and
+/// once no write transaction is open and nothing has been committed for about 50 ms while
+/// commits wait (the last two unless QV_OPEN_UNTIMED_CHECKPOINTS). In QV_SYNC_NORMAL it
+/// also fsyncs the log once a second while commits are unsynced, whether
 /// or not more commits come. A checkpoint it cannot write (an I/O error) poisons the
 /// handle: the next call returns QV_POISONED. Readers hold it back as they hold back
 /// qv_checkpoint; while they do, the log grows past checkpoint_bytes.

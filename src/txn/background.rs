@@ -137,7 +137,9 @@ fn run(shared: &Shared) {
             continue;
         }
         let r = catch_unwind(AssertUnwindSafe(|| {
-            if shared.opts.sync == SyncMode::Normal && (woken || last_sync.elapsed() >= tick) {
+            if shared.opts.sync == SyncMode::Normal
+                && (woken || last_sync.elapsed() >= NORMAL_SYNC_INTERVAL)
+            {
                 // Returns at once when nothing appended is unsynced; a failed fsync
                 // poisons the handle.
                 let _ = shared.group.wait(shared, shared.group.appended_lsn());
