@@ -220,16 +220,10 @@ impl FreeSpace {
 
     /// The extents of a free-list blob body, as [`FreeSpace::decode_body`] checks them.
     pub fn decode_extents(b: &[u8], lo: u64, hi: u64) -> Result<Vec<(u64, u64)>, String> {
-        let word = |i: usize| -> Option<u64> {
-            let w = b.get(i..i + 8)?;
-            let mut a = [0u8; 8];
-            a.copy_from_slice(w);
-            Some(u64::from_le_bytes(a))
-        };
         if b.get(..8) != Some(MAGIC.as_slice()) {
             return Err("not a free list (bad magic)".into());
         }
-        let n = word(8).ok_or("free list truncated")?;
+        let n = word(b, 8).ok_or("free list truncated")?;
         let want = n
             .checked_mul(16)
             .and_then(|x| x.checked_add(16))
@@ -240,23 +234,38 @@ impl FreeSpace {
                 b.len()
             ));
         }
-        let mut extents = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
-        let mut prev_end = lo;
-        for i in 0..n as usize {
-            let at = 16 + 16 * i;
-            let (o, l) = (word(at).unwrap_or(0), word(at + 8).unwrap_or(0));
-            let end = o.checked_add(l).ok_or("free extent out of range")?;
-            if l == 0 || o < prev_end || (i > 0 && o == prev_end) || end > hi {
-                return Err(format!(
-                    "free extent {o}+{l} is empty, out of order, touches the one before it or \
-                     lies outside {lo}..{hi}"
-                ));
-            }
-            extents.push((o, l));
-            prev_end = end;
-        }
-        Ok(extents)
+        read_extents(b, 16, n, lo, hi)
     }
+}
+
+/// The little-endian u64 at byte `i` of `b`, if `b` holds it.
+fn word(b: &[u8], i: usize) -> Option<u64> {
+    let w = b.get(i..i.checked_add(8)?)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(w);
+    Some(u64::from_le_bytes(a))
+}
+
+/// The `n` extents (u64 offset, u64 length) from byte `at` of `b`, which holds them (the
+/// caller checked the length): each non-empty, after the one before without touching it,
+/// inside `[lo, hi)`.
+fn read_extents(b: &[u8], at: usize, n: u64, lo: u64, hi: u64) -> Result<Vec<(u64, u64)>, String> {
+    let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
+    let mut prev_end = lo;
+    for i in 0..n as usize {
+        let p = at + 16 * i;
+        let (o, l) = (word(b, p).unwrap_or(0), word(b, p + 8).unwrap_or(0));
+        let end = o.checked_add(l).ok_or("free extent out of range")?;
+        if l == 0 || o < prev_end || (i > 0 && o == prev_end) || end > hi {
+            return Err(format!(
+                "free extent {o}+{l} is empty, out of order, touches the one before it or \
+                 lies outside {lo}..{hi}"
+            ));
+        }
+        out.push((o, l));
+        prev_end = end;
+    }
+    Ok(out)
 }
 
 /// Magic at the start of a delta free-list blob's body.
@@ -361,18 +370,16 @@ impl Delta {
     /// Decodes a delta blob body. Every extent must lie in `[lo, hi)`, each list sorted,
     /// none empty or touching another of its list.
     pub fn decode_body(b: &[u8], lo: u64, hi: u64) -> Result<Delta, String> {
-        let word = |i: usize| -> Option<u64> {
-            let w = b.get(i..i + 8)?;
-            let mut a = [0u8; 8];
-            a.copy_from_slice(w);
-            Some(u64::from_le_bytes(a))
-        };
         if b.get(..8) != Some(DELTA_MAGIC.as_slice()) {
             return Err("not a delta free list (bad magic)".into());
         }
-        let (Some(off), Some(len), Some(crc_pad), Some(na), Some(nr)) =
-            (word(8), word(16), word(24), word(32), word(40))
-        else {
+        let (Some(off), Some(len), Some(crc_pad), Some(na), Some(nr)) = (
+            word(b, 8),
+            word(b, 16),
+            word(b, 24),
+            word(b, 32),
+            word(b, 40),
+        ) else {
             return Err("delta free list truncated".into());
         };
         if crc_pad >> 32 != 0 {
@@ -389,24 +396,7 @@ impl Delta {
                 b.len()
             ));
         }
-        let list = |first: usize, n: u64| -> Result<Vec<(u64, u64)>, String> {
-            let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
-            let mut prev_end = lo;
-            for i in 0..n as usize {
-                let at = 48 + 16 * (first + i);
-                let (o, l) = (word(at).unwrap_or(0), word(at + 8).unwrap_or(0));
-                let end = o.checked_add(l).ok_or("free extent out of range")?;
-                if l == 0 || o < prev_end || (i > 0 && o == prev_end) || end > hi {
-                    return Err(format!(
-                        "delta free extent {o}+{l} is empty, out of order, touches the one \
-                         before it or lies outside {lo}..{hi}"
-                    ));
-                }
-                out.push((o, l));
-                prev_end = end;
-            }
-            Ok(out)
-        };
+        let list = |first: u64, n: u64| read_extents(b, 48 + 16 * first as usize, n, lo, hi);
         Ok(Delta {
             base: BlobRef {
                 off,
@@ -414,7 +404,7 @@ impl Delta {
                 crc: crc_pad as u32,
             },
             added: list(0, na)?,
-            removed: list(na as usize, nr)?,
+            removed: list(na, nr)?,
         })
     }
 

@@ -35,7 +35,7 @@ pub struct CkptState {
     /// meta slot names on top of it (None until a checkpoint reads it, or when `meta`
     /// names no list).
     pub base: Option<FreeBase>,
-    /// The first checkpoint generation that may place blobs in `free` (see
+    /// The first checkpoint generation that may place blobs in free space (see
     /// ARCHITECTURE.md, "Space reuse": not the first checkpoint after a recovery that
     /// replayed commits).
     pub reuse_from: u64,
