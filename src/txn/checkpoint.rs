@@ -218,7 +218,8 @@ fn superseded(store: &Store, map: &Mapping, old: u64, new: u64) -> Option<(u64, 
 /// Checkpoints as far as open readers allow. Fsyncs, in order: (C0) the log up to P
 /// (nothing to do when the commits up to P were fsynced already), (C1) the heap (new
 /// blobs, the next free list), strings and labels files, (C2) the node and edge files,
-/// (C3) the meta file. Returns the versions it pruned, for the caller to drop once it
+/// (C3) the meta file; a strings, labels, nodes or edges file it did not write is not
+/// fsynced. Returns the versions it pruned, for the caller to drop once it
 /// has released the checkpoint lock.
 pub(crate) fn run(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
     let r = run_from(shared, ck);
@@ -426,8 +427,13 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
         let len = store.append_strings(&t, ck.meta.string_count, ck.meta.strings_len)?;
         (t.len(), len)
     };
+    // A file this checkpoint did not write is durable as the last one left it: no fsync
+    // (a stream of small commits is checkpointed every few hundred milliseconds, and each
+    // fsync costs a device flush beside the commits' own).
     store.heap.sync()?; // C1
-    store.sync_strings()?; // C1
+    if string_count != ck.meta.string_count {
+        store.sync_strings()?; // C1
+    }
     let (added, labels_len) = store.append_labels(&new_by_label, ck.meta.labels_len)?;
     if !added.is_empty() {
         store.labels.sync()?; // C1
@@ -436,8 +442,12 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
     // Phase 2: records, written in place; every reader finds them in the version map.
     write_records(&store.nodes, &node_recs)?;
     write_records(&store.edges, &edge_recs)?;
-    store.nodes.sync()?; // C2
-    store.edges.sync()?; // C2
+    if !node_recs.is_empty() {
+        store.nodes.sync()?; // C2
+    }
+    if !edge_recs.is_empty() {
+        store.edges.sync()?; // C2
+    }
 
     // Phase 3: the meta slot (C3) makes the checkpoint the one recovery starts from.
     let meta = Meta {
