@@ -23,7 +23,7 @@
 
 mod support;
 
-use quiver::testing::FaultKind;
+use quiver::testing::{FaultKind, FaultStorage};
 use quiver::{Database, Error, Options, SyncMode, ValueRef};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -61,6 +61,17 @@ fn commit_node(db: &Database, v: i64) -> u64 {
         .unwrap();
     t.commit().unwrap();
     id
+}
+
+/// The durable image of `fs` (what a power loss now leaves) opens with nothing to replay,
+/// node `id` having v = 5, and checks clean.
+#[track_caller]
+fn assert_image_needs_no_replay(fs: &FaultStorage, s: &Scratch, opts: &Options, id: u64) {
+    fs.write_durable_image(&s.path("image")).unwrap();
+    let copy = Database::open(s.path("image"), opts).unwrap();
+    assert_eq!(copy.last_recovery().txns_replayed, 0);
+    assert_eq!(int_prop(&copy, id, "v"), Some(5));
+    assert_clean(&copy);
 }
 
 fn thread_name() -> String {
@@ -146,11 +157,7 @@ fn a_timed_checkpoint_needs_no_further_commit() {
     });
     drop(busy);
     // What a power loss now leaves needs no replay.
-    fs.write_durable_image(&s.path("image")).unwrap();
-    let copy = Database::open(s.path("image"), &opts).unwrap();
-    assert_eq!(copy.last_recovery().txns_replayed, 0);
-    assert_eq!(int_prop(&copy, id, "v"), Some(5));
-    assert_clean(&copy);
+    assert_image_needs_no_replay(&fs, &s, &opts, id);
 }
 
 #[test]
@@ -177,11 +184,7 @@ fn an_idle_writer_is_checkpointed_without_waiting_for_the_timer() {
         let st = db.stats();
         st.checkpoint_lsn == st.last_commit_lsn
     });
-    fs.write_durable_image(&s.path("image")).unwrap();
-    let copy = Database::open(s.path("image"), &opts).unwrap();
-    assert_eq!(copy.last_recovery().txns_replayed, 0);
-    assert_eq!(int_prop(&copy, id, "v"), Some(5));
-    assert_clean(&copy);
+    assert_image_needs_no_replay(&fs, &s, &opts, id);
 }
 
 #[test]

@@ -205,10 +205,7 @@ impl FreeSpace {
         let mut b = Vec::with_capacity(16 + 16 * self.by_off.len());
         b.extend_from_slice(MAGIC);
         b.extend_from_slice(&(self.by_off.len() as u64).to_le_bytes());
-        for (o, l) in self.extents() {
-            b.extend_from_slice(&o.to_le_bytes());
-            b.extend_from_slice(&l.to_le_bytes());
-        }
+        put_extents(&mut b, self.extents());
         b
     }
 
@@ -235,6 +232,15 @@ impl FreeSpace {
             ));
         }
         read_extents(b, 16, n, lo, hi)
+    }
+}
+
+/// Appends `extents` as (u64 offset, u64 length), little-endian, the way both list blobs
+/// store them.
+fn put_extents(b: &mut Vec<u8>, extents: impl Iterator<Item = (u64, u64)>) {
+    for (o, l) in extents {
+        b.extend_from_slice(&o.to_le_bytes());
+        b.extend_from_slice(&l.to_le_bytes());
     }
 }
 
@@ -360,10 +366,7 @@ impl Delta {
         b.extend_from_slice(&0u32.to_le_bytes());
         b.extend_from_slice(&(self.added.len() as u64).to_le_bytes());
         b.extend_from_slice(&(self.removed.len() as u64).to_le_bytes());
-        for (o, l) in self.added.iter().chain(&self.removed) {
-            b.extend_from_slice(&o.to_le_bytes());
-            b.extend_from_slice(&l.to_le_bytes());
-        }
+        put_extents(&mut b, self.added.iter().chain(&self.removed).copied());
         b
     }
 

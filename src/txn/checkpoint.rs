@@ -356,31 +356,32 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
     // the list the meta slot names now that the next one does not name (both slots name
     // lists until the next checkpoint). It is written whole, or as a delta from the last
     // list written whole (its base) while the delta stays small beside the base.
-    let prev = ck.base.take();
-    let as_delta = prev.as_ref().is_some_and(|b| {
-        let since = b.delta.map_or(0, |(_, _, n)| n);
-        (since + freed.len() + placer.taken) * DELTA_SHARE <= b.extents.len()
-    });
-    match &prev {
-        // A new delta: the one the slot names goes; their base stays.
-        Some(b) if as_delta => freed.extend(b.delta.map(|(off, len, _)| (off, len))),
-        // A whole list: the one the slot names goes, and its base if it is a delta.
-        _ => {
+    let (base, retired) = match ck.base.take() {
+        // Small beside its base: a new delta, and the one the slot names goes.
+        Some(b)
+            if (b.delta.map_or(0, |(_, _, n)| n) + freed.len() + placer.taken) * DELTA_SHARE
+                <= b.extents.len() =>
+        {
+            let old = b.delta.map(|(off, len, _)| (off, len));
+            (Some(b), old)
+        }
+        // Whole: the list the slot names goes, and its base if it is a delta.
+        prev => {
             freed.push(old_list);
-            if let Some(b) = prev.as_ref().filter(|b| b.delta.is_some()) {
-                freed.push((b.blob.off, b.blob.len));
-            }
+            let base = prev.filter(|b| b.delta.is_some());
+            (None, base.map(|b| (b.blob.off, b.blob.len)))
         }
-    }
+    };
+    freed.extend(retired);
     let next_free = std::mem::take(&mut placer.free).union(freed);
-    let (body, delta) = match prev.as_ref().filter(|_| as_delta) {
-        Some(b) => {
-            let d = Delta::between(b.blob, &b.extents, &next_free);
-            (Some(d.encode_body()), Some(d.extent_count()))
-        }
+    let delta = base
+        .as_ref()
+        .map(|b| Delta::between(b.blob, &b.extents, &next_free));
+    let body = match &delta {
+        Some(d) => Some(d.encode_body()),
         // Nothing free (and so no list blob to free either): no list.
-        None if next_free.bytes() == 0 => (None, None),
-        None => (Some(next_free.encode_body()), None),
+        None if next_free.bytes() == 0 => None,
+        None => Some(next_free.encode_body()),
     };
     let (free_off, free_len, free_crc) = match body {
         None => (0, 0, 0),
@@ -394,9 +395,9 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
         }
     };
     // What the next checkpoint writes a delta from.
-    let next_base = match (prev, delta) {
-        (Some(b), Some(n)) => Some(FreeBase {
-            delta: Some((free_off, free_len, n)),
+    let next_base = match (base, delta) {
+        (Some(b), Some(d)) => Some(FreeBase {
+            delta: Some((free_off, free_len, d.extent_count())),
             ..b
         }),
         _ if free_off == 0 => None,
