@@ -290,7 +290,7 @@ impl<'a> Frame<'a> {
         self.put_payload(out);
         let len = out.len() - start;
         out[start + 4..start + 8].copy_from_slice(&(len as u32).to_le_bytes());
-        let crc = crc32fast::hash(&out[start + 4..start + len]);
+        let crc = crate::format::crc::hash(&out[start + 4..start + len]);
         out[start..start + 4].copy_from_slice(&crc.to_le_bytes());
         out.resize(start + align8(len), 0);
         align8(len)
@@ -318,7 +318,7 @@ impl<'a> Frame<'a> {
             need: len,
             have: buf.len(),
         })?;
-        let computed = crc32fast::hash(body);
+        let computed = crate::format::crc::hash(body);
         if stored != computed {
             return Err(DecodeError::Checksum { stored, computed });
         }
@@ -435,7 +435,7 @@ impl SegmentHeader {
         b[16..24].copy_from_slice(&self.db_id.to_le_bytes());
         b[24..32].copy_from_slice(&self.number.to_le_bytes());
         b[32..40].copy_from_slice(&self.base_lsn.to_le_bytes());
-        let crc = crc32fast::hash(&b[..40]);
+        let crc = crate::format::crc::hash(&b[..40]);
         b[40..44].copy_from_slice(&crc.to_le_bytes());
         b
     }
@@ -461,7 +461,7 @@ impl SegmentHeader {
         let number = r.u64()?;
         let base_lsn = r.u64()?;
         let stored = r.u32()?;
-        let computed = crc32fast::hash(&b[..40]);
+        let computed = crate::format::crc::hash(&b[..40]);
         if stored != computed {
             return Err(DecodeError::Checksum { stored, computed });
         }
@@ -693,7 +693,7 @@ mod tests {
                 let len = n as u32;
                 b[4..8].copy_from_slice(&len.to_le_bytes());
                 b[8..16].copy_from_slice(&0u64.to_le_bytes());
-                let crc = crc32fast::hash(&b[4..]);
+                let crc = crate::format::crc::hash(&b[4..]);
                 b[0..4].copy_from_slice(&crc.to_le_bytes());
                 let _ = Frame::decode(&b, 0);
             }

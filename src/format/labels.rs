@@ -47,7 +47,7 @@ fn varint(b: &[u8], at: &mut usize) -> Result<u64, DecodeError> {
 }
 
 fn crc(len: u32, body: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
+    let mut h = super::crc::Crc::new();
     h.update(&len.to_le_bytes());
     h.update(body);
     h.finalize()

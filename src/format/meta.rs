@@ -110,7 +110,7 @@ impl Meta {
         for (i, w) in words.iter().enumerate() {
             b[16 + 8 * i..24 + 8 * i].copy_from_slice(&w.to_le_bytes());
         }
-        let crc = crc32fast::hash(&b[..BODY]);
+        let crc = crate::format::crc::hash(&b[..BODY]);
         b[BODY..META_LEN].copy_from_slice(&crc.to_le_bytes());
         b
     }
@@ -129,7 +129,7 @@ impl Meta {
         // versions. One that verifies as this format does is caught below.
         if version != FORMAT_VERSION && b.len() >= 108 {
             let stored = u32::from_le_bytes([b[104], b[105], b[106], b[107]]);
-            if stored == crc32fast::hash(&b[..104]) {
+            if stored == crate::format::crc::hash(&b[..104]) {
                 return Err(MetaError::Version(version));
             }
         }
@@ -140,7 +140,7 @@ impl Meta {
         }))?;
         let mut c = Reader::new(&b[BODY..]);
         let stored = c.u32().map_err(MetaError::Bad)?;
-        let computed = crc32fast::hash(body);
+        let computed = crate::format::crc::hash(body);
         if stored != computed {
             return Err(MetaError::Bad(DecodeError::Checksum { stored, computed }));
         }
@@ -214,7 +214,7 @@ mod tests {
         b[0..8].copy_from_slice(META_MAGIC);
         b[8..12].copy_from_slice(&2u32.to_le_bytes());
         b[16..24].copy_from_slice(&7u64.to_le_bytes());
-        let crc = crc32fast::hash(&b[..104]);
+        let crc = crate::format::crc::hash(&b[..104]);
         b[104..108].copy_from_slice(&crc.to_le_bytes());
         assert_eq!(Meta::decode(&b), Err(MetaError::Version(2)));
         b[20] ^= 1;

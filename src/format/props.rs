@@ -284,7 +284,7 @@ pub fn encode_blob<'v>(entries: impl IntoIterator<Item = (u32, ValueRef<'v>)>) -
 /// a second call would.
 fn blob_crc(len: u32, body: &[u8]) -> u32 {
     const SHORT: usize = 124;
-    let mut h = super::crc_hasher();
+    let mut h = super::crc::Crc::new();
     if body.len() <= SHORT {
         let mut buf = [0u8; 4 + SHORT];
         buf[..4].copy_from_slice(&len.to_le_bytes());

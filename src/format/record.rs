@@ -92,7 +92,7 @@ fn record_crc(id: u64, body: &[u8]) -> u32 {
     let n = 8 + body.len();
     buf[..8].copy_from_slice(&id.to_le_bytes());
     buf[8..n].copy_from_slice(body);
-    let mut h = super::crc_hasher();
+    let mut h = super::crc::Crc::new();
     h.update(&buf[..n]);
     h.finalize()
 }

@@ -137,7 +137,7 @@ impl StringTable {
 
 /// CRC32 of an entry's length field followed by its bytes.
 fn entry_crc(len: u32, bytes: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
+    let mut h = crate::format::crc::Crc::new();
     h.update(&len.to_le_bytes());
     h.update(bytes);
     h.finalize()
