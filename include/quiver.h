@@ -376,8 +376,9 @@ void qv_options_init(qv_options *opts);
  * QV_OPEN_CREATE and it is missing) and runs recovery. `opts` may be NULL for the
  * defaults. On success `*out` is a handle to close with qv_close.
  *
- * A handle opened for writing starts one thread of the library, the checkpoint thread.
- * It runs the automatic checkpoints, so that no commit waits for one: when the log
+ * A handle opened for writing starts one thread of the library, the checkpoint thread,
+ * with its first write transaction (at open, when recovery replayed commits). It runs
+ * the automatic checkpoints, so that no commit waits for one: when the log
  * written since the last checkpoint passes checkpoint_bytes; once commits have waited a
  * quarter of a second since the last checkpoint and four times as long as it took; and
  * once no write transaction is open and nothing has been committed for about 50 ms while
@@ -395,7 +396,8 @@ qv_status qv_open(const char *path, const qv_options *opts, qv_db **out);
 
 /**
  * Closes the database: stops the checkpoint thread (waiting for a checkpoint it has
- * under way), checkpoints what is left, then releases the files and the lock. With
+ * under way), checkpoints what is left, then releases the files and the lock. A close
+ * with nothing committed since the database was last closed cleanly writes nothing. With
  * transactions still open it returns QV_BUSY and the handle stays valid. Any other
  * outcome frees the handle, even a failure (committed data is safe in the log).
  * qv_close(NULL) returns QV_OK. Do not use the handle from other threads meanwhile.

@@ -240,15 +240,20 @@ pub fn recover(
 ///
 /// The fsync matters even without a torn tail: after a process crash the replayed frames
 /// may still be only in the page cache. Readers are about to see them, and the next
-/// transaction's Begin frame will vouch that they are durable.
+/// transaction's Begin frame will vouch that they are durable. It is left out when the
+/// log holds nothing past the checkpoint in a single segment, as after a clean close:
+/// nothing is replayed, nothing cut, and that segment's header was fsynced when it was
+/// made (a second segment would mean an end marker the fsync must vouch for).
 fn repair_log(
     fs: &Arc<dyn Storage>,
     meta: &Meta,
     scan: &wal::LogScan,
     opts: &Options,
 ) -> Result<Wal> {
-    for seg in &scan.segments {
-        let f = fs.open_file(&segment_name(seg.number), false)?;
+    let settled = scan.segments.len() == 1
+        && scan.truncate_at.is_none()
+        && scan.end_lsn == meta.checkpoint_lsn;
+    for (seg, f) in scan.segments.iter().zip(&scan.files).filter(|_| !settled) {
         if let Some((number, len)) = scan.truncate_at {
             if number == seg.number {
                 f.set_len(len)?;
@@ -262,10 +267,16 @@ fn repair_log(
     if !scan.remove.is_empty() {
         fs.sync_dir()?;
     }
+    let cur = scan
+        .files
+        .last()
+        .cloned()
+        .ok_or_else(|| Error::Internal("no segment".into()))?;
     Wal::resume(
         Arc::clone(fs),
         meta.db_id,
         scan.segments.clone(),
+        cur,
         scan.end_lsn,
         opts.segment_bytes,
     )

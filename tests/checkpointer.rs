@@ -14,6 +14,9 @@
 //!    while the thread fsyncs the log for its checkpoint must not take versions out of
 //!    the snapshot being written (a power loss right after that checkpoint recovers).
 //! 4. `a_failed_background_checkpoint_poisons_the_handle`.
+//! 5. `a_clean_reopen_writes_nothing_until_its_first_commit`: opening a cleanly closed
+//!    database, reading and closing again writes and fsyncs nothing; the first commit
+//!    starts the thread, which checkpoints it with no close and no explicit call.
 //!
 //! The power-loss sweep over every fsync of background checkpoints is
 //! `durable_image_sweep_checkpoint_thread` in `tests/crash.rs`; the kill -9 torture runs
@@ -326,4 +329,41 @@ fn a_failed_background_checkpoint_poisons_the_handle() {
     assert!(r.node_label(b).is_ok(), "the acknowledged commit survives");
     drop(r);
     assert_clean(&copy);
+}
+
+#[test]
+fn a_clean_reopen_writes_nothing_until_its_first_commit() {
+    let s = Scratch::new("ckpt-thread-clean-reopen");
+    let opts = Options {
+        checkpoint_bytes: 1 << 40,
+        checkpoint_interval: Some(Duration::from_millis(20)),
+        ..Options::default()
+    };
+    let dir = s.path("db");
+    let (_, db) = open_fault(&dir, &opts);
+    let first = commit_node(&db, 5);
+    db.close().unwrap();
+
+    // Open, read, close: the log holds nothing past the checkpoint and both meta slots
+    // name it, so there is nothing to fsync at open and nothing to write at close.
+    let (fs, db) = open_fault(&dir, &opts);
+    assert_eq!(int_prop(&db, first, "v"), Some(5));
+    db.close().unwrap();
+    assert_eq!((fs.writes(), fs.syncs()), (0, 0), "writes and syncs");
+
+    // The first commit starts the checkpoint thread, which checkpoints it on its own.
+    let (fs, db) = open_fault(&dir, &opts);
+    let second = commit_node(&db, 5);
+    wait_for("the timed checkpoint after the first commit", || {
+        let st = db.stats();
+        st.checkpoint_lsn == st.last_commit_lsn
+    });
+    assert_image_needs_no_replay(&fs, &s, &opts, second);
+    db.close().unwrap();
+
+    // A close after commits writes again, and the result reopens whole.
+    let (_, db) = open_fault(&dir, &opts);
+    assert_eq!(int_prop(&db, first, "v"), Some(5));
+    assert_eq!(int_prop(&db, second, "v"), Some(5));
+    assert_clean(&db);
 }

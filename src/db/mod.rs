@@ -19,8 +19,8 @@ use crate::txn::{
 };
 use crate::wal::Wal;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 /// Counts and sizes, as of the latest commit.
@@ -49,8 +49,12 @@ pub struct Database {
     /// None once closed.
     shared: Option<Arc<Shared>>,
     /// The checkpoint thread (writable handles, unless `Options::checkpoint_thread` is
-    /// off); stopped before the final checkpoint at close.
-    checkpointer: Option<Checkpointer>,
+    /// off): started by the first write transaction, or at open when recovery replayed
+    /// commits (until then there is nothing for it to do, and a clean open stays a few
+    /// system calls); stopped before the final checkpoint at close.
+    checkpointer: Mutex<Option<Checkpointer>>,
+    /// Whether this handle has (or wants no) checkpoint thread: the write path's check.
+    checkpointer_settled: AtomicBool,
 }
 
 fn new_db_id() -> u64 {
@@ -224,15 +228,32 @@ impl Database {
             }
         };
         let shared = Arc::new(shared);
-        let checkpointer = if opts.checkpoint_thread && !opts.read_only {
-            Some(spawn_checkpointer(&shared)?)
-        } else {
-            None
-        };
-        Ok(Database {
+        let replayed = shared.recovery.txns_replayed > 0;
+        let db = Database {
             shared: Some(shared),
-            checkpointer,
-        })
+            checkpointer: Mutex::new(None),
+            checkpointer_settled: AtomicBool::new(!opts.checkpoint_thread || opts.read_only),
+        };
+        if replayed {
+            db.start_checkpointer()?;
+        }
+        Ok(db)
+    }
+
+    /// Starts the checkpoint thread unless it runs already or is not wanted.
+    fn start_checkpointer(&self) -> Result<()> {
+        if self.checkpointer_settled.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut slot = self
+            .checkpointer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(spawn_checkpointer(self.live()?)?);
+        }
+        self.checkpointer_settled.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Starts a read transaction on the latest committed state.
@@ -242,6 +263,7 @@ impl Database {
 
     /// Starts the write transaction (waits up to the busy timeout for the writer lock).
     pub fn begin_write(&self) -> Result<Txn> {
+        self.start_checkpointer()?;
         Txn::begin_write(self.live()?)
     }
 
@@ -295,7 +317,12 @@ impl Database {
                 "{open} transaction(s) still open; end them before closing"
             )));
         }
-        if let Some(c) = self.checkpointer.take() {
+        let thread = self
+            .checkpointer
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(c) = thread {
             c.stop();
         }
         match self.shared.take() {

@@ -29,6 +29,11 @@ impl DataFile {
     /// Maps `file`.
     pub fn open(file: Arc<dyn StorageFile>) -> Result<DataFile> {
         let len = file.len()?;
+        DataFile::open_len(file, len)
+    }
+
+    /// Maps `file`, whose length the caller just read as `len`.
+    pub fn open_len(file: Arc<dyn StorageFile>, len: u64) -> Result<DataFile> {
         let map = file.map(map_len_for(len)?)?;
         Ok(DataFile {
             file,

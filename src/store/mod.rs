@@ -159,20 +159,7 @@ impl Store {
         let labels = open(names::LABELS)?;
         // Every record and blob the checkpoint covers was written (and fsynced) before the
         // meta slot naming it, so a shorter file lost checkpointed data.
-        for (f, need, what) in [
-            (
-                &nodes,
-                record_bytes(meta.next_node, NODE_SIZE),
-                "node records",
-            ),
-            (
-                &edges,
-                record_bytes(meta.next_edge, EDGE_SIZE),
-                "edge records",
-            ),
-            (&heap, meta.heap_len, "property heap bytes"),
-            (&labels, meta.labels_len, "label index bytes"),
-        ] {
+        let checked = |f: Arc<dyn StorageFile>, need: u64, what: &str| -> Result<DataFile> {
             let len = f.len()?;
             if len < need {
                 return Err(Error::Corrupt(format!(
@@ -180,12 +167,21 @@ impl Store {
                     f.path().display()
                 )));
             }
-        }
+            DataFile::open_len(f, len)
+        };
         let store = Store {
-            nodes: DataFile::open(nodes)?,
-            edges: DataFile::open(edges)?,
-            heap: DataFile::open(heap)?,
-            labels: DataFile::open(labels)?,
+            nodes: checked(
+                nodes,
+                record_bytes(meta.next_node, NODE_SIZE),
+                "node records",
+            )?,
+            edges: checked(
+                edges,
+                record_bytes(meta.next_edge, EDGE_SIZE),
+                "edge records",
+            )?,
+            heap: checked(heap, meta.heap_len, "property heap bytes")?,
+            labels: checked(labels, meta.labels_len, "label index bytes")?,
             meta_file,
             strings_file,
         };
@@ -226,6 +222,24 @@ impl Store {
             strings_file,
         };
         Ok((store, StringTable::new()))
+    }
+
+    /// Whether both meta slots hold `meta` (generations aside): the state a clean close
+    /// leaves, which a close that finds nothing new need not write again.
+    pub(crate) fn meta_slots_hold(&self, meta: &Meta) -> bool {
+        let same = |m: Meta| {
+            Meta { generation: 0, ..m }
+                == Meta {
+                    generation: 0,
+                    ..*meta
+                }
+        };
+        META_SLOT_OFFSETS.iter().all(|&off| {
+            let mut b = [0u8; META_LEN];
+            self.meta_file
+                .read_at(&mut b, off)
+                .is_ok_and(|n| Meta::decode(&b[..n]).is_ok_and(same))
+        })
     }
 
     /// Writes `meta` into slot `generation % 2` and fsyncs the meta file.

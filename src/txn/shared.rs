@@ -427,6 +427,16 @@ impl Shared {
         }
         let mut w = self.take_writer()?;
         let mut ck = lock(&self.ckpt);
+        if w.wal.holds_nothing()
+            && ck.meta.checkpoint_lsn == w.wal.end_lsn()
+            && self.store.meta_slots_hold(&ck.meta)
+        {
+            // Nothing was committed since a clean close left this state (as opening and
+            // only reading does): there is nothing to write or fsync.
+            drop(ck);
+            self.put_writer(w);
+            return Ok(());
+        }
         let r = self.sync_log(&mut w).and_then(|_| {
             // What it prunes is freed as the handle is (every version goes then).
             let _pruned = checkpoint::run(self, &mut ck)?;

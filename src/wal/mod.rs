@@ -63,11 +63,12 @@ impl Wal {
     }
 
     /// Continues an existing log whose valid end recovery found at `end_lsn`, in the last
-    /// of `segments`.
+    /// of `segments`, open as `cur`.
     pub(crate) fn resume(
         fs: Arc<dyn Storage>,
         db_id: u64,
         segments: Vec<Segment>,
+        cur: Arc<dyn StorageFile>,
         end_lsn: u64,
         segment_bytes: u64,
     ) -> Result<Wal> {
@@ -75,7 +76,6 @@ impl Wal {
             .last()
             .cloned()
             .ok_or_else(|| Error::Internal("no segment".into()))?;
-        let cur = fs.open_file(&segment_name(last.number), false)?;
         Ok(Wal {
             fs,
             db_id,
@@ -195,6 +195,11 @@ impl Wal {
         self.cur.sync()?;
         self.synced_lsn.fetch_max(self.end_lsn, Ordering::AcqRel);
         Ok(())
+    }
+
+    /// Whether the log holds no frame: one segment, holding only its header.
+    pub fn holds_nothing(&self) -> bool {
+        self.segments.len() == 1 && self.cur_len == SEGMENT_HEADER as u64
     }
 
     /// Starts a fresh segment at the end of the log and removes the older ones, when a

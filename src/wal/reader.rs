@@ -13,7 +13,8 @@ use super::{Segment, parse_segment_name, segment_name};
 use crate::error::{Error, Result};
 use crate::format::frame::{SEGMENT_HEADER, SegmentHeader};
 use crate::format::{Frame, align8};
-use crate::io::Storage;
+use crate::io::{Storage, StorageFile};
+use std::sync::Arc;
 
 /// A committed transaction found in the log.
 pub struct ScannedTxn<'a> {
@@ -22,10 +23,13 @@ pub struct ScannedTxn<'a> {
 }
 
 /// What the scan found and what must be done to the files.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct LogScan {
     /// Segments that stay, oldest first.
     pub(crate) segments: Vec<Segment>,
+    /// The open files of `segments`, in the same order (recovery cuts, fsyncs and resumes
+    /// through them rather than opening each segment again).
+    pub(crate) files: Vec<Arc<dyn StorageFile>>,
     /// LSN where the valid log ends (the next frame goes here).
     pub end_lsn: u64,
     /// Committed transactions handed to the callback.
@@ -49,6 +53,7 @@ pub struct LogScan {
 
 struct LoadedSegment {
     number: u64,
+    file: Arc<dyn StorageFile>,
     header: Option<SegmentHeader>,
     bytes: Vec<u8>,
 }
@@ -83,6 +88,7 @@ fn load_segments(fs: &dyn Storage, db_id: u64) -> Result<Vec<LoadedSegment>> {
         }
         loaded.push(LoadedSegment {
             number,
+            file: f,
             header,
             bytes,
         });
@@ -96,11 +102,10 @@ fn load_segments(fs: &dyn Storage, db_id: u64) -> Result<Vec<LoadedSegment>> {
 /// zero in the buffer (a large zeroed allocation is not touched, so they cost neither a read
 /// nor a page fault; a segment can hold tens of megabytes of a bulk load before the few
 /// commits that need replaying).
-fn read_from(fs: &dyn Storage, seg: &mut LoadedSegment, from: usize) -> Result<()> {
-    let name = segment_name(seg.number);
-    let f = fs.open_file(&name, false)?;
-    let len =
-        usize::try_from(f.len()?).map_err(|_| Error::Corrupt(format!("{name}: too large")))?;
+fn read_from(seg: &mut LoadedSegment, from: usize) -> Result<()> {
+    let f = &seg.file;
+    let len = usize::try_from(f.len()?)
+        .map_err(|_| Error::Corrupt(format!("{}: too large", f.path().display())))?;
     seg.bytes = vec![0u8; len];
     if from < len {
         let n = f.read_at(&mut seg.bytes[from..], from as u64)?;
@@ -167,7 +172,7 @@ pub fn scan_log(
     let base = all[start].header.map_or(0, |h| h.base_lsn);
     let first_off = SEGMENT_HEADER + usize::try_from(checkpoint_lsn - base).unwrap_or(usize::MAX);
     for (i, seg) in all[start..].iter_mut().enumerate() {
-        read_from(fs, seg, if i == 0 { first_off } else { 0 })?;
+        read_from(seg, if i == 0 { first_off } else { 0 })?;
     }
     let (stale, segs) = all.split_at(start);
     for w in segs.windows(2) {
@@ -464,5 +469,6 @@ fn cut_after(scan: &mut LogScan, segs: &[LoadedSegment], end_seg: usize) {
             number: h.number,
             base_lsn: h.base_lsn,
         });
+        scan.files.push(Arc::clone(&seg.file));
     }
 }
