@@ -1,15 +1,29 @@
-//! CRC-32 (IEEE 802.3, reflected, the one `crc32fast` computes), by table for short inputs.
+//! CRC-32 (IEEE 802.3, reflected, the one `crc32fast` computes), by table until the
+//! process has done enough CRC work to pay for `crc32fast`'s setup.
 //!
 //! `crc32fast`'s carry-less-multiply path needs the CPU's features, and the first look in a
 //! process runs about a dozen CPUID instructions. On a virtual machine each one traps to
 //! the hypervisor: 60 µs measured on the benchmark machine, half of what a whole LMDB open
-//! and first read take there. Meta slots, segment headers, records, log frames and most
-//! property blobs are shorter than [`SHORT`] bytes, where eight tables (one lookup per
-//! byte, eight bytes a step) keep up with the multiply path; so opening a database and
-//! reading from it detects nothing, and longer inputs (adjacency lists of dense nodes,
-//! large blobs, free lists) still get `crc32fast`'s speed.
+//! and first read take there. A process that opens a database and reads a little (a tool,
+//! a script, a short-lived worker) would spend more on that than on everything else, so
+//! short inputs go by eight tables (eight bytes a step) until [`WARM_AFTER`] bytes have
+//! gone that way, about what the detection costs; from then on, and for any input of
+//! [`SHORT`] bytes or more, `crc32fast` computes them (on the records and adjacency
+//! blobs of a neighbour scan it runs about half the table's instructions). Ski rental:
+//! the detection is paid once the table has cost as much.
 
-/// Inputs (or parts of one) shorter than this go by table.
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Bytes CRC'd by table before switching to `crc32fast` for good.
+const WARM_AFTER: u64 = 64 * 1024;
+
+/// Set once `crc32fast` is in use (its CPU detection done, or due).
+static WARM: AtomicBool = AtomicBool::new(false);
+
+/// Bytes CRC'd by table so far (counted until [`WARM`] is set).
+static TABLE_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// Inputs (or parts of one) shorter than this may go by table.
 const SHORT: usize = 256;
 
 /// `T[0]` is the classic byte table; `T[k][i]` is the CRC of byte `i` followed by `k` zero
@@ -69,29 +83,68 @@ fn by_table(crc: u32, b: &[u8]) -> u32 {
 }
 
 /// A CRC over several pieces, as if they were one.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Crc(u32);
+#[derive(Clone)]
+pub enum Crc {
+    /// By table: the CRC of the pieces so far.
+    Table(u32),
+    /// By `crc32fast`.
+    Fast(crc32fast::Hasher),
+}
+
+impl Default for Crc {
+    fn default() -> Crc {
+        Crc::new()
+    }
+}
+
+/// A `crc32fast` hasher over nothing, made once: making one looks up the CPU's features
+/// (cached, but still a few checks), which for the few dozen bytes of a record costs
+/// about a third as much as the CRC itself.
+#[inline]
+fn fast() -> crc32fast::Hasher {
+    static PROTO: std::sync::OnceLock<crc32fast::Hasher> = std::sync::OnceLock::new();
+    PROTO.get_or_init(crc32fast::Hasher::new).clone()
+}
 
 impl Crc {
     /// The CRC of nothing yet.
-    pub const fn new() -> Crc {
-        Crc(0)
+    #[inline]
+    pub fn new() -> Crc {
+        if WARM.load(Ordering::Relaxed) {
+            Crc::Fast(fast())
+        } else {
+            Crc::Table(0)
+        }
     }
 
     /// Adds `b`.
+    #[inline]
     pub fn update(&mut self, b: &[u8]) {
-        self.0 = if b.len() < SHORT {
-            by_table(self.0, b)
-        } else {
-            let mut h = crc32fast::Hasher::new_with_initial(self.0);
-            h.update(b);
-            h.finalize()
-        };
+        match self {
+            Crc::Fast(h) => h.update(b),
+            Crc::Table(c) if b.len() < SHORT && !WARM.load(Ordering::Relaxed) => {
+                let n = b.len() as u64;
+                if TABLE_BYTES.fetch_add(n, Ordering::Relaxed) + n >= WARM_AFTER {
+                    WARM.store(true, Ordering::Relaxed);
+                }
+                *c = by_table(*c, b);
+            }
+            Crc::Table(c) => {
+                WARM.store(true, Ordering::Relaxed);
+                let mut h = crc32fast::Hasher::new_with_initial(*c);
+                h.update(b);
+                *self = Crc::Fast(h);
+            }
+        }
     }
 
     /// The CRC of everything added.
+    #[inline]
     pub fn finalize(self) -> u32 {
-        self.0
+        match self {
+            Crc::Table(c) => c,
+            Crc::Fast(h) => h.finalize(),
+        }
     }
 }
 
@@ -122,6 +175,7 @@ mod tests {
     fn equals_crc32fast_at_every_length_around_the_switch() {
         for n in (0..=2 * SHORT + 9).chain([4096, 65_537]) {
             let b = bytes(n, n as u64);
+            assert_eq!(by_table(0, &b), crc32fast::hash(&b), "{n} bytes by table");
             assert_eq!(hash(&b), crc32fast::hash(&b), "{n} bytes");
         }
         // The check value of the standard.
@@ -149,6 +203,8 @@ mod tests {
                 c.update(&b[cut..cut2]);
                 c.update(&b[cut2..]);
                 assert_eq!(c.finalize(), crc32fast::hash(&b), "cuts {cut}, {cut2}");
+                let t = by_table(by_table(by_table(0, &b[..cut]), &b[cut..cut2]), &b[cut2..]);
+                assert_eq!(t, crc32fast::hash(&b), "cuts {cut}, {cut2} by table");
             }
         }
     }
