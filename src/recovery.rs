@@ -11,7 +11,9 @@ use crate::format::{Meta, ValueRef};
 use crate::io::Storage;
 use crate::options::Options;
 use crate::store::apply::{edit_adj, no_record};
-use crate::store::{Edge, IdMap, Maps, Node, Props, RecordStore, Store, StringTable, apply_frame};
+use crate::store::{
+    Edge, IdMap, Node, PageReads, Props, RecordStore, Store, StringTable, apply_frame,
+};
 use crate::wal::{self, Wal, scan_log, segment_name};
 
 use std::sync::Arc;
@@ -66,7 +68,8 @@ pub struct Recovered {
 
 struct Replay<'a> {
     store: &'a Store,
-    maps: Maps,
+    /// Reads of the data files, by `pread` (see `store/pages.rs`).
+    reads: PageReads<'a>,
     /// Ids below these were committed before the checkpoint, so their slots hold records.
     checkpointed: (u64, u64),
     nodes: IdMap<Node>,
@@ -101,7 +104,7 @@ impl RecordStore for Replay<'_> {
         if let Some(n) = self.nodes.get(&id) {
             return Ok(Some(n.clone()));
         }
-        let r = self.store.read_node(&self.maps, id)?;
+        let r = self.reads.node(id)?;
         self.checkpointed(
             r.as_ref().map(Node::from_disk),
             "node",
@@ -114,7 +117,7 @@ impl RecordStore for Replay<'_> {
         if let Some(e) = self.edges.get(&id) {
             return Ok(Some(e.clone()));
         }
-        let r = self.store.read_edge(&self.maps, id)?;
+        let r = self.reads.edge(id)?;
         self.checkpointed(
             r.as_ref().map(Edge::from_disk),
             "edge",
@@ -138,10 +141,7 @@ impl RecordStore for Replay<'_> {
                 .map_err(|e| Error::Internal(e.to_string()))?
                 .0
                 .with(key, value),
-            Props::Heap(off) => self
-                .store
-                .read_blob(&self.maps.heap, *off)?
-                .with(key, value),
+            Props::Heap(off) => self.reads.blob_with(*off, key, value)?,
         };
         Ok(Props::Mem(Arc::from(bytes)))
     }
@@ -151,8 +151,8 @@ impl RecordStore for Replay<'_> {
     }
 
     fn edit_adj(&mut self, id: u64, f: &mut dyn FnMut(&mut AdjList)) -> Result<()> {
-        let (store, maps) = (self.store, &self.maps);
-        let load = |off| store.read_adj(&maps.heap, off);
+        let reads = &self.reads;
+        let load = |off| reads.adj(off);
         if let Some(n) = self.nodes.get_mut(&id) {
             return edit_adj(&mut n.adj, load, f);
         }
@@ -175,7 +175,7 @@ pub fn recover(
     let mut stats = RecoveryStats::default();
     let mut rp = Replay {
         store,
-        maps: store.maps(),
+        reads: PageReads::new(store),
         checkpointed: (meta.next_node, meta.next_edge),
         nodes: IdMap::default(),
         edges: IdMap::default(),
@@ -203,6 +203,7 @@ pub fn recover(
         }
         Ok(())
     })?;
+    let last_txn = meta.last_txn.max(scan.last_txn);
     let Replay { nodes, edges, .. } = rp;
     stats.txns_replayed = scan.txns_replayed;
     stats.txns_discarded = scan.txns_discarded;
@@ -223,7 +224,7 @@ pub fn recover(
     Ok(Recovered {
         nodes,
         edges,
-        last_txn: meta.last_txn.max(scan.last_txn),
+        last_txn,
         next_node,
         next_edge,
         live_nodes: live_nodes as u64,

@@ -13,7 +13,7 @@ use crate::io::{RealStorage, Storage};
 use crate::options::Options;
 use crate::recovery::RecoveryStats;
 use crate::recovery::recover;
-use crate::store::{Adj, FreeSpace, HEAP_HEADER, LabelIndex, Opened, Props, Store};
+use crate::store::{FreeSpace, HEAP_HEADER, LabelIndex, Opened, Store};
 use crate::txn::{
     Checkpointer, CkptState, Shared, Snapshot, Txn, Versions, Writer, spawn_checkpointer,
 };
@@ -67,35 +67,6 @@ fn new_db_id() -> u64 {
     );
     h.write_u32(std::process::id());
     h.finish() | 1
-}
-
-/// The heap extents replayed records name, on disk or in their replayed versions (see
-/// `Database::open_storage`).
-fn claim_replayed(store: &Store, rec: &crate::recovery::Recovered) -> Vec<(u64, u64)> {
-    let maps = store.maps();
-    let heap = |p: &Props| match p {
-        Props::Heap(off) => *off,
-        _ => 0,
-    };
-    let adj = |a: &Adj| match a {
-        Adj::Heap(off) => *off,
-        _ => 0,
-    };
-    let nodes = rec.nodes.iter().map(|(id, n)| {
-        let disk = store.read_node(&maps, *id).ok().flatten();
-        let (p, a) = disk.map_or((0, 0), |r| (r.props, r.adj));
-        [p, a, heap(&n.props), adj(&n.adj)]
-    });
-    let edges = rec.edges.iter().map(|(id, e)| {
-        let disk = store.read_edge(&maps, *id).ok().flatten();
-        [disk.map_or(0, |r| r.props), heap(&e.props), 0, 0]
-    });
-    nodes
-        .chain(edges)
-        .flatten()
-        .filter(|&off| off != 0)
-        .filter_map(|off| Some((off, store.blob_bytes(&maps.heap, off).ok()?.len() as u64)))
-        .collect()
 }
 
 impl Database {
@@ -174,16 +145,21 @@ impl Database {
                 // checkpoint (open stays O(1)). Replayed commits mean the data files may
                 // hold records a checkpoint wrote after that slot (one cut short, or the
                 // newer slot's if it was unreadable), naming extents the list still calls
-                // free. Every such record was replayed: the blobs it names on disk and in
-                // its replayed version are claimed now and taken out of the list when it
-                // is read, and the first checkpoint, which rewrites them all, places
-                // nothing in free space either.
+                // free. Every such record was replayed: the blobs it names on disk are
+                // claimed, taken out of the list when it is first read (before the first
+                // checkpoint writes anything, so the records are still as recovery found
+                // them; a replayed version names no heap blob its disk record does not,
+                // replay writing no heap), and the first checkpoint, which rewrites them
+                // all, places nothing in free space either.
                 let replayed = rec.last_txn > meta.last_txn;
                 let reuse_from = meta.generation + if replayed { 2 } else { 1 };
-                let claims = if replayed {
-                    claim_replayed(&store, &rec)
+                let replayed_ids = if replayed {
+                    (
+                        rec.nodes.keys().copied().collect(),
+                        rec.edges.keys().copied().collect(),
+                    )
                 } else {
-                    Vec::new()
+                    Default::default()
                 };
                 let mut versions = Versions::default();
                 versions.publish(latest.txn, rec.nodes, rec.edges, latest.txn);
@@ -213,7 +189,7 @@ impl Database {
                     rec.stats,
                     labels,
                 );
-                shared.free_claims = claims;
+                shared.replayed = replayed_ids;
                 if read_only {
                     // Without a writer nothing moves these; the writer's log sets them
                     // otherwise.

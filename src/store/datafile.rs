@@ -70,6 +70,12 @@ impl DataFile {
         map.bytes(off, n)
     }
 
+    /// Reads up to `buf.len()` bytes at `off` from the file itself (`pread`), not through a
+    /// mapping; returns how many were read.
+    pub fn read_at(&self, buf: &mut [u8], off: u64) -> Result<usize> {
+        self.file.read_at(buf, off)
+    }
+
     /// Grows the file to at least `len` bytes, mapping more when needed.
     pub fn grow_to(&self, len: u64) -> Result<()> {
         if len <= self.len() {

@@ -131,10 +131,7 @@ impl Store {
     }
 
     fn bad_adj(&self, off: u64, why: &str) -> Error {
-        Error::Corrupt(format!(
-            "{} offset {off}: adjacency blob: {why}",
-            self.heap.path().display()
-        ))
+        bad_adj(self, off, why)
     }
 
     /// A `Corrupt` error for the property blob at heap offset `off`.
@@ -160,6 +157,14 @@ impl Store {
     }
 }
 
+/// A `Corrupt` error for the adjacency blob at heap offset `off` of `store`.
+pub(super) fn bad_adj(store: &Store, off: u64, why: &str) -> Error {
+    Error::Corrupt(format!(
+        "{} offset {off}: adjacency blob: {why}",
+        store.heap.path().display()
+    ))
+}
+
 /// Reads and decodes slot `id` of `file` through `map`, or through the file's newest
 /// mapping when the file has grown past `map`.
 fn read_record<R>(
@@ -172,14 +177,28 @@ fn read_record<R>(
     flags: fn(&R) -> u32,
 ) -> Result<Option<R>> {
     let off = id * size as u64;
-    let decoded = match file.read(map, off, size) {
-        Some(b) => decode(b, id),
-        None => match file.read(&file.current(), off, size) {
-            Some(b) => decode(b, id),
-            None => return Ok(None),
-        },
+    if let Some(b) = file.read(map, off, size) {
+        return decode_record(file, what, id, Some(b), decode, flags);
+    }
+    let newest = file.current();
+    decode_record(file, what, id, file.read(&newest, off, size), decode, flags)
+}
+
+/// Decodes slot `id` of `file` from its `bytes` (None: past the end of the file): None
+/// for an empty slot, `Corrupt` naming the file and offset for one that does not decode.
+pub(super) fn decode_record<R>(
+    file: &DataFile,
+    what: &str,
+    id: u64,
+    bytes: Option<&[u8]>,
+    decode: fn(&[u8], u64) -> std::result::Result<R, DecodeError>,
+    flags: fn(&R) -> u32,
+) -> Result<Option<R>> {
+    let Some(bytes) = bytes else {
+        return Ok(None);
     };
-    match decoded {
+    let off = id * bytes.len() as u64;
+    match decode(bytes, id) {
         Ok(r) if flags(&r) == FLAG_EMPTY => Ok(None),
         Ok(r) => Ok(Some(r)),
         Err(e) => Err(Error::Corrupt(format!(
