@@ -19,7 +19,7 @@ pub use apply::{RecordStore, apply_frame};
 pub use datafile::DataFile;
 #[cfg(feature = "testing")]
 pub use free::minus;
-pub use free::{BlobRef, Delta, FreeSpace};
+pub use free::{BlobRef, Delta, Extents, FreeSpace};
 pub use idmap::{IdMap, NameMap};
 pub use labels::{LabelIndex, read_chunk};
 pub use pages::PageReads;
@@ -326,6 +326,7 @@ impl Store {
                 blob: top,
                 extents,
                 delta: None,
+                diff: Some(Default::default()),
             };
             return Ok(Some((FreeSpace::from_extents(&base.extents), base)));
         }
@@ -341,6 +342,7 @@ impl Store {
             blob: d.base,
             extents,
             delta: Some((top.off, top.len, d.extent_count())),
+            diff: Some((d.added, d.removed)),
         };
         Ok(Some((list, base)))
     }
@@ -380,6 +382,10 @@ pub struct FreeBase {
     /// The delta on top of it that the meta slot names, if any: (offset, length, extents
     /// it records).
     pub delta: Option<(u64, u64, usize)>,
+    /// The list the next checkpoint starts from, as (added, removed) against `extents`,
+    /// when known (not after open took claims out of it): the next delta is then worked
+    /// out from it and what that checkpoint changes ([`Delta::advance`]).
+    pub diff: Option<(Extents, Extents)>,
 }
 
 /// Whether the database in `fs` holds nothing but what creation writes before its first

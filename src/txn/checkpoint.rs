@@ -149,8 +149,8 @@ struct Placer {
     end: u64,
     /// (offset, blob) to write.
     writes: Vec<(u64, Pending)>,
-    /// Blobs placed in free extents.
-    taken: usize,
+    /// The extents taken from the free list, (offset, length).
+    taken: Vec<(u64, u64)>,
 }
 
 impl Placer {
@@ -179,7 +179,7 @@ impl Placer {
         let n = b.len() as u64;
         let off = match self.reuse.then(|| self.free.take(n)).flatten() {
             Some(off) => {
-                self.taken += 1;
+                self.taken.push((off, n));
                 off
             }
             None => {
@@ -313,7 +313,7 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
         reuse: generation >= ck.reuse_from,
         end: heap_at,
         writes: Vec::new(),
-        taken: 0,
+        taken: Vec::new(),
     };
     // What the records on disk name now and will not name after phase 2: free from the
     // next checkpoint on (never this one: until phase 2 is durable those records still
@@ -359,7 +359,8 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
     let (base, retired) = match ck.base.take() {
         // Small beside its base: a new delta, and the one the slot names goes.
         Some(b)
-            if (b.delta.map_or(0, |(_, _, n)| n) + freed.len() + placer.taken) * DELTA_SHARE
+            if (b.delta.map_or(0, |(_, _, n)| n) + freed.len() + placer.taken.len())
+                * DELTA_SHARE
                 <= b.extents.len() =>
         {
             let old = b.delta.map(|(off, len, _)| (off, len));
@@ -373,10 +374,26 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
         }
     };
     freed.extend(retired);
+    // The delta from what this checkpoint changed when the base's diff is known, else by
+    // walking the whole list and base once.
+    let advanced = base.as_ref().and_then(|b| {
+        let diff = b.diff.as_ref()?;
+        Some(Delta::advance(
+            b.blob,
+            &b.extents,
+            diff,
+            &placer.taken,
+            &freed,
+        ))
+    });
     let next_free = std::mem::take(&mut placer.free).union(freed);
-    let delta = base
-        .as_ref()
-        .map(|b| Delta::between(b.blob, &b.extents, &next_free));
+    let delta = base.as_ref().map(|b| match advanced {
+        Some(d) => {
+            debug_assert_eq!(d, Delta::between(b.blob, &b.extents, &next_free));
+            d
+        }
+        None => Delta::between(b.blob, &b.extents, &next_free),
+    });
     let body = match &delta {
         Some(d) => Some(d.encode_body()),
         // Nothing free (and so no list blob to free either): no list.
@@ -398,6 +415,7 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
     let next_base = match (base, delta) {
         (Some(b), Some(d)) => Some(FreeBase {
             delta: Some((free_off, free_len, d.extent_count())),
+            diff: Some((d.added, d.removed)),
             ..b
         }),
         _ if free_off == 0 => None,
@@ -409,6 +427,7 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
             },
             extents: next_free.extents().collect(),
             delta: None,
+            diff: Some(Default::default()),
         }),
     };
 

@@ -200,12 +200,16 @@ impl Shared {
         &self,
         meta: &Meta,
     ) -> std::result::Result<(FreeSpace, Option<FreeBase>), String> {
-        let (mut f, base) = match self.store.free_list_base(meta)? {
+        let (mut f, mut base) = match self.store.free_list_base(meta)? {
             Some((f, base)) => (f, Some(base)),
             None => (FreeSpace::default(), None),
         };
-        for &(off, len) in self.free_claims() {
+        let claims = self.free_claims();
+        for &(off, len) in claims {
             f.remove(off, len);
+        }
+        if let Some(b) = base.as_mut().filter(|_| !claims.is_empty()) {
+            b.diff = None;
         }
         Ok((f, base))
     }
