@@ -106,7 +106,7 @@ typedef enum qv_type {
 /* Flags. */
 #define QV_OPEN_CREATE 1u /* qv_options.flags: create the database if missing (set by qv_options_init) */
 #define QV_OPEN_READ_ONLY 2u /* qv_options.flags: open for reading only */
-#define QV_OPEN_UNTIMED_CHECKPOINTS 4u /* qv_options.flags: checkpoint automatically only when the log passes checkpoint_bytes (by default also once commits have waited a quarter of a second, and when the writer is idle) */
+#define QV_OPEN_UNTIMED_CHECKPOINTS 4u /* qv_options.flags: checkpoint automatically only when the log passes checkpoint_bytes (by default also once commits have waited a tenth of a second, and when the writer is idle) */
 #define QV_TXN_READ_ONLY 1u /* qv_txn_begin flags: a read-only (snapshot) transaction */
 #define QV_DETACH 1u /* qv_node_delete flags: delete the node's edges too */
 #define QV_BACKUP_COMPACT 1u /* qv_backup flags: write live data only (no superseded or deleted property blobs) */
@@ -380,7 +380,7 @@ void qv_options_init(qv_options *opts);
  * with its first write transaction (at open, when recovery replayed commits). It runs
  * the automatic checkpoints, so that no commit waits for one: when the log
  * written since the last checkpoint passes checkpoint_bytes; once commits have waited a
- * quarter of a second since the last checkpoint and four times as long as it took; and
+ * tenth of a second since the last checkpoint and twice as long as it took; and
  * once no write transaction is open and nothing has been committed for about 50 ms while
  * commits wait (the last two unless QV_OPEN_UNTIMED_CHECKPOINTS). In QV_SYNC_NORMAL it
  * also fsyncs the log once a second while commits are unsynced, whether

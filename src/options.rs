@@ -38,7 +38,7 @@ pub struct Options {
     /// Checkpoint automatically once this much log has been written since the last one.
     pub checkpoint_bytes: u64,
     /// With the checkpoint thread: checkpoint also once commits not yet checkpointed have
-    /// waited this long since the last checkpoint, and at least four times as long as that
+    /// waited this long since the last checkpoint, and at least twice as long as that
     /// checkpoint took, and when the writer goes idle while commits wait (None: only by
     /// `checkpoint_bytes`).
     pub checkpoint_interval: Option<Duration>,
@@ -83,7 +83,7 @@ impl Default for Options {
             sync: SyncMode::Full,
             busy_timeout: Duration::from_millis(5000),
             checkpoint_bytes: 64 << 20,
-            checkpoint_interval: Some(Duration::from_millis(250)),
+            checkpoint_interval: Some(Duration::from_millis(100)),
             checkpoint_thread: true,
             segment_bytes: 64 << 20,
         }

@@ -522,7 +522,11 @@ fn five_commits(s: &Scratch, opts: &Options) -> (PathBuf, Vec<Graph>, Vec<u64>) 
 #[test]
 fn torn_tail() {
     let s = Scratch::new("torn");
-    let opts = Options::default();
+    // No timed or idle checkpoint during the five commits: every one is replayed.
+    let opts = Options {
+        checkpoint_interval: None,
+        ..Options::default()
+    };
     let (img, states, lens) = five_commits(&s, &opts);
     let (l0, l1) = (lens[4], lens[5]);
     // The commit frame is the last. A frame's extent includes its zero padding (the
@@ -643,7 +647,11 @@ fn frames_in(bytes: &[u8], from: u64, to: u64) -> Vec<(u64, u64)> {
 #[test]
 fn damaged_middle_frame() {
     let s = Scratch::new("damage");
-    let opts = Options::default();
+    // No timed or idle checkpoint during the five commits: every one is replayed.
+    let opts = Options {
+        checkpoint_interval: None,
+        ..Options::default()
+    };
     let (img, _, lens) = five_commits(&s, &opts);
     let seg = segments(&img)[0].clone();
     let seg_name = seg.file_name().unwrap().to_str().unwrap().to_string();
@@ -717,7 +725,12 @@ fn write_big(t: &mut quiver::Txn, count: usize) -> quiver::Result<Vec<u64>> {
 #[test]
 fn aborted_spilled_transactions() {
     let s = Scratch::new("aborted");
-    let opts = Options::default();
+    // Only the explicit checkpoint: a timed or idle one between the transactions would
+    // leave fewer of them to replay.
+    let opts = Options {
+        checkpoint_interval: None,
+        ..Options::default()
+    };
     let dir = s.path("src");
     let (fs, db) = open_fault(&dir, &opts);
     let mut g = Graph::default();
@@ -800,8 +813,10 @@ fn aborted_spilled_transactions() {
 #[test]
 fn incomplete_transaction() {
     let s = Scratch::new("incomplete");
+    // No timed or idle checkpoint between the transactions (see above).
     let opts = Options {
         segment_bytes: 1 << 20,
+        checkpoint_interval: None,
         ..Options::default()
     };
     let dir = s.path("src");

@@ -28,6 +28,7 @@ fn options() -> Options {
         segment_bytes: 4096,
         // No automatic checkpoint: `build` takes one half-way, explicitly.
         checkpoint_bytes: 1 << 30,
+        checkpoint_interval: None,
         ..Options::default()
     }
 }

@@ -166,7 +166,11 @@ fn bad_input_fails_the_whole_call_with_no_effect() {
 #[test]
 fn recovery_replays_inserts_with_properties() {
     let s = Scratch::new("insert-with-replay");
-    let opts = Options::default();
+    // No timed or idle checkpoint before the image: the commit is replayed.
+    let opts = Options {
+        checkpoint_interval: None,
+        ..Options::default()
+    };
     let (fs, db) = open_fault(&s.path("db"), &opts);
     let mut t = db.begin_write().unwrap();
     build(&mut t, true);

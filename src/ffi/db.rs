@@ -111,7 +111,7 @@ unsafe fn read_options(p: *const qv_options) -> Result<Options, Fail> {
 /// with its first write transaction (at open, when recovery replayed commits). It runs
 /// the automatic checkpoints, so that no commit waits for one: when the log
 /// written since the last checkpoint passes checkpoint_bytes; once commits have waited a
-/// quarter of a second since the last checkpoint and four times as long as it took; and
+/// tenth of a second since the last checkpoint and twice as long as it took; and
 /// once no write transaction is open and nothing has been committed for about 50 ms while
 /// commits wait (the last two unless QV_OPEN_UNTIMED_CHECKPOINTS). In QV_SYNC_NORMAL it
 /// also fsyncs the log once a second while commits are unsynced, whether

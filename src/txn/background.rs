@@ -107,7 +107,7 @@ pub fn spawn_checkpointer(shared: &Arc<Shared>) -> Result<Checkpointer> {
 }
 
 /// A timed checkpoint waits at least this many times as long as the last checkpoint took.
-const PACE: u32 = 4;
+const PACE: u32 = 2;
 
 /// While commits wait to be checkpointed (timed checkpoints on), the thread looks this
 /// often for the writer going idle.
@@ -122,6 +122,9 @@ fn run(shared: &Shared) {
     // The appended LSN at the previous look, and whether commits waited then.
     let mut seen = shared.group.appended_lsn();
     let mut waiting = false;
+    if catch_unwind(AssertUnwindSafe(|| shared.warm_free_list())).is_err() {
+        shared.poison("the checkpoint thread panicked");
+    }
     loop {
         let nap = if waiting && interval.is_some() {
             IDLE.min(tick)
