@@ -35,7 +35,8 @@ pub struct Options {
     pub sync: SyncMode,
     /// How long a writer waits for the writer lock before `Busy`.
     pub busy_timeout: Duration,
-    /// Checkpoint automatically once this much log has been written since the last one.
+    /// Checkpoint automatically once this much log has been written since the last one
+    /// (with the checkpoint thread, also once commits have changed 2^18 records since).
     pub checkpoint_bytes: u64,
     /// With the checkpoint thread: checkpoint also once commits not yet checkpointed have
     /// waited this long since the last checkpoint, and at least twice as long as that

@@ -17,6 +17,8 @@
 //! 5. `a_clean_reopen_writes_nothing_until_its_first_commit`: opening a cleanly closed
 //!    database, reading and closing again writes and fsyncs nothing; the first commit
 //!    starts the thread, which checkpoints it with no close and no explicit call.
+//! 6. `many_records_wake_the_thread_whatever_the_log_size`: a commit that leaves versions
+//!    of 2^18 records waiting wakes the thread, however little log they took.
 //!
 //! The power-loss sweep over every fsync of background checkpoints is
 //! `durable_image_sweep_checkpoint_thread` in `tests/crash.rs`; the kill -9 torture runs
@@ -216,6 +218,47 @@ fn sync_normal_fsyncs_within_a_second_without_another_commit() {
     );
     assert_eq!(copy.last_recovery().txns_replayed, 1, "no checkpoint ran");
     assert_clean(&copy);
+}
+
+/// The version map's size that wakes the thread (`CHECKPOINT_RECORDS` in src/txn/write.rs).
+const CHECKPOINT_RECORDS: u64 = 1 << 18;
+
+/// Commits `n` nodes in one transaction (a few log bytes each).
+fn commit_nodes(db: &Database, n: u64) {
+    let mut t = db.begin_write().unwrap();
+    for _ in 0..n {
+        t.insert_node("N").unwrap();
+    }
+    t.commit().unwrap();
+}
+
+#[test]
+fn many_records_wake_the_thread_whatever_the_log_size() {
+    let s = Scratch::new("ckpt-thread-records");
+    let opts = Options {
+        checkpoint_bytes: 1 << 40,
+        checkpoint_interval: None,
+        ..Options::default()
+    };
+    let db = Database::open(s.path("db"), &opts).unwrap();
+    // Short of the threshold: nothing else may start a checkpoint, so none runs.
+    commit_nodes(&db, CHECKPOINT_RECORDS - 10);
+    std::thread::sleep(Duration::from_millis(300));
+    let st = db.stats();
+    assert_eq!(st.checkpoint_lsn, 0, "checkpointed below the threshold");
+    // Past it: the commit wakes the thread, which checkpoints everything.
+    commit_nodes(&db, 10);
+    wait_for("the checkpoint the version map's size asks for", || {
+        let st = db.stats();
+        st.checkpoint_lsn == st.last_commit_lsn
+    });
+    let r = db.begin_read().unwrap();
+    assert_eq!(r.live_counts(), (CHECKPOINT_RECORDS, 0));
+    drop(r);
+    db.close().unwrap();
+    let db = Database::open(s.path("db"), &opts).unwrap();
+    assert_eq!(db.last_recovery().txns_replayed, 0);
+    assert_clean(&db);
 }
 
 #[test]

@@ -110,7 +110,9 @@ unsafe fn read_options(p: *const qv_options) -> Result<Options, Fail> {
 /// A handle opened for writing starts one thread of the library, the checkpoint thread,
 /// with its first write transaction (at open, when recovery replayed commits). It runs
 /// the automatic checkpoints, so that no commit waits for one: when the log
-/// written since the last checkpoint passes checkpoint_bytes; once commits have waited a
+/// written since the last checkpoint passes checkpoint_bytes, or commits have changed
+/// 262,144 (2^18) nodes and edges since then (a detached delete logs a few bytes and
+/// changes every edge of the node and every neighbour); once commits have waited a
 /// tenth of a second since the last checkpoint and twice as long as it took; and
 /// once no write transaction is open and nothing has been committed for about 50 ms while
 /// commits wait (the last two unless QV_OPEN_UNTIMED_CHECKPOINTS). In QV_SYNC_NORMAL it

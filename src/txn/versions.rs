@@ -116,9 +116,17 @@ impl Versions {
     /// older versions of the records it writes that no such snapshot reads are dropped
     /// now rather than at the next checkpoint: between checkpoints, a record written by
     /// many transactions keeps one version per snapshot in use, not one per write.
-    pub fn publish(&mut self, txn: u64, nodes: IdMap<Node>, edges: IdMap<Edge>, keep_from: u64) {
+    /// Returns how many records the map holds versions of now.
+    pub fn publish(
+        &mut self,
+        txn: u64,
+        nodes: IdMap<Node>,
+        edges: IdMap<Edge>,
+        keep_from: u64,
+    ) -> usize {
         publish(&mut self.nodes, txn, nodes, keep_from);
         publish(&mut self.edges, txn, edges, keep_from);
+        self.nodes.len() + self.edges.len()
     }
 
     /// The newest version not newer than `snap` of every record that has one, in no

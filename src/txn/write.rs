@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 /// large transaction does not hold all of its log in memory.
 const SPILL_BYTES: usize = 4 << 20;
 
+/// With the checkpoint thread, a commit that leaves versions of at least this many
+/// records in the version map wakes it, whatever the log's size.
+const CHECKPOINT_RECORDS: usize = 1 << 18;
+
 /// In sync mode NORMAL, the log is fsynced when the last fsync is older than this (by the
 /// checkpoint thread, or without it by a commit).
 pub(crate) const NORMAL_SYNC_INTERVAL: Duration = Duration::from_secs(1);
@@ -147,7 +151,7 @@ impl WriteState {
         if let Err(e) = durable {
             return (self.writer, Err(e));
         }
-        self.publish(shared);
+        let held = self.publish(shared);
         let end = self.writer.wal.end_lsn();
         shared.group.appended(end, self.writer.wal.current_file());
         let checkpoint_due =
@@ -163,7 +167,12 @@ impl WriteState {
         let r = shared.retire_segments(&mut self.writer);
         let _ = shared.poison_on_io(r);
         let sync_to = (shared.opts.sync == SyncMode::Full).then_some(end);
-        let checkpoint_due = checkpoint_due && shared.opts.checkpoint_thread;
+        // The thread also checkpoints once the version map holds many records: a few log
+        // bytes can change many (a detached delete of a node rewrites every edge and
+        // neighbour it has), and a checkpoint's work, the map's memory and what a close
+        // must finish grow with them, not with the log.
+        let checkpoint_due =
+            (checkpoint_due || held >= CHECKPOINT_RECORDS) && shared.opts.checkpoint_thread;
         (
             self.writer,
             Ok(Committed {
@@ -196,7 +205,8 @@ impl WriteState {
 
     /// Makes the transaction's versions visible: strings first, then records, then the
     /// snapshot that names them (a reader that sees the snapshot finds its versions).
-    fn publish(&mut self, shared: &Shared) -> Snapshot {
+    /// Returns how many records the version map holds versions of now.
+    fn publish(&mut self, shared: &Shared) -> usize {
         {
             let mut t = shared.strings.write().unwrap_or_else(|p| p.into_inner());
             for c in self.new_strings.drain(..) {
@@ -215,7 +225,7 @@ impl WriteState {
             let floor = st.ckpt_floor.unwrap_or(u64::MAX);
             oldest.min(st.visible.txn).min(floor)
         };
-        shared
+        let held = shared
             .versions
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -237,7 +247,7 @@ impl WriteState {
         } else {
             st.visible = latest;
         }
-        latest
+        held
     }
 
     /// Rolls back: nothing was published; frames already spilled are closed with an Abort
