@@ -499,3 +499,55 @@ fn every_damage_kind_in_every_file() {
     }
     t.finish();
 }
+
+/// Open does not read the label index: a labels file whose first chunk header is damaged
+/// opens, serves reads by id, and is reported, naming the file, by the first label scan
+/// and by `check_integrity`; a checkpoint refuses before it writes anything.
+#[test]
+fn a_damaged_label_index_is_reported_when_first_read() {
+    let s = Scratch::new("damage-labels-lazy");
+    let dir = s.path("db");
+    let opts = options();
+    let db = Database::open(&dir, &opts).unwrap();
+    let mut t = db.begin_write().unwrap();
+    let ids: Vec<u64> = (0..20).map(|_| t.insert_node("Doc").unwrap()).collect();
+    t.commit().unwrap();
+    db.close().unwrap();
+    edit(&dir, "labels", |b| {
+        b[..4].copy_from_slice(&u32::MAX.to_le_bytes())
+    });
+
+    let db = Database::open(&dir, &opts).unwrap();
+    let r = db.begin_read().unwrap();
+    assert_eq!(r.node_label(ids[3]).unwrap().to_str().unwrap(), "Doc");
+    match r.nodes(Some("Doc")).map(|_| ()) {
+        Err(Error::Corrupt(m)) => assert!(m.contains("labels"), "{m}"),
+        other => panic!("a label scan over a damaged index: {other:?}"),
+    }
+    drop(r);
+    let report = db.check_integrity().unwrap();
+    assert!(
+        report.problems > 0 && report.first_problem.contains("labels"),
+        "{report:?}"
+    );
+    commit_node(&db, "Doc");
+    let before = read_dir_bytes(&dir);
+    match db.checkpoint() {
+        Err(Error::Corrupt(m)) => assert!(m.contains("labels"), "{m}"),
+        other => panic!("a checkpoint over a damaged index: {other:?}"),
+    }
+    // Like any checkpoint that finds damage, it poisons the handle: nothing more is
+    // written through it, close included, and the commit stays in the log.
+    assert!(matches!(db.begin_write(), Err(Error::Poisoned(_))));
+    db.close().unwrap();
+    let after = read_dir_bytes(&dir);
+    for name in ["nodes", "edges", "props", "labels", "meta", "strings"] {
+        assert!(
+            before[name] == after[name],
+            "the refused checkpoint changed {name}"
+        );
+    }
+    let db = Database::open(&dir, &opts).unwrap();
+    assert_eq!(db.last_recovery().txns_replayed, 1);
+    assert_eq!(db.begin_read().unwrap().live_counts(), (21, 0));
+}

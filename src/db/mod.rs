@@ -126,12 +126,10 @@ impl Database {
                     free,
                     opts.clone(),
                     RecoveryStats::default(),
-                    LabelIndex::empty(1),
+                    Some(LabelIndex::empty(1)),
                 )
             }
             Opened::Existing(store, meta, mut strings) => {
-                // Checked before recovery, which may write the log.
-                let labels = LabelIndex::load(&store.labels, meta.labels_len, meta.next_node)?;
                 let rec = recover(&fs, &store, &meta, &mut strings, opts)?;
                 let latest = Snapshot {
                     txn: rec.last_txn,
@@ -187,7 +185,7 @@ impl Database {
                     None,
                     opts.clone(),
                     rec.stats,
-                    labels,
+                    None,
                 );
                 shared.replayed = replayed_ids;
                 if read_only {

@@ -167,8 +167,14 @@ pub fn check(txn: &Txn) -> Result<CheckReport> {
     }
     // The label index finds exactly the live nodes of each label, in id order (and reads
     // cleanly for labels whose nodes are all gone).
-    for label in shared.label_index().labels() {
-        by_label.entry(label).or_default();
+    match shared.label_index() {
+        Ok(ix) => {
+            for label in ix.labels() {
+                by_label.entry(label).or_default();
+            }
+        }
+        Err(Error::Corrupt(m)) => r.problem(|| m),
+        Err(e) => return Err(e),
     }
     for (label, want) in &by_label {
         let got = NodeCursor::open(txn, Some(*label)).and_then(|mut c| {

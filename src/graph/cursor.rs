@@ -274,7 +274,7 @@ impl NodeCursor {
         };
         let state = match label {
             Some(l) if l != 0 => NodeState::Index {
-                index: txn.shared().label_index(),
+                index: txn.shared().label_index()?,
                 chunk: 0,
                 ids: Vec::new().into_iter(),
                 bound,

@@ -273,6 +273,9 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
     let Some(first) = choose(shared, ck, false) else {
         return Ok(None);
     };
+    // The label index this checkpoint extends, read now if no one has asked for it yet:
+    // a labels file whose chunk headers do not hold stops the checkpoint before it writes.
+    let labels = shared.label_index()?;
     // C0: the log is durable up to P before the meta slot says recovery may start at P
     // (sync modes NORMAL and OFF; in FULL a commit is visible only once durable). P is
     // chosen again after it: a reader that began meanwhile holds it back.
@@ -492,7 +495,7 @@ fn run_from(shared: &Shared, ck: &mut CkptState) -> Result<Option<Pruned>> {
     ck.meta = meta;
     shared.publish_free_list(next_free);
     ck.base = next_base;
-    shared.publish_label_index(shared.label_index().with(&added, p.next_node, labels_len));
+    shared.publish_label_index(labels.with(&added, p.next_node, labels_len));
 
     let pruned = shared
         .versions

@@ -107,8 +107,12 @@ pub struct Shared {
     /// a blob header on a page of its own, a page fault apiece (a fifth of the open after
     /// 2,000 commits replayed).
     claims: OnceLock<Vec<(u64, u64)>>,
-    /// The label index as of the newest checkpoint.
-    labels: Mutex<Arc<LabelIndex>>,
+    /// The label index as of the newest checkpoint: None until first needed (a label
+    /// scan, a check or a checkpoint), when it is read from the `labels` file up to
+    /// `labels_at` (length, node id bound) of the meta slot the handle opened. Open does
+    /// not walk the chunk headers: a page fault apiece, a tenth of an open.
+    labels: Mutex<Option<Arc<LabelIndex>>>,
+    labels_at: (u64, u64),
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -136,8 +140,9 @@ impl Shared {
         free: Option<FreeSpace>,
         opts: Options,
         recovery: RecoveryStats,
-        labels: LabelIndex,
+        labels: Option<LabelIndex>,
     ) -> Shared {
+        let labels_at = (ckpt.meta.labels_len, ckpt.meta.next_node);
         let log = LogCounters::default();
         let free = free.map(Arc::new);
         let synced = writer.as_ref().map_or_else(
@@ -177,20 +182,30 @@ impl Shared {
             free: Mutex::new(free),
             replayed: Default::default(),
             claims: OnceLock::new(),
-            labels: Mutex::new(Arc::new(labels)),
+            labels: Mutex::new(labels.map(Arc::new)),
+            labels_at,
         }
     }
 
-    /// The label index as of the newest checkpoint.
-    pub(crate) fn label_index(&self) -> Arc<LabelIndex> {
-        Arc::clone(&lock(&self.labels))
+    /// The label index as of the newest checkpoint, read from the `labels` file when first
+    /// asked for (`Corrupt`, naming the file, when its chunk headers do not hold; asked
+    /// again, it reads again).
+    pub(crate) fn label_index(&self) -> Result<Arc<LabelIndex>> {
+        let mut slot = lock(&self.labels);
+        if let Some(ix) = &*slot {
+            return Ok(Arc::clone(ix));
+        }
+        let (len, bound) = self.labels_at;
+        let ix = Arc::new(LabelIndex::load(&self.store.labels, len, bound)?);
+        *slot = Some(Arc::clone(&ix));
+        Ok(ix)
     }
 
     /// Publishes the index a checkpoint extended (before it prunes the version map; every
     /// reader's snapshot is at or after the checkpoint's, so the new bound is below every
     /// reader's next node id).
     pub(crate) fn publish_label_index(&self, ix: LabelIndex) {
-        *lock(&self.labels) = Arc::new(ix);
+        *lock(&self.labels) = Some(Arc::new(ix));
     }
 
     /// The free list the meta slot `meta` names, less the extents replayed records claim,
