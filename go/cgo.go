@@ -417,19 +417,20 @@ const statusNoMemory = C.QVGO_NOMEM
 
 // Library constants that the Go side needs.
 const (
-	openCreate   = C.QV_OPEN_CREATE
-	openReadOnly = C.QV_OPEN_READ_ONLY
-	txnReadOnly  = C.QV_TXN_READ_ONLY
-	detachFlag   = C.QV_DETACH
-	maxIdentLen  = C.QV_MAX_IDENT_LEN
-	typeNull     = C.QV_TYPE_NULL
-	typeBool     = C.QV_TYPE_BOOL
-	typeInt      = C.QV_TYPE_INT
-	typeFloat    = C.QV_TYPE_FLOAT
-	typeString   = C.QV_TYPE_STRING
-	typeBytes    = C.QV_TYPE_BYTES
-	headerVer    = C.QV_VERSION_STRING
-	compactFlag  = C.QV_BACKUP_COMPACT
+	openCreate             = C.QV_OPEN_CREATE
+	openReadOnly           = C.QV_OPEN_READ_ONLY
+	openUntimedCheckpoints = C.QV_OPEN_UNTIMED_CHECKPOINTS
+	txnReadOnly            = C.QV_TXN_READ_ONLY
+	detachFlag             = C.QV_DETACH
+	maxIdentLen            = C.QV_MAX_IDENT_LEN
+	typeNull               = C.QV_TYPE_NULL
+	typeBool               = C.QV_TYPE_BOOL
+	typeInt                = C.QV_TYPE_INT
+	typeFloat              = C.QV_TYPE_FLOAT
+	typeString             = C.QV_TYPE_STRING
+	typeBytes              = C.QV_TYPE_BYTES
+	headerVer              = C.QV_VERSION_STRING
+	compactFlag            = C.QV_BACKUP_COMPACT
 )
 
 // fail turns a shim's failure into an *Error, copying and freeing its message; nil for

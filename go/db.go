@@ -35,6 +35,11 @@ type Options struct {
 	BusyTimeout     time.Duration // how long a writer waits for the current one; 0 = 5 s (rounded up to ms)
 	CheckpointBytes uint64        // checkpoint once this much log was written; 0 = the library's default (64 MiB)
 	SegmentBytes    uint64        // start a new log segment past this size; 0 = the library's default (64 MiB)
+	// UntimedCheckpoints keeps only the size rules for automatic checkpoints (CheckpointBytes
+	// of log, or 2^18 nodes and edges changed, since the last one): no checkpoint once
+	// commits have waited a tenth of a second, nor when the writer goes idle
+	// (QV_OPEN_UNTIMED_CHECKPOINTS).
+	UntimedCheckpoints bool
 }
 
 // DB is an open database. It is safe for any number of goroutines.
@@ -72,6 +77,9 @@ func Open(path string, opts *Options) (*DB, error) {
 	}
 	if opts.ReadOnly {
 		flags |= openReadOnly
+	}
+	if opts.UntimedCheckpoints {
+		flags |= openUntimedCheckpoints
 	}
 	busyMS, err := busyMillis(opts.BusyTimeout)
 	if err != nil {

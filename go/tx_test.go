@@ -457,3 +457,35 @@ func TestDigest(t *testing.T) {
 	_, err := tx.Digest()
 	wantErr(t, err, ErrTxDone, "Digest", "")
 }
+
+// By default the library checkpoints a commit within a few tenths of a second with no
+// further call (the writer is idle); with UntimedCheckpoints it waits for CheckpointBytes.
+func TestUntimedCheckpoints(t *testing.T) {
+	commit := func(db *DB) {
+		t.Helper()
+		mustUpdate(t, db, func(tx *Tx) error {
+			_, err := tx.CreateNode("N", Props{"v": int64(1)})
+			return err
+		})
+	}
+	timed := openTemp(t, nil)
+	commit(timed)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s := must[Stats](t)(timed.Stats())
+		if s.CheckpointLSN == s.LastCommitLSN {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no timed checkpoint after 30 s: %+v", s)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	untimed := openTemp(t, &Options{UntimedCheckpoints: true})
+	commit(untimed)
+	time.Sleep(500 * time.Millisecond)
+	if s := must[Stats](t)(untimed.Stats()); s.CheckpointLSN == s.LastCommitLSN {
+		t.Errorf("checkpointed with UntimedCheckpoints: %+v", s)
+	}
+}

@@ -106,7 +106,7 @@ typedef enum qv_type {
 /* Flags. */
 #define QV_OPEN_CREATE 1u /* qv_options.flags: create the database if missing (set by qv_options_init) */
 #define QV_OPEN_READ_ONLY 2u /* qv_options.flags: open for reading only */
-#define QV_OPEN_UNTIMED_CHECKPOINTS 4u /* qv_options.flags: checkpoint automatically only when the log passes checkpoint_bytes (by default also once commits have waited a tenth of a second, and when the writer is idle) */
+#define QV_OPEN_UNTIMED_CHECKPOINTS 4u /* qv_options.flags: checkpoint automatically only by size, when the log passes checkpoint_bytes or commits have changed 2^18 nodes and edges (by default also once commits have waited a tenth of a second, and when the writer is idle) */
 #define QV_TXN_READ_ONLY 1u /* qv_txn_begin flags: a read-only (snapshot) transaction */
 #define QV_DETACH 1u /* qv_node_delete flags: delete the node's edges too */
 #define QV_BACKUP_COMPACT 1u /* qv_backup flags: write live data only (no superseded or deleted property blobs) */

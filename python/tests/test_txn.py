@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import time
 from pathlib import Path
 from typing import Any, Callable, List
 
@@ -298,6 +299,24 @@ def test_open_options(tmp_path: Path, sync: str) -> None:
             tx.create_node("N")
     with quiver.open(tmp_path / "o", create=False) as db:
         assert db.stats().nodes == 1
+
+
+def test_untimed_checkpoints(tmp_path: Path) -> None:
+    # By default a commit is checkpointed within a few tenths of a second with no further
+    # call (the writer is idle); with untimed_checkpoints it waits for checkpoint_bytes.
+    with quiver.open(tmp_path / "timed") as db:
+        with db.write() as tx:
+            tx.create_node("N")
+        deadline = time.monotonic() + 30
+        while db.stats().checkpoint_lsn != db.stats().last_commit_lsn:
+            assert time.monotonic() < deadline, "no timed checkpoint after 30 s"
+            time.sleep(0.005)
+    with quiver.open(tmp_path / "untimed", untimed_checkpoints=True) as db:
+        with db.write() as tx:
+            tx.create_node("N")
+        time.sleep(0.5)
+        s = db.stats()
+        assert s.checkpoint_lsn != s.last_commit_lsn, "checkpointed with untimed_checkpoints"
 
 
 @pytest.mark.parametrize(

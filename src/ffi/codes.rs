@@ -118,8 +118,9 @@ codes! {
             qv_options_init)",
         QV_OPEN_READ_ONLY = 2: "qv_options.flags: open for reading only",
         QV_OPEN_UNTIMED_CHECKPOINTS = 4: "qv_options.flags: checkpoint automatically only \
-            when the log passes checkpoint_bytes (by default also once commits have waited a \
-            tenth of a second, and when the writer is idle)",
+            by size, when the log passes checkpoint_bytes or commits have changed 2^18 nodes \
+            and edges (by default also once commits have waited a tenth of a second, and when \
+            the writer is idle)",
         QV_TXN_READ_ONLY = 1: "qv_txn_begin flags: a read-only (snapshot) transaction",
         QV_DETACH = 1: "qv_node_delete flags: delete the node's edges too",
         QV_BACKUP_COMPACT = 1: "qv_backup flags: write live data only (no superseded or \

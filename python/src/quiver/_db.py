@@ -98,14 +98,17 @@ def open(
     busy_timeout: float = 5.0,
     checkpoint_bytes: int = 0,
     segment_bytes: int = 0,
+    untimed_checkpoints: bool = False,
 ) -> Database:
     """Opens (with create=True, creating) the database directory at `path`.
 
     sync: "full" (every commit is durable when it returns), "normal" (fsync at most about
     once a second) or "off" (only checkpoints and close fsync). busy_timeout: seconds a
     writer waits for the writer lock before BusyError. checkpoint_bytes, segment_bytes:
-    0 for the library's defaults (64 MiB). create=False and no database: NotFoundError;
-    open elsewhere: LockedError.
+    0 for the library's defaults (64 MiB). untimed_checkpoints: checkpoint automatically
+    only by size (checkpoint_bytes of log, or 2**18 nodes and edges changed, since the last
+    one), not also once commits have waited a tenth of a second or the writer is idle.
+    create=False and no database: NotFoundError; open elsewhere: LockedError.
     """
     raw = _path_bytes(path)
     mode = _SYNC.get(sync) if isinstance(sync, str) else None
@@ -121,8 +124,10 @@ def open(
         )
     opts = _ffi.Options()
     _ffi.qv_options_init(byref(opts))
-    opts.flags = (_ffi.QV_OPEN_CREATE if create else 0) | (
-        _ffi.QV_OPEN_READ_ONLY if read_only else 0
+    opts.flags = (
+        (_ffi.QV_OPEN_CREATE if create else 0)
+        | (_ffi.QV_OPEN_READ_ONLY if read_only else 0)
+        | (_ffi.QV_OPEN_UNTIMED_CHECKPOINTS if untimed_checkpoints else 0)
     )
     opts.sync = mode
     opts.busy_timeout_ms = round(busy_timeout * 1000)
