@@ -307,26 +307,10 @@ pub fn minus(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
     let mut j = 0;
     for &(o, l) in a {
-        let (mut start, end) = (o, o + l);
-        while j < b.len() && b[j].0 + b[j].1 <= start {
+        while j < b.len() && b[j].0 + b[j].1 <= o {
             j += 1;
         }
-        let mut k = j;
-        while start < end {
-            match b.get(k) {
-                Some(&(bo, bl)) if bo < end => {
-                    if bo > start {
-                        out.push((start, bo - start));
-                    }
-                    start = start.max(bo + bl);
-                    k += 1;
-                }
-                _ => {
-                    out.push((start, end - start));
-                    start = end;
-                }
-            }
-        }
+        carve(&mut out, (o, l), b, j);
     }
     out
 }
@@ -337,25 +321,32 @@ pub fn minus(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
 pub fn minus_sparse(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
     for &(o, l) in a {
-        let (mut start, end) = (o, o + l);
-        let mut k = b.partition_point(|&(bo, bl)| bo + bl <= start);
-        while start < end {
-            match b.get(k) {
-                Some(&(bo, bl)) if bo < end => {
-                    if bo > start {
-                        out.push((start, bo - start));
-                    }
-                    start = start.max(bo + bl);
-                    k += 1;
+        let k = b.partition_point(|&(bo, bl)| bo + bl <= o);
+        carve(&mut out, (o, l), b, k);
+    }
+    out
+}
+
+/// Pushes onto `out` the bytes of extent `(o, l)` that are not in `b` (sorted, coalesced),
+/// in order; `b[k]` is the first extent of `b` that ends after `o` (the loop of [`minus`]
+/// and [`minus_sparse`], which find `k` each their own way).
+fn carve(out: &mut Vec<(u64, u64)>, (o, l): (u64, u64), b: &[(u64, u64)], mut k: usize) {
+    let (mut start, end) = (o, o + l);
+    while start < end {
+        match b.get(k) {
+            Some(&(bo, bl)) if bo < end => {
+                if bo > start {
+                    out.push((start, bo - start));
                 }
-                _ => {
-                    out.push((start, end - start));
-                    start = end;
-                }
+                start = start.max(bo + bl);
+                k += 1;
+            }
+            _ => {
+                out.push((start, end - start));
+                start = end;
             }
         }
     }
-    out
 }
 
 /// The bytes of `a` that are also in `b` (both sorted, coalesced), by binary search into

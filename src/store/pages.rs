@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::format::adj::AdjList;
 use crate::format::props::{PropBlob, unseal};
 use crate::format::record::{EDGE_SIZE, NODE_SIZE};
-use crate::format::{EdgeRec, NodeRec};
+use crate::format::{DecodeError, EdgeRec, NodeRec};
 
 /// Bytes read first for a blob: its header, and the whole of most blobs.
 const BLOB_GUESS: usize = 256;
@@ -54,6 +54,21 @@ impl<'a> Pages<'a> {
         out.truncate(got);
         Ok(out)
     }
+
+    /// Slot `id` of the file's `size`-byte `what` records, read and decoded as
+    /// [`decode_record`] does: None when the slot is empty or not all below the file's
+    /// length.
+    fn record<R>(
+        &self,
+        what: &str,
+        id: u64,
+        size: usize,
+        decode: fn(&[u8], u64) -> std::result::Result<R, DecodeError>,
+        flags: fn(&R) -> u32,
+    ) -> Result<Option<R>> {
+        let bytes = self.read(id * size as u64, size)?;
+        decode_record(self.file, what, id, bytes.as_deref(), decode, flags)
+    }
 }
 
 /// Recovery's reader of one store's data files (see the module comment).
@@ -77,30 +92,14 @@ impl<'a> PageReads<'a> {
 
     /// As [`Store::read_node`].
     pub fn node(&self, id: u64) -> Result<Option<NodeRec>> {
-        let off = id * NODE_SIZE as u64;
-        let bytes = self.nodes.read(off, NODE_SIZE)?;
-        decode_record(
-            &self.store.nodes,
-            "node",
-            id,
-            bytes.as_deref(),
-            NodeRec::decode,
-            |r| r.flags,
-        )
+        self.nodes
+            .record("node", id, NODE_SIZE, NodeRec::decode, |r| r.flags)
     }
 
     /// As [`Store::read_edge`].
     pub fn edge(&self, id: u64) -> Result<Option<EdgeRec>> {
-        let off = id * EDGE_SIZE as u64;
-        let bytes = self.edges.read(off, EDGE_SIZE)?;
-        decode_record(
-            &self.store.edges,
-            "edge",
-            id,
-            bytes.as_deref(),
-            EdgeRec::decode,
-            |r| r.flags,
-        )
+        self.edges
+            .record("edge", id, EDGE_SIZE, EdgeRec::decode, |r| r.flags)
     }
 
     /// As [`Store::blob_bytes`], copied: one `pread` for most blobs, two for long ones.
