@@ -29,8 +29,8 @@ use support::workload::{
     small_opts,
 };
 use support::{
-    Graph, Node, Scratch, V, add_edge, add_node, assert_clean, copy_dir, open_fault, read_graph,
-    segments, set_edge, set_node,
+    Graph, Node, Scratch, V, add_edge, add_node, assert_clean, copy_dir, log_end, open_fault,
+    read_graph, segments, set_edge, set_node,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -212,6 +212,8 @@ fn crash_during_recovery() {
     let mut rng = SplitMix64::new(7);
     let garbage = rng.bytes(37);
     let mut bytes = std::fs::read(&last).unwrap();
+    // The garbage right after the last frame, where the writer's preallocated zeros were.
+    bytes.truncate(log_end(&last) as usize);
     bytes.extend_from_slice(&garbage);
     std::fs::write(&last, &bytes).unwrap();
     let num = u64::from_str_radix(&last.file_name().unwrap().to_str().unwrap()[4..], 16).unwrap();
@@ -485,7 +487,7 @@ fn five_commits(s: &Scratch, opts: &Options) -> (PathBuf, Vec<Graph>, Vec<u64>) 
     let seg = segments(&dir)[0].clone();
     let mut g = Graph::default();
     let mut states = vec![g.clone()];
-    let mut lens = vec![std::fs::metadata(&seg).unwrap().len()];
+    let mut lens = vec![log_end(&seg)];
     let mut ids = Vec::new();
     for i in 0..5u8 {
         let mut t = db.begin_write().unwrap();
@@ -504,17 +506,64 @@ fn five_commits(s: &Scratch, opts: &Options) -> (PathBuf, Vec<Graph>, Vec<u64>) 
         ids.push(a);
         t.commit().unwrap();
         states.push(g.clone());
-        lens.push(std::fs::metadata(&seg).unwrap().len());
+        lens.push(log_end(&seg));
     }
     let img = s.path("img");
     fs.write_durable_image(&img).unwrap();
     drop(db);
     assert_eq!(segments(&img).len(), 1);
-    assert_eq!(
-        std::fs::metadata(segments(&img)[0].clone()).unwrap().len(),
+    assert_eq!(log_end(&segments(&img)[0]), lens[5]);
+    (img, states, lens)
+}
+
+/// A segment is extended with zeros 256 KiB at a time ahead of its frames (so a commit's
+/// fsync does not change the file's size). After a crash, recovery reads the zeros as the
+/// log's end: every commit replayed, nothing cut, the zeros kept; the next commit goes
+/// right after the last frame, and the one after a second crash is found too.
+#[test]
+fn preallocated_zeros_end_the_log() {
+    const PREALLOC: u64 = 256 << 10;
+    let s = Scratch::new("prealloc");
+    let opts = Options {
+        checkpoint_interval: None,
+        ..Options::default()
+    };
+    let (img, states, lens) = five_commits(&s, &opts);
+    let seg = segments(&img)[0].clone();
+    let len = std::fs::metadata(&seg).unwrap().len();
+    assert!(
+        len % PREALLOC == 0 && len > lens[5],
+        "the segment is {len} bytes, its frames end at {}",
         lens[5]
     );
-    (img, states, lens)
+    let tail = std::fs::read(&seg).unwrap();
+    assert!(
+        tail[lens[5] as usize..].iter().all(|&b| b == 0),
+        "zeros after the frames"
+    );
+
+    let db = recovers_to(&img, &opts, "preallocated tail", &states[5]);
+    let rs = db.last_recovery();
+    assert_eq!((rs.txns_replayed, rs.bytes_truncated), (5, 0), "{rs:?}");
+    assert_eq!(
+        std::fs::metadata(&seg).unwrap().len(),
+        len,
+        "the zeros are kept"
+    );
+    let mut g = states[5].clone();
+    let mut t = db.begin_write().unwrap();
+    add_node(&mut t, &mut g, "After").unwrap();
+    t.commit().unwrap();
+    // A process crash: the files as they are.
+    let crashed = s.path("crashed");
+    copy_dir(&img, &crashed);
+    drop(db);
+    let at = log_end(&segments(&crashed)[0]);
+    assert!(at > lens[5], "the commit went after the last frame ({at})");
+    let db = recovers_to(&crashed, &opts, "a commit into preallocated space", &g);
+    let rs = db.last_recovery();
+    assert_eq!((rs.txns_replayed, rs.bytes_truncated), (6, 0), "{rs:?}");
+    assert_clean(&db);
 }
 
 /// The last transaction cut at every byte: it is absent, the earlier ones present, the cut
@@ -551,7 +600,12 @@ fn torn_tail() {
         f.set_len(off).unwrap();
         drop(f);
         let what = format!("log cut at byte {off}");
-        let (want, replayed, cut) = (&states[4], 4, off - l0);
+        // What is left of the transaction is cut, unless it is all zeros (the first bytes
+        // of a frame whose CRC starts with them), which recovery reads as preallocated
+        // space, keeps, and overwrites with the next frame.
+        let zeros = bytes[l0 as usize..off as usize].iter().all(|&b| b == 0);
+        let (want, replayed) = (&states[4], 4);
+        let (cut, left) = if zeros { (0, off) } else { (off - l0, l0) };
         let r = open_and_read(&dir, &opts, &what).and_then(|(db, g)| {
             let rs = db.last_recovery();
             if g != *want {
@@ -561,9 +615,9 @@ fn torn_tail() {
                 return Err(format!("{what}: implausible recovery stats {rs:?}"));
             }
             let len = std::fs::metadata(&seg).unwrap().len();
-            if len != l0 {
+            if len != left {
                 return Err(format!(
-                    "{what}: the segment is {len} bytes after recovery, not {l0}"
+                    "{what}: the segment is {len} bytes after recovery, not {left}"
                 ));
             }
             if (off - l0) % 16 == 1 {
@@ -606,16 +660,23 @@ fn torn_tail() {
         copy_dir(&img, &dir);
         let seg = segments(&dir)[0].clone();
         let mut bytes = std::fs::read(&seg).unwrap();
+        bytes.truncate(l1 as usize);
         bytes.extend_from_slice(&garbage);
         std::fs::write(&seg, &bytes).unwrap();
         let what = format!("{name} garbage after the last frame");
         let db = recovers_to(&dir, &opts, &what, &states[5]);
         let rs = db.last_recovery();
-        assert_eq!(rs.bytes_truncated, garbage.len() as u64, "{what}: {rs:?}");
+        // Zeros are preallocated space: kept, and overwritten by the next frame.
+        let (cut, len) = if name == "zeros" {
+            (0, l1 + garbage.len() as u64)
+        } else {
+            (garbage.len() as u64, l1)
+        };
+        assert_eq!(rs.bytes_truncated, cut, "{what}: {rs:?}");
         assert_eq!(rs.txns_replayed, 5, "{what}: {rs:?}");
         assert_eq!(
             std::fs::metadata(&seg).unwrap().len(),
-            l1,
+            len,
             "{what}: cut back"
         );
         continue_after(db, &states[5], &dir, &opts, &what).unwrap();
@@ -914,11 +975,8 @@ fn resumed_log_after_process_crash() {
     fs.write_durable_image(&p2).unwrap();
     drop(fs);
     let seg_name = segments(&dir)[0].file_name().unwrap().to_owned();
-    let a_end = std::fs::metadata(dir.join(&seg_name)).unwrap().len();
-    assert!(
-        std::fs::metadata(p2.join(&seg_name)).unwrap().len() < a_end,
-        "A is not durable"
-    );
+    let a_end = log_end(&dir.join(&seg_name));
+    assert!(log_end(&p2.join(&seg_name)) < a_end, "A is not durable");
 
     // The second process: the disk holds p1's durable image; the page cache also holds A.
     let fs = FaultStorage::open(&p2).unwrap();

@@ -427,6 +427,10 @@ fn handle_frame<'a>(
 /// Looks past a bad frame in the last segment for a valid `Begin` or `Commit` whose
 /// durable LSN is beyond `bad_lsn`: proof that the bad bytes had been fsynced.
 fn durable_after(seg: &LoadedSegment, bad_off: usize, bad_lsn: u64) -> Option<u64> {
+    if zeros_from(seg, bad_off) {
+        // Preallocated space: no frame can follow.
+        return None;
+    }
     let base = seg.header?.base_lsn;
     let mut off = align8(bad_off + 1).max(SEGMENT_HEADER);
     while off + crate::format::frame::FRAME_HEADER <= seg.bytes.len() {
@@ -441,6 +445,13 @@ fn durable_after(seg: &LoadedSegment, bad_off: usize, bad_lsn: u64) -> Option<u6
         off += 8;
     }
     None
+}
+
+/// Whether `seg` holds only zero bytes from offset `off` to its end.
+fn zeros_from(seg: &LoadedSegment, off: usize) -> bool {
+    seg.bytes
+        .get(off..)
+        .is_none_or(|b| b.iter().all(|&x| x == 0))
 }
 
 /// Keeps the log up to `scan.end_lsn`, which lies in `segs[end_seg]`: that segment is
@@ -459,8 +470,12 @@ fn cut_after(scan: &mut LogScan, segs: &[LoadedSegment], end_seg: usize) {
         if i == end_seg {
             let keep = SEGMENT_HEADER as u64 + (end - h.base_lsn);
             if kept > keep {
-                scan.truncate_at = Some((seg.number, keep));
-                scan.bytes_truncated += kept - keep;
+                // Zeros past the end are space the writer preallocated (`wal::PREALLOC`):
+                // they stay, and the next frame overwrites them. Anything else is cut.
+                if !zeros_from(seg, keep as usize) {
+                    scan.truncate_at = Some((seg.number, keep));
+                    scan.bytes_truncated += kept - keep;
+                }
                 kept = keep;
             }
         }

@@ -114,3 +114,20 @@ pub fn segments(dir: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// Where the frames of the log segment at `path` end: the file's length less the zeros
+/// the writer preallocates past them (a segment is extended 256 KiB at a time). It walks
+/// the frames' lengths from the 64-byte header, checking nothing else.
+pub fn log_end(path: &Path) -> u64 {
+    let b = std::fs::read(path).expect("read segment");
+    let mut o = 64usize;
+    while o + 25 <= b.len() {
+        let len = u32::from_le_bytes(b[o + 4..o + 8].try_into().expect("4 bytes")) as usize;
+        let padded = len.div_ceil(8) * 8;
+        if len < 25 || o + padded > b.len() {
+            break;
+        }
+        o += padded;
+    }
+    o.min(b.len()) as u64
+}

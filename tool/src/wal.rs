@@ -107,6 +107,10 @@ fn read_segment(
     let mut o = SEGMENT_HEADER;
     s.valid_end = o as u64;
     while o + FRAME_HEADER <= b.len() {
+        if b[o..].iter().all(|&x| x == 0) {
+            // Space the writer preallocated: the log ends here (ARCHITECTURE.md).
+            break;
+        }
         let len = u32_at(&b, o + 4) as usize;
         let padded = len.div_ceil(8) * 8;
         if len < FRAME_HEADER || o + padded > b.len() {
