@@ -1,10 +1,10 @@
 //! The checkpoint thread: one per writable handle (unless `Options::checkpoint_thread` is
 //! off). It checkpoints when a commit passes `checkpoint_bytes` or leaves versions of 2^18
-//! records in the version map (the commit wakes it once durable) and when commits have waited `checkpoint_interval` since the last checkpoint,
-//! and in sync mode NORMAL it fsyncs the log once a second while commits are unsynced, so
-//! neither a commit nor close waits for that work. It takes no lock that a reader waits
-//! for, and the writer lock only when free (to remove log segments); see ARCHITECTURE.md,
-//! "The checkpoint thread".
+//! records in the version map (the commit wakes it once durable) and when commits have
+//! waited `checkpoint_interval` since the last checkpoint, and in sync mode NORMAL it
+//! fsyncs the log once a second while commits are unsynced, so neither a commit nor close
+//! waits for that work. It takes no lock that a reader waits for, and the writer lock
+//! only when free (to remove log segments); see ARCHITECTURE.md, "The checkpoint thread".
 
 use super::Shared;
 use super::shared::lock;

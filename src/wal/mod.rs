@@ -39,9 +39,9 @@ pub struct Wal {
     cur: Arc<dyn StorageFile>,
     /// File offset in `cur` where the next frame goes.
     cur_len: u64,
-    /// Length of `cur` on disk (0: not looked at yet); the bytes from `cur_len` to it are
-    /// zeros (see [`PREALLOC`]).
-    allocated: u64,
+    /// Length of `cur` on disk (None: not looked at since recovery); the bytes from
+    /// `cur_len` to it are zeros (see [`PREALLOC`]).
+    allocated: Option<u64>,
     /// LSN of the next frame.
     end_lsn: u64,
     /// Everything before this LSN is durable. Shared with the group commit, whose fsyncs
@@ -68,7 +68,7 @@ impl Wal {
             segments: vec![Segment { number, base_lsn }],
             cur,
             cur_len: SEGMENT_HEADER as u64,
-            allocated: SEGMENT_HEADER as u64,
+            allocated: Some(SEGMENT_HEADER as u64),
             end_lsn: base_lsn,
             synced_lsn: Arc::new(AtomicU64::new(base_lsn)),
         })
@@ -95,7 +95,7 @@ impl Wal {
             segments,
             cur,
             cur_len: SEGMENT_HEADER as u64 + (end_lsn - last.base_lsn),
-            allocated: 0,
+            allocated: None,
             end_lsn,
             synced_lsn: Arc::new(AtomicU64::new(end_lsn)),
         })
@@ -174,20 +174,19 @@ impl Wal {
     /// the segment, the one that pays for the new size; a crash before it leaves the frames
     /// as torn or intact as without them.
     fn preallocate(&mut self) -> Result<()> {
-        if self.cur_len <= self.allocated {
+        // Resumed after recovery: what lies past the log's end is zeros or nothing.
+        let allocated = match self.allocated {
+            Some(a) => a,
+            None => self.cur.len()?,
+        };
+        self.allocated = Some(allocated);
+        if self.cur_len <= allocated {
             return Ok(());
-        }
-        if self.allocated == 0 {
-            // Resumed after recovery: what lies past the log's end is zeros or nothing.
-            self.allocated = self.cur.len()?;
-            if self.cur_len <= self.allocated {
-                return Ok(());
-            }
         }
         let to = (self.cur_len / PREALLOC + 1) * PREALLOC;
         let zeros = vec![0u8; (to - self.cur_len) as usize];
         self.cur.write_at(&zeros, self.cur_len)?;
-        self.allocated = to;
+        self.allocated = Some(to);
         Ok(())
     }
 
@@ -219,7 +218,7 @@ impl Wal {
         self.segments.push(Segment { number, base_lsn });
         self.cur = f;
         self.cur_len = SEGMENT_HEADER as u64;
-        self.allocated = SEGMENT_HEADER as u64;
+        self.allocated = Some(SEGMENT_HEADER as u64);
         Ok(())
     }
 
@@ -256,7 +255,7 @@ impl Wal {
         });
         self.cur = f;
         self.cur_len = SEGMENT_HEADER as u64;
-        self.allocated = SEGMENT_HEADER as u64;
+        self.allocated = Some(SEGMENT_HEADER as u64);
         self.retire_before(self.end_lsn)?;
         self.fs.sync_dir()
     }
