@@ -26,6 +26,6 @@ pub use db::{BackupOptions, BackupReport, Database, Stats};
 pub use error::{Error, Result};
 pub use format::{Value, ValueRef};
 pub use graph::{CheckReport, Dir, EdgeCursor, EdgeInfo, NodeCursor, PropCursor};
-pub use options::{MIN_SEGMENT_BYTES, Options, SyncMode};
+pub use options::{DEFAULT_CHECKPOINT_MEMORY, MIN_SEGMENT_BYTES, Options, SyncMode};
 pub use recovery::RecoveryStats;
 pub use txn::Txn;

@@ -7,6 +7,9 @@ use std::time::Duration;
 /// Smallest log segment size accepted.
 pub const MIN_SEGMENT_BYTES: u64 = 4096;
 
+/// The default [`Options::checkpoint_memory`].
+pub const DEFAULT_CHECKPOINT_MEMORY: usize = 256 << 20;
+
 /// When the log is fsynced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SyncMode {
@@ -50,6 +53,13 @@ pub struct Options {
     pub checkpoint_thread: bool,
     /// A log segment is closed and a new one started past this size.
     pub segment_bytes: u64,
+    /// With the checkpoint thread: a commit that leaves the version map (the committed
+    /// changes not yet checkpointed, held in memory) holding more than about this many
+    /// bytes waits, before it returns, until the thread has finished a checkpoint. This
+    /// bounds the memory of a writer that commits faster than checkpoints keep up (a bulk
+    /// load), as a write stall does in RocksDB. An open reader holds checkpoints back, and
+    /// with them what this can free.
+    pub checkpoint_memory: usize,
 }
 
 impl Options {
@@ -87,6 +97,7 @@ impl Default for Options {
             checkpoint_interval: Some(Duration::from_millis(100)),
             checkpoint_thread: true,
             segment_bytes: 64 << 20,
+            checkpoint_memory: DEFAULT_CHECKPOINT_MEMORY,
         }
     }
 }

@@ -19,6 +19,11 @@
 //!    starts the thread, which checkpoints it with no close and no explicit call.
 //! 6. `many_records_wake_the_thread_whatever_the_log_size`: a commit that leaves versions
 //!    of 2^18 records waiting wakes the thread, however little log they took.
+//! 7. `Options::checkpoint_memory`: a writer faster than checkpoints keeps the version
+//!    map within the budget (`a_writer_faster_than_checkpoints_stays_within_checkpoint_memory`);
+//!    a reader that holds checkpoints back does not hang commits over it
+//!    (`a_reader_holding_checkpoints_back_does_not_hang_commits_over_budget`); a failed
+//!    checkpoint ends a commit's wait (`a_failed_checkpoint_ends_a_commit_waiting_for_memory`).
 //!
 //! The power-loss sweep over every fsync of background checkpoints is
 //! `durable_image_sweep_checkpoint_thread` in `tests/crash.rs`; the kill -9 torture runs
@@ -422,4 +427,155 @@ fn a_clean_reopen_writes_nothing_until_its_first_commit() {
     assert_eq!(int_prop(&db, first, "v"), Some(5));
     assert_eq!(int_prop(&db, second, "v"), Some(5));
     assert_clean(&db);
+}
+
+/// Commits `n` nodes with a 1 KiB property each, in one transaction.
+fn commit_padded(db: &Database, n: u64) {
+    let mut t = db.begin_write().unwrap();
+    for _ in 0..n {
+        let id = t.insert_node("N").unwrap();
+        t.set_node_prop(id, "pad", ValueRef::Bytes(&[3; 1024]))
+            .unwrap();
+    }
+    t.commit().unwrap();
+}
+
+/// Options where only `checkpoint_memory` (1 MiB) starts a checkpoint in these tests.
+fn budget_opts() -> Options {
+    Options {
+        checkpoint_bytes: 1 << 40,
+        checkpoint_interval: None,
+        checkpoint_memory: 1 << 20,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn a_writer_faster_than_checkpoints_stays_within_checkpoint_memory() {
+    let s = Scratch::new("ckpt-thread-budget");
+    let opts = budget_opts();
+    let db = Database::open(s.path("db"), &opts).unwrap();
+    // One transaction's versions: 100 nodes of about 1.1 KiB in memory each.
+    commit_padded(&db, 100);
+    let one = db.stats().version_bytes;
+    assert!(
+        (100_000..200_000).contains(&one),
+        "one transaction holds {one} bytes"
+    );
+    // 20 MiB of commits against a 1 MiB budget: a commit that leaves the map over it
+    // returns once a checkpoint has emptied it, so the map never holds much more.
+    let mut peak = 0;
+    for _ in 0..180 {
+        commit_padded(&db, 100);
+        let st = db.stats();
+        peak = peak.max(st.version_bytes);
+        assert!(
+            st.version_bytes <= opts.checkpoint_memory as u64 + 2 * one,
+            "the map holds {} bytes past a budget of {}",
+            st.version_bytes,
+            opts.checkpoint_memory
+        );
+    }
+    assert!(peak > opts.checkpoint_memory as u64 / 2, "peak {peak}");
+    let st = db.stats();
+    assert!(st.checkpoint_lsn > 0, "the budget started checkpoints");
+    let r = db.begin_read().unwrap();
+    assert_eq!(r.live_counts(), (18_100, 0));
+    drop(r);
+    db.close().unwrap();
+    let db = Database::open(s.path("db"), &opts).unwrap();
+    let r = db.begin_read().unwrap();
+    assert_eq!(r.live_counts(), (18_100, 0));
+    drop(r);
+    assert_clean(&db);
+}
+
+/// A reader holds checkpoints back, and with them what the budget can free: commits past
+/// the budget still return (each waits for one checkpoint, which has nothing it may
+/// write), and the map shrinks back once the reader ends.
+#[test]
+fn a_reader_holding_checkpoints_back_does_not_hang_commits_over_budget() {
+    let s = Scratch::new("ckpt-thread-budget-reader");
+    let opts = budget_opts();
+    let db = Arc::new(Database::open(s.path("db"), &opts).unwrap());
+    commit_padded(&db, 10);
+    let reader = db.begin_read().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let w = {
+        let db = Arc::clone(&db);
+        std::thread::spawn(move || {
+            for _ in 0..40 {
+                commit_padded(&db, 100);
+            }
+            tx.send(()).unwrap();
+        })
+    };
+    rx.recv_timeout(WAIT)
+        .expect("commits over the budget hung behind a reader");
+    w.join().unwrap();
+    let held = db.stats().version_bytes;
+    assert!(
+        held > 4 * opts.checkpoint_memory as u64,
+        "the reader's snapshot keeps versions: {held} bytes"
+    );
+    assert_eq!(
+        reader.live_counts(),
+        (10, 0),
+        "the reader's snapshot is whole"
+    );
+    drop(reader);
+    commit_padded(&db, 1);
+    let held = db.stats().version_bytes;
+    assert!(
+        held <= opts.checkpoint_memory as u64,
+        "the reader gone, the next commit's checkpoint frees the map: {held} bytes"
+    );
+    let r = db.begin_read().unwrap();
+    assert_eq!(r.live_counts(), (4_011, 0));
+    drop(r);
+    assert_clean(&db);
+}
+
+/// A checkpoint that fails while a commit waits for it ends the wait: the commit (durable
+/// before it waited) returns, and the handle is poisoned.
+#[test]
+fn a_failed_checkpoint_ends_a_commit_waiting_for_memory() {
+    let s = Scratch::new("ckpt-thread-budget-fail");
+    let opts = Options {
+        sync: SyncMode::Full,
+        ..budget_opts()
+    };
+    let (fs, db) = open_fault(&s.path("db"), &opts);
+    // The commit's own fsync is the first; the checkpoint it waits for fails its first.
+    fs.fail_sync_at(2, FaultKind::Eio);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let db = Arc::new(db);
+    let w = {
+        let db = Arc::clone(&db);
+        std::thread::spawn(move || {
+            let mut t = db.begin_write().unwrap();
+            for _ in 0..1000 {
+                let id = t.insert_node("N").unwrap();
+                t.set_node_prop(id, "pad", ValueRef::Bytes(&[3; 1024]))
+                    .unwrap();
+            }
+            tx.send(t.commit()).unwrap();
+        })
+    };
+    let r = rx
+        .recv_timeout(WAIT)
+        .expect("a commit hung on a failed checkpoint");
+    w.join().unwrap();
+    r.unwrap();
+    assert!(matches!(db.check_poisoned(), Err(Error::Poisoned(_))));
+    fs.write_durable_image(&s.path("image")).unwrap();
+    let copy = Database::open(s.path("image"), &Options::default()).unwrap();
+    let t = copy.begin_read().unwrap();
+    assert_eq!(
+        t.live_counts(),
+        (1000, 0),
+        "the acknowledged commit survives"
+    );
+    drop(t);
+    assert_clean(&copy);
 }

@@ -894,6 +894,8 @@ fn run(data: &[u8]) {
         // committing thread. The checkpoint thread has tests of its own.
         checkpoint_interval: None,
         checkpoint_thread: false,
+        // Only the checkpoint thread applies it.
+        checkpoint_memory: quiver::DEFAULT_CHECKPOINT_MEMORY,
     };
     let root = scratch_root();
     let _ = std::fs::remove_dir_all(&root);

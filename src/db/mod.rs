@@ -41,6 +41,9 @@ pub struct Stats {
     pub checkpoint_lsn: u64,
     /// Read transactions open now.
     pub readers: u64,
+    /// Memory (bytes) held by the committed versions not yet checkpointed, as
+    /// [`Options::checkpoint_memory`](crate::Options::checkpoint_memory) counts it.
+    pub version_bytes: u64,
 }
 
 /// An open database. Share it between threads freely (it is `Send + Sync`); dropping it
@@ -272,6 +275,7 @@ impl Database {
             last_commit_lsn: latest.end_lsn,
             checkpoint_lsn: s.checkpoint_lsn(),
             readers: s.readers(),
+            version_bytes: s.versions_held().bytes as u64,
         }
     }
 

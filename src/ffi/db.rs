@@ -119,7 +119,10 @@ unsafe fn read_options(p: *const qv_options) -> Result<Options, Fail> {
 /// also fsyncs the log once a second while commits are unsynced, whether
 /// or not more commits come. A checkpoint it cannot write (an I/O error) poisons the
 /// handle: the next call returns QV_POISONED. Readers hold it back as they hold back
-/// qv_checkpoint; while they do, the log grows past checkpoint_bytes.
+/// qv_checkpoint; while they do, the log grows past checkpoint_bytes. The one commit that
+/// waits for a checkpoint is one that leaves more than 256 MiB of committed changes in
+/// memory, not yet checkpointed (a bulk load committing faster than checkpoints run): it
+/// returns once the thread has finished one, so that memory stays bounded.
 ///
 /// Returns QV_OK; QV_NOT_FOUND (no database and no QV_OPEN_CREATE); QV_LOCKED (open
 /// elsewhere, in this process or another); QV_CORRUPT, QV_FORMAT, QV_IO, QV_FULL;

@@ -74,7 +74,31 @@ pub struct Edge {
     pub props: Props,
 }
 
+/// What a version of a record holds in memory besides its in-memory blob or list: the
+/// record, its place in the version map's table and in its chain (an estimate).
+pub(crate) const VERSION_BYTES: usize = 96;
+
+impl Props {
+    fn mem_bytes(&self) -> usize {
+        match self {
+            Props::Mem(b) => b.len(),
+            _ => 0,
+        }
+    }
+}
+
 impl Node {
+    /// The memory a version of this node holds, as the version map counts it for its
+    /// budget: [`VERSION_BYTES`] plus an in-memory property blob and adjacency list (a
+    /// list shared with another version is counted with each).
+    pub fn mem_bytes(&self) -> usize {
+        let adj = match &self.adj {
+            Adj::Mem(l) => l.body().len(),
+            _ => 0,
+        };
+        VERSION_BYTES + adj + self.props.mem_bytes()
+    }
+
     /// Whether the node exists.
     pub fn is_live(&self) -> bool {
         self.flags == FLAG_LIVE
@@ -111,6 +135,11 @@ impl Node {
 }
 
 impl Edge {
+    /// The memory a version of this edge holds (see [`Node::mem_bytes`]).
+    pub fn mem_bytes(&self) -> usize {
+        VERSION_BYTES + self.props.mem_bytes()
+    }
+
     /// Whether the edge exists.
     pub fn is_live(&self) -> bool {
         self.flags == FLAG_LIVE

@@ -23,6 +23,8 @@ struct Flags {
     wake: bool,
     /// The handle is closing.
     stop: bool,
+    /// Checkpoints the thread has finished (or attempted: a failed one counts).
+    done: u64,
 }
 
 /// How commits and close reach the checkpoint thread.
@@ -30,6 +32,8 @@ struct Flags {
 pub(crate) struct Signal {
     flags: Mutex<Flags>,
     cv: Condvar,
+    /// Notified when a checkpoint finishes or the thread stops.
+    finished: Condvar,
 }
 
 impl Signal {
@@ -42,6 +46,31 @@ impl Signal {
     fn stop(&self) {
         lock(&self.flags).stop = true;
         self.cv.notify_one();
+        self.finished.notify_all();
+    }
+
+    fn checkpointed(&self) {
+        lock(&self.flags).done += 1;
+        self.finished.notify_all();
+    }
+
+    /// Asks for a checkpoint and waits until the thread finishes one (the one under way,
+    /// if any, or the next), the handle is poisoned or the thread stops. A commit that
+    /// leaves the version map over its budget calls this, so a writer faster than the
+    /// checkpoints waits for them instead of growing the map without bound.
+    pub(crate) fn wake_and_wait(&self, shared: &Shared) {
+        let mut f = lock(&self.flags);
+        let start = f.done;
+        f.wake = true;
+        self.cv.notify_one();
+        while f.done == start && !f.stop && shared.check().is_ok() {
+            // A poisoning elsewhere does not notify: look again now and then.
+            f = self
+                .finished
+                .wait_timeout(f, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
     }
 
     /// Waits until woken, stopped or `timeout` passes; returns (woken, stopping) and
@@ -165,6 +194,7 @@ fn run(shared: &Shared) {
                 let began = Instant::now();
                 // A failure poisoned the handle; the next call reports it.
                 let _ = shared.background_checkpoint();
+                shared.bg.checkpointed();
                 last = Instant::now();
                 spent = last - began;
             }

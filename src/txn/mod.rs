@@ -253,7 +253,9 @@ impl Txn {
             if let Some(end) = c.sync_to {
                 shared.group.wait(&shared, end)?;
             }
-            if c.checkpoint_due {
+            if c.stall {
+                shared.bg.wake_and_wait(&shared);
+            } else if c.checkpoint_due {
                 shared.bg.wake();
             }
             Ok(())

@@ -439,6 +439,14 @@ impl Shared {
         lock(&self.state).readers.values().map(|&n| n as u64).sum()
     }
 
+    /// What the version map holds now (committed versions not yet checkpointed).
+    pub fn versions_held(&self) -> super::versions::Held {
+        self.versions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .held()
+    }
+
     /// Log bytes on disk.
     pub fn wal_bytes(&self) -> u64 {
         self.log.wal_bytes.load(Ordering::Relaxed)

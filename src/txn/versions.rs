@@ -13,30 +13,75 @@ pub struct Chain<T> {
     older: Vec<(u64, T)>,
 }
 
-impl<T> Chain<T> {
+/// A record version's memory, as the map counts it for its budget.
+pub trait Weigh {
+    /// Bytes this version holds.
+    fn weight(&self) -> usize;
+}
+
+impl Weigh for Node {
+    fn weight(&self) -> usize {
+        self.mem_bytes()
+    }
+}
+
+impl Weigh for Edge {
+    fn weight(&self) -> usize {
+        self.mem_bytes()
+    }
+}
+
+fn weigh<T: Weigh>(versions: &[(u64, T)]) -> usize {
+    versions.iter().map(|(_, r)| r.weight()).sum()
+}
+
+impl<T: Weigh> Chain<T> {
     fn push(&mut self, v: (u64, T)) {
         let prev = std::mem::replace(&mut self.newest, v);
         self.older.push(prev);
     }
 
     /// Drops the versions no snapshot from `keep_from` on can read: those older than the
-    /// newest one not newer than `keep_from`.
-    fn forget_before(&mut self, keep_from: u64) {
-        if self.newest.0 <= keep_from {
-            self.older.clear();
-        } else if let Some(i) = self.older.iter().rposition(|(v, _)| *v <= keep_from) {
-            self.older.drain(..i);
-        }
+    /// newest one not newer than `keep_from`. Returns the bytes they held.
+    fn forget_before(&mut self, keep_from: u64) -> usize {
+        let n = if self.newest.0 <= keep_from {
+            self.older.len()
+        } else {
+            self.older
+                .iter()
+                .rposition(|(v, _)| *v <= keep_from)
+                .unwrap_or(0)
+        };
+        let dropped = weigh(&self.older[..n]);
+        self.older.drain(..n);
+        dropped
     }
 
-    /// Drops every version not newer than `upto`; false when none is left.
-    fn prune(&mut self, upto: u64) -> bool {
+    /// Drops every version not newer than `upto` and returns the bytes they held, or
+    /// None when none is left (the caller removes the chain).
+    fn prune(&mut self, upto: u64) -> Option<usize> {
         if self.newest.0 <= upto {
-            return false;
+            return None;
         }
-        self.older.retain(|(v, _)| *v > upto);
-        true
+        // Versions are oldest first: those not newer than `upto` are a prefix.
+        let n = self.older.partition_point(|(v, _)| *v <= upto);
+        let dropped = weigh(&self.older[..n]);
+        self.older.drain(..n);
+        Some(dropped)
     }
+
+    fn weight(&self) -> usize {
+        self.newest.1.weight() + weigh(&self.older)
+    }
+}
+
+/// What the version map holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Records with at least one version.
+    pub records: usize,
+    /// The memory their versions hold (see [`Weigh`]).
+    pub bytes: usize,
 }
 
 /// Records with their ids.
@@ -49,6 +94,8 @@ pub struct Versions {
     pub nodes: IdMap<Chain<Node>>,
     /// Edge versions.
     pub edges: IdMap<Chain<Edge>>,
+    /// The memory the versions hold (the sum of their [`Weigh::weight`]s).
+    bytes: usize,
 }
 
 fn at<T: Clone>(chain: &Chain<T>, snap: u64) -> Option<T> {
@@ -63,13 +110,23 @@ fn at<T: Clone>(chain: &Chain<T>, snap: u64) -> Option<T> {
         .map(|(_, r)| r.clone())
 }
 
-/// Takes out of `map` the records left with no version newer than `upto`.
-fn prune<T>(map: &mut IdMap<Chain<T>>, upto: u64) -> Vec<Chain<T>> {
+/// Takes out of `map` the records left with no version newer than `upto`; returns them
+/// and the bytes of every version dropped.
+fn prune<T: Weigh>(map: &mut IdMap<Chain<T>>, upto: u64) -> (Vec<Chain<T>>, usize) {
+    let mut dropped = 0;
     let gone: Vec<u64> = map
         .iter_mut()
-        .filter_map(|(id, chain)| (!chain.prune(upto)).then_some(*id))
+        .filter_map(|(id, chain)| match chain.prune(upto) {
+            Some(b) => {
+                dropped += b;
+                None
+            }
+            None => Some(*id),
+        })
         .collect();
-    gone.iter().filter_map(|id| map.remove(id)).collect()
+    let chains: Vec<Chain<T>> = gone.iter().filter_map(|id| map.remove(id)).collect();
+    dropped += chains.iter().map(Chain::weight).sum::<usize>();
+    (chains, dropped)
 }
 
 /// The versions a prune took out of the map, to be dropped once the map's lock (and the
@@ -81,14 +138,22 @@ pub struct Pruned {
     _edges: Vec<Chain<Edge>>,
 }
 
-fn publish<T>(map: &mut IdMap<Chain<T>>, txn: u64, records: IdMap<T>, keep_from: u64) {
+/// Adds `records` as versions of `txn`, keeping `bytes` (the map's count) up to date.
+fn publish<T: Weigh>(
+    map: &mut IdMap<Chain<T>>,
+    txn: u64,
+    records: IdMap<T>,
+    keep_from: u64,
+    bytes: &mut usize,
+) {
     map.reserve(records.len());
     for (id, r) in records {
+        *bytes += r.weight();
         match map.entry(id) {
             std::collections::hash_map::Entry::Occupied(mut e) => {
                 let chain = e.get_mut();
                 chain.push((txn, r));
-                chain.forget_before(keep_from);
+                *bytes -= chain.forget_before(keep_from);
             }
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(Chain {
@@ -116,17 +181,25 @@ impl Versions {
     /// older versions of the records it writes that no such snapshot reads are dropped
     /// now rather than at the next checkpoint: between checkpoints, a record written by
     /// many transactions keeps one version per snapshot in use, not one per write.
-    /// Returns how many records the map holds versions of now.
+    /// Returns how many records the map holds versions of now, and the bytes they hold.
     pub fn publish(
         &mut self,
         txn: u64,
         nodes: IdMap<Node>,
         edges: IdMap<Edge>,
         keep_from: u64,
-    ) -> usize {
-        publish(&mut self.nodes, txn, nodes, keep_from);
-        publish(&mut self.edges, txn, edges, keep_from);
-        self.nodes.len() + self.edges.len()
+    ) -> Held {
+        publish(&mut self.nodes, txn, nodes, keep_from, &mut self.bytes);
+        publish(&mut self.edges, txn, edges, keep_from, &mut self.bytes);
+        self.held()
+    }
+
+    /// How many records the map holds versions of, and the bytes they hold.
+    pub fn held(&self) -> Held {
+        Held {
+            records: self.nodes.len() + self.edges.len(),
+            bytes: self.bytes,
+        }
     }
 
     /// The newest version not newer than `snap` of every record that has one, in no
@@ -148,9 +221,101 @@ impl Versions {
     /// Drops every version not newer than `upto` (the data file now holds them); the
     /// records left with none are returned, to be freed outside the lock.
     pub fn prune(&mut self, upto: u64) -> Pruned {
+        let (nodes, n) = prune(&mut self.nodes, upto);
+        let (edges, e) = prune(&mut self.edges, upto);
+        self.bytes -= n + e;
         Pruned {
-            _nodes: prune(&mut self.nodes, upto),
-            _edges: prune(&mut self.edges, upto),
+            _nodes: nodes,
+            _edges: edges,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Props, VERSION_BYTES};
+    use std::sync::Arc;
+
+    fn node(blob: usize) -> Node {
+        Node {
+            props: Props::Mem(vec![0u8; blob].into()),
+            ..Node::default()
+        }
+    }
+
+    fn edge(blob: usize) -> Edge {
+        Edge {
+            props: if blob == 0 {
+                Props::None
+            } else {
+                Props::Mem(Arc::from(vec![1u8; blob]))
+            },
+            ..Edge::default()
+        }
+    }
+
+    /// The count the map keeps, recomputed from every version it holds.
+    fn recount(v: &Versions) -> usize {
+        v.nodes.values().map(Chain::weight).sum::<usize>()
+            + v.edges.values().map(Chain::weight).sum::<usize>()
+    }
+
+    fn nodes(list: &[(u64, usize)]) -> IdMap<Node> {
+        list.iter().map(|&(id, b)| (id, node(b))).collect()
+    }
+
+    fn edges(list: &[(u64, usize)]) -> IdMap<Edge> {
+        list.iter().map(|&(id, b)| (id, edge(b))).collect()
+    }
+
+    #[test]
+    fn the_byte_count_follows_publish_forget_and_prune() {
+        let mut v = Versions::default();
+        assert_eq!(v.held(), Held::default());
+        // Txn 1: two nodes and an edge, no reader older than it.
+        let h = v.publish(1, nodes(&[(0, 100), (1, 0)]), edges(&[(0, 10)]), 1);
+        assert_eq!(h.records, 3);
+        assert_eq!(
+            h.bytes,
+            node(100).weight() + node(0).weight() + edge(10).weight()
+        );
+        assert_eq!(h.bytes, recount(&v));
+        // Txn 2 rewrites node 0 while a reader holds snapshot 1: both versions stay.
+        let h = v.publish(2, nodes(&[(0, 300)]), IdMap::default(), 1);
+        assert_eq!(h.bytes, recount(&v));
+        assert_eq!(v.nodes[&0].older.len(), 1);
+        // Txn 3 rewrites it again, the oldest reader still at 1: every version stays (a
+        // snapshot at 2 may be open too).
+        let h = v.publish(3, nodes(&[(0, 50)]), edges(&[(0, 0), (7, 20)]), 1);
+        assert_eq!(v.nodes[&0].older.len(), 2);
+        assert_eq!(h.bytes, recount(&v));
+        assert_eq!(h.records, 4);
+        // No reader left: the next write of node 0 forgets every older version.
+        let h = v.publish(4, nodes(&[(0, 60)]), IdMap::default(), 4);
+        assert_eq!(v.nodes[&0].older.len(), 0);
+        assert_eq!(h.bytes, recount(&v));
+        // A checkpoint up to 3 drops what it covers: node 1, edges 0 and 7 go whole.
+        let before = v.held().bytes;
+        let _ = v.prune(3);
+        assert_eq!(v.held().bytes, recount(&v));
+        assert_eq!(v.held().records, 1);
+        assert!(v.held().bytes < before);
+        assert_eq!(v.held().bytes, node(60).weight());
+        // Up to 4: nothing is left, and the count is back to zero.
+        let _ = v.prune(4);
+        assert_eq!(v.held(), Held::default());
+    }
+
+    #[test]
+    fn a_version_weighs_its_in_memory_blob() {
+        assert_eq!(node(0).weight(), VERSION_BYTES);
+        assert_eq!(node(1000).weight(), VERSION_BYTES + 1000);
+        assert_eq!(edge(0).weight(), VERSION_BYTES);
+        let on_disk = Node {
+            props: Props::Heap(4096),
+            ..Node::default()
+        };
+        assert_eq!(on_disk.weight(), VERSION_BYTES);
     }
 }

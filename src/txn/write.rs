@@ -2,6 +2,7 @@
 //! use, the buffer of log frames (spilled to the log when large), commit and rollback.
 
 use super::shared::lock;
+use super::versions::Held;
 use super::{Shared, Snapshot, SnapshotReader, Txn, Writer, checkpoint};
 use crate::error::{Error, Result};
 use crate::format::adj::AdjList;
@@ -37,6 +38,9 @@ pub(crate) struct Committed {
     /// The log since the last checkpoint has passed `checkpoint_bytes`: wake the
     /// checkpoint thread (once the commit is durable, so its fsyncs follow the commit's).
     pub checkpoint_due: bool,
+    /// The version map is over `Options::checkpoint_memory`: wait for the thread to
+    /// finish a checkpoint before returning.
+    pub stall: bool,
 }
 
 enum Undo {
@@ -171,13 +175,15 @@ impl WriteState {
         // bytes can change many (a detached delete of a node rewrites every edge and
         // neighbour it has), and a checkpoint's work, the map's memory and what a close
         // must finish grow with them, not with the log.
-        let checkpoint_due =
-            (checkpoint_due || held >= CHECKPOINT_RECORDS) && shared.opts.checkpoint_thread;
+        let thread = shared.opts.checkpoint_thread;
+        let stall = thread && held.bytes > shared.opts.checkpoint_memory;
+        let checkpoint_due = (checkpoint_due || held.records >= CHECKPOINT_RECORDS) && thread;
         (
             self.writer,
             Ok(Committed {
                 sync_to,
                 checkpoint_due,
+                stall,
             }),
         )
     }
@@ -205,8 +211,8 @@ impl WriteState {
 
     /// Makes the transaction's versions visible: strings first, then records, then the
     /// snapshot that names them (a reader that sees the snapshot finds its versions).
-    /// Returns how many records the version map holds versions of now.
-    fn publish(&mut self, shared: &Shared) -> usize {
+    /// Returns what the version map holds now.
+    fn publish(&mut self, shared: &Shared) -> Held {
         {
             let mut t = shared.strings.write().unwrap_or_else(|p| p.into_inner());
             for c in self.new_strings.drain(..) {
