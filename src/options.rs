@@ -54,8 +54,9 @@ pub struct Options {
     /// A log segment is closed and a new one started past this size.
     pub segment_bytes: u64,
     /// With the checkpoint thread: a commit that leaves the version map (the committed
-    /// changes not yet checkpointed, held in memory) holding more than about this many
-    /// bytes waits, before it returns, until the thread has finished a checkpoint. This
+    /// changes not yet checkpointed, held in memory) holding more than this many bytes
+    /// (counted as allocated, within about 10%; [`Stats::version_bytes`](crate::Stats))
+    /// waits, before it returns, until the thread has finished a checkpoint. This
     /// bounds the memory of a writer that commits faster than checkpoints keep up (a bulk
     /// load), as a write stall does in RocksDB. An open reader holds checkpoints back, and
     /// with them what this can free.

@@ -81,6 +81,11 @@ impl AdjList {
         get32(&self.body, 0) == 0 && get32(&self.body, 4) == 0
     }
 
+    /// Bytes allocated for the body (its capacity, at least its length).
+    pub fn capacity(&self) -> usize {
+        self.body.capacity()
+    }
+
     /// The encoded body.
     pub fn body(&self) -> &[u8] {
         &self.body

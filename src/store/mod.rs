@@ -24,8 +24,6 @@ pub use idmap::{IdMap, NameMap};
 pub use labels::{LabelIndex, read_chunk};
 pub use pages::PageReads;
 pub use read::Maps;
-#[cfg(test)]
-pub(crate) use records::VERSION_BYTES;
 pub use records::{Adj, Edge, Node, Props};
 pub use strings::StringTable;
 

@@ -74,29 +74,28 @@ pub struct Edge {
     pub props: Props,
 }
 
-/// What a version of a record holds in memory besides its in-memory blob or list: the
-/// record, its place in the version map's table and in its chain (an estimate).
-pub(crate) const VERSION_BYTES: usize = 96;
+/// An `Arc`'s two reference counts, allocated with what it holds.
+const ARC_COUNTS: usize = 2 * size_of::<usize>();
 
 impl Props {
     fn mem_bytes(&self) -> usize {
         match self {
-            Props::Mem(b) => b.len(),
+            Props::Mem(b) => ARC_COUNTS + b.len(),
             _ => 0,
         }
     }
 }
 
 impl Node {
-    /// The memory a version of this node holds, as the version map counts it for its
-    /// budget: [`VERSION_BYTES`] plus an in-memory property blob and adjacency list (a
-    /// list shared with another version is counted with each).
+    /// The heap memory this version owns besides the record itself, as the version map
+    /// counts it for its budget: an in-memory property blob and adjacency list, as
+    /// allocated (a list shared with another version is counted with each).
     pub fn mem_bytes(&self) -> usize {
         let adj = match &self.adj {
-            Adj::Mem(l) => l.body().len(),
+            Adj::Mem(l) => ARC_COUNTS + size_of::<AdjList>() + l.capacity(),
             _ => 0,
         };
-        VERSION_BYTES + adj + self.props.mem_bytes()
+        adj + self.props.mem_bytes()
     }
 
     /// Whether the node exists.
@@ -135,9 +134,9 @@ impl Node {
 }
 
 impl Edge {
-    /// The memory a version of this edge holds (see [`Node::mem_bytes`]).
+    /// The heap memory this version owns besides the record (see [`Node::mem_bytes`]).
     pub fn mem_bytes(&self) -> usize {
-        VERSION_BYTES + self.props.mem_bytes()
+        self.props.mem_bytes()
     }
 
     /// Whether the edge exists.

@@ -14,8 +14,8 @@ pub struct Chain<T> {
 }
 
 /// A record version's memory, as the map counts it for its budget.
-pub trait Weigh {
-    /// Bytes this version holds.
+pub trait Weigh: Sized {
+    /// Heap bytes this version owns besides the record itself (in-memory blob and list).
     fn weight(&self) -> usize;
 }
 
@@ -31,8 +31,12 @@ impl Weigh for Edge {
     }
 }
 
-fn weigh<T: Weigh>(versions: &[(u64, T)]) -> usize {
-    versions.iter().map(|(_, r)| r.weight()).sum()
+/// What older versions hold: each its entry in the chain's vector and its heap bytes.
+fn weigh<T: Weigh>(older: &[(u64, T)]) -> usize {
+    older
+        .iter()
+        .map(|(_, r)| size_of::<(u64, T)>() + r.weight())
+        .sum()
 }
 
 impl<T: Weigh> Chain<T> {
@@ -42,7 +46,7 @@ impl<T: Weigh> Chain<T> {
     }
 
     /// Drops the versions no snapshot from `keep_from` on can read: those older than the
-    /// newest one not newer than `keep_from`. Returns the bytes they held.
+    /// newest one not newer than `keep_from`. Returns the bytes they held (see [`weigh`]).
     fn forget_before(&mut self, keep_from: u64) -> usize {
         let n = if self.newest.0 <= keep_from {
             self.older.len()
@@ -70,6 +74,7 @@ impl<T: Weigh> Chain<T> {
         Some(dropped)
     }
 
+    /// What the chain holds besides its slot in the map's table.
     fn weight(&self) -> usize {
         self.newest.1.weight() + weigh(&self.older)
     }
@@ -84,6 +89,13 @@ pub struct Held {
     pub bytes: usize,
 }
 
+/// The memory of `map`'s table: a slot and a control byte per bucket (the table keeps its
+/// size when a prune empties it, until the map is dropped).
+fn table_bytes<T>(map: &IdMap<Chain<T>>) -> usize {
+    // The table has a bucket for every 7/8 of capacity.
+    map.capacity() / 7 * 8 * (size_of::<(u64, Chain<T>)>() + 1)
+}
+
 /// Records with their ids.
 pub type Newest<T> = Vec<(u64, T)>;
 
@@ -94,7 +106,8 @@ pub struct Versions {
     pub nodes: IdMap<Chain<Node>>,
     /// Edge versions.
     pub edges: IdMap<Chain<Edge>>,
-    /// The memory the versions hold (the sum of their [`Weigh::weight`]s).
+    /// What the chains hold besides their slots in the tables: every version's heap
+    /// bytes ([`Weigh::weight`]) and every older version's entry (see [`weigh`]).
     bytes: usize,
 }
 
@@ -110,9 +123,16 @@ fn at<T: Clone>(chain: &Chain<T>, snap: u64) -> Option<T> {
         .map(|(_, r)| r.clone())
 }
 
+/// What a prune took out of one map: the records left with no version, and the map's old
+/// table when it moved to a smaller one.
+struct Gone<T> {
+    _chains: Vec<Chain<T>>,
+    _table: Option<IdMap<Chain<T>>>,
+}
+
 /// Takes out of `map` the records left with no version newer than `upto`; returns them
-/// and the bytes of every version dropped.
-fn prune<T: Weigh>(map: &mut IdMap<Chain<T>>, upto: u64) -> (Vec<Chain<T>>, usize) {
+/// (with the old table, see [`Gone`]) and the bytes of every version dropped.
+fn prune<T: Weigh>(map: &mut IdMap<Chain<T>>, upto: u64) -> (Gone<T>, usize) {
     let mut dropped = 0;
     let gone: Vec<u64> = map
         .iter_mut()
@@ -126,16 +146,32 @@ fn prune<T: Weigh>(map: &mut IdMap<Chain<T>>, upto: u64) -> (Vec<Chain<T>>, usiz
         .collect();
     let chains: Vec<Chain<T>> = gone.iter().filter_map(|id| map.remove(id)).collect();
     dropped += chains.iter().map(Chain::weight).sum::<usize>();
-    (chains, dropped)
+    // A table never shrinks by itself: one that a checkpoint left mostly empty moves to a
+    // smaller one, so the memory a load's peak made it take is not held (and counted)
+    // from then on. The old table is freed outside the lock too.
+    let old = (map.capacity() >= 1024 && map.len() * SHRINK <= map.capacity()).then(|| {
+        let mut fresh = IdMap::with_capacity_and_hasher(map.len() * 2, Default::default());
+        fresh.extend(map.drain());
+        std::mem::replace(map, fresh)
+    });
+    let gone = Gone {
+        _chains: chains,
+        _table: old,
+    };
+    (gone, dropped)
 }
+
+/// A prune moves the map to a smaller table when it fills at most 1/SHRINK of its own
+/// (of at least 1,024 records).
+const SHRINK: usize = 4;
 
 /// The versions a prune took out of the map, to be dropped once the map's lock (and the
 /// checkpoint's) is released: freeing a few hundred thousand versions takes long enough
 /// to hold up the readers and the writer that wait for the lock.
 #[must_use = "dropping the pruned versions where the lock is held is what this avoids"]
 pub struct Pruned {
-    _nodes: Vec<Chain<Node>>,
-    _edges: Vec<Chain<Edge>>,
+    _nodes: Gone<Node>,
+    _edges: Gone<Edge>,
 }
 
 /// Adds `records` as versions of `txn`, keeping `bytes` (the map's count) up to date.
@@ -153,6 +189,7 @@ fn publish<T: Weigh>(
             std::collections::hash_map::Entry::Occupied(mut e) => {
                 let chain = e.get_mut();
                 chain.push((txn, r));
+                *bytes += size_of::<(u64, T)>();
                 *bytes -= chain.forget_before(keep_from);
             }
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -194,11 +231,12 @@ impl Versions {
         self.held()
     }
 
-    /// How many records the map holds versions of, and the bytes they hold.
+    /// How many records the map holds versions of, and the bytes they hold: the chains'
+    /// count plus the tables as allocated (a slot and a control byte per bucket).
     pub fn held(&self) -> Held {
         Held {
             records: self.nodes.len() + self.edges.len(),
-            bytes: self.bytes,
+            bytes: self.bytes + table_bytes(&self.nodes) + table_bytes(&self.edges),
         }
     }
 
@@ -234,7 +272,8 @@ impl Versions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Props, VERSION_BYTES};
+    use crate::format::adj::AdjList;
+    use crate::store::{Adj, Props};
     use std::sync::Arc;
 
     fn node(blob: usize) -> Node {
@@ -255,10 +294,12 @@ mod tests {
         }
     }
 
-    /// The count the map keeps, recomputed from every version it holds.
+    /// The count the map keeps, recomputed from every version it holds and its tables.
     fn recount(v: &Versions) -> usize {
         v.nodes.values().map(Chain::weight).sum::<usize>()
             + v.edges.values().map(Chain::weight).sum::<usize>()
+            + table_bytes(&v.nodes)
+            + table_bytes(&v.edges)
     }
 
     fn nodes(list: &[(u64, usize)]) -> IdMap<Node> {
@@ -278,7 +319,11 @@ mod tests {
         assert_eq!(h.records, 3);
         assert_eq!(
             h.bytes,
-            node(100).weight() + node(0).weight() + edge(10).weight()
+            node(100).weight()
+                + node(0).weight()
+                + edge(10).weight()
+                + table_bytes(&v.nodes)
+                + table_bytes(&v.edges)
         );
         assert_eq!(h.bytes, recount(&v));
         // Txn 2 rewrites node 0 while a reader holds snapshot 1: both versions stay.
@@ -301,21 +346,54 @@ mod tests {
         assert_eq!(v.held().bytes, recount(&v));
         assert_eq!(v.held().records, 1);
         assert!(v.held().bytes < before);
-        assert_eq!(v.held().bytes, node(60).weight());
-        // Up to 4: nothing is left, and the count is back to zero.
+        // Up to 4: nothing is left; the tables are what remains counted.
         let _ = v.prune(4);
-        assert_eq!(v.held(), Held::default());
+        assert_eq!(v.held().records, 0);
+        assert_eq!(v.held().bytes, recount(&v));
+        assert_eq!(
+            v.held().bytes,
+            table_bytes(&v.nodes) + table_bytes(&v.edges)
+        );
     }
 
     #[test]
-    fn a_version_weighs_its_in_memory_blob() {
-        assert_eq!(node(0).weight(), VERSION_BYTES);
-        assert_eq!(node(1000).weight(), VERSION_BYTES + 1000);
-        assert_eq!(edge(0).weight(), VERSION_BYTES);
+    fn a_prune_that_empties_most_of_a_table_moves_to_a_smaller_one() {
+        let mut v = Versions::default();
+        let many: Vec<(u64, usize)> = (0..10_000).map(|id| (id, 8)).collect();
+        let _ = v.publish(1, nodes(&many), IdMap::default(), 1);
+        let _ = v.publish(2, nodes(&[(5, 8), (6, 8)]), IdMap::default(), 2);
+        let big = v.nodes.capacity();
+        assert!(big >= 10_000);
+        let _ = v.prune(1);
+        assert_eq!(v.nodes.len(), 2);
+        assert!(
+            v.nodes.capacity() < 100,
+            "capacity {} after the prune",
+            v.nodes.capacity()
+        );
+        assert_eq!(v.held().bytes, recount(&v));
+        assert!(v.held().bytes < 10_000, "{} bytes held", v.held().bytes);
+    }
+
+    #[test]
+    fn a_version_weighs_what_it_allocates() {
+        assert_eq!(node(0).weight(), 16);
+        assert_eq!(node(1000).weight(), 1016);
+        assert_eq!(edge(0).weight(), 0);
         let on_disk = Node {
             props: Props::Heap(4096),
+            adj: Adj::Heap(8192),
             ..Node::default()
         };
-        assert_eq!(on_disk.weight(), VERSION_BYTES);
+        assert_eq!(on_disk.weight(), 0);
+        let list = AdjList::default();
+        let with_list = Node {
+            adj: Adj::Mem(Arc::new(list.clone())),
+            ..Node::default()
+        };
+        assert_eq!(
+            with_list.weight(),
+            16 + size_of::<AdjList>() + list.capacity()
+        );
     }
 }
