@@ -440,6 +440,21 @@ fn commit_padded(db: &Database, n: u64) {
     t.commit().unwrap();
 }
 
+/// Runs `f` on a thread and waits for it; panics (naming `what`) if it has not returned
+/// after [`WAIT`], or if it panicked.
+#[track_caller]
+fn finishes(what: &str, f: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let t = std::thread::spawn(move || {
+        f();
+        tx.send(()).unwrap();
+    });
+    if rx.recv_timeout(WAIT).is_err() {
+        assert!(t.is_finished(), "{what}: hung for {WAIT:?}");
+    }
+    t.join().unwrap();
+}
+
 /// Options where only `checkpoint_memory` (1 MiB) starts a checkpoint in these tests.
 fn budget_opts() -> Options {
     Options {
@@ -500,19 +515,12 @@ fn a_reader_holding_checkpoints_back_does_not_hang_commits_over_budget() {
     let db = Arc::new(Database::open(s.path("db"), &opts).unwrap());
     commit_padded(&db, 10);
     let reader = db.begin_read().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let w = {
-        let db = Arc::clone(&db);
-        std::thread::spawn(move || {
-            for _ in 0..40 {
-                commit_padded(&db, 100);
-            }
-            tx.send(()).unwrap();
-        })
-    };
-    rx.recv_timeout(WAIT)
-        .expect("commits over the budget hung behind a reader");
-    w.join().unwrap();
+    let writer = Arc::clone(&db);
+    finishes("commits over the budget behind a reader", move || {
+        for _ in 0..40 {
+            commit_padded(&writer, 100);
+        }
+    });
     let held = db.stats().version_bytes;
     assert!(
         held > 4 * opts.checkpoint_memory as u64,
@@ -548,25 +556,17 @@ fn a_failed_checkpoint_ends_a_commit_waiting_for_memory() {
     let (fs, db) = open_fault(&s.path("db"), &opts);
     // The commit's own fsync is the first; the checkpoint it waits for fails its first.
     fs.fail_sync_at(2, FaultKind::Eio);
-    let (tx, rx) = std::sync::mpsc::channel();
     let db = Arc::new(db);
-    let w = {
-        let db = Arc::clone(&db);
-        std::thread::spawn(move || {
-            let mut t = db.begin_write().unwrap();
-            for _ in 0..1000 {
-                let id = t.insert_node("N").unwrap();
-                t.set_node_prop(id, "pad", ValueRef::Bytes(&[3; 1024]))
-                    .unwrap();
-            }
-            tx.send(t.commit()).unwrap();
-        })
-    };
-    let r = rx
-        .recv_timeout(WAIT)
-        .expect("a commit hung on a failed checkpoint");
-    w.join().unwrap();
-    r.unwrap();
+    let writer = Arc::clone(&db);
+    finishes("a commit waiting for a failed checkpoint", move || {
+        let mut t = writer.begin_write().unwrap();
+        for _ in 0..1000 {
+            let id = t.insert_node("N").unwrap();
+            t.set_node_prop(id, "pad", ValueRef::Bytes(&[3; 1024]))
+                .unwrap();
+        }
+        t.commit().unwrap();
+    });
     assert!(matches!(db.check_poisoned(), Err(Error::Poisoned(_))));
     fs.write_durable_image(&s.path("image")).unwrap();
     let copy = Database::open(s.path("image"), &Options::default()).unwrap();

@@ -3,7 +3,8 @@
 //! records in the version map (the commit wakes it once durable) and when commits have
 //! waited `checkpoint_interval` since the last checkpoint, and in sync mode NORMAL it
 //! fsyncs the log once a second while commits are unsynced, so neither a commit nor close
-//! waits for that work. It takes no lock that a reader waits for, and the writer lock
+//! waits for that work; the one exception is a commit that leaves the version map over
+//! `Options::checkpoint_memory`, which waits for one checkpoint. It takes no lock that a reader waits for, and the writer lock
 //! only when free (to remove log segments); see ARCHITECTURE.md, "The checkpoint thread".
 
 use super::Shared;
