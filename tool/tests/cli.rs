@@ -1608,6 +1608,10 @@ fn interrupt(child: &std::process::Child) {
 }
 
 #[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "QUIVER_TEST_PAUSE only stops a debug build of quiver"
+)]
 fn a_compact_killed_at_any_step_leaves_a_whole_database() {
     let (d, db, source, before) = rewritten();
     for step in ["copying", "copied", "verified", "swapped"] {
@@ -1631,6 +1635,10 @@ fn a_compact_killed_at_any_step_leaves_a_whole_database() {
 }
 
 #[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "QUIVER_TEST_PAUSE only stops a debug build of quiver"
+)]
 fn ctrl_c_cancels_backup_and_compact_and_leaves_nothing() {
     let (d, db, source, before) = rewritten();
     for (args, step) in [
@@ -1655,6 +1663,10 @@ fn ctrl_c_cancels_backup_and_compact_and_leaves_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "QUIVER_TEST_PAUSE only stops a debug build of quiver"
+)]
 fn a_backup_killed_outright_leaves_no_dest_and_the_next_one_cleans_up() {
     let d = tmp();
     build_runs(&d.path().join("g.qv"));
