@@ -389,7 +389,7 @@ void qv_options_init(qv_options *opts);
  * or not more commits come. A checkpoint it cannot write (an I/O error) poisons the
  * handle: the next call returns QV_POISONED. Readers hold it back as they hold back
  * qv_checkpoint; while they do, the log grows past checkpoint_bytes. The one commit that
- * waits for a checkpoint is one that leaves more than 256 MiB of committed changes in
+ * waits for a checkpoint is one that leaves more than 1 GiB of committed changes in
  * memory, not yet checkpointed (a bulk load committing faster than checkpoints run): it
  * returns once the thread has finished one, so that memory stays bounded.
  *

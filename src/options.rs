@@ -8,7 +8,7 @@ use std::time::Duration;
 pub const MIN_SEGMENT_BYTES: u64 = 4096;
 
 /// The default [`Options::checkpoint_memory`].
-pub const DEFAULT_CHECKPOINT_MEMORY: usize = 256 << 20;
+pub const DEFAULT_CHECKPOINT_MEMORY: usize = 1 << 30;
 
 /// When the log is fsynced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -91,6 +91,10 @@ impl Staged {
             // The default checkpoint interval: 128 and 256 MiB were no faster on the
             // 1 M-edge graph and held more memory (0.95 GB resident against 0.49 GB).
             checkpoint_bytes: 64 << 20,
+            // A bulk load: a quarter of the library's default budget for versions not yet
+            // checkpointed (PERFORMANCE.md, "quiver import"; the figures were measured
+            // with 256 MiB).
+            checkpoint_memory: 256 << 20,
             ..Options::default()
         };
         let mut staged = Staged {
